@@ -1,0 +1,106 @@
+"""Application factory. Reads top to bottom like a table of contents; it never writes to the
+database, never migrates and never starts the scheduler."""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import check_config, load_config
+
+# Every domain's models, imported up front so that the metadata (create_all, Alembic
+# autogenerate) always knows every table, whichever views are registered.
+MODELS = (
+    "app.audit.models",
+    "app.auth.models",
+    "app.organisations.models",
+    "app.projects.models",
+    "app.users.models",
+)
+
+BLUEPRINTS = (
+    "app.auth.views",
+    "app.home.views",
+    "app.organisations.views",
+    "app.projects.views",
+    "app.users.views",
+)
+
+
+def create_app(overrides: dict | None = None, *, instance_path: str | None = None) -> Flask:
+    """Build the application. ``instance_path`` (or ``ANCRAGE_INSTANCE_PATH``) points at the
+    folder holding ``config.py`` and the SQLite file; by default ``instance/`` beside ``app/``."""
+    instance_path = (
+        instance_path
+        or os.environ.get("ANCRAGE_INSTANCE_PATH")
+        or str(Path(__file__).resolve().parent.parent / "instance")
+    )
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        instance_path=instance_path,
+    )
+    load_config(app, overrides)
+    check_config(app)
+
+    _import_models()
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app.cli import register_cli
+    from app.errors import register_error_handlers
+    from app.formatting import register_template_filters
+    from app.http import register_request_hooks
+
+    register_request_hooks(app)
+    register_template_filters(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.auth.services import load_user_from_cookie
+    from app.db import db, render_migration_item
+    from app.extensions import babel, csrf, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(app.root_path + "/../migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user_from_cookie)
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
+def _select_locale() -> str:
+    from flask import current_app
+    from flask_login import current_user
+
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _import_models() -> None:
+    for module_name in MODELS:
+        import_module(module_name)
+
+
+def _register_blueprints(app: Flask) -> None:
+    for module_name in BLUEPRINTS:
+        app.register_blueprint(import_module(module_name).bp)

@@ -1,0 +1,42 @@
+"""``record()``: the one way to write an audit entry, in the caller's transaction."""
+
+from __future__ import annotations
+
+from flask import g, has_request_context, request
+
+from app.audit.models import AuditEntry, AuditOutcome
+from app.db import db, utcnow
+
+
+def record(
+    actor,
+    action: str,
+    *,
+    household_id: int | None = None,
+    target=None,
+    outcome: AuditOutcome = AuditOutcome.SUCCESS,
+    details: dict | None = None,
+    now=None,
+) -> AuditEntry:
+    """Add an audit entry to the session (the caller commits).
+
+    ``target`` is a model instance (its table name and id are kept) or None. ``details`` must
+    never contain the sensitive values themselves: only field names, counts, identifiers.
+    """
+    if target is not None and getattr(target, "id", None) is None:
+        db.session.flush()
+    entry = AuditEntry(
+        at=now or utcnow(),
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        household_id=household_id,
+        target_type=target.__tablename__ if target is not None else None,
+        target_id=getattr(target, "id", None) if target is not None else None,
+        outcome=outcome,
+        details=details,
+    )
+    if has_request_context():
+        entry.request_id = g.get("request_id")
+        entry.ip = request.remote_addr
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,107 @@
+"""Configuration: defaults here, then ``instance/config.py``, then environment variables.
+
+Every setting can be given as an environment variable of the same name; ``DATABASE_URL``
+selects the database (``postgresql+psycopg://…``), else the SQLite file in ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret"}
+
+
+class DefaultConfig:
+    SECRET_KEY = ""
+    DATABASE_URL = ""
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Sessions: Flask-Login "alternative tokens" (see app.auth) make logout final.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "ancrage_session"
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=10)
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    # Failed-login throttling, counted in the database so it holds across processes.
+    LOGIN_WINDOW = timedelta(minutes=15)
+    LOGIN_MAX_FAILURES_PER_EMAIL = 5
+    LOGIN_MAX_FAILURES_PER_IP = 30
+
+    # argon2id cost (argon2-cffi defaults); tests lower them to keep the suite fast.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+
+    PAGE_SIZE = 25
+    PROXY_FIX = False
+
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = "Ancrage <ne-pas-repondre@ancrage.local>"
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _coerce(current, raw: str):
+    """Turn an environment string into the type of the default it overrides."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, timedelta):
+        return timedelta(seconds=int(raw))
+    return raw
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile(str(Path(app.instance_path) / "config.py"), silent=True)
+    for key in list(app.config):
+        if key.isupper() and key in os.environ:
+            app.config[key] = _coerce(app.config[key], os.environ[key])
+    for key in ("DATABASE_URL", "SECRET_KEY"):
+        if key in os.environ:
+            app.config[key] = os.environ[key]
+    if overrides:
+        app.config.update(overrides)
+
+    url = app.config.get("DATABASE_URL") or (
+        f"sqlite:///{Path(app.instance_path) / 'ancrage.sqlite3'}"
+    )
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def check_config(app) -> None:
+    """Refuse to run in production with settings that would be unsafe."""
+    if app.debug or app.testing:
+        return
+    key = app.config.get("SECRET_KEY") or ""
+    if key.strip().lower() in INSECURE_SECRET_KEYS or len(key) < 32:
+        raise ConfigurationError(
+            "SECRET_KEY manquante ou trop faible : définissez une clé aléatoire d'au moins "
+            "32 caractères dans instance/config.py ou la variable d'environnement SECRET_KEY "
+            "(par exemple : python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )

@@ -1,0 +1,98 @@
+"""Domain errors raised by services, and the French error pages."""
+
+from __future__ import annotations
+
+from flask import render_template
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A business rule refused the action; ``message`` is shown to the user as is (French)."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(DomainError):
+    pass
+
+
+class StaleEditError(DomainError):
+    """The form was opened on an older version of the record."""
+
+
+def check_version(record, submitted_version, *, who: str | None = None) -> None:
+    """Refuse an edit prepared on an older version of ``record``.
+
+    Never assign the submitted version to the record: SQLAlchemy would then write it and
+    move the version backwards. ``version_id_col`` still catches the short race between this
+    check and the flush.
+    """
+    from app.formatting import format_time
+
+    try:
+        submitted = int(submitted_version)
+    except (TypeError, ValueError):
+        submitted = -1
+    if submitted != record.version:
+        author = who or getattr(getattr(record, "updated_by", None), "full_name", None)
+        when = format_time(record.updated_at) if getattr(record, "updated_at", None) else ""
+        by = f" par {author}" if author else ""
+        at = f" à {when}" if when else ""
+        raise StaleEditError(
+            f"Cette fiche a été modifiée{by}{at} depuis que vous l'avez ouverte. "
+            "Vos modifications n'ont pas été enregistrées : rechargez la page pour voir la "
+            "version actuelle, puis refaites votre saisie."
+        )
+
+
+ERROR_TITLES = {
+    400: (
+        "Requête invalide",
+        "La demande n'a pas pu être traitée. Revenez en arrière et réessayez.",
+    ),
+    403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour cette action."),
+    404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
+    405: ("Action non permise", "Cette action n'est pas possible sur cette page."),
+    409: ("Modification refusée", "La fiche a été modifiée entre-temps."),
+    413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
+    429: ("Trop de tentatives", "Patientez quelques minutes avant de réessayer."),
+    500: ("Erreur interne", "Une erreur inattendue est survenue. L'équipe technique est prévenue."),
+}
+
+
+def render_error(code: int, description: str | None = None):
+    title, default = ERROR_TITLES.get(code, ERROR_TITLES[500])
+    return (
+        render_template(
+            "errors/error.html", code=code, title=title, message=description or default
+        ),
+        code,
+    )
+
+
+def register_error_handlers(app) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return render_error(
+            400,
+            "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code in ERROR_TITLES:
+            return render_error(error.code)
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("Unhandled error", exc_info=error)
+        from app.db import db
+
+        db.session.rollback()
+        return render_error(500)

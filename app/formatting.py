@@ -1,0 +1,58 @@
+"""French display of dates, times and money (Europe/Paris), used by templates and messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_currency
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def to_paris(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(PARIS)
+
+
+def today_paris(now: datetime | None = None) -> date:
+    return to_paris(now or datetime.now(UTC)).date()
+
+
+def format_date(value: date | datetime | None, style: str = "long") -> str:
+    """``12 mars 2026`` (long) or ``12/03/2026`` (short, for tables)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_paris(value).date()
+    if style == "short":
+        return value.strftime("%d/%m/%Y")
+    return _babel_date(value, "d MMMM y", locale="fr_FR")
+
+
+def format_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return to_paris(value).strftime("%H:%M")
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_date(value)} à {format_time(value)}"
+
+
+def format_money(cents: int | None) -> str:
+    """``1 234,56 €`` from integer cents."""
+    if cents is None:
+        return ""
+    return format_currency(cents / 100, "EUR", locale="fr_FR")
+
+
+def register_template_filters(app) -> None:
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["time"] = format_time
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["money"] = format_money

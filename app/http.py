@@ -1,0 +1,57 @@
+"""Request-level hooks: request id, forced password change, security headers, template
+globals."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import g, redirect, request, url_for
+from flask_login import current_user
+
+from app.navigation import navigation_for_current_user
+from app.permissions import Permission, can_read_social_content, has_permission
+
+# A user with a temporary password may only reach these endpoints until they choose one.
+_TEMPORARY_PASSWORD_ALLOWED = {"auth.change_password", "auth.logout", "static"}
+
+
+def register_request_hooks(app) -> None:
+    @app.before_request
+    def _assign_request_id():
+        g.request_id = str(uuid.uuid4())
+
+    @app.before_request
+    def _force_password_change():
+        if (
+            current_user.is_authenticated
+            and current_user.is_password_temporary
+            and request.endpoint not in _TEMPORARY_PASSWORD_ALLOWED
+        ):
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            headers.setdefault("Cache-Control", "no-store")
+        if app.config.get("SESSION_COOKIE_SECURE") and not (app.debug or app.testing):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    @app.context_processor
+    def _template_globals():
+        return {
+            "Permission": Permission,
+            "has_permission": lambda p: has_permission(current_user, p),
+            "can_read_social_content": lambda: can_read_social_content(current_user),
+            "navigation": navigation_for_current_user,
+        }

@@ -1,0 +1,38 @@
+"""The top bar: one entry per area, shown to the roles whose permission it names and only once
+the area's blueprint is registered (so an area appears when its domain lands)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_login import current_user
+
+from app.permissions import Permission, has_permission
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    endpoint: str
+    label: str
+    permission: Permission
+    prefix: str  # the URL prefix that marks the entry as current
+
+
+NAVIGATION = (
+    NavEntry("households.index", "Ménages", Permission.VIEW_HOUSEHOLDS, "/menages"),
+    NavEntry("reminders.inbox", "Rappels", Permission.VIEW_REMINDERS, "/rappels"),
+    NavEntry("housing.dashboard", "Logements", Permission.VIEW_TENANCIES, "/logements"),
+    NavEntry("partners.index", "Partenaires", Permission.VIEW_PARTNERS, "/partenaires"),
+    NavEntry("reports.caseloads", "Pilotage", Permission.VIEW_CASELOADS, "/pilotage"),
+    NavEntry("users.index", "Administration", Permission.MANAGE_USERS, "/admin"),
+)
+
+
+def navigation_for_current_user() -> list[NavEntry]:
+    return [
+        entry
+        for entry in NAVIGATION
+        if entry.endpoint in current_app.view_functions
+        and has_permission(current_user, entry.permission)
+    ]

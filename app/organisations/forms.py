@@ -1,0 +1,39 @@
+from wtforms import EmailField, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from app.forms import VersionedForm
+from app.organisations.models import OrganisationKind
+
+
+class OrganisationForm(VersionedForm):
+    name = StringField(
+        "Nom",
+        validators=[
+            DataRequired("Indiquez le nom de l'organisation."),
+            Length(max=160, message="160 caractères au plus."),
+        ],
+    )
+    kind = SelectField(
+        "Type",
+        choices=[(k.value, k.label) for k in OrganisationKind],
+        validators=[DataRequired("Choisissez le type d'organisation.")],
+    )
+    city = StringField(
+        "Ville",
+        validators=[Optional(), Length(max=120, message="120 caractères au plus.")],
+        filters=[lambda v: v.strip() if v else None],
+    )
+    email = EmailField(
+        "E-mail de contact",
+        validators=[
+            Optional(),
+            Length(max=254, message="L'adresse est trop longue."),
+            Email("Cette adresse e-mail n'est pas valide.", check_deliverability=False),
+        ],
+        filters=[lambda v: v.strip().lower() if v else None],
+    )
+    phone = TelField(
+        "Téléphone",
+        validators=[Optional(), Length(max=30, message="30 caractères au plus.")],
+        filters=[lambda v: v.strip() if v else None],
+    )

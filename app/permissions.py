@@ -1,0 +1,166 @@
+"""The one permission vocabulary of Ancrage.
+
+Three layers, all defined here and nowhere else:
+
+1. ``Role`` → ``Permission``: what kind of action a user may take at all
+   (``permission_required`` on views, ``has_permission`` in templates).
+2. Object scope is a *query*: each domain's ``queries.py`` exposes ``visible_…(user)`` and
+   ``get_…_or_404(user, id)`` built on ``household_scope`` below, so a record outside the
+   user's scope is a 404 and never a 403 that would confirm it exists.
+3. Field-level rules (``can_read_social_content`` and friends): landlord staff never receive
+   social notes, diagnostic or health content, in any channel.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COORDINATEUR = "coordinateur"
+    TRAVAILLEUR_SOCIAL = "travailleur_social"
+    PERSONNEL_BAILLEUR = "personnel_bailleur"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Administrateur",
+    Role.COORDINATEUR: "Coordinateur·rice",
+    Role.TRAVAILLEUR_SOCIAL: "Travailleur·se social·e",
+    Role.PERSONNEL_BAILLEUR: "Personnel du bailleur",
+}
+
+
+class Permission(StrEnum):
+    # Administration
+    MANAGE_USERS = "manage_users"
+    MANAGE_ORGANISATIONS = "manage_organisations"
+    MANAGE_PROJECTS = "manage_projects"
+    MANAGE_SETTINGS = "manage_settings"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    # Households
+    VIEW_HOUSEHOLDS = "view_households"
+    EDIT_HOUSEHOLDS = "edit_households"
+    READ_SOCIAL_CONTENT = "read_social_content"  # diagnostic, notes, objectives, health
+    # Housing (landlord side)
+    VIEW_TENANCIES = "view_tenancies"
+    MANAGE_DWELLINGS = "manage_dwellings"
+    RECORD_GLA_ACTIONS = "record_gla_actions"
+    IMPORT_RENT_ACCOUNTS = "import_rent_accounts"
+    # Support
+    RECORD_INTERVENTIONS = "record_interventions"
+    MANAGE_MEASURES = "manage_measures"
+    REFER_TO_PARTNERS = "refer_to_partners"
+    VIEW_PARTNERS = "view_partners"
+    MANAGE_PARTNERS = "manage_partners"
+    # Coordination
+    VIEW_CASELOADS = "view_caseloads"
+    REASSIGN_HOUSEHOLDS = "reassign_households"
+    VIEW_INDICATORS = "view_indicators"
+    EXPORT_DATA = "export_data"
+    MANAGE_INTENSITY_LEVELS = "manage_intensity_levels"
+    # Everyone who works with households
+    VIEW_REMINDERS = "view_reminders"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {
+            P.MANAGE_USERS,
+            P.MANAGE_ORGANISATIONS,
+            P.MANAGE_PROJECTS,
+            P.MANAGE_SETTINGS,
+            P.VIEW_AUDIT_LOG,
+            P.MANAGE_PARTNERS,
+            P.VIEW_PARTNERS,
+        }
+    ),
+    Role.COORDINATEUR: frozenset(
+        {
+            P.VIEW_HOUSEHOLDS,
+            P.EDIT_HOUSEHOLDS,
+            P.READ_SOCIAL_CONTENT,
+            P.VIEW_TENANCIES,
+            P.MANAGE_DWELLINGS,
+            P.RECORD_INTERVENTIONS,
+            P.MANAGE_MEASURES,
+            P.REFER_TO_PARTNERS,
+            P.VIEW_PARTNERS,
+            P.MANAGE_PARTNERS,
+            P.VIEW_CASELOADS,
+            P.REASSIGN_HOUSEHOLDS,
+            P.VIEW_INDICATORS,
+            P.EXPORT_DATA,
+            P.MANAGE_INTENSITY_LEVELS,
+            P.VIEW_REMINDERS,
+        }
+    ),
+    Role.TRAVAILLEUR_SOCIAL: frozenset(
+        {
+            P.VIEW_HOUSEHOLDS,
+            P.EDIT_HOUSEHOLDS,
+            P.READ_SOCIAL_CONTENT,
+            P.VIEW_TENANCIES,
+            P.RECORD_INTERVENTIONS,
+            P.MANAGE_MEASURES,
+            P.REFER_TO_PARTNERS,
+            P.VIEW_PARTNERS,
+            P.VIEW_REMINDERS,
+        }
+    ),
+    Role.PERSONNEL_BAILLEUR: frozenset(
+        {
+            P.VIEW_HOUSEHOLDS,
+            P.VIEW_TENANCIES,
+            P.MANAGE_DWELLINGS,
+            P.RECORD_GLA_ACTIONS,
+            P.IMPORT_RENT_ACCOUNTS,
+            P.VIEW_REMINDERS,
+        }
+    ),
+}
+
+
+def permissions_for(roles) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[Role(role)]
+    return frozenset(granted)
+
+
+def has_permission(user, permission: Permission) -> bool:
+    return bool(user and user.is_authenticated and permission in user.permissions)
+
+
+def can_read_social_content(user) -> bool:
+    """Restricted notes, diagnostic, objectives and health: support team and coordinators."""
+    return has_permission(user, Permission.READ_SOCIAL_CONTENT)
+
+
+def permission_required(*permissions: Permission):
+    """View decorator: the user must be logged in and hold every listed permission."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from app.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not all(p in current_user.permissions for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = frozenset(permissions)
+        return wrapped
+
+    return decorator

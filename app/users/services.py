@@ -1,0 +1,100 @@
+"""Account management by administrators. Admins never choose a user's password: creation and
+reset issue a temporary one, shown once, that the user must replace at first login."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.audit.services import record
+from app.auth.services import generate_temporary_password, set_password
+from app.db import db
+from app.errors import DomainError, check_version
+from app.organisations.models import Organisation
+from app.permissions import Role
+from app.projects.models import Project
+from app.users.models import User, UserRole, new_session_token
+
+
+def _validated(values: dict, *, exclude_id: int | None = None) -> dict:
+    email = values["email"].strip().lower()
+    query = select(User.id).where(func.lower(User.email) == email)
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise DomainError("Un compte existe déjà avec cette adresse e-mail.", field="email")
+    organisation = db.session.get(Organisation, values["organisation_id"])
+    if organisation is None:
+        raise DomainError("Choisissez l'organisation de l'utilisateur.", field="organisation_id")
+    roles = {Role(r) for r in values.get("roles") or ()}
+    if not roles:
+        raise DomainError("Choisissez au moins un rôle.", field="roles")
+    if Role.PERSONNEL_BAILLEUR in roles and not organisation.is_landlord:
+        raise DomainError(
+            "Le rôle « Personnel du bailleur » est réservé aux comptes d'un bailleur HLM.",
+            field="roles",
+        )
+    project_ids = set(values.get("project_ids") or ())
+    projects = (
+        db.session.scalars(select(Project).where(Project.id.in_(project_ids))).all()
+        if project_ids
+        else []
+    )
+    if len(projects) != len(project_ids):
+        raise DomainError("Un des projets choisis n'existe pas.", field="project_ids")
+    return {
+        "email": email,
+        "full_name": values["full_name"].strip(),
+        "phone": values.get("phone"),
+        "job_title": values.get("job_title"),
+        "organisation_id": organisation.id,
+        "roles": roles,
+        "projects": projects,
+    }
+
+
+def _apply(user: User, cleaned: dict) -> None:
+    roles = cleaned.pop("roles")
+    for key, value in cleaned.items():
+        setattr(user, key, value)
+    user.role_rows = [row for row in user.role_rows if row.role in roles] + [
+        UserRole(role=role) for role in roles - user.roles
+    ]
+
+
+def create_user(actor, **values) -> tuple[User, str]:
+    """Create an account; returns it with its temporary password (shown once)."""
+    user = User()
+    _apply(user, _validated(values))
+    temporary = generate_temporary_password()
+    set_password(user, temporary, is_temporary=True)
+    db.session.add(user)
+    record(actor, "user.created", target=user, details={"roles": sorted(user.roles)})
+    return user, temporary
+
+
+def update_user(actor, user: User, *, version, **values) -> User:
+    check_version(user, version)
+    before = user.roles
+    _apply(user, _validated(values, exclude_id=user.id))
+    if user.roles != before:
+        # Fewer rights must take effect now, not at the user's next login.
+        user.session_token = new_session_token()
+    record(actor, "user.updated", target=user, details={"roles": sorted(user.roles)})
+    return user
+
+
+def set_user_active(actor, user: User, *, is_active: bool, version) -> None:
+    check_version(user, version)
+    if user.id == getattr(actor, "id", None) and not is_active:
+        raise DomainError("Vous ne pouvez pas désactiver votre propre compte.")
+    user.is_active = is_active
+    user.session_token = new_session_token()
+    record(actor, "user.activated" if is_active else "user.deactivated", target=user)
+
+
+def reset_password(actor, user: User) -> str:
+    """Issue a new temporary password and end the user's sessions; returns it (shown once)."""
+    temporary = generate_temporary_password()
+    set_password(user, temporary, is_temporary=True)
+    record(actor, "user.password_reset", target=user)
+    return temporary

@@ -1,0 +1,124 @@
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.db import db
+from app.errors import DomainError
+from app.forms import VersionedForm, apply_domain_error
+from app.organisations.models import Organisation
+from app.permissions import Permission, permission_required
+from app.projects.models import Project
+from app.users import services
+from app.users.forms import UserForm
+from app.users.models import User
+
+bp = Blueprint("users", __name__, url_prefix="/admin/utilisateurs")
+
+
+def _get_or_404(user_id: int) -> User:
+    return db.session.get(User, user_id) or abort(404)
+
+
+def _form(user: User | None) -> UserForm:
+    form = UserForm(obj=user)
+    form.organisation_id.choices = [(0, "— Choisir —")] + [
+        (o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
+    ]
+    form.project_ids.choices = [
+        (p.id, p.name) for p in db.session.scalars(select(Project).order_by(Project.name))
+    ]
+    if user is not None and not form.is_submitted():
+        form.expected_version.data = user.version
+        form.roles.data = sorted(user.roles)
+        form.project_ids.data = [p.id for p in user.projects]
+    return form
+
+
+def _values(form: UserForm) -> dict:
+    fields = ("full_name", "email", "job_title", "phone", "organisation_id", "roles", "project_ids")
+    return {name: getattr(form, name).data for name in fields}
+
+
+@bp.route("/")
+@permission_required(Permission.MANAGE_USERS)
+def index():
+    users = db.session.scalars(select(User).order_by(User.full_name)).all()
+    return render_template("admin/users.html", users=users, action_form=VersionedForm())
+
+
+@bp.route("/nouveau", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_USERS)
+def create():
+    form = _form(None)
+    if form.validate_on_submit():
+        try:
+            user, temporary = services.create_user(current_user, **_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            return render_template(
+                "admin/temporary_password.html", user=user, temporary=temporary, created=True
+            )
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/<int:user_id>/modifier", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_USERS)
+def edit(user_id: int):
+    user = _get_or_404(user_id)
+    form = _form(user)
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user, user, version=form.expected_version.data, **_values(form)
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Compte de {user.full_name} enregistré.", "success")
+            return redirect(url_for(".index"))
+    return render_template(
+        "admin/user_form.html", form=form, user=user, action_form=VersionedForm()
+    )
+
+
+@bp.route("/<int:user_id>/activation", methods=["POST"])
+@permission_required(Permission.MANAGE_USERS)
+def toggle_active(user_id: int):
+    user = _get_or_404(user_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        try:
+            services.set_user_active(
+                current_user, user, is_active=not user.is_active, version=form.expected_version.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                f"Compte de {user.full_name} "
+                + ("réactivé." if user.is_active else "désactivé : ses sessions sont fermées."),
+                "success",
+            )
+    return redirect(url_for(".index"))
+
+
+@bp.route("/<int:user_id>/reinitialiser-mot-de-passe", methods=["POST"])
+@permission_required(Permission.MANAGE_USERS)
+def reset_password(user_id: int):
+    user = _get_or_404(user_id)
+    form = VersionedForm()
+    if not form.validate_on_submit():
+        flash("Le formulaire a expiré. Recommencez.", "error")
+        return redirect(url_for(".edit", user_id=user.id))
+    temporary = services.reset_password(current_user, user)
+    db.session.commit()
+    return render_template(
+        "admin/temporary_password.html", user=user, temporary=temporary, created=False
+    )

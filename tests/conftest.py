@@ -1,0 +1,242 @@
+"""Test fixtures: a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set),
+a test client that speaks CSRF like a browser, and a live server for browser tests.
+
+SQLite: the schema is built once, then each test gets its own copy of that file.
+PostgreSQL: each test run creates its own database (so parallel runs never collide), and
+tables are truncated after each test.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.db import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Tests never read the developer's instance/config.py.
+os.environ["ANCRAGE_INSTANCE_PATH"] = str(Path(__file__).parent / "instance")
+IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-for-the-checks",
+    "SESSION_COOKIE_SECURE": False,
+    # argon2id still, at a cost that keeps the suite fast.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "ARGON2_PARALLELISM": 1,
+    "SERVER_NAME": None,
+}
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL' if IS_POSTGRES else 'SQLite'}"
+
+
+def _postgres_admin_url(url: str) -> str:
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+def _normalise(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Create the schema once per run; yield how to reach it."""
+    if IS_POSTGRES:
+        base = _normalise(TEST_DATABASE_URL)
+        name = f"ancrage_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(_postgres_admin_url(base), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        app = create_app({**BASE_CONFIG, "DATABASE_URL": url})
+        with app.app_context():
+            db.create_all()
+            db.engine.dispose()
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
+        with app.app_context():
+            db.create_all()
+            db.engine.dispose()
+        yield path
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    if IS_POSTGRES:
+        yield database_template
+        engine = create_engine(database_template)
+        with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(database_template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config():
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, **app_config})
+    app.test_client_class = CsrfClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class CsrfClient(FlaskClient):
+    """A test client that behaves like a browser with our forms.
+
+    Before each request it commits the test's pending writes (a request only sees committed
+    data, and on SQLite an open write transaction would block it). POSTs carry the CSRF token
+    of the current session unless ``csrf=False``.
+    """
+
+    _csrf_token: str | None = None
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        # A fresh application context per request, as in production: otherwise the request
+        # would share the test's ``g`` (Flask-Login caches the user there) and session.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+    def csrf_token(self) -> str:
+        if self._csrf_token is None:
+            body = self.open("/connexion", method="GET").get_data(as_text=True)
+            match = _CSRF_INPUT.search(body)
+            if match is None:  # logged in: the login page redirects; any page has the logout form
+                body = self.open("/accueil", follow_redirects=True).get_data(as_text=True)
+                match = _CSRF_INPUT.search(body)
+            self._csrf_token = match.group(1)
+        return self._csrf_token
+
+    # These pages start a new session (session.clear()): the CSRF token changes.
+    _NEW_SESSION_PATHS = ("/connexion", "/deconnexion", "/mon-compte/mot-de-passe")
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        data = kwargs.get("data")
+        if csrf and (data is None or isinstance(data, dict)):
+            kwargs["data"] = {"csrf_token": self.csrf_token(), **(data or {})}
+        response = super().post(*args, **kwargs)
+        if args and args[0] in self._NEW_SESSION_PATHS:
+            self._csrf_token = None
+        return response
+
+    def login(self, user, password: str = "mot-de-passe-de-test"):
+        response = self.post("/connexion", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return response
+
+    def logout(self):
+        return self.post("/deconnexion")
+
+
+@pytest.fixture
+def client(app) -> CsrfClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_client(app):
+    """Several independent browsers (sessions) on the same app."""
+    return app.test_client
+
+
+# --- browser tests -------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        message = (
+            f"Chromium not found at {CHROMIUM}: install the distribution package "
+            "(apt-get install -y chromium) to run the browser tests."
+        )
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " REQUIRE_BROWSER=1 forbids skipping them.")
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the test app on a free loopback port in a thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    db.session.commit()
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def demo_data(app):
+    """The demo dataset, committed (browser tests: the live server only sees committed data,
+    and on SQLite an open write transaction in the test would block it)."""
+    from app.demo import load_demo
+
+    accounts = load_demo()
+    db.session.commit()
+    return accounts
+
+
+@pytest.fixture
+def screenshots_dir():
+    path = Path(os.environ.get("SCREENSHOTS_DIR", "test-results/screenshots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def page(response) -> str:
+    """The response body as a person reads it (HTML entities decoded)."""
+    return html.unescape(response.get_data(as_text=True))

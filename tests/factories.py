@@ -1,0 +1,74 @@
+"""Plain functions that build valid records. They flush, never commit (the test client
+commits before each request)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from app.auth.services import hash_password
+from app.db import db
+from app.organisations.models import Organisation, OrganisationKind
+from app.permissions import Role
+from app.projects.models import FundingCall, Project
+from app.users.models import User, UserRole
+
+PASSWORD = "mot-de-passe-de-test"
+_counter = itertools.count(1)
+_password_hash: dict[str, str] = {}
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+def make_organisation(kind: OrganisationKind = OrganisationKind.ASSOCIATION, **values):
+    organisation = Organisation(
+        name=values.pop("name", f"Organisation {_n()}"), kind=kind, **values
+    )
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def make_landlord(**values):
+    return make_organisation(
+        OrganisationKind.BAILLEUR, name=values.pop("name", f"Bailleur {_n()}"), **values
+    )
+
+
+def make_project(lead_landlord=None, **values):
+    project = Project(
+        name=values.pop("name", f"Projet {_n()}"),
+        territory=values.pop("territory", "Métropole de Lyon"),
+        lead_landlord=lead_landlord or make_landlord(),
+        funding_call=values.pop("funding_call", FundingCall.HLM_ACCOMPAGNES),
+        convention_start_on=values.pop("convention_start_on", date(2025, 1, 1)),
+        convention_end_on=values.pop("convention_end_on", date(2027, 12, 31)),
+        target_households=values.pop("target_households", 40),
+        **values,
+    )
+    db.session.add(project)
+    db.session.flush()
+    return project
+
+
+def make_user(*roles: Role, organisation=None, projects=(), password: str = PASSWORD, **values):
+    roles = roles or (Role.TRAVAILLEUR_SOCIAL,)
+    if organisation is None:
+        organisation = make_landlord() if Role.PERSONNEL_BAILLEUR in roles else make_organisation()
+    n = _n()
+    if password not in _password_hash:  # hashing is the slow part: once per password
+        _password_hash[password] = hash_password(password)
+    user = User(
+        email=values.pop("email", f"utilisateur{n}@exemple.fr"),
+        full_name=values.pop("full_name", f"Utilisateur {n}"),
+        organisation=organisation,
+        password_hash=_password_hash[password],
+        role_rows=[UserRole(role=r) for r in roles],
+        projects=list(projects),
+        **values,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
