@@ -16,6 +16,8 @@ from app.config import check_config, load_config
 MODELS = (
     "app.audit.models",
     "app.auth.models",
+    "app.households.models",
+    "app.housing.models",
     "app.organisations.models",
     "app.projects.models",
     "app.users.models",
