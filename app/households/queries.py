@@ -16,7 +16,7 @@ from flask import abort
 from sqlalchemy import Select, false, or_, select
 
 from app.db import db
-from app.households.models import Household, HouseholdTeamMember
+from app.households.models import Consent, Household, HouseholdTeamMember
 from app.housing.models import Dwelling, Occupancy
 from app.permissions import Permission, Role, has_permission
 
@@ -122,3 +122,22 @@ def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
     """Placeholder replaced by the household domain's own events (stage transitions,
     orientation, diagnostic, adhésion, consents)."""
     return []
+
+
+def has_consent(household_id: int, partner_category: str, data_category: str, on: date) -> bool:
+    """Whether the household had consented, on ``on``, to share ``data_category`` with
+    partners of ``partner_category`` (given on or before that day and not yet withdrawn)."""
+    return (
+        db.session.scalar(
+            select(Consent.id)
+            .where(
+                Consent.household_id == household_id,
+                Consent.partner_category == partner_category,
+                Consent.data_category == data_category,
+                Consent.given_on <= on,
+                or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > on),
+            )
+            .limit(1)
+        )
+        is not None
+    )
