@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, Integer, MetaData, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -69,10 +69,33 @@ class VersionedMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+    # Who saved last (stamped by ``_stamp_editor``), for "modifiée par X à HH:MM". A plain id,
+    # not a foreign key: users are never deleted, and a key would make user <-> organisation
+    # a cycle.
+    updated_by_id: Mapped[int | None] = mapped_column(Integer)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:
         return {"version_id_col": cls.__table__.c.version}
+
+
+def current_actor_id() -> int | None:
+    """The logged-in user's id during a request (set by ``app.http``), else None."""
+    from flask import g, has_app_context
+
+    return g.get("actor_id") if has_app_context() else None
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_editor(session, _flush_context, _instances) -> None:
+    actor_id = current_actor_id()
+    if actor_id is None:
+        return
+    for record in (*session.new, *session.dirty):
+        if isinstance(record, VersionedMixin) and (
+            record in session.new or session.is_modified(record)
+        ):
+            record.updated_by_id = actor_id
 
 
 @event.listens_for(Engine, "connect")

@@ -37,7 +37,7 @@ def check_version(record, submitted_version, *, who: str | None = None) -> None:
     except (TypeError, ValueError):
         submitted = -1
     if submitted != record.version:
-        author = who or getattr(getattr(record, "updated_by", None), "full_name", None)
+        author = who or _editor_name(record)
         when = format_time(record.updated_at) if getattr(record, "updated_at", None) else ""
         by = f" par {author}" if author else ""
         at = f" à {when}" if when else ""
@@ -46,6 +46,15 @@ def check_version(record, submitted_version, *, who: str | None = None) -> None:
             "Vos modifications n'ont pas été enregistrées : rechargez la page pour voir la "
             "version actuelle, puis refaites votre saisie."
         )
+
+
+def _editor_name(record) -> str | None:
+    from app.db import db
+    from app.users.models import User
+
+    editor_id = getattr(record, "updated_by_id", None)
+    editor = db.session.get(User, editor_id) if editor_id else None
+    return editor.full_name if editor else None
 
 
 ERROR_TITLES = {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField
+from wtforms import DecimalField, HiddenField, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.errors import DomainError
@@ -36,6 +36,39 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class EuroField(DecimalField):
+    """An amount in euros typed the French way: ``1 234,56`` (comma, spaces) or ``1234.56``."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("places", 2)
+        render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0]:
+            raw = valuelist[0].replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+            raw = raw.removesuffix("€").replace(",", ".")
+            try:
+                self.data = Decimal(raw)
+            except InvalidOperation as error:
+                self.data = None
+                raise ValueError(
+                    "Indiquez un montant en euros, par exemple 450 ou 1 234,56."
+                ) from error
+            if not self.data.is_finite():
+                self.data = None
+                raise ValueError("Indiquez un montant en euros, par exemple 450 ou 1 234,56.")
+        else:
+            self.data = None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return f"{self.data:.2f}".replace(".", ",")
 
 
 def euros_to_cents(value: Decimal | None) -> int | None:

@@ -21,6 +21,11 @@ def register_request_hooks(app) -> None:
         g.request_id = str(uuid.uuid4())
 
     @app.before_request
+    def _remember_actor():
+        # Read by app.db._stamp_editor to record who saved a versioned record.
+        g.actor_id = current_user.id if current_user.is_authenticated else None
+
+    @app.before_request
     def _force_password_change():
         if (
             current_user.is_authenticated

@@ -1,7 +1,7 @@
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import MultiCheckboxField, VersionedForm
+from app.forms import EuroField, MultiCheckboxField, VersionedForm
 from app.projects.models import FundingCall, TargetPublic
 
 
@@ -39,9 +39,8 @@ class ProjectForm(VersionedForm):
             NumberRange(min=0, max=100000, message="Indiquez un nombre entre 0 et 100 000."),
         ],
     )
-    grant_euros = DecimalField(
+    grant_euros = EuroField(
         "Subvention (€)",
-        places=2,
         validators=[
             Optional(),
             NumberRange(min=0, max=100_000_000, message="Indiquez un montant positif."),
