@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 
@@ -59,16 +60,19 @@ def _editor_name(record) -> str | None:
 
 ERROR_TITLES = {
     400: (
-        "Requête invalide",
-        "La demande n'a pas pu être traitée. Revenez en arrière et réessayez.",
+        _l("Requête invalide"),
+        _l("La demande n'a pas pu être traitée. Revenez en arrière et réessayez."),
     ),
-    403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour cette action."),
-    404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
-    405: ("Action non permise", "Cette action n'est pas possible sur cette page."),
-    409: ("Modification refusée", "La fiche a été modifiée entre-temps."),
-    413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
-    429: ("Trop de tentatives", "Patientez quelques minutes avant de réessayer."),
-    500: ("Erreur interne", "Une erreur inattendue est survenue. L'équipe technique est prévenue."),
+    403: (_l("Accès refusé"), _l("Vous n'avez pas les droits nécessaires pour cette action.")),
+    404: (_l("Page introuvable"), _l("Cette page n'existe pas ou vous n'y avez pas accès.")),
+    405: (_l("Action non permise"), _l("Cette action n'est pas possible sur cette page.")),
+    409: (_l("Modification refusée"), _l("La fiche a été modifiée entre-temps.")),
+    413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
+    429: (_l("Trop de tentatives"), _l("Patientez quelques minutes avant de réessayer.")),
+    500: (
+        _l("Erreur interne"),
+        _l("Une erreur inattendue est survenue. L'équipe technique est prévenue."),
+    ),
 }
 
 
@@ -89,7 +93,7 @@ def register_error_handlers(app) -> None:
     def csrf_error(_error):
         return render_error(
             400,
-            "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez.",
+            _l("Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."),
         )
 
     @app.errorhandler(HTTPException)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from flask import g, redirect, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.navigation import navigation_for_current_user
@@ -59,4 +60,5 @@ def register_request_hooks(app) -> None:
             "has_permission": lambda p: has_permission(current_user, p),
             "can_read_social_content": lambda: can_read_social_content(current_user),
             "navigation": navigation_for_current_user,
+            "current_locale": lambda: str(get_locale() or "fr"),
         }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.permissions import Permission, has_permission
@@ -14,18 +15,18 @@ from app.permissions import Permission, has_permission
 @dataclass(frozen=True)
 class NavEntry:
     endpoint: str
-    label: str
+    label: object  # a lazy translated string
     permission: Permission
     prefix: str  # the URL prefix that marks the entry as current
 
 
 NAVIGATION = (
-    NavEntry("households.index", "Ménages", Permission.VIEW_HOUSEHOLDS, "/menages"),
-    NavEntry("reminders.inbox", "Rappels", Permission.VIEW_REMINDERS, "/rappels"),
-    NavEntry("housing.dashboard", "Logements", Permission.VIEW_TENANCIES, "/logements"),
-    NavEntry("partners.index", "Partenaires", Permission.VIEW_PARTNERS, "/partenaires"),
-    NavEntry("reports.caseloads", "Pilotage", Permission.VIEW_CASELOADS, "/pilotage"),
-    NavEntry("users.index", "Administration", Permission.MANAGE_USERS, "/admin"),
+    NavEntry("households.index", _l("Ménages"), Permission.VIEW_HOUSEHOLDS, "/menages"),
+    NavEntry("reminders.inbox", _l("Rappels"), Permission.VIEW_REMINDERS, "/rappels"),
+    NavEntry("housing.dashboard", _l("Logements"), Permission.VIEW_TENANCIES, "/logements"),
+    NavEntry("partners.index", _l("Partenaires"), Permission.VIEW_PARTNERS, "/partenaires"),
+    NavEntry("reports.caseloads", _l("Pilotage"), Permission.VIEW_CASELOADS, "/pilotage"),
+    NavEntry("users.index", _l("Administration"), Permission.MANAGE_USERS, "/admin"),
 )
 
 

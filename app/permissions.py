@@ -17,6 +17,7 @@ from enum import StrEnum
 from functools import wraps
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 
@@ -28,14 +29,14 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        return str(ROLE_LABELS[self])
 
 
 ROLE_LABELS = {
-    Role.ADMIN: "Administrateur",
-    Role.COORDINATEUR: "Coordinateur·rice",
-    Role.TRAVAILLEUR_SOCIAL: "Travailleur·se social·e",
-    Role.PERSONNEL_BAILLEUR: "Personnel du bailleur",
+    Role.ADMIN: _l("Administrateur"),
+    Role.COORDINATEUR: _l("Coordinateur·rice"),
+    Role.TRAVAILLEUR_SOCIAL: _l("Travailleur·se social·e"),
+    Role.PERSONNEL_BAILLEUR: _l("Personnel du bailleur"),
 }
 
 
@@ -53,6 +54,7 @@ class Permission(StrEnum):
     # Housing (landlord side)
     VIEW_TENANCIES = "view_tenancies"
     MANAGE_DWELLINGS = "manage_dwellings"
+    MANAGE_LEASES = "manage_leases"  # start/end a lease, bail glissant reviews, glissement
     RECORD_GLA_ACTIONS = "record_gla_actions"
     IMPORT_RENT_ACCOUNTS = "import_rent_accounts"
     # Support
@@ -91,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.READ_SOCIAL_CONTENT,
             P.VIEW_TENANCIES,
             P.MANAGE_DWELLINGS,
+            P.MANAGE_LEASES,
             P.RECORD_INTERVENTIONS,
             P.MANAGE_MEASURES,
             P.REFER_TO_PARTNERS,
@@ -110,6 +113,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EDIT_HOUSEHOLDS,
             P.READ_SOCIAL_CONTENT,
             P.VIEW_TENANCIES,
+            P.MANAGE_LEASES,
             P.RECORD_INTERVENTIONS,
             P.MANAGE_MEASURES,
             P.REFER_TO_PARTNERS,
@@ -122,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_HOUSEHOLDS,
             P.VIEW_TENANCIES,
             P.MANAGE_DWELLINGS,
+            P.MANAGE_LEASES,
             P.RECORD_GLA_ACTIONS,
             P.IMPORT_RENT_ACCOUNTS,
             P.VIEW_REMINDERS,
@@ -144,6 +149,42 @@ def has_permission(user, permission: Permission) -> bool:
 def can_read_social_content(user) -> bool:
     """Restricted notes, diagnostic, objectives and health: support team and coordinators."""
     return has_permission(user, Permission.READ_SOCIAL_CONTENT)
+
+
+def can_edit_households(user) -> bool:
+    return has_permission(user, Permission.EDIT_HOUSEHOLDS)
+
+
+# Household fields landlord staff may receive (the *tenancy* class): everything else on a
+# household — orientation, diagnostic, difficulties, adhésion objectives, resources, debts,
+# income, target publics (health and violence flags), members' details, consents — is
+# *social* content, read only by holders of READ_SOCIAL_CONTENT.
+HOUSEHOLD_TENANCY_FIELDS = frozenset(
+    {
+        "reference",
+        "head_name",
+        "members_count",
+        "phone",
+        "email",
+        "current_address",
+        "stage",
+        "is_supported",
+        "referent",
+        "dwelling",
+        "lease",
+    }
+)
+
+
+def can_read_household_field(user, name: str) -> bool:
+    """Whether ``user`` may see the household field (or field group) ``name``."""
+    return name in HOUSEHOLD_TENANCY_FIELDS or can_read_social_content(user)
+
+
+def can_read_household_path_detail(user) -> bool:
+    """Orientation, diagnostic, adhésion, consents and members' details on the timeline and
+    pages; landlord staff see the dated stages only."""
+    return can_read_social_content(user)
 
 
 def permission_required(*permissions: Permission):

@@ -47,6 +47,8 @@ MATRIX: dict[str, Case] = {
     "auth.logout POST": Case("/deconnexion", everyone(ok=302)),
     "auth.change_password GET": Case("/mon-compte/mot-de-passe", everyone()),
     "auth.change_password POST": Case("/mon-compte/mot-de-passe", everyone()),
+    "auth.account GET": Case("/mon-compte/", everyone()),
+    "auth.account POST": Case("/mon-compte/", everyone(ok=302)),
     "home.index GET": Case("/", everyone(ok=302, anonymous=302)),
     "home.welcome GET": Case("/accueil", everyone()),
     # administration

@@ -1,24 +1,27 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.auth.services import MAX_PASSWORD_LENGTH
 
+LANGUAGES = (("fr", "Français"), ("en", "English"))
+
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Adresse e-mail",
+        _l("Adresse e-mail"),
         validators=[
-            DataRequired("Indiquez votre adresse e-mail."),
-            Length(max=254, message="L'adresse e-mail est trop longue."),
-            Email("Cette adresse e-mail n'est pas valide.", check_deliverability=False),
+            DataRequired(_l("Indiquez votre adresse e-mail.")),
+            Length(max=254, message=_l("L'adresse e-mail est trop longue.")),
+            Email(_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False),
         ],
     )
     password = PasswordField(
-        "Mot de passe",
+        _l("Mot de passe"),
         validators=[
-            DataRequired("Indiquez votre mot de passe."),
-            Length(max=MAX_PASSWORD_LENGTH, message="Le mot de passe est trop long."),
+            DataRequired(_l("Indiquez votre mot de passe.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("Le mot de passe est trop long.")),
         ],
     )
     next = HiddenField()
@@ -26,17 +29,22 @@ class LoginForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Mot de passe actuel", validators=[DataRequired("Indiquez votre mot de passe actuel.")]
+        _l("Mot de passe actuel"),
+        validators=[DataRequired(_l("Indiquez votre mot de passe actuel."))],
     )
     new_password = PasswordField(
-        "Nouveau mot de passe",
-        description="Au moins 12 caractères. Une phrase de plusieurs mots est idéale.",
-        validators=[DataRequired("Choisissez un nouveau mot de passe.")],
+        _l("Nouveau mot de passe"),
+        description=_l("Au moins 12 caractères. Une phrase de plusieurs mots est idéale."),
+        validators=[DataRequired(_l("Choisissez un nouveau mot de passe."))],
     )
     confirm = PasswordField(
-        "Confirmez le nouveau mot de passe",
+        _l("Confirmez le nouveau mot de passe"),
         validators=[
-            DataRequired("Confirmez le nouveau mot de passe."),
-            EqualTo("new_password", "Les deux mots de passe ne sont pas identiques."),
+            DataRequired(_l("Confirmez le nouveau mot de passe.")),
+            EqualTo("new_password", _l("Les deux mots de passe ne sont pas identiques.")),
         ],
     )
+
+
+class PreferencesForm(FlaskForm):
+    locale = SelectField(_l("Langue de l'interface"), choices=LANGUAGES)

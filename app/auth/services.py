@@ -10,6 +10,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.audit.models import AuditOutcome
@@ -75,14 +76,14 @@ def password_problem(password: str, *, email: str | None = None) -> str | None:
     """The French reason a new password is refused, or None. No composition rules (ASVS
     V6.2, CNIL 2022-100): length and a blocklist."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} caractères."
+        return _("Le mot de passe doit contenir au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_LENGTH} caractères."
+        return _("Le mot de passe ne doit pas dépasser %(n)s caractères.", n=MAX_PASSWORD_LENGTH)
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
-        return "Ce mot de passe est trop courant ou trop simple : choisissez-en un autre."
+        return _("Ce mot de passe est trop courant ou trop simple : choisissez-en un autre.")
     if email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 4:
-        return "Le mot de passe ne doit pas contenir votre adresse e-mail."
+        return _("Le mot de passe ne doit pas contenir votre adresse e-mail.")
     return None
 
 
@@ -135,8 +136,11 @@ def authenticate(email: str, password: str, *, ip: str | None, now: datetime | N
         )
         minutes = int(current_app.config["LOGIN_WINDOW"].total_seconds() // 60)
         raise LoginRefused(
-            "Trop de tentatives de connexion échouées. Pour votre sécurité, réessayez dans "
-            f"{minutes} minutes ou demandez à votre administrateur de vérifier votre compte."
+            _(
+                "Trop de tentatives de connexion échouées. Pour votre sécurité, réessayez dans "
+                "%(minutes)s minutes ou demandez à votre administrateur de vérifier votre compte.",
+                minutes=minutes,
+            )
         )
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
@@ -148,7 +152,7 @@ def authenticate(email: str, password: str, *, ip: str | None, now: datetime | N
     db.session.add(LoginAttempt(at=now, email=email, ip=ip, is_success=ok))
     if not ok:
         record(user, "auth.login_failed", outcome=AuditOutcome.REFUSED, now=now, target=user)
-        raise LoginRefused("Adresse e-mail ou mot de passe incorrect.")
+        raise LoginRefused(_("Adresse e-mail ou mot de passe incorrect."))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
@@ -164,7 +168,7 @@ def logout(user: User) -> None:
 
 def change_password(user: User, *, current_password: str, new_password: str) -> None:
     if not _verify(user.password_hash, current_password):
-        raise DomainError("Le mot de passe actuel est incorrect.", field="current_password")
+        raise DomainError(_("Le mot de passe actuel est incorrect."), field="current_password")
     problem = password_problem(new_password, email=user.email)
     if problem:
         raise DomainError(problem, field="new_password")
@@ -192,3 +196,10 @@ def load_user_from_cookie(cookie_id: str) -> User | None:
     if not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise DomainError(_("Cette langue n'est pas disponible."), field="locale")
+    user.locale = locale
+    record(user, "auth.preferences_changed", target=user, details={"locale": locale})

@@ -3,10 +3,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import services
-from app.auth.forms import ChangePasswordForm, LoginForm
+from app.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm
 from app.db import db
 from app.errors import DomainError
 from app.forms import apply_domain_error
@@ -44,7 +45,7 @@ def login():
         session.clear()
         login_user(user)
         if user.is_password_temporary:
-            flash("Choisissez votre mot de passe personnel avant de continuer.", "info")
+            flash(_("Choisissez votre mot de passe personnel avant de continuer."), "info")
             return redirect(url_for("auth.change_password"))
         return redirect(safe_next(form.next.data) or url_for("home.index"))
     status = 400 if request.method == "POST" else 200
@@ -58,7 +59,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("Vous êtes déconnecté·e.", "success")
+    flash(_("Vous êtes déconnecté·e."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -81,6 +82,26 @@ def change_password():
             db.session.commit()
             session.clear()
             login_user(user)  # the token rotated: keep this session, end the others
-            flash("Votre mot de passe a été changé. Vos autres sessions sont fermées.", "success")
+            flash(
+                _("Votre mot de passe a été changé. Vos autres sessions sont fermées."), "success"
+            )
             return redirect(url_for("home.index"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/mon-compte/", methods=["GET", "POST"])
+@login_required
+def account():
+    user = current_user._get_current_object()
+    form = PreferencesForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            services.set_locale(user, form.locale.data)
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Vos préférences sont enregistrées."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, user=user)
