@@ -26,6 +26,7 @@ MODELS = (
 BLUEPRINTS = (
     "app.auth.views",
     "app.home.views",
+    "app.housing.views",
     "app.organisations.views",
     "app.projects.views",
     "app.users.views",

@@ -72,3 +72,84 @@ def make_user(*roles: Role, organisation=None, projects=(), password: str = PASS
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# --- housing ---------------------------------------------------------------------------------
+
+
+def make_dwelling(landlord, **values):
+    """A free dwelling of ``landlord`` (T2, PLAI, 380 € + 60 €)."""
+    from app.housing.models import Dwelling
+
+    dwelling = Dwelling(
+        landlord_id=landlord.id,
+        address=values.pop("address", f"{_n()} avenue Berthelot"),
+        postal_code=values.pop("postal_code", "69008"),
+        city=values.pop("city", "Lyon"),
+        typology=values.pop("typology", "T2"),
+        funding=values.pop("funding", "PLAI"),
+        rent_cents=values.pop("rent_cents", 38_000),
+        charges_cents=values.pop("charges_cents", 6_000),
+        **values,
+    )
+    db.session.add(dwelling)
+    db.session.flush()
+    return dwelling
+
+
+def make_occupancy(household, dwelling, **values):
+    """A current lease of ``household`` on ``dwelling`` with a lease reference."""
+    from app.housing.models import Occupancy
+
+    occupancy = Occupancy(
+        household_id=household.id,
+        dwelling_id=dwelling.id,
+        lease_type=values.pop("lease_type", "bail_direct"),
+        start_on=values.pop("start_on", date(2025, 2, 1)),
+        lease_reference=values.pop("lease_reference", f"BAIL-{_n():06d}"),
+        **values,
+    )
+    db.session.add(occupancy)
+    db.session.flush()
+    return occupancy
+
+
+def make_snapshot(occupancy, month, balance_cents=0, amount_due_cents=44_000, **values):
+    from app.housing.models import RentAccountSnapshot
+
+    snapshot = RentAccountSnapshot(
+        occupancy_id=occupancy.id,
+        month=month,
+        balance_cents=balance_cents,
+        amount_due_cents=amount_due_cents,
+        **values,
+    )
+    db.session.add(snapshot)
+    db.session.flush()
+    return snapshot
+
+
+def make_repayment_plan(occupancy, **values):
+    from app.housing.models import RepaymentPlan
+
+    plan = RepaymentPlan(
+        occupancy_id=occupancy.id,
+        start_on=values.pop("start_on", date(2025, 9, 1)),
+        monthly_cents=values.pop("monthly_cents", 5_000),
+        debt_cents=values.pop("debt_cents", 90_000),
+        **values,
+    )
+    db.session.add(plan)
+    db.session.flush()
+    return plan
+
+
+def make_procedure_stage(occupancy, stage, occurred_on, **values):
+    from app.housing.models import ProcedureStage
+
+    entry = ProcedureStage(
+        occupancy_id=occupancy.id, stage=stage, occurred_on=occurred_on, **values
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry

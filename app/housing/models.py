@@ -179,6 +179,10 @@ class LeaseReview(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
+    @property
+    def decision_label(self) -> str:
+        return LeaseReviewDecision(self.decision).label
+
 
 class LeaseReviewDecision(LabelledEnum):
     POURSUITE = "poursuite"
@@ -193,3 +197,224 @@ LeaseReviewDecision.LABELS = {
     "prolongation": "Prolongation avant glissement",
     "fin": "Fin du dispositif",
 }
+
+
+# --- situation locative (landlord side: tenancy class) ----------------------------------
+
+
+class AplStatus(LabelledEnum):
+    MAINTENUE = "maintenue"
+    SUSPENDUE = "suspendue"
+    SANS_APL = "sans_apl"
+
+
+AplStatus.LABELS = {
+    "maintenue": "APL maintenue",
+    "suspendue": "APL suspendue",
+    "sans_apl": "Pas d'APL",
+}
+
+
+class RentAccountSnapshot(db.Model):
+    """The rent account of a lease at the end of one month, as exported by the landlord.
+
+    ``month`` is the first day of the month. One row per (occupancy, month): importing the
+    same month again updates it. ``balance_cents`` > 0 is what the tenant owes."""
+
+    __tablename__ = "rent_account_snapshot"
+    __table_args__ = (
+        UniqueConstraint("occupancy_id", "month"),
+        CheckConstraint("amount_due_cents >= 0", name="amount_due_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occupancy_id: Mapped[int] = mapped_column(
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+    )
+    month: Mapped[date] = mapped_column(Date)
+    balance_cents: Mapped[int] = mapped_column(Integer)
+    # Rent and charges called for the month (the denominator of the months of arrears).
+    amount_due_cents: Mapped[int] = mapped_column(Integer)
+    last_payment_on: Mapped[date | None] = mapped_column(Date)
+    apl_status: Mapped[str | None] = mapped_column(String(10))  # AplStatus
+    caf_reported_on: Mapped[date | None] = mapped_column(Date)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def months_of_arrears(self) -> Decimal:
+        return months_of_arrears(self.balance_cents, self.amount_due_cents)
+
+    @property
+    def apl_label(self) -> str:
+        return AplStatus(self.apl_status).label if self.apl_status else ""
+
+
+def months_of_arrears(balance_cents: int, amount_due_cents: int) -> Decimal:
+    """Debt expressed in months of rent and charges, one decimal (0 when nothing is owed)."""
+    if balance_cents <= 0 or amount_due_cents <= 0:
+        return Decimal(0)
+    return (Decimal(balance_cents) / Decimal(amount_due_cents)).quantize(Decimal("0.1"))
+
+
+class RepaymentPlanStatus(LabelledEnum):
+    EN_COURS = "en_cours"
+    RESPECTE = "respecte"
+    ROMPU = "rompu"
+    SOLDE = "solde"
+
+
+RepaymentPlanStatus.LABELS = {
+    "en_cours": "En cours",
+    "respecte": "Respecté",
+    "rompu": "Non respecté",
+    "solde": "Soldé",
+}
+
+
+class RepaymentPlan(VersionedMixin, db.Model):
+    """Plan d'apurement: the tenant repays the debt by monthly instalments on top of the rent."""
+
+    __tablename__ = "repayment_plan"
+    __table_args__ = (
+        CheckConstraint("monthly_cents > 0", name="monthly_positive"),
+        CheckConstraint("debt_cents IS NULL OR debt_cents > 0", name="debt_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occupancy_id: Mapped[int] = mapped_column(
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+    )
+    start_on: Mapped[date] = mapped_column(Date)
+    monthly_cents: Mapped[int] = mapped_column(Integer)
+    debt_cents: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default=RepaymentPlanStatus.EN_COURS)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return RepaymentPlanStatus(self.status).label
+
+
+class GlaActionKind(LabelledEnum):
+    CONTACT_IMPAYE = "contact_impaye"
+    PROPOSITION_PLAN = "proposition_plan"
+    VISITE_TECHNIQUE = "visite_technique"
+    MEDIATION_VOISINAGE = "mediation_voisinage"
+    ATTESTATION_ASSURANCE = "attestation_assurance"
+    AUTRE = "autre"
+
+
+GlaActionKind.LABELS = {
+    "contact_impaye": "Contact au sujet de l'impayé",
+    "proposition_plan": "Proposition de plan d'apurement",
+    "visite_technique": "Visite technique",
+    "mediation_voisinage": "Médiation de voisinage",
+    "attestation_assurance": "Attestation d'assurance",
+    "autre": "Autre action",
+}
+
+
+class GlaAction(db.Model):
+    """An action of adapted rental management (gestion locative adaptée) by the landlord."""
+
+    __tablename__ = "gla_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occupancy_id: Mapped[int] = mapped_column(
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(25))
+    done_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    author = relationship("User", lazy="joined")
+
+    @property
+    def kind_label(self) -> str:
+        return GlaActionKind(self.kind).label
+
+
+class ProcedureStageKind(LabelledEnum):
+    """Stages of the prevention of evictions, in their usual order."""
+
+    IMPAYE_CONSTITUE = "impaye_constitue"
+    SIGNALEMENT_CAF = "signalement_caf"
+    PLAN_APUREMENT = "plan_apurement"
+    SAISINE_CCAPEX = "saisine_ccapex"
+    COMMANDEMENT_PAYER = "commandement_payer"
+    ASSIGNATION = "assignation"
+    DIAGNOSTIC_SOCIAL_FINANCIER = "diagnostic_social_financier"
+    AUDIENCE = "audience"
+    JUGEMENT = "jugement"
+    COMMANDEMENT_QUITTER = "commandement_quitter"
+    CONCOURS_FORCE_PUBLIQUE = "concours_force_publique"
+    PROTOCOLE_COHESION = "protocole_cohesion"
+    CLOTURE = "cloture"
+
+    @property
+    def rank(self) -> int:
+        return list(ProcedureStageKind).index(self)
+
+    @property
+    def is_judicial(self) -> bool:
+        """From the commandement de payer on, the lease is under an eviction procedure."""
+        return (
+            ProcedureStageKind.COMMANDEMENT_PAYER.rank
+            <= self.rank
+            <= (ProcedureStageKind.CONCOURS_FORCE_PUBLIQUE.rank)
+        )
+
+
+ProcedureStageKind.LABELS = {
+    "impaye_constitue": "Impayé constitué",
+    "signalement_caf": "Signalement à la CAF",
+    "plan_apurement": "Plan d'apurement",
+    "saisine_ccapex": "Saisine de la CCAPEX",
+    "commandement_payer": "Commandement de payer",
+    "assignation": "Assignation",
+    "diagnostic_social_financier": "Diagnostic social et financier",
+    "audience": "Audience",
+    "jugement": "Jugement",
+    "commandement_quitter": "Commandement de quitter les lieux",
+    "concours_force_publique": "Demande de concours de la force publique",
+    "protocole_cohesion": "Protocole de cohésion sociale",
+    "cloture": "Procédure close (dette soldée ou abandon)",
+}
+
+
+class ProcedureStage(db.Model):
+    """One dated stage of the eviction-prevention procedure of a lease.
+
+    ``hearing_on`` is the hearing date, known from the assignation on: the social and
+    financial diagnostic is due before it."""
+
+    __tablename__ = "procedure_stage"
+    __table_args__ = (
+        CheckConstraint(
+            "hearing_on IS NULL OR hearing_on >= occurred_on", name="hearing_after_stage"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occupancy_id: Mapped[int] = mapped_column(
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(30))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    hearing_on: Mapped[date | None] = mapped_column(Date)
+    comment: Mapped[str | None] = mapped_column(String(300))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    recorded_by = relationship("User", lazy="joined")
+
+    @property
+    def stage_kind(self) -> ProcedureStageKind:
+        return ProcedureStageKind(self.stage)
+
+    @property
+    def stage_label(self) -> str:
+        return self.stage_kind.label

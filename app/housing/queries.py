@@ -1,0 +1,630 @@
+"""Scoped reads of the housing domain: dwellings, a household's leases and tenancy data, the
+landlord dashboard, timeline events and header alerts.
+
+Scope rules (see docs/housing.md):
+- dwellings: landlord staff see their organisation's; coordinators those of their projects'
+  landlords (lead landlord and partner organisations of kind bailleur);
+- a household's tenancy data loads through the household (``get_household_or_404``);
+  landlord-only viewers see only the leases in their organisation's dwellings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from flask import abort
+from sqlalchemy import Select, false, func, or_, select
+
+from app.db import db
+from app.formatting import format_date, today_paris
+from app.households.models import Household, HouseholdStage, Member
+from app.housing.models import (
+    Dwelling,
+    GlaAction,
+    LeaseReview,
+    Occupancy,
+    ProcedureStage,
+    ProcedureStageKind,
+    RentAccountSnapshot,
+    RepaymentPlan,
+    RepaymentPlanStatus,
+    months_of_arrears,
+)
+from app.housing.services import Deadline, add_months, first_of_month, next_deadline
+from app.organisations.models import Organisation, OrganisationKind
+from app.permissions import Permission, Role, can_read_social_content, has_permission
+from app.projects.models import Project, project_partner
+from app.users.models import User
+
+# --- dwellings ---------------------------------------------------------------------------
+
+
+def is_landlord_viewer(user) -> bool:
+    """Landlord staff without a support role: limited to their organisation's tenancies."""
+    return Role.PERSONNEL_BAILLEUR in user.roles and not can_read_social_content(user)
+
+
+def project_landlord_ids(project_ids) -> Select:
+    """Landlords of projects: their lead landlord and their partner organisations of kind
+    bailleur."""
+    ids = list(project_ids) or [-1]
+    lead = select(Project.lead_landlord_id).where(Project.id.in_(ids))
+    partners = (
+        select(project_partner.c.organisation_id)
+        .join(Organisation, Organisation.id == project_partner.c.organisation_id)
+        .where(
+            project_partner.c.project_id.in_(ids),
+            Organisation.kind == OrganisationKind.BAILLEUR,
+        )
+    )
+    return lead.union(partners)
+
+
+def dwelling_landlords(user) -> Select:
+    """Landlord organisations whose dwellings ``user`` may see and manage."""
+    query = select(Organisation).where(Organisation.kind == OrganisationKind.BAILLEUR)
+    if not has_permission(user, Permission.MANAGE_DWELLINGS):
+        return query.where(false())
+    conditions = []
+    if Role.PERSONNEL_BAILLEUR in user.roles:
+        conditions.append(Organisation.id == user.organisation_id)
+    if Role.COORDINATEUR in user.roles:
+        conditions.append(Organisation.id.in_(project_landlord_ids(user.project_ids)))
+    if not conditions:
+        return query.where(false())
+    return query.where(or_(*conditions)).order_by(Organisation.name)
+
+
+def visible_dwellings(user) -> Select:
+    return select(Dwelling).where(
+        Dwelling.landlord_id.in_(dwelling_landlords(user).with_only_columns(Organisation.id))
+    )
+
+
+def get_dwelling_or_404(user, dwelling_id: int) -> Dwelling:
+    dwelling = db.session.scalar(visible_dwellings(user).where(Dwelling.id == dwelling_id))
+    if dwelling is None:
+        abort(404)
+    return dwelling
+
+
+def assignable_dwellings(user, household, *, include_occupied: bool = False) -> Select:
+    """Dwellings ``user`` may give ``household`` a lease on: those of the household's project
+    landlords, limited to the user's own organisation for landlord staff, free by default."""
+    query = select(Dwelling).where(
+        Dwelling.landlord_id.in_(project_landlord_ids([household.project_id]))
+    )
+    if is_landlord_viewer(user):
+        query = query.where(Dwelling.landlord_id == user.organisation_id)
+    if not include_occupied:
+        query = query.where(
+            Dwelling.id.not_in(select(Occupancy.dwelling_id).where(Occupancy.end_on.is_(None)))
+        )
+    return query.order_by(Dwelling.city, Dwelling.address)
+
+
+def dwelling_occupants(dwelling_ids: list[int]) -> dict[int, Occupancy]:
+    """Current occupancy of each dwelling (one query)."""
+    if not dwelling_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Occupancy).where(Occupancy.dwelling_id.in_(dwelling_ids), Occupancy.end_on.is_(None))
+    )
+    return {o.dwelling_id: o for o in rows}
+
+
+# --- a household's tenancy ---------------------------------------------------------------
+
+
+def household_occupancies(household, viewer) -> list[Occupancy]:
+    """The household's leases the viewer may see, most recent first."""
+    query = select(Occupancy).where(Occupancy.household_id == household.id)
+    if is_landlord_viewer(viewer):
+        query = query.join(Dwelling, Dwelling.id == Occupancy.dwelling_id).where(
+            Dwelling.landlord_id == viewer.organisation_id
+        )
+    return list(db.session.scalars(query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())))
+
+
+def get_occupancy_or_404(household, viewer, occupancy_id: int) -> Occupancy:
+    """A lease of the household (already loaded through its scoped query)."""
+    for occupancy in household_occupancies(household, viewer):
+        if occupancy.id == occupancy_id:
+            return occupancy
+    abort(404)
+
+
+def current_occupancy(occupancies: list[Occupancy]) -> Occupancy | None:
+    return next((o for o in occupancies if o.end_on is None), None)
+
+
+@dataclass(frozen=True)
+class TrendMonth:
+    month: date
+    snapshot: RentAccountSnapshot | None
+
+    @property
+    def balance_cents(self) -> int:
+        return max(self.snapshot.balance_cents, 0) if self.snapshot else 0
+
+
+@dataclass
+class TenancyDetail:
+    """Everything the Logement tab shows about the household's tenancy."""
+
+    occupancies: list[Occupancy]
+    current: Occupancy | None
+    trend: list[TrendMonth]
+    latest_snapshot: RentAccountSnapshot | None
+    plans: list[RepaymentPlan]
+    gla_actions: list[GlaAction]
+    stages: list[ProcedureStage]
+    deadline: Deadline | None
+
+    @property
+    def current_stage(self) -> ProcedureStage | None:
+        return self.stages[0] if self.stages else None
+
+    @property
+    def running_plan(self) -> RepaymentPlan | None:
+        return next((p for p in self.plans if p.status == RepaymentPlanStatus.EN_COURS), None)
+
+    @property
+    def trend_max_cents(self) -> int:
+        return max((m.balance_cents for m in self.trend), default=0)
+
+    def bar_width(self, month: TrendMonth) -> int:
+        """Width class (0–100 by steps of 5) of a month's bar, relative to the largest."""
+        top = self.trend_max_cents
+        if top <= 0 or month.balance_cents <= 0:
+            return 0
+        return max(5, round(month.balance_cents * 20 / top) * 5)
+
+
+def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDetail:
+    """The household's tenancy for the Logement tab, in a fixed number of queries."""
+    today = today or today_paris()
+    occupancies = household_occupancies(household, viewer)
+    ids = [o.id for o in occupancies] or [-1]
+    current = current_occupancy(occupancies)
+    last_month = first_of_month(today)
+    first_month = add_months(last_month, -11)
+    snapshots = list(
+        db.session.scalars(
+            select(RentAccountSnapshot)
+            .where(RentAccountSnapshot.occupancy_id.in_(ids))
+            .order_by(RentAccountSnapshot.month, RentAccountSnapshot.occupancy_id)
+        )
+    )
+    by_month = {s.month: s for s in snapshots}  # after a glissement, the newer lease wins
+    trend = [
+        TrendMonth(m, by_month.get(m)) for m in (add_months(first_month, i) for i in range(12))
+    ]
+    plans = list(
+        db.session.scalars(
+            select(RepaymentPlan)
+            .where(RepaymentPlan.occupancy_id.in_(ids))
+            .order_by(RepaymentPlan.start_on.desc(), RepaymentPlan.id.desc())
+        )
+    )
+    actions = list(
+        db.session.scalars(
+            select(GlaAction)
+            .where(GlaAction.occupancy_id.in_(ids))
+            .order_by(GlaAction.done_on.desc(), GlaAction.id.desc())
+        )
+    )
+    stages = list(
+        db.session.scalars(
+            select(ProcedureStage)
+            .where(ProcedureStage.occupancy_id.in_(ids))
+            .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
+        )
+    )
+    deadline = _stage_deadline(stages[0]) if stages and current else None
+    return TenancyDetail(
+        occupancies=occupancies,
+        current=current,
+        trend=trend,
+        latest_snapshot=snapshots[-1] if snapshots else None,
+        plans=plans,
+        gla_actions=actions,
+        stages=stages,
+        deadline=deadline,
+    )
+
+
+def _stage_deadline(stage: ProcedureStage) -> Deadline | None:
+    return next_deadline(stage.stage, stage.occurred_on, hearing_on=stage.hearing_on)
+
+
+# --- landlord dashboard ------------------------------------------------------------------
+
+
+class TenancyStatus:
+    A_JOUR = "a_jour"
+    IMPAYE = "impaye"
+    PLAN = "plan"
+    PROCEDURE = "procedure"
+
+
+TENANCY_STATUS_LABELS = {
+    TenancyStatus.PROCEDURE: ("Procédure", "danger"),
+    TenancyStatus.IMPAYE: ("Impayé", "warning"),
+    TenancyStatus.PLAN: ("Plan en cours", "info"),
+    TenancyStatus.A_JOUR: ("À jour", "success"),
+}
+_STATUS_RISK = {
+    TenancyStatus.PROCEDURE: 3,
+    TenancyStatus.IMPAYE: 2,
+    TenancyStatus.PLAN: 1,
+    TenancyStatus.A_JOUR: 0,
+}
+SUPPORTED_STAGES = {
+    HouseholdStage.ADHESION,
+    HouseholdStage.ACCES,
+    HouseholdStage.INSTALLATION,
+    HouseholdStage.MAINTIEN,
+    HouseholdStage.SORTIE,
+}
+
+
+@dataclass
+class TenancyRow:
+    occupancy: Occupancy
+    dwelling: Dwelling
+    household_id: int
+    household_reference: str
+    head_name: str
+    household_stage: str
+    referent: User | None
+    snapshot: RentAccountSnapshot | None
+    plan: RepaymentPlan | None
+    stage: ProcedureStage | None
+    next_meeting_on: date | None = None
+
+    @property
+    def balance_cents(self) -> int:
+        return self.snapshot.balance_cents if self.snapshot else 0
+
+    @property
+    def months_of_arrears(self) -> Decimal:
+        if not self.snapshot:
+            return Decimal(0)
+        return months_of_arrears(self.snapshot.balance_cents, self.snapshot.amount_due_cents)
+
+    @property
+    def in_procedure(self) -> bool:
+        return self.stage is not None and self.stage.stage_kind.is_judicial
+
+    @property
+    def status(self) -> str:
+        if self.in_procedure:
+            return TenancyStatus.PROCEDURE
+        if self.plan is not None:
+            return TenancyStatus.PLAN
+        if self.balance_cents > 0:
+            return TenancyStatus.IMPAYE
+        return TenancyStatus.A_JOUR
+
+    @property
+    def status_label(self) -> str:
+        return TENANCY_STATUS_LABELS[self.status][0]
+
+    @property
+    def status_tone(self) -> str:
+        return TENANCY_STATUS_LABELS[self.status][1]
+
+    @property
+    def is_supported(self) -> bool:
+        return self.referent is not None and self.household_stage in SUPPORTED_STAGES
+
+    @property
+    def deadline(self) -> Deadline | None:
+        return _stage_deadline(self.stage) if self.stage else None
+
+    @property
+    def risk_key(self):
+        """Most urgent first: status, then months of arrears, then the debt."""
+        stage_rank = self.stage.stage_kind.rank if self.in_procedure else 0
+        return (
+            -_STATUS_RISK[self.status],
+            -stage_rank,
+            -self.months_of_arrears,
+            -self.balance_cents,
+            self.household_reference,
+        )
+
+
+def tenancy_scope(user) -> Select:
+    """Current leases whose tenancy ``user`` may see: those of the visible households, and for
+    landlord-only viewers only in their organisation's dwellings."""
+    from app.households.queries import visible_households
+
+    query = (
+        select(Occupancy.id)
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .where(
+            Occupancy.end_on.is_(None),
+            Occupancy.household_id.in_(visible_households(user).with_only_columns(Household.id)),
+        )
+    )
+    if not has_permission(user, Permission.VIEW_TENANCIES):
+        return query.where(false())
+    if is_landlord_viewer(user):
+        query = query.where(Dwelling.landlord_id == user.organisation_id)
+    return query
+
+
+def tenancy_rows(user) -> list[TenancyRow]:
+    """Every current tenancy in the user's scope with its latest rent account, running plan and
+    procedure stage, sorted by risk. Five queries whatever the number of tenancies."""
+    scope = tenancy_scope(user)
+    head = (
+        select(Member.household_id, Member.first_name, Member.last_name)
+        .where(Member.is_head.is_(True))
+        .subquery()
+    )
+    base = db.session.execute(
+        select(
+            Occupancy,
+            Household.reference,
+            Household.stage,
+            head.c.first_name,
+            head.c.last_name,
+            User,
+        )
+        .join(Household, Household.id == Occupancy.household_id)
+        .outerjoin(head, head.c.household_id == Household.id)
+        .outerjoin(User, User.id == Household.referent_id)
+        .where(Occupancy.id.in_(scope))
+    ).all()
+    latest_month = (
+        select(RentAccountSnapshot.occupancy_id, func.max(RentAccountSnapshot.month).label("month"))
+        .where(RentAccountSnapshot.occupancy_id.in_(scope))
+        .group_by(RentAccountSnapshot.occupancy_id)
+        .subquery()
+    )
+    snapshots = {
+        s.occupancy_id: s
+        for s in db.session.scalars(
+            select(RentAccountSnapshot).join(
+                latest_month,
+                (latest_month.c.occupancy_id == RentAccountSnapshot.occupancy_id)
+                & (latest_month.c.month == RentAccountSnapshot.month),
+            )
+        )
+    }
+    plans = {
+        p.occupancy_id: p
+        for p in db.session.scalars(
+            select(RepaymentPlan)
+            .where(
+                RepaymentPlan.occupancy_id.in_(scope),
+                RepaymentPlan.status == RepaymentPlanStatus.EN_COURS,
+            )
+            .order_by(RepaymentPlan.start_on)
+        )
+    }
+    ranked = (
+        select(
+            ProcedureStage.id,
+            func.row_number()
+            .over(
+                partition_by=ProcedureStage.occupancy_id,
+                order_by=(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc()),
+            )
+            .label("position"),
+        )
+        .where(ProcedureStage.occupancy_id.in_(scope))
+        .subquery()
+    )
+    stages = {
+        s.occupancy_id: s
+        for s in db.session.scalars(
+            select(ProcedureStage)
+            .join(ranked, ranked.c.id == ProcedureStage.id)
+            .where(ranked.c.position == 1)
+        )
+    }
+    meetings = next_tripartite_meetings(scope)
+    rows = []
+    for occupancy, reference, stage, first, last, referent in base:
+        plan = plans.get(occupancy.id)
+        procedure_stage = stages.get(occupancy.id)
+        if procedure_stage is not None and procedure_stage.stage in (ProcedureStageKind.CLOTURE,):
+            procedure_stage = None
+        rows.append(
+            TenancyRow(
+                occupancy=occupancy,
+                dwelling=occupancy.dwelling,
+                household_id=occupancy.household_id,
+                household_reference=reference,
+                head_name=f"{first} {last}" if first else reference,
+                household_stage=stage,
+                referent=referent,
+                snapshot=snapshots.get(occupancy.id),
+                plan=plan,
+                stage=procedure_stage,
+                next_meeting_on=meetings.get(occupancy.household_id),
+            )
+        )
+    return sorted(rows, key=lambda r: r.risk_key)
+
+
+def next_tripartite_meetings(scope: Select) -> dict[int, date]:
+    """Next tripartite meeting per household of the scope (the partners domain's meetings: one
+    already planned, or the "next meeting" date set at the last one). Empty while the
+    partners domain is not installed."""
+    try:
+        from app.partners.models import TripartiteMeeting
+    except ImportError:
+        return {}
+    today = today_paris()
+    households = select(Occupancy.household_id).where(Occupancy.id.in_(scope))
+    planned = select(
+        TripartiteMeeting.household_id.label("household_id"), TripartiteMeeting.held_on.label("on")
+    ).where(TripartiteMeeting.household_id.in_(households), TripartiteMeeting.held_on >= today)
+    announced = select(
+        TripartiteMeeting.household_id.label("household_id"),
+        TripartiteMeeting.next_meeting_on.label("on"),
+    ).where(
+        TripartiteMeeting.household_id.in_(households), TripartiteMeeting.next_meeting_on >= today
+    )
+    dates = planned.union_all(announced).subquery()
+    rows = db.session.execute(
+        select(dates.c.household_id, func.min(dates.c.on)).group_by(dates.c.household_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    tenancies: int
+    in_arrears: int
+    arrears_cents: int
+    plans: int
+    procedures: int
+    supported: int
+
+
+def key_figures(rows: list[TenancyRow]) -> KeyFigures:
+    return KeyFigures(
+        tenancies=len(rows),
+        in_arrears=sum(r.balance_cents > 0 for r in rows),
+        arrears_cents=sum(max(r.balance_cents, 0) for r in rows),
+        plans=sum(r.plan is not None for r in rows),
+        procedures=sum(r.in_procedure for r in rows),
+        supported=sum(r.is_supported for r in rows),
+    )
+
+
+# --- timeline and header alerts -----------------------------------------------------------
+
+
+def timeline_events(household, viewer):
+    """Lease events for everyone who sees the household; rent-account, GLA and procedure events
+    (tenancy information) for those holding ``VIEW_TENANCIES``."""
+    from app.households.queries import TimelineEvent
+
+    occupancies = household_occupancies(household, viewer)
+    ids = [o.id for o in occupancies] or [-1]
+    events = []
+    for o in occupancies:
+        place = f"{o.dwelling.typology} · {o.dwelling.full_address}"
+        events.append(
+            TimelineEvent(
+                on=o.start_on,
+                kind="housing",
+                title=f"Début du bail ({o.lease_type_label})",
+                summary=place,
+                icon="⌂",
+                tags=("logement",),
+            )
+        )
+        if o.end_on:
+            events.append(
+                TimelineEvent(
+                    on=o.end_on,
+                    kind="housing",
+                    title="Glissement du bail" if o.glissed_on else "Fin du bail",
+                    summary=o.end_reason or place,
+                    icon="⌂",
+                    tags=("logement",),
+                )
+            )
+    for review in db.session.scalars(select(LeaseReview).where(LeaseReview.occupancy_id.in_(ids))):
+        events.append(
+            TimelineEvent(
+                on=review.held_on,
+                kind="review",
+                title="Bilan tripartite du bail glissant",
+                summary=review.decision_label,
+                detail=review.comment,
+                icon="⇄",
+                tags=("logement",),
+            )
+        )
+    if not has_permission(viewer, Permission.VIEW_TENANCIES):
+        return events
+    for action in db.session.scalars(select(GlaAction).where(GlaAction.occupancy_id.in_(ids))):
+        events.append(
+            TimelineEvent(
+                on=action.done_on,
+                kind="housing",
+                title=f"Action de GLA : {action.kind_label}",
+                summary=action.outcome or "",
+                author=action.author.full_name if action.author else None,
+                icon="✎",
+                tags=("situation locative",),
+            )
+        )
+    for stage in db.session.scalars(
+        select(ProcedureStage).where(ProcedureStage.occupancy_id.in_(ids))
+    ):
+        events.append(
+            TimelineEvent(
+                on=stage.occurred_on,
+                kind="alert",
+                title=f"Procédure : {stage.stage_label}",
+                summary=stage.comment or "",
+                icon="⚠",
+                tags=("situation locative",),
+            )
+        )
+    for plan in db.session.scalars(
+        select(RepaymentPlan).where(RepaymentPlan.occupancy_id.in_(ids))
+    ):
+        events.append(
+            TimelineEvent(
+                on=plan.start_on,
+                kind="housing",
+                title="Plan d'apurement",
+                summary=f"Statut : {plan.status_label}",
+                icon="€",
+                tags=("situation locative",),
+            )
+        )
+    return events
+
+
+def header_alerts(household, viewer) -> list[tuple[str, str]]:
+    """Badges for the household header: (text, tone). Arrears in months and the procedure."""
+    if not has_permission(viewer, Permission.VIEW_TENANCIES):
+        return []
+    occupancies = household_occupancies(household, viewer)
+    current = current_occupancy(occupancies)
+    if current is None:
+        return []
+    alerts = []
+    snapshot = db.session.scalar(
+        select(RentAccountSnapshot)
+        .where(RentAccountSnapshot.occupancy_id == current.id)
+        .order_by(RentAccountSnapshot.month.desc())
+        .limit(1)
+    )
+    if snapshot is not None and snapshot.balance_cents > 0:
+        months = snapshot.months_of_arrears
+        shown = f"{months:.1f}".replace(".", ",").removesuffix(",0")
+        tone = "danger" if months >= 2 else "warning"
+        alerts.append((f"Impayé {shown} mois", tone))
+    stage = db.session.scalar(
+        select(ProcedureStage)
+        .where(ProcedureStage.occupancy_id == current.id)
+        .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
+        .limit(1)
+    )
+    if stage is not None and stage.stage_kind.is_judicial:
+        alerts.append((f"Procédure : {stage.stage_label.lower()}", "danger"))
+    return alerts
+
+
+def deadline_text(deadline: Deadline | None) -> str:
+    if deadline is None:
+        return ""
+    text = f"{deadline.label} {format_date(deadline.on)}"
+    if deadline.postponed_by_truce:
+        text += " (reporté après la trêve hivernale)"
+    return text

@@ -1,0 +1,648 @@
+"""Housing pages: the household's Logement tab and its forms, the landlord dashboard, the
+dwelling stock, the rent-account import (web and ``flask --app wsgi housing import-accounts``).
+
+Households load only through ``get_household_or_404``; their leases through the household;
+dwellings through ``get_dwelling_or_404`` (the user's landlords)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from importlib.util import find_spec
+from pathlib import Path
+
+import click
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from jinja2 import TemplateNotFound
+from sqlalchemy import select
+
+from app.audit.services import record
+from app.db import db
+from app.errors import DomainError
+from app.formatting import format_date
+from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
+from app.households.models import Household, search_key
+from app.households.queries import get_household_or_404, visible_households
+from app.housing import services
+from app.housing.forms import (
+    DwellingForm,
+    EndOccupancyForm,
+    GlaActionForm,
+    GlissementForm,
+    ImportForm,
+    LeaseReviewForm,
+    OccupancyForm,
+    ProcedureStageForm,
+    RepaymentPlanForm,
+    RepaymentPlanStatusForm,
+)
+from app.housing.models import Dwelling, RepaymentPlan
+from app.housing.queries import (
+    TENANCY_STATUS_LABELS,
+    assignable_dwellings,
+    current_occupancy,
+    deadline_text,
+    dwelling_landlords,
+    dwelling_occupants,
+    get_dwelling_or_404,
+    get_occupancy_or_404,
+    household_occupancies,
+    key_figures,
+    tenancy_detail,
+    tenancy_rows,
+    visible_dwellings,
+)
+from app.organisations.models import Organisation
+from app.permissions import Permission, permission_required
+
+bp = Blueprint("housing", __name__, cli_group="housing")
+
+FILE_LAYOUT = "households/_file_layout.html"
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# The next tripartite meeting comes from the partners domain, when it is installed.
+MEETINGS_AVAILABLE = find_spec("app.partners.models") is not None
+EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
+
+
+@bp.app_template_global()
+def housing_deadline_text(deadline) -> str:
+    return deadline_text(deadline)
+
+
+@bp.app_template_filter("month_label")
+def month_label(month: date | None) -> str:
+    """``mars 2026``."""
+    return format_date(month).split(" ", 1)[1] if month else ""
+
+
+@bp.app_template_filter("months")
+def months_filter(value) -> str:
+    """Months of arrears with a decimal comma: ``2,5``; ``0`` when nothing is owed."""
+    return f"{value:.1f}".replace(".", ",").removesuffix(",0") if value else "0"
+
+
+def _file_layout() -> str:
+    """The household file's layout (header and tabs) from the households domain, or a plain
+    page while it does not exist."""
+    try:
+        current_app.jinja_env.get_template(FILE_LAYOUT)
+    except TemplateNotFound:
+        return "housing/_plain_file_layout.html"
+    return FILE_LAYOUT
+
+
+def _render_file(template: str, household: Household, **context):
+    return render_template(template, household=household, file_layout=_file_layout(), **context)
+
+
+def _back_to_file(household: Household, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".household", household_id=household.id))
+
+
+def _current_or_back(household: Household):
+    """The household's current lease as the viewer sees it; None → the caller goes back."""
+    occupancy = current_occupancy(household_occupancies(household, current_user))
+    if occupancy is None:
+        flash("Ce ménage n'a pas de bail en cours.", "error")
+    return occupancy
+
+
+# --- the household's Logement tab ------------------------------------------------------
+
+
+@bp.route("/menages/<int:household_id>/logement")
+@permission_required(Permission.VIEW_HOUSEHOLDS)
+def household(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    record(
+        current_user,
+        "household.read",
+        household_id=household.id,
+        target=household,
+        details={"page": request.endpoint},
+    )
+    db.session.commit()
+    return _render_file(
+        "housing/household.html",
+        household,
+        tenancy=tenancy_detail(household, current_user),
+        action_form=RepaymentPlanStatusForm(),
+    )
+
+
+@bp.route("/menages/<int:household_id>/logement/bail/nouveau", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_LEASES)
+def start_occupancy(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    form = OccupancyForm()
+    dwellings = db.session.scalars(assignable_dwellings(current_user, household)).all()
+    form.dwelling_id.choices = [(0, "— Choisir —")] + [
+        (
+            d.id,
+            f"{d.typology} · {d.full_address}"
+            + (f" ({d.residence})" if d.residence else "")
+            + f" · {d.landlord.name}",
+        )
+        for d in dwellings
+    ]
+    if form.validate_on_submit():
+        try:
+            services.start_occupancy(
+                current_user,
+                household,
+                dwelling_id=form.dwelling_id.data,
+                lease_type=form.lease_type.data,
+                start_on=form.start_on.data,
+                lease_reference=form.lease_reference.data,
+                glissement_target_on=form.glissement_target_on.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(household, "Bail enregistré.")
+    return _render_file(
+        "housing/occupancy_form.html", household, form=form, has_dwellings=bool(dwellings)
+    )
+
+
+def _occupancy_page(household_id: int, occupancy_id: int):
+    household = get_household_or_404(current_user, household_id)
+    return household, get_occupancy_or_404(household, current_user, occupancy_id)
+
+
+@bp.route(
+    "/menages/<int:household_id>/logement/bail/<int:occupancy_id>/fin", methods=["GET", "POST"]
+)
+@permission_required(Permission.MANAGE_LEASES)
+def end_occupancy(household_id: int, occupancy_id: int):
+    household, occupancy = _occupancy_page(household_id, occupancy_id)
+    form = EndOccupancyForm()
+    if not form.is_submitted():
+        form.expected_version.data = occupancy.version
+    if form.validate_on_submit():
+        try:
+            services.end_occupancy(
+                current_user,
+                occupancy,
+                version=form.expected_version.data,
+                end_on=form.end_on.data,
+                end_reason=form.end_reason.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(household, "Fin du bail enregistrée.")
+    return _render_file(
+        "housing/simple_form.html",
+        household,
+        form=form,
+        occupancy=occupancy,
+        title="Terminer le bail",
+        submit="Enregistrer la fin du bail",
+    )
+
+
+@bp.route(
+    "/menages/<int:household_id>/logement/bail/<int:occupancy_id>/bilan", methods=["GET", "POST"]
+)
+@permission_required(Permission.MANAGE_LEASES)
+def record_lease_review(household_id: int, occupancy_id: int):
+    household, occupancy = _occupancy_page(household_id, occupancy_id)
+    form = LeaseReviewForm()
+    if form.validate_on_submit():
+        try:
+            services.record_lease_review(
+                current_user,
+                occupancy,
+                held_on=form.held_on.data,
+                decision=form.decision.data,
+                comment=form.comment.data,
+                next_review_on=form.next_review_on.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(household, "Bilan du bail glissant enregistré.")
+    return _render_file(
+        "housing/simple_form.html",
+        household,
+        form=form,
+        occupancy=occupancy,
+        title="Bilan semestriel du bail glissant",
+        submit="Enregistrer le bilan",
+    )
+
+
+@bp.route(
+    "/menages/<int:household_id>/logement/bail/<int:occupancy_id>/glissement",
+    methods=["GET", "POST"],
+)
+@permission_required(Permission.MANAGE_LEASES)
+def record_glissement(household_id: int, occupancy_id: int):
+    household, occupancy = _occupancy_page(household_id, occupancy_id)
+    form = GlissementForm()
+    if not form.is_submitted():
+        form.expected_version.data = occupancy.version
+    if form.validate_on_submit():
+        try:
+            services.record_glissement(
+                current_user,
+                occupancy,
+                version=form.expected_version.data,
+                glissed_on=form.glissed_on.data,
+                lease_reference=form.lease_reference.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(
+                household, "Glissement du bail enregistré : le bail direct commence."
+            )
+    return _render_file(
+        "housing/simple_form.html",
+        household,
+        form=form,
+        occupancy=occupancy,
+        title="Glissement du bail",
+        submit="Enregistrer le glissement",
+    )
+
+
+@bp.route("/menages/<int:household_id>/logement/gla/nouvelle", methods=["GET", "POST"])
+@permission_required(Permission.RECORD_GLA_ACTIONS)
+def record_gla_action(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    occupancy = _current_or_back(household)
+    if occupancy is None:
+        return redirect(url_for(".household", household_id=household.id))
+    form = GlaActionForm()
+    if form.validate_on_submit():
+        try:
+            services.record_gla_action(
+                current_user,
+                occupancy,
+                kind=form.kind.data,
+                done_on=form.done_on.data,
+                outcome=form.outcome.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(household, "Action de gestion locative adaptée enregistrée.")
+    return _render_file(
+        "housing/simple_form.html",
+        household,
+        form=form,
+        occupancy=occupancy,
+        title="Noter une action de gestion locative adaptée",
+        submit="Enregistrer l'action",
+    )
+
+
+@bp.route("/menages/<int:household_id>/logement/procedure/nouvelle", methods=["GET", "POST"])
+@permission_required(Permission.RECORD_GLA_ACTIONS)
+def record_procedure_stage(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    occupancy = _current_or_back(household)
+    if occupancy is None:
+        return redirect(url_for(".household", household_id=household.id))
+    form = ProcedureStageForm()
+    if form.validate_on_submit():
+        try:
+            services.record_procedure_stage(
+                current_user,
+                occupancy,
+                stage=form.stage.data,
+                occurred_on=form.occurred_on.data,
+                hearing_on=form.hearing_on.data,
+                comment=form.comment.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(household, "Étape de la procédure enregistrée.")
+    return _render_file(
+        "housing/simple_form.html",
+        household,
+        form=form,
+        occupancy=occupancy,
+        title="Noter une étape de la procédure",
+        submit="Enregistrer l'étape",
+    )
+
+
+@bp.route("/menages/<int:household_id>/logement/plan/nouveau", methods=["GET", "POST"])
+@permission_required(Permission.RECORD_GLA_ACTIONS)
+def start_repayment_plan(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    occupancy = _current_or_back(household)
+    if occupancy is None:
+        return redirect(url_for(".household", household_id=household.id))
+    form = RepaymentPlanForm()
+    if form.validate_on_submit():
+        try:
+            services.start_repayment_plan(
+                current_user,
+                occupancy,
+                start_on=form.start_on.data,
+                monthly_cents=euros_to_cents(form.monthly.data),
+                debt_cents=euros_to_cents(form.debt.data),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            return _back_to_file(household, "Plan d'apurement enregistré.")
+    return _render_file(
+        "housing/simple_form.html",
+        household,
+        form=form,
+        occupancy=occupancy,
+        title="Enregistrer un plan d'apurement",
+        submit="Enregistrer le plan",
+    )
+
+
+@bp.route("/menages/<int:household_id>/logement/plan/<int:plan_id>/statut", methods=["POST"])
+@permission_required(Permission.RECORD_GLA_ACTIONS)
+def set_repayment_plan_status(household_id: int, plan_id: int):
+    household = get_household_or_404(current_user, household_id)
+    lease_ids = [o.id for o in household_occupancies(household, current_user)]
+    plan = db.session.get(RepaymentPlan, plan_id)
+    if plan is None or plan.occupancy_id not in lease_ids:
+        abort(404)
+    form = RepaymentPlanStatusForm()
+    if not form.validate_on_submit():
+        flash(form.status.errors[0] if form.status.errors else EXPIRED, "error")
+        return redirect(url_for(".household", household_id=household.id))
+    try:
+        services.set_repayment_plan_status(
+            current_user,
+            plan,
+            version=form.expected_version.data,
+            status=form.status.data,
+            household_id=household.id,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".household", household_id=household.id))
+    return _back_to_file(household, f"Plan d'apurement : {plan.status_label.lower()}.")
+
+
+# --- landlord dashboard --------------------------------------------------------------------
+
+
+@bp.route("/logements/")
+@permission_required(Permission.VIEW_TENANCIES)
+def dashboard():
+    rows = tenancy_rows(current_user)
+    figures = key_figures(rows)
+    landlords = sorted(
+        {(r.dwelling.landlord_id, r.dwelling.landlord.name) for r in rows}, key=lambda x: x[1]
+    )
+    status = request.args.get("statut") or ""
+    supported = request.args.get("accompagne") or ""
+    landlord_id = request.args.get("bailleur", type=int)
+    query = search_key(request.args.get("q"))
+    shown = [
+        r
+        for r in rows
+        if (not status or r.status == status)
+        and (not supported or r.is_supported == (supported == "oui"))
+        and (not landlord_id or r.dwelling.landlord_id == landlord_id)
+        and (
+            not query
+            or query in search_key(f"{r.household_reference} {r.head_name}")
+            or query in r.dwelling.search_address
+            or query in search_key(r.occupancy.lease_reference)
+        )
+    ]
+    return render_template(
+        "housing/dashboard.html",
+        rows=shown,
+        figures=figures,
+        statuses=TENANCY_STATUS_LABELS,
+        landlords=landlords,
+        filters={
+            "statut": status,
+            "accompagne": supported,
+            "bailleur": landlord_id,
+            "q": request.args.get("q") or "",
+        },
+        has_meetings=MEETINGS_AVAILABLE,
+    )
+
+
+# --- dwellings -----------------------------------------------------------------------------
+
+
+@bp.route("/logements/parc")
+@permission_required(Permission.MANAGE_DWELLINGS)
+def dwellings():
+    query = visible_dwellings(current_user).order_by(Dwelling.city, Dwelling.address)
+    text = search_key(request.args.get("q"))
+    if text:
+        query = query.where(Dwelling.search_address.contains(text))
+    found = db.session.scalars(query).all()
+    occupants = dwelling_occupants([d.id for d in found])
+    visible_ids = set(
+        db.session.scalars(
+            visible_households(current_user)
+            .with_only_columns(Household.id)
+            .where(Household.id.in_([o.household_id for o in occupants.values()] or [-1]))
+        )
+    )
+    landlords = db.session.scalars(dwelling_landlords(current_user)).all()
+    return render_template(
+        "housing/dwellings.html",
+        dwellings=found,
+        occupants=occupants,
+        visible_ids=visible_ids,
+        landlords=landlords,
+        q=request.args.get("q") or "",
+    )
+
+
+def _dwelling_form(dwelling: Dwelling | None) -> DwellingForm:
+    form = DwellingForm(obj=dwelling)
+    form.landlord_id.choices = [
+        (o.id, o.name) for o in db.session.scalars(dwelling_landlords(current_user))
+    ]
+    if dwelling is not None and not form.is_submitted():
+        form.expected_version.data = dwelling.version
+        form.rent.data = cents_to_euros(dwelling.rent_cents)
+        form.charges.data = cents_to_euros(dwelling.charges_cents)
+    if dwelling is not None:
+        form.landlord_id.data = dwelling.landlord_id  # a dwelling never changes landlord
+    elif len(form.landlord_id.choices) == 1 and not form.is_submitted():
+        form.landlord_id.data = form.landlord_id.choices[0][0]
+    return form
+
+
+def _dwelling_values(form: DwellingForm) -> dict:
+    return {
+        "address": form.address.data,
+        "postal_code": form.postal_code.data,
+        "city": form.city.data,
+        "residence": form.residence.data,
+        "landlord_reference": form.landlord_reference.data,
+        "typology": form.typology.data,
+        "surface_m2": form.surface_m2.data,
+        "funding": form.funding.data,
+        "rent_cents": euros_to_cents(form.rent.data),
+        "charges_cents": euros_to_cents(form.charges.data),
+    }
+
+
+@bp.route("/logements/parc/nouveau", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_DWELLINGS)
+def create_dwelling():
+    form = _dwelling_form(None)
+    if form.validate_on_submit():
+        landlord = db.session.scalar(
+            dwelling_landlords(current_user).where(Organisation.id == form.landlord_id.data)
+        )
+        try:
+            if landlord is None:
+                raise DomainError("Choisissez le bailleur.", field="landlord_id")
+            dwelling = services.create_dwelling(current_user, landlord, **_dwelling_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Logement ajouté : {dwelling.full_address}.", "success")
+            return redirect(url_for(".dwellings"))
+    return render_template("housing/dwelling_form.html", form=form, dwelling=None)
+
+
+@bp.route("/logements/parc/<int:dwelling_id>/modifier", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_DWELLINGS)
+def edit_dwelling(dwelling_id: int):
+    dwelling = get_dwelling_or_404(current_user, dwelling_id)
+    form = _dwelling_form(dwelling)
+    if form.validate_on_submit():
+        try:
+            services.update_dwelling(
+                current_user, dwelling, version=form.expected_version.data, **_dwelling_values(form)
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Logement enregistré : {dwelling.full_address}.", "success")
+            return redirect(url_for(".dwellings"))
+    return render_template("housing/dwelling_form.html", form=form, dwelling=dwelling)
+
+
+# --- rent-account import -------------------------------------------------------------------
+
+
+def _parse_month_field(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return services.parse_month(value)
+    except ValueError as error:
+        raise DomainError("Indiquez le mois au format AAAA-MM.", field="month") from error
+
+
+@bp.route("/logements/import", methods=["GET", "POST"])
+@permission_required(Permission.IMPORT_RENT_ACCOUNTS)
+def import_accounts():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        content = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
+        organisation = current_user.organisation
+        try:
+            if not content:
+                raise DomainError("Choisissez le fichier à importer.", field="file")
+            if len(content) > MAX_IMPORT_BYTES:
+                raise DomainError("Le fichier dépasse 20 Mo : découpez-le.", field="file")
+            month = _parse_month_field(form.month.data)
+            report = services.import_rent_accounts(
+                current_user, organisation, content=content, month=month
+            )
+        except services.ImportRejected as rejected:
+            db.session.rollback()
+            report = rejected.report
+            services.record_refused_import(current_user, organisation, report)
+            db.session.commit()
+            apply_domain_error(form, rejected)
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+    return render_template(
+        "housing/import.html", form=form, report=report, columns=services.IMPORT_COLUMNS
+    )
+
+
+@bp.cli.command("import-accounts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--organisation", "organisation_id", type=int, help="Id du bailleur.")
+@click.option("--month", help="Mois du compte (AAAA-MM) si le fichier n'a pas de colonne Mois.")
+def import_accounts_command(file: Path, organisation_id: int | None, month: str | None) -> None:
+    """Import a landlord's monthly rent-account extract (CSV or XLSX), all or nothing."""
+    from tqdm import tqdm
+
+    from app.organisations.models import OrganisationKind
+
+    landlords = select(Organisation).where(Organisation.kind == OrganisationKind.BAILLEUR)
+    if organisation_id is not None:
+        organisation = db.session.scalar(landlords.where(Organisation.id == organisation_id))
+        if organisation is None:
+            raise click.ClickException(f"Aucun bailleur n'a l'identifiant {organisation_id}.")
+    else:
+        found = db.session.scalars(landlords).all()
+        if len(found) != 1:
+            names = ", ".join(f"{o.id} = {o.name}" for o in found)
+            raise click.ClickException(f"Précisez le bailleur avec --organisation ({names}).")
+        organisation = found[0]
+    try:
+        chosen_month = _parse_month_field(month)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+
+    def progress(iterable, **kwargs):
+        return tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
+
+    try:
+        report = services.import_rent_accounts(
+            None,
+            organisation,
+            content=file.read_bytes(),
+            month=chosen_month,
+            progress=progress,
+            via="cli",
+        )
+    except services.ImportRejected as rejected:
+        db.session.rollback()
+        services.record_refused_import(None, organisation, rejected.report, via="cli")
+        db.session.commit()
+        for problem in rejected.report.file_problems:
+            click.echo(problem, err=True)
+        for row in rejected.report.problems:
+            click.echo(
+                f"Ligne {row.line} ({row.reference or 'sans référence'}) : {row.reason}", err=True
+            )
+        raise click.ClickException(rejected.message) from None
+    db.session.commit()
+    click.echo(
+        f"{organisation.name} : {report.rows} lignes importées "
+        f"({report.created} nouvelles, {report.updated} mises à jour)."
+    )
