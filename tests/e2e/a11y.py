@@ -1,0 +1,14 @@
+"""Accessibility check with axe-core (WCAG 2.1 A and AA rules) on a page in Chromium."""
+
+from axe_playwright_python.sync_playwright import Axe
+
+_AXE = Axe()
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def assert_accessible(page, label: str = "") -> None:
+    results = _AXE.run(page, options=WCAG_AA)
+    assert results.violations_count == 0, f"{label or page.url}\n{results.generate_report()}"
