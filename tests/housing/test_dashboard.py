@@ -1,0 +1,132 @@
+"""The landlord dashboard: scope, status, risk order, key figures, filters, and a fixed number
+of SQL queries whatever the number of tenancies."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+from sqlalchemy import event
+
+from app.db import db
+from app.permissions import Role
+from tests.conftest import page
+from tests.factories import (
+    make_dwelling,
+    make_household,
+    make_landlord,
+    make_occupancy,
+    make_procedure_stage,
+    make_project,
+    make_repayment_plan,
+    make_snapshot,
+    make_user,
+)
+
+
+@pytest.fixture
+def landlord_world(app):
+    landlord = make_landlord(name="Bailleur tableau")
+    project = make_project(lead_landlord=landlord)
+    staff = make_user(Role.PERSONNEL_BAILLEUR, organisation=landlord, projects=[project])
+    worker = make_user(
+        Role.TRAVAILLEUR_SOCIAL,
+        projects=[project],
+        full_name="Sophie Référente",
+        phone="0611223344",
+    )
+    return {"landlord": landlord, "project": project, "staff": staff, "worker": worker}
+
+
+def add_tenancies(w, count: int, start: int = 0):
+    """``count`` tenancies with a mix of situations: up to date, arrears, plan, procedure."""
+    for i in range(start, start + count):
+        household = make_household(
+            w["project"],
+            referent=w["worker"] if i % 2 else None,
+            reference=f"R-{i:04d}",
+            last_name=f"Famille{i:04d}",
+        )
+        occupancy = make_occupancy(household, make_dwelling(w["landlord"]))
+        for month in (date(2026, 9, 1), date(2026, 10, 1)):
+            make_snapshot(occupancy, month, balance_cents=(i % 4) * 44_000)
+        if i % 4 == 2:
+            make_repayment_plan(occupancy)
+        if i % 4 == 3:
+            make_procedure_stage(occupancy, "commandement_payer", date(2026, 10, 20))
+            make_procedure_stage(occupancy, "saisine_ccapex", date(2026, 8, 20))
+
+
+@contextmanager
+def count_queries():
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def test_the_dashboard_runs_the_same_number_of_queries_for_5_and_50_tenancies(
+    client, landlord_world
+):
+    add_tenancies(landlord_world, 5)
+    client.login(landlord_world["staff"])
+    client.get("/logements/")  # warm-up (first-request caches)
+    with count_queries() as small:
+        response = client.get("/logements/")
+    assert page(response).count("R-00") == 5
+    add_tenancies(landlord_world, 45, start=5)
+    with count_queries() as large:
+        response = client.get("/logements/")
+    assert page(response).count("R-00") == 50
+    assert len(large) == len(small), (len(small), len(large))
+
+
+def test_statuses_risk_order_and_key_figures(client, landlord_world):
+    add_tenancies(landlord_world, 4)
+    client.login(landlord_world["staff"])
+    text = page(client.get("/logements/"))
+    # procedure first (R-0003), then arrears (R-0001), plan (R-0002), up to date (R-0000)
+    positions = [text.index(f"R-000{i}") for i in (3, 1, 2, 0)]
+    assert positions == sorted(positions)
+    assert "Procédure" in text and "Impayé" in text and "Plan en cours" in text
+    assert "À jour" in text
+    assert "3 mois" in text  # R-0003 owes 3 × 440 €
+    assert "Délai de paiement expiré : assignation possible le 1 décembre 2026" in text
+    assert "Sophie Référente" in text and "0611223344" in text
+    assert "baux suivis" in text
+
+
+def test_filters_by_status_and_support(client, landlord_world):
+    add_tenancies(landlord_world, 4)
+    client.login(landlord_world["staff"])
+    text = page(client.get("/logements/?statut=impaye"))
+    assert "R-0001" in text and "R-0003" not in text and "R-0000" not in text
+    text = page(client.get("/logements/?accompagne=non"))
+    assert "R-0000" in text and "R-0002" in text and "R-0001" not in text
+
+
+def test_another_landlords_tenancies_never_appear(client, landlord_world):
+    add_tenancies(landlord_world, 2)
+    other = make_landlord(name="Autre bailleur du quartier")
+    make_occupancy(
+        make_household(make_project(lead_landlord=other), reference="AUTRE-01"),
+        make_dwelling(other),
+    )
+    client.login(landlord_world["staff"])
+    text = page(client.get("/logements/"))
+    assert "AUTRE-01" not in text and "R-0001" in text
+
+
+def test_a_social_worker_sees_only_the_tenancies_of_their_households(client, landlord_world):
+    add_tenancies(landlord_world, 4)
+    client.login(landlord_world["worker"])
+    text = page(client.get("/logements/"))
+    assert "R-0001" in text and "R-0003" in text
+    assert "R-0000" not in text and "R-0002" not in text
