@@ -18,8 +18,11 @@ MODELS = (
     "app.auth.models",
     "app.households.models",
     "app.housing.models",
+    "app.interventions.models",
     "app.organisations.models",
+    "app.partners.models",
     "app.projects.models",
+    "app.support.models",
     "app.users.models",
 )
 
@@ -27,8 +30,11 @@ BLUEPRINTS = (
     "app.auth.views",
     "app.home.views",
     "app.housing.views",
+    "app.interventions.views",
     "app.organisations.views",
+    "app.partners.views",
     "app.projects.views",
+    "app.support.views",
     "app.users.views",
 )
 

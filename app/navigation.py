@@ -26,6 +26,12 @@ NAVIGATION = (
     NavEntry("housing.dashboard", _l("Logements"), Permission.VIEW_TENANCIES, "/logements"),
     NavEntry("partners.index", _l("Partenaires"), Permission.VIEW_PARTNERS, "/partenaires"),
     NavEntry("reports.caseloads", _l("Pilotage"), Permission.VIEW_CASELOADS, "/pilotage"),
+    NavEntry(
+        "support.intensity_levels_page",
+        _l("Intensités"),
+        Permission.MANAGE_INTENSITY_LEVELS,
+        "/accompagnement/intensites",
+    ),
     NavEntry("users.index", _l("Administration"), Permission.MANAGE_USERS, "/admin"),
 )
 

@@ -153,3 +153,184 @@ def make_procedure_stage(occupancy, stage, occurred_on, **values):
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+# --- households (used by the support, interventions and partners tests) --------------------
+
+
+def make_household(project=None, referent=None, **values):
+    from app.households.models import Household, HouseholdStage, Member
+
+    n = _n()
+    household = Household(
+        reference=values.pop("reference", f"T-{n:05d}"),
+        project=project or make_project(),
+        referent_id=referent.id if referent is not None else None,
+        stage=values.pop("stage", HouseholdStage.MAINTIEN),
+        stage_since_on=values.pop("stage_since_on", date(2025, 3, 1)),
+        members=[
+            Member(
+                first_name=values.pop("first_name", "Aïcha"),
+                last_name=values.pop("last_name", f"Ménage{n}"),
+                is_head=True,
+            )
+        ],
+        **values,
+    )
+    db.session.add(household)
+    db.session.flush()
+    return household
+
+
+def make_consent(household, partner_category: str, data_category: str, given_on=None):
+    from app.households.models import Consent
+
+    consent = Consent(
+        household_id=household.id,
+        partner_category=partner_category,
+        data_category=data_category,
+        given_on=given_on or date(2025, 1, 1),
+    )
+    db.session.add(consent)
+    db.session.flush()
+    return consent
+
+
+# --- support, interventions, partners ------------------------------------------------------
+
+
+def make_intensity_levels():
+    from app.support.services import ensure_default_intensity_levels
+
+    return ensure_default_intensity_levels()
+
+
+def make_measure(household, actor=None, **values):
+    from app.support.models import MeasureType
+    from app.support.services import open_measure
+
+    levels = make_intensity_levels()
+    actor = actor or household.referent or make_user()
+    return open_measure(
+        actor,
+        household,
+        type=values.pop("type", MeasureType.HLM_ACCOMPAGNES),
+        intensity_level_id=values.pop("intensity_level_id", levels[1].id),
+        start_on=values.pop("start_on", date(2025, 3, 1)),
+        planned_end_on=values.pop("planned_end_on", date(2026, 9, 1)),
+        **values,
+    )
+
+
+def make_objective(household, **values):
+    from app.support.models import Objective
+
+    objective = Objective(
+        household_id=household.id,
+        domain=values.pop("domain", "budget_dettes"),
+        title=values.pop("title", f"Objectif {_n()}"),
+        status=values.pop("status", "en_cours"),
+        set_on=values.pop("set_on", date(2025, 3, 15)),
+        **values,
+    )
+    db.session.add(objective)
+    db.session.flush()
+    return objective
+
+
+def make_intervention(household, author=None, **values):
+    from app.interventions.models import Intervention
+
+    intervention = Intervention(
+        household_id=household.id,
+        occurred_on=values.pop("occurred_on", date(2025, 6, 10)),
+        mode=values.pop("mode", "visite_domicile"),
+        duration_minutes=values.pop("duration_minutes", 60),
+        author_id=author.id if author is not None else None,
+        **values,
+    )
+    db.session.add(intervention)
+    db.session.flush()
+    return intervention
+
+
+def make_partner(**values):
+    from app.households.models import search_key
+    from app.partners.models import Partner
+
+    name = values.pop("name", f"Partenaire {_n()}")
+    partner = Partner(
+        name=name,
+        domain=values.pop("domain", "sante"),
+        city=values.pop("city", "Lyon"),
+        search_text=search_key(name + " " + (values.get("kind") or "") + " Lyon"),
+        **values,
+    )
+    db.session.add(partner)
+    db.session.flush()
+    return partner
+
+
+def make_referral(household, partner=None, **values):
+    from app.partners.models import Referral, ReferralStatusChange
+
+    referred_on = values.pop("referred_on", date(2025, 6, 1))
+    referral = Referral(
+        household_id=household.id,
+        partner_id=(partner or make_partner()).id,
+        domain=values.pop("domain", "sante"),
+        reason=values.pop("reason", "Suivi psychologique à mettre en place"),
+        referred_on=referred_on,
+        status="envoyee",
+        status_on=referred_on,
+        **values,
+    )
+    db.session.add(referral)
+    db.session.flush()
+    db.session.add(ReferralStatusChange(referral_id=referral.id, status="envoyee", on=referred_on))
+    db.session.flush()
+    return referral
+
+
+def make_meeting(household, **values):
+    from app.partners.models import TripartiteMeeting
+
+    meeting = TripartiteMeeting(
+        household_id=household.id,
+        held_on=values.pop("held_on", date(2025, 5, 20)),
+        attendees=values.pop("attendees", "Le ménage, la gestionnaire, la référente"),
+        decisions=values.pop("decisions", "Plan d'apurement de 50 € par mois"),
+        **values,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def make_tenancy(household, landlord, **values):
+    """A current lease of ``household`` in a new dwelling of ``landlord`` (so that the
+    landlord's staff see the household)."""
+    from app.housing.models import Dwelling, Occupancy
+
+    dwelling = Dwelling(
+        landlord_id=landlord.id,
+        address=f"{_n()} rue des Tilleuls",
+        postal_code="69008",
+        city="Lyon",
+        typology="T2",
+        funding="PLAI",
+        rent_cents=38_000,
+        charges_cents=6_000,
+    )
+    db.session.add(dwelling)
+    db.session.flush()
+    occupancy = Occupancy(
+        household_id=household.id,
+        dwelling_id=dwelling.id,
+        lease_type=values.pop("lease_type", "bail_direct"),
+        start_on=values.pop("start_on", date(2025, 2, 1)),
+        **values,
+    )
+    db.session.add(occupancy)
+    db.session.flush()
+    return occupancy

@@ -101,7 +101,12 @@ TimelineProvider = Callable[[Household, object], Iterable[TimelineEvent]]
 # Each domain contributes its events with one function ``timeline_events(household, viewer)``
 # in its queries module. A provider issues a fixed number of queries (never one per event)
 # and returns only what the viewer may see.
-TIMELINE_PROVIDERS: tuple[str, ...] = ("app.households.queries:path_timeline_events",)
+TIMELINE_PROVIDERS: tuple[str, ...] = (
+    "app.households.queries:path_timeline_events",
+    "app.support.queries:timeline_events",
+    "app.interventions.queries:timeline_events",
+    "app.partners.queries:timeline_events",
+)
 
 
 def _providers() -> list[TimelineProvider]:

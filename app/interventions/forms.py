@@ -1,0 +1,67 @@
+"""The quick visit form (built for a phone) and the correction form. Forms check the shape of
+the input; the rules (dates, consent, duration range) live in ``services.py``."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from app.forms import MultiCheckboxField, VersionedForm, strip_or_none
+from app.households.models import SupportDomain
+from app.interventions.models import DURATION_MAX, DURATION_MIN, InterventionMode
+
+DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
+
+
+def _text(label: str, description: str = "", max_length: int = 5000) -> TextAreaField:
+    return TextAreaField(
+        label,
+        description=description,
+        validators=[
+            Optional(),
+            Length(max=max_length, message=f"{max_length} caractères au plus."),
+        ],
+        filters=[strip_or_none],
+    )
+
+
+class _TextsMixin:
+    note = _text(
+        "Note de l'équipe",
+        "Réservée à l'équipe d'accompagnement et aux coordinateurs. Écrivez des faits : le "
+        "ménage peut demander une copie de son dossier.",
+    )
+    share_with_landlord = BooleanField("Partager un compte rendu avec le bailleur")
+    shared_summary = _text(
+        "Compte rendu pour le bailleur",
+        "Quelques lignes sans information sociale ni de santé, lues par le personnel du bailleur.",
+        max_length=1000,
+    )
+    next_action = StringField(
+        "Prochaine action",
+        description="Par exemple : rappeler la CAF, accompagner au rendez-vous FSL.",
+        validators=[Optional(), Length(max=300, message="300 caractères au plus.")],
+        filters=[strip_or_none],
+    )
+    next_action_on = DateField("Date de la prochaine action", validators=[Optional()])
+
+
+class VisitForm(_TextsMixin, FlaskForm):
+    occurred_on = DateField("Date", validators=[InputRequired(DATE_MESSAGE)])
+    mode = RadioField(
+        "Type de contact",
+        choices=InterventionMode.choices(),
+        default=InterventionMode.VISITE_DOMICILE.value,
+        validators=[InputRequired("Choisissez le type de contact.")],
+    )
+    duration_minutes = IntegerField(
+        "Durée (minutes)",
+        description=f"Entre {DURATION_MIN} et {DURATION_MAX} minutes. Facultatif.",
+        validators=[Optional()],
+    )
+    domains = MultiCheckboxField("Domaines abordés", choices=SupportDomain.choices())
+
+
+class CorrectionForm(_TextsMixin, VersionedForm):
+    pass

@@ -1,0 +1,139 @@
+"""Visits and contacts (interventions) and the history of their corrections.
+
+Field classes: ``note`` is restricted (support team and coordinators); ``shared_summary`` may
+reach the landlord, only when ``is_summary_shared`` was ticked with the household's consent;
+everything else (mode, domains, duration, next action) is social content."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UtcDateTime, VersionedMixin, db, utcnow
+from app.households.models import LabelledEnum, SupportDomain
+
+DURATION_MIN = 1
+DURATION_MAX = 480  # minutes: a full day of accompaniment at most
+
+
+class InterventionMode(LabelledEnum):
+    VISITE_DOMICILE = "visite_domicile"
+    BUREAU = "bureau"
+    TELEPHONE = "telephone"
+    ACCOMPAGNEMENT_PHYSIQUE = "accompagnement_physique"
+    VISITE_CONJOINTE = "visite_conjointe"
+    RDV_NON_HONORE = "rdv_non_honore"
+
+
+InterventionMode.LABELS = {
+    "visite_domicile": "Visite à domicile",
+    "bureau": "Entretien au bureau",
+    "telephone": "Téléphone",
+    "accompagnement_physique": "Accompagnement physique à un rendez-vous",
+    "visite_conjointe": "Visite conjointe avec le bailleur",
+    "rdv_non_honore": "Rendez-vous non honoré",
+}
+
+MODE_ICONS = {
+    "visite_domicile": "🏠",
+    "bureau": "🏢",
+    "telephone": "☎",
+    "accompagnement_physique": "🚶",
+    "visite_conjointe": "🤝",
+    "rdv_non_honore": "✗",
+}
+
+# A missed appointment is an attempt, not a contact: contact rhythms ignore it.
+NOT_A_CONTACT = (InterventionMode.RDV_NON_HONORE,)
+
+
+class Intervention(VersionedMixin, db.Model):
+    __tablename__ = "intervention"
+    __table_args__ = (
+        CheckConstraint(
+            f"duration_minutes IS NULL OR duration_minutes BETWEEN {DURATION_MIN} "
+            f"AND {DURATION_MAX}",
+            name="duration_range",
+        ),
+        CheckConstraint(
+            "is_summary_shared = false OR shared_summary IS NOT NULL", name="shared_has_text"
+        ),
+        Index("ix_intervention_household_on", "household_id", "occurred_on"),
+        Index("ix_intervention_mode_on", "mode", "occurred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    mode: Mapped[str] = mapped_column(String(30))
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    domains: Mapped[str] = mapped_column(String(300), default="")
+    note: Mapped[str | None] = mapped_column(Text)  # restricted
+    shared_summary: Mapped[str | None] = mapped_column(Text)
+    is_summary_shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_action: Mapped[str | None] = mapped_column(String(300))
+    next_action_on: Mapped[date | None] = mapped_column(Date)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    author = relationship("User", foreign_keys=[author_id], lazy="joined")
+    updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")
+    corrections = relationship(
+        "InterventionCorrection",
+        lazy="select",
+        order_by="InterventionCorrection.id.desc()",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def mode_label(self) -> str:
+        return InterventionMode(self.mode).label
+
+    @property
+    def is_contact(self) -> bool:
+        return self.mode not in NOT_A_CONTACT
+
+    @property
+    def domain_list(self) -> list[SupportDomain]:
+        return [SupportDomain(v) for v in self.domains.split(",") if v]
+
+
+# Fields whose previous text a correction keeps.
+CORRECTABLE_FIELDS = {
+    "note": "Note réservée",
+    "shared_summary": "Compte rendu partagé avec le bailleur",
+    "next_action": "Prochaine action",
+}
+
+
+class InterventionCorrection(db.Model):
+    """The previous text of one field, who replaced it and when."""
+
+    __tablename__ = "intervention_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(
+        ForeignKey("intervention.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(30))
+    previous_text: Mapped[str | None] = mapped_column(Text)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    corrected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    corrected_by = relationship("User", lazy="joined")
+
+    @property
+    def field_label(self) -> str:
+        return CORRECTABLE_FIELDS[self.field]

@@ -1,0 +1,220 @@
+"""Reads of visits and contacts.
+
+A missed appointment (``rdv_non_honore``) is an attempt, not a contact: every "last contact"
+read below leaves it out; ``last_attempts()`` counts it. Helpers for other domains return
+``Select``s built on SQL aggregates (one row per household); see docs/development.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import abort
+from sqlalchemy import Select, func, select
+
+from app.db import db
+from app.formatting import format_date, today_paris
+from app.households.queries import TimelineEvent
+from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention
+from app.interventions.services import can_share_with_landlord
+from app.permissions import can_read_social_content
+
+
+def get_intervention_or_404(household, intervention_id: int) -> Intervention:
+    intervention = db.session.scalar(
+        select(Intervention).where(
+            Intervention.id == intervention_id, Intervention.household_id == household.id
+        )
+    )
+    if intervention is None:
+        abort(404)
+    return intervention
+
+
+def _is_contact():
+    return Intervention.mode.not_in([str(m) for m in NOT_A_CONTACT])
+
+
+def household_interventions(household, *, limit: int | None = None) -> list[Intervention]:
+    query = (
+        select(Intervention)
+        .where(Intervention.household_id == household.id)
+        .order_by(Intervention.occurred_on.desc(), Intervention.id.desc())
+    )
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def shared_summaries(household) -> list[Intervention]:
+    """The summaries the landlord may read: ticked as shared, and the household still consents
+    today (a withdrawn consent hides what was shared before)."""
+    if not can_share_with_landlord(household.id, today_paris()):
+        return []
+    return list(
+        db.session.scalars(
+            select(Intervention)
+            .where(
+                Intervention.household_id == household.id,
+                Intervention.is_summary_shared.is_(True),
+            )
+            .order_by(Intervention.occurred_on.desc(), Intervention.id.desc())
+        )
+    )
+
+
+# --- helpers for other domains ------------------------------------------------------------
+
+
+def last_contacts() -> Select:
+    """One row per household: ``household_id, last_contact_on`` (missed appointments
+    excluded). Join it to ``support.queries.household_intensity()`` for contact rhythms."""
+    return (
+        select(
+            Intervention.household_id,
+            func.max(Intervention.occurred_on).label("last_contact_on"),
+        )
+        .where(_is_contact())
+        .group_by(Intervention.household_id)
+    )
+
+
+def last_contact_on(household_id: int) -> date | None:
+    """The date of the household's last real contact (a missed appointment does not count)."""
+    return db.session.scalar(
+        select(func.max(Intervention.occurred_on)).where(
+            Intervention.household_id == household_id, _is_contact()
+        )
+    )
+
+
+def last_attempts() -> Select:
+    """One row per household: ``household_id, last_attempt_on, missed_count`` for missed
+    appointments."""
+    return (
+        select(
+            Intervention.household_id,
+            func.max(Intervention.occurred_on).label("last_attempt_on"),
+            func.count().label("missed_count"),
+        )
+        .where(Intervention.mode.in_([str(m) for m in NOT_A_CONTACT]))
+        .group_by(Intervention.household_id)
+    )
+
+
+def contact_counts(start_on: date, end_on: date) -> Select:
+    """One row per household: ``household_id, contacts`` between two dates included
+    (missed appointments excluded)."""
+    return (
+        select(Intervention.household_id, func.count().label("contacts"))
+        .where(
+            _is_contact(),
+            Intervention.occurred_on >= start_on,
+            Intervention.occurred_on <= end_on,
+        )
+        .group_by(Intervention.household_id)
+    )
+
+
+def next_actions_due(on: date) -> Select:
+    """``select(Intervention)`` whose planned next action falls on or before ``on``."""
+    return select(Intervention).where(
+        Intervention.next_action_on.is_not(None), Intervention.next_action_on <= on
+    )
+
+
+@dataclass(frozen=True)
+class ContactStatus:
+    household_id: int
+    contact_every_days: int
+    last_contact_on: date | None
+    due_on: date  # last contact (or start of support) + the rhythm
+
+    def days_overdue(self, today: date) -> int:
+        return max((today - self.due_on).days, 0)
+
+
+def contacts_overdue(today: date, household_ids: Select | None = None) -> list[ContactStatus]:
+    """Supported households whose contact is overdue for their intensity, most overdue first.
+
+    One query (open measures' rhythm joined to the last contact, both aggregated in SQL); the
+    due date is added in Python on that one-row-per-household result, because date arithmetic
+    differs between SQLite and PostgreSQL. ``household_ids`` narrows to a scope."""
+    from app.support.queries import household_intensity
+
+    rhythm = household_intensity().subquery()
+    last = last_contacts().subquery()
+    query = select(
+        rhythm.c.household_id,
+        rhythm.c.contact_every_days,
+        rhythm.c.supported_since,
+        last.c.last_contact_on,
+    ).outerjoin(last, last.c.household_id == rhythm.c.household_id)
+    if household_ids is not None:
+        query = query.where(rhythm.c.household_id.in_(household_ids))
+    found = []
+    for row in db.session.execute(query):
+        since = row.last_contact_on or row.supported_since
+        status = ContactStatus(
+            row.household_id,
+            row.contact_every_days,
+            row.last_contact_on,
+            since + timedelta(days=row.contact_every_days),
+        )
+        if status.due_on < today:
+            found.append(status)
+    return sorted(found, key=lambda s: s.due_on)
+
+
+# --- timeline -----------------------------------------------------------------------------
+
+
+def timeline_events(household, viewer) -> list[TimelineEvent]:
+    """Support team and coordinators: every visit with its restricted note. Anyone else who
+    sees the household (landlord staff): the shared summaries only, nothing else."""
+    if not can_read_social_content(viewer):
+        return [_shared_event(i) for i in shared_summaries(household)]
+    return [_full_event(i) for i in household_interventions(household)]
+
+
+def _shared_event(intervention: Intervention) -> TimelineEvent:
+    return TimelineEvent(
+        on=intervention.occurred_on,
+        kind="social",
+        title="Compte rendu de l'accompagnement",
+        summary=intervention.shared_summary or "",
+        author=intervention.author.full_name if intervention.author else None,
+        at=intervention.created_at,
+        icon="✉",
+    )
+
+
+def _full_event(intervention: Intervention) -> TimelineEvent:
+    lines = []
+    if intervention.note:
+        lines.append(f"Note réservée à l'équipe : {intervention.note}")
+    if intervention.shared_summary:
+        shared = "partagé" if intervention.is_summary_shared else "non partagé"
+        lines.append(f"Compte rendu ({shared} avec le bailleur) : {intervention.shared_summary}")
+    if intervention.next_action:
+        when = (
+            f" — le {format_date(intervention.next_action_on)}"
+            if intervention.next_action_on
+            else ""
+        )
+        lines.append(f"Prochaine action : {intervention.next_action}{when}")
+    summary = ", ".join(d.label for d in intervention.domain_list)
+    if intervention.duration_minutes:
+        summary = f"{intervention.duration_minutes} min" + (f" · {summary}" if summary else "")
+    return TimelineEvent(
+        on=intervention.occurred_on,
+        kind="social" if intervention.is_contact else "reminder",
+        title=intervention.mode_label,
+        summary=summary,
+        detail="\n".join(lines) or None,
+        author=intervention.author.full_name if intervention.author else None,
+        at=intervention.created_at,
+        icon=MODE_ICONS[intervention.mode],
+        tags=("Note réservée",) if intervention.note else (),
+    )

@@ -1,0 +1,187 @@
+"""Recording and correcting visits and contacts. Services never commit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.audit.services import record
+from app.db import db
+from app.errors import DomainError, check_version
+from app.formatting import today_paris
+from app.households.models import DataCategory, PartnerCategory, SupportDomain
+from app.households.queries import has_consent
+from app.interventions.models import (
+    CORRECTABLE_FIELDS,
+    DURATION_MAX,
+    DURATION_MIN,
+    Intervention,
+    InterventionCorrection,
+    InterventionMode,
+)
+
+# What a summary shared with the landlord discloses, hence the consent it needs.
+SHARED_SUMMARY_CONSENT = (PartnerCategory.BAILLEUR, DataCategory.SITUATION_SOCIALE)
+
+
+def can_share_with_landlord(household_id: int, on: date) -> bool:
+    """Whether a summary of a contact on ``on`` may be shared with the landlord."""
+    partner_category, data_category = SHARED_SUMMARY_CONSENT
+    return has_consent(household_id, partner_category, data_category, on)
+
+
+def _clean(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def _check_sharing(household_id: int, on: date, share: bool, summary: str | None) -> None:
+    if not share:
+        return
+    if summary is None:
+        raise DomainError(
+            "Écrivez le compte rendu à partager, ou décochez le partage avec le bailleur.",
+            field="shared_summary",
+        )
+    if not can_share_with_landlord(household_id, on):
+        raise DomainError(
+            "Le ménage n'a pas donné son accord pour partager sa situation avec le bailleur : "
+            "le compte rendu ne peut pas être partagé.",
+            field="share_with_landlord",
+        )
+
+
+def _check_next_action(next_action: str | None, next_action_on: date | None, today: date) -> None:
+    if next_action_on is not None and next_action is None:
+        raise DomainError("Précisez la prochaine action prévue à cette date.", field="next_action")
+    if next_action_on is not None and next_action_on < today:
+        raise DomainError(
+            "La date de la prochaine action est passée : choisissez aujourd'hui ou une date à "
+            "venir.",
+            field="next_action_on",
+        )
+
+
+def record_visit(
+    actor,
+    household,
+    *,
+    occurred_on: date,
+    mode: str,
+    duration_minutes: int | None = None,
+    domains: list[str] = (),
+    note: str | None = None,
+    shared_summary: str | None = None,
+    share_with_landlord: bool = False,
+    next_action: str | None = None,
+    next_action_on: date | None = None,
+    today: date | None = None,
+) -> Intervention:
+    """Record a visit, contact or missed appointment with the household."""
+    today = today or today_paris()
+    if occurred_on is None:
+        raise DomainError("Indiquez la date.", field="occurred_on")
+    if occurred_on > today:
+        raise DomainError(
+            "Cette date est dans le futur : notez la visite une fois qu'elle a eu lieu.",
+            field="occurred_on",
+        )
+    if mode not in InterventionMode.__members__.values():
+        raise DomainError("Choisissez le type de contact.", field="mode")
+    if duration_minutes is not None and not DURATION_MIN <= duration_minutes <= DURATION_MAX:
+        raise DomainError(
+            f"La durée doit être comprise entre {DURATION_MIN} et {DURATION_MAX} minutes.",
+            field="duration_minutes",
+        )
+    unknown = [d for d in domains if d not in SupportDomain.__members__.values()]
+    if unknown:
+        raise DomainError("Un des domaines choisis n'existe pas.", field="domains")
+    shared_summary, next_action = _clean(shared_summary), _clean(next_action)
+    _check_sharing(household.id, occurred_on, share_with_landlord, shared_summary)
+    _check_next_action(next_action, next_action_on, today)
+    intervention = Intervention(
+        household_id=household.id,
+        occurred_on=occurred_on,
+        mode=mode,
+        duration_minutes=duration_minutes,
+        domains=",".join(d for d in SupportDomain if d in domains),
+        note=_clean(note),
+        shared_summary=shared_summary,
+        is_summary_shared=bool(share_with_landlord),
+        next_action=next_action,
+        next_action_on=next_action_on,
+        author_id=actor.id,
+        updated_by_id=actor.id,
+    )
+    db.session.add(intervention)
+    record(
+        actor,
+        "intervention.recorded",
+        household_id=household.id,
+        target=intervention,
+        details={"mode": mode, "shared": bool(share_with_landlord)},
+    )
+    return intervention
+
+
+def correct_intervention(
+    actor,
+    intervention: Intervention,
+    *,
+    version,
+    note: str | None,
+    shared_summary: str | None,
+    share_with_landlord: bool,
+    next_action: str | None,
+    next_action_on: date | None,
+    today: date | None = None,
+) -> list[InterventionCorrection]:
+    """Correct the texts of an intervention, keeping each replaced text, who and when."""
+    today = today or today_paris()
+    check_version(intervention, version)
+    new = {
+        "note": _clean(note),
+        "shared_summary": _clean(shared_summary),
+        "next_action": _clean(next_action),
+    }
+    _check_sharing(
+        intervention.household_id,
+        intervention.occurred_on,
+        share_with_landlord,
+        new["shared_summary"],
+    )
+    if next_action_on != intervention.next_action_on:
+        _check_next_action(new["next_action"], next_action_on, today)
+    elif next_action_on is not None and new["next_action"] is None:
+        raise DomainError("Précisez la prochaine action prévue à cette date.", field="next_action")
+    corrections = []
+    for name in CORRECTABLE_FIELDS:
+        previous = getattr(intervention, name)
+        if new[name] != previous:
+            corrections.append(
+                InterventionCorrection(
+                    intervention_id=intervention.id,
+                    field=name,
+                    previous_text=previous,
+                    corrected_by_id=actor.id,
+                )
+            )
+            setattr(intervention, name, new[name])
+    sharing_changed = bool(share_with_landlord) != intervention.is_summary_shared
+    dates_changed = next_action_on != intervention.next_action_on
+    if not corrections and not sharing_changed and not dates_changed:
+        raise DomainError("Aucune modification : rien n'a été enregistré.")
+    intervention.is_summary_shared = bool(share_with_landlord)
+    intervention.next_action_on = next_action_on
+    intervention.updated_by_id = actor.id
+    db.session.add_all(corrections)
+    record(
+        actor,
+        "intervention.corrected",
+        household_id=intervention.household_id,
+        target=intervention,
+        details={
+            "fields": [c.field for c in corrections]
+            + (["is_summary_shared"] if sharing_changed else [])
+            + (["next_action_on"] if dates_changed else [])
+        },
+    )
+    return corrections

@@ -1,0 +1,112 @@
+"""Noting a visit (the phone form) and correcting it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.db import db
+from app.errors import DomainError
+from app.formatting import today_paris
+from app.forms import apply_domain_error
+from app.interventions import services
+from app.interventions.forms import CorrectionForm, VisitForm
+from app.interventions.queries import get_intervention_or_404
+from app.permissions import Permission, permission_required
+from app.support.views import open_file
+
+bp = Blueprint("interventions", __name__, url_prefix="/menages/<int:household_id>/visites")
+
+RECORD = (
+    Permission.VIEW_HOUSEHOLDS,
+    Permission.READ_SOCIAL_CONTENT,
+    Permission.RECORD_INTERVENTIONS,
+)
+
+
+def _offer_sharing(form, household, on) -> bool:
+    """The shared summary is offered only when the household consents to share with the
+    landlord; otherwise its fields are removed from the form."""
+    if services.can_share_with_landlord(household.id, on):
+        return True
+    del form.share_with_landlord
+    del form.shared_summary
+    return False
+
+
+def _texts(form, can_share: bool, current_summary: str | None = None) -> dict:
+    """The texts of the form; without consent the summary is neither shown nor changed."""
+    return {
+        "note": form.note.data,
+        "shared_summary": form.shared_summary.data if can_share else current_summary,
+        "share_with_landlord": bool(can_share and form.share_with_landlord.data),
+        "next_action": form.next_action.data,
+        "next_action_on": form.next_action_on.data,
+    }
+
+
+@bp.route("/nouvelle", methods=["GET", "POST"])
+@permission_required(*RECORD)
+def create(household_id: int):
+    household = open_file(household_id)
+    today = today_paris()
+    form = VisitForm()
+    if not form.is_submitted():
+        form.occurred_on.data = today
+    can_share = _offer_sharing(form, household, today)
+    if form.validate_on_submit():
+        try:
+            services.record_visit(
+                current_user,
+                household,
+                occurred_on=form.occurred_on.data,
+                mode=form.mode.data,
+                duration_minutes=form.duration_minutes.data,
+                domains=form.domains.data or [],
+                today=today,
+                **_texts(form, can_share),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Visite enregistrée.", "success")
+            return redirect(url_for("households.show", household_id=household.id))
+    return render_template(
+        "interventions/form.html", household=household, form=form, can_share=can_share
+    )
+
+
+@bp.route("/<int:intervention_id>/corriger", methods=["GET", "POST"])
+@permission_required(*RECORD)
+def correct(household_id: int, intervention_id: int):
+    household = open_file(household_id)
+    intervention = get_intervention_or_404(household, intervention_id)
+    form = CorrectionForm(obj=intervention)
+    if not form.is_submitted():
+        form.expected_version.data = intervention.version
+        form.share_with_landlord.data = intervention.is_summary_shared
+    can_share = _offer_sharing(form, household, intervention.occurred_on)
+    if form.validate_on_submit():
+        try:
+            services.correct_intervention(
+                current_user,
+                intervention,
+                version=form.expected_version.data,
+                **_texts(form, can_share, intervention.shared_summary),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Correction enregistrée ; l'ancien texte est conservé.", "success")
+            return redirect(url_for("support.household", household_id=household.id))
+    return render_template(
+        "interventions/correct.html",
+        household=household,
+        intervention=intervention,
+        form=form,
+        can_share=can_share,
+    )

@@ -1,0 +1,321 @@
+"""Reads of measures, objectives, reviews and exits.
+
+Children load through their household (``get_measure_or_404(household, id)``): the household
+itself was loaded through ``get_household_or_404``, so a measure of another household is a 404.
+
+Helpers for other domains (reminders, caseloads, indicators) return ``Select``s built on SQL
+aggregates; see docs/development.md, "Support reads for other domains".
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import abort
+from sqlalchemy import Select, func, select
+
+from app.db import db
+from app.formatting import format_date, today_paris
+from app.households.models import search_key
+from app.households.queries import TimelineEvent
+from app.interventions.queries import last_contact_on
+from app.permissions import can_read_social_content
+from app.support.models import (
+    IntensityChange,
+    IntensityLevel,
+    Measure,
+    MeasureExit,
+    MeasureStatus,
+    Objective,
+    PostExitCheck,
+    Review,
+)
+
+# --- scoped loads -------------------------------------------------------------------------
+
+
+def _child_or_404(model, household, record_id: int):
+    record = db.session.scalar(
+        select(model).where(model.id == record_id, model.household_id == household.id)
+    )
+    if record is None:
+        abort(404)
+    return record
+
+
+def get_measure_or_404(household, measure_id: int) -> Measure:
+    return _child_or_404(Measure, household, measure_id)
+
+
+def get_objective_or_404(household, objective_id: int) -> Objective:
+    return _child_or_404(Objective, household, objective_id)
+
+
+def get_post_exit_check_or_404(household, check_id: int) -> PostExitCheck:
+    return _child_or_404(PostExitCheck, household, check_id)
+
+
+def intensity_levels(*, active_only: bool = True) -> list[IntensityLevel]:
+    query = select(IntensityLevel).order_by(IntensityLevel.contact_every_days, IntensityLevel.name)
+    if active_only:
+        query = query.where(IntensityLevel.is_active.is_(True))
+    return list(db.session.scalars(query))
+
+
+# --- the household's support tab ------------------------------------------------------------
+
+
+def household_measures(household) -> list[Measure]:
+    """Every measure of the household, open ones first then newest (renewals, intensity
+    history, exit and checks come with them in a fixed number of queries)."""
+    return list(
+        db.session.scalars(
+            select(Measure)
+            .where(Measure.household_id == household.id)
+            .order_by(Measure.status, Measure.start_on.desc(), Measure.id.desc())
+        )
+    )
+
+
+def household_objectives(household) -> list[Objective]:
+    return list(
+        db.session.scalars(
+            select(Objective)
+            .where(Objective.household_id == household.id)
+            .order_by(Objective.domain, Objective.set_on, Objective.id)
+        )
+    )
+
+
+def household_reviews(household) -> list[Review]:
+    return list(
+        db.session.scalars(
+            select(Review)
+            .where(Review.household_id == household.id)
+            .order_by(Review.held_on.desc(), Review.id.desc())
+        )
+    )
+
+
+def is_supported(household_id: int) -> bool:
+    """Whether the household has an open measure (a fact landlord staff may know)."""
+    return (
+        db.session.scalar(
+            select(Measure.id)
+            .where(Measure.household_id == household_id, Measure.status == MeasureStatus.EN_COURS)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# --- helpers for other domains (one row per measure or household, SQL aggregates) ---------
+
+
+def open_measures() -> Select:
+    """Open measures with their intensity: ``household_id, measure_id, type, referent_id,
+    start_on, planned_end_on, next_review_on, intensity_level_id, intensity_name,
+    contact_every_days, caseload_weight``. Filter further with ``.where(...)``."""
+    return (
+        select(
+            Measure.household_id,
+            Measure.id.label("measure_id"),
+            Measure.type,
+            Measure.referent_id,
+            Measure.start_on,
+            Measure.planned_end_on,
+            Measure.next_review_on,
+            Measure.intensity_level_id,
+            IntensityLevel.name.label("intensity_name"),
+            IntensityLevel.contact_every_days,
+            IntensityLevel.caseload_weight,
+        )
+        .join(IntensityLevel, IntensityLevel.id == Measure.intensity_level_id)
+        .where(Measure.status == MeasureStatus.EN_COURS)
+    )
+
+
+def household_intensity() -> Select:
+    """One row per supported household: ``household_id, contact_every_days`` (the tightest
+    rhythm of its open measures), ``caseload_weight`` (the heaviest), ``supported_since``."""
+    return (
+        select(
+            Measure.household_id,
+            func.min(IntensityLevel.contact_every_days).label("contact_every_days"),
+            func.max(IntensityLevel.caseload_weight).label("caseload_weight"),
+            func.min(Measure.start_on).label("supported_since"),
+        )
+        .join(IntensityLevel, IntensityLevel.id == Measure.intensity_level_id)
+        .where(Measure.status == MeasureStatus.EN_COURS)
+        .group_by(Measure.household_id)
+    )
+
+
+def next_review_due() -> Select:
+    """One row per supported household: ``household_id, next_review_on`` (earliest of its open
+    measures; a final review leaves none)."""
+    return (
+        select(Measure.household_id, func.min(Measure.next_review_on).label("next_review_on"))
+        .where(Measure.status == MeasureStatus.EN_COURS, Measure.next_review_on.is_not(None))
+        .group_by(Measure.household_id)
+    )
+
+
+def reviews_due(on: date) -> Select:
+    """Open measures whose next review is due on or before ``on``."""
+    return open_measures().where(Measure.next_review_on <= on)
+
+
+def measures_ending_within(days: int, today: date) -> Select:
+    """Open measures whose planned end falls within ``days`` days of ``today`` (or is already
+    past): renew or close them."""
+    return open_measures().where(Measure.planned_end_on <= today + timedelta(days=days))
+
+
+def post_exit_checks_due(on: date) -> Select:
+    """``select(PostExitCheck)`` not yet filled in and due on or before ``on``."""
+    return select(PostExitCheck).where(PostExitCheck.done_on.is_(None), PostExitCheck.due_on <= on)
+
+
+# --- timeline -----------------------------------------------------------------------------
+
+
+def timeline_events(household, viewer) -> list[TimelineEvent]:
+    """Measures, renewals, intensity changes, reviews, exits and post-exit checks: social
+    content, so nothing for viewers who may not read it (landlord staff)."""
+    if not can_read_social_content(viewer):
+        return []
+    events: list[TimelineEvent] = []
+    for measure in household_measures(household):
+        events.append(_measure_opened(measure))
+        events.extend(_renewal(measure, renewal) for renewal in measure.renewals)
+        events.extend(
+            _intensity_change(measure, change)
+            for change in measure.intensity_changes
+            if change.from_level_id is not None
+        )
+        if measure.exit is not None:
+            events.append(_exit(measure, measure.exit))
+            events.extend(_check(check) for check in measure.exit.checks if check.done_on)
+    events.extend(_review(review) for review in household_reviews(household))
+    return events
+
+
+def _measure_opened(measure: Measure) -> TimelineEvent:
+    return TimelineEvent(
+        on=measure.start_on,
+        kind="path",
+        title=f"Mesure ouverte : {measure.type_label}",
+        summary=f"Intensité {measure.intensity_changes[0].to_level.name.lower()}"
+        if measure.intensity_changes
+        else "",
+        author=measure.referent.full_name if measure.referent else None,
+        at=measure.created_at,
+        icon="▶",
+    )
+
+
+def _renewal(measure: Measure, renewal) -> TimelineEvent:
+    return TimelineEvent(
+        on=renewal.renewed_on,
+        kind="path",
+        title=f"Mesure renouvelée jusqu'au {format_date(renewal.new_end_on)}",
+        summary=measure.type_label,
+        detail=renewal.justification,
+        author=renewal.by.full_name if renewal.by else None,
+        at=renewal.at,
+        icon="↻",
+    )
+
+
+def _intensity_change(measure: Measure, change: IntensityChange) -> TimelineEvent:
+    return TimelineEvent(
+        on=change.changed_on,
+        kind="social",
+        title=f"Intensité : {change.from_level.name} → {change.to_level.name}",
+        summary=measure.type_label,
+        detail=change.reason,
+        author=change.by.full_name if change.by else None,
+        at=change.at,
+        icon="⇅",
+    )
+
+
+def _exit(measure: Measure, exit_: MeasureExit) -> TimelineEvent:
+    lines = [f"Situation de logement : {exit_.housing_label}"]
+    lines.append("Bail glissé au nom du ménage" if exit_.is_lease_glissed else "Bail non glissé")
+    if exit_.handover:
+        lines.append(f"Relais : {exit_.handover}")
+    return TimelineEvent(
+        on=exit_.exit_on,
+        kind="path",
+        title=f"Sortie de la mesure {measure.type_label}",
+        summary=exit_.reason_label,
+        detail="\n".join(lines),
+        author=exit_.by.full_name if exit_.by else None,
+        at=exit_.at,
+        icon="■",
+    )
+
+
+def _check(check: PostExitCheck) -> TimelineEvent:
+    housed = "toujours logé" if check.is_still_housed else "plus logé"
+    rent = {True: "loyer à jour", False: "loyer non à jour", None: "loyer : ne sait pas"}
+    return TimelineEvent(
+        on=check.done_on,
+        kind="review",
+        title=check.label,
+        summary=f"Ménage {housed}, {rent[check.is_rent_up_to_date]}",
+        detail=check.comment,
+        at=check.updated_at,
+        icon="✓",
+    )
+
+
+def _review(review: Review) -> TimelineEvent:
+    return TimelineEvent(
+        on=review.held_on,
+        kind="review",
+        title=review.kind_label,
+        summary=f"{len(review.progress)} objectif(s) examiné(s)",
+        detail=review.summary,
+        author=review.author.full_name if review.author else None,
+        at=review.at,
+        icon="◎",
+    )
+
+
+# --- header badges and choices for the household domain -----------------------------------
+
+END_WARNING_DAYS = 30
+
+
+def header_alerts(household, viewer, today: date | None = None) -> list[tuple[str, str]]:
+    """Badges of the household header (support team and coordinators): review overdue, no
+    contact for longer than the intensity's rhythm, measure ending soon. Two queries."""
+    if not can_read_social_content(viewer):
+        return []
+    today = today or today_paris()
+    rows = db.session.execute(open_measures().where(Measure.household_id == household.id)).all()
+    if not rows:
+        return []
+    alerts = []
+    if any(r.next_review_on and r.next_review_on < today for r in rows):
+        alerts.append(("Bilan en retard", "danger"))
+    last = last_contact_on(household.id)
+    since = last or min(r.start_on for r in rows)
+    rhythm = min(r.contact_every_days for r in rows)
+    days = (today - since).days
+    if days > rhythm:
+        label = f"Sans contact depuis {days} j" if last else f"Aucun contact depuis {days} j"
+        alerts.append((label, "warning"))
+    ending = min(r.planned_end_on for r in rows)
+    if ending <= today + timedelta(days=END_WARNING_DAYS):
+        alerts.append((f"Fin de mesure le {format_date(ending, 'short')}", "warning"))
+    return alerts
+
+
+def intensity_choices() -> list[tuple[str, str]]:
+    """The active levels as (key, name) choices for the diagnostic's recommended intensity;
+    the key is the accent-free lower-case name (``renforcee``, ``soutenue``, ``moderee``)."""
+    return [(search_key(level.name).replace(" ", "_"), level.name) for level in intensity_levels()]
