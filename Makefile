@@ -44,10 +44,13 @@ migrate: $(VENV)/.stamp-app translations instance/config.py
 demo: migrate
 	$(FLASK) demo
 
-## run: install, migrate, load the demo data and serve on http://127.0.0.1:$(PORT)
+## run: install, migrate, load the demo data and serve on http://127.0.0.1:$(PORT), with the
+## scheduler (reminders) as a second process that stops with the server
 run: demo
 	@echo ""
 	@echo "Ancrage est disponible sur http://127.0.0.1:$(PORT)  (Ctrl+C pour arrêter)"
+	@$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 ## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL)

@@ -7,11 +7,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.db import db
+from app.scheduler import scheduler_command
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    app.cli.add_command(scheduler_command)
 
 
 @click.command("create-admin")

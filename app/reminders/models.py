@@ -1,0 +1,189 @@
+"""Reminders (rappels), their adjustable thresholds, the digest markers and calendar tokens.
+
+A reminder is about one household and addressed either to one user (the référent, the
+author of a manual reminder) or to a role, optionally within one organisation (coordinators
+of the household's project; the staff of the dwelling's landlord). Who actually sees it is
+always further restricted to the households the user may see (``visible_households``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UtcDateTime, db, utcnow
+from app.households.models import LabelledEnum
+
+
+class ReminderStatus(LabelledEnum):
+    A_FAIRE = "a_faire"
+    FAIT = "fait"
+    REPORTE = "reporte"
+
+
+ReminderStatus.LABELS = {"a_faire": "À faire", "fait": "Fait", "reporte": "Reporté"}
+OPEN_STATUSES = (ReminderStatus.A_FAIRE.value, ReminderStatus.REPORTE.value)
+
+MANUAL_RULE = "manuel"
+
+
+class Reminder(db.Model):
+    """What is due, for whom, when, about which household, and the rule that created it.
+
+    ``(rule_code, subject_id, due_on)`` is unique, so a sweep run twice creates nothing new;
+    manual reminders have no subject (NULLs never collide). A postponed reminder keeps its
+    ``due_on`` (its key) and shows ``postponed_to``.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("rule_code", "subject_id", "due_on"),
+        CheckConstraint(
+            "recipient_user_id IS NOT NULL OR recipient_role IS NOT NULL", name="has_recipient"
+        ),
+        CheckConstraint(
+            "status != 'reporte' OR postponed_to IS NOT NULL", name="postponed_has_date"
+        ),
+        Index("ix_reminder_open_user", "status", "recipient_user_id"),
+        Index("ix_reminder_rule_status", "rule_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_code: Mapped[str] = mapped_column(String(40))
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
+    # The record the rule looked at (occupancy, measure, procedure stage…), or the household.
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    recipient_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    recipient_role: Mapped[str | None] = mapped_column(String(30))
+    recipient_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    status: Mapped[str] = mapped_column(String(10), default=ReminderStatus.A_FAIRE)
+    postponed_to: Mapped[date | None] = mapped_column(Date)
+    postpone_reason: Mapped[str | None] = mapped_column(Text)
+    done_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    is_resolved_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    household = relationship("Household", lazy="joined")
+    closed_by = relationship("User", foreign_keys=[closed_by_id], lazy="select")
+
+    @property
+    def shown_on(self) -> date:
+        """The date the reminder is due now (its postponed date if it was postponed)."""
+        return self.postponed_to or self.due_on
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        return ReminderStatus(self.status).label
+
+    @property
+    def is_manual(self) -> bool:
+        return self.rule_code == MANUAL_RULE
+
+
+# --- thresholds an administrator can change ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    label: str
+    unit: str  # "jours", "semaines", "mois"
+    default: int
+    minimum: int = 0
+    maximum: int = 365
+
+
+# Defaults live here; the ``reminder_setting`` table holds only what an administrator changed.
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("contact_grace_days", "Tolérance avant « contact en retard »", "jours", 3),
+    SettingSpec("no_contact_weeks", "Alerte « sans contact depuis »", "semaines", 6, 1, 52),
+    SettingSpec("review_interval_months", "Périodicité des bilans", "mois", 3, 1, 12),
+    SettingSpec("review_lead_days", "Rappel avant un bilan", "jours", 14),
+    SettingSpec("measure_end_lead_days", "Rappel avant la fin d'une mesure", "jours", 30),
+    SettingSpec(
+        "lease_review_interval_months", "Périodicité des bilans de bail glissant", "mois", 6, 1, 24
+    ),
+    SettingSpec("lease_review_lead_days", "Rappel avant un bilan de bail glissant", "jours", 30),
+    SettingSpec("glissement_lead_days", "Rappel avant la date cible de glissement", "jours", 60),
+    SettingSpec(
+        "arrears_rent_multiple", "Impayé constitué à partir de (× loyer mensuel)", "fois", 2, 1, 12
+    ),
+    SettingSpec("caf_report_months", "Délai de signalement à la CAF", "mois", 2, 1, 12),
+    SettingSpec(
+        "repayment_plan_months", "Plan d'apurement attendu après l'impayé", "mois", 6, 1, 24
+    ),
+    SettingSpec("procedure_lead_days", "Rappel avant une échéance de procédure", "jours", 14),
+    SettingSpec("truce_lead_days", "Rappel avant le début ou la fin de la trêve", "jours", 15),
+    SettingSpec(
+        "housing_application_lead_days", "Rappel avant l'expiration d'une demande HLM", "jours", 30
+    ),
+    SettingSpec("insurance_lead_days", "Rappel avant l'attestation d'assurance", "jours", 15),
+    SettingSpec("post_exit_lead_days", "Rappel avant un suivi après la sortie", "jours", 14),
+)
+SETTING_DEFAULTS = {spec.key: spec.default for spec in SETTINGS}
+
+
+class ReminderSetting(db.Model):
+    __tablename__ = "reminder_setting"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+# --- digest and calendar ----------------------------------------------------------------
+
+
+class DigestSent(db.Model):
+    """One daily digest sent to one user: the per-user marker that keeps it to once a day."""
+
+    __tablename__ = "reminder_digest_sent"
+    __table_args__ = (UniqueConstraint("user_id", "sent_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    sent_on: Mapped[date] = mapped_column(Date)  # Europe/Paris day
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CalendarFeed(db.Model):
+    """A user's secret calendar address. Only a SHA-256 of the token is stored: the address
+    is shown once, and revoking deletes the row."""
+
+    __tablename__ = "calendar_feed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    user = relationship("User", lazy="joined")

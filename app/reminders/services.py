@@ -1,0 +1,201 @@
+"""Reminder actions: manual reminders, done, postponed, thresholds, calendar address, and the
+hook other domains call when they resolve a reminder's condition. Services never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import delete, select
+
+from app.audit.services import record
+from app.db import db, utcnow
+from app.errors import DomainError
+from app.formatting import today_paris
+from app.reminders.models import (
+    MANUAL_RULE,
+    SETTINGS,
+    CalendarFeed,
+    Reminder,
+    ReminderSetting,
+    ReminderStatus,
+)
+
+TITLE_MAX = 200
+
+
+def _clean(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def create_manual_reminder(
+    actor, household, *, title: str, due_on: date, now: datetime | None = None
+) -> Reminder:
+    """A reminder the actor sets for themself about a household they can see (the view loads
+    ``household`` through ``get_household_or_404``)."""
+    now = now or utcnow()
+    title = _clean(title)
+    if title is None:
+        raise DomainError("Indiquez ce qu'il faudra faire.", field="title")
+    if len(title) > TITLE_MAX:
+        raise DomainError(f"{TITLE_MAX} caractères au plus.", field="title")
+    if due_on is None:
+        raise DomainError("Indiquez la date du rappel.", field="due_on")
+    if due_on < today_paris(now):
+        raise DomainError(
+            "La date est passée : choisissez aujourd'hui ou une date à venir.", field="due_on"
+        )
+    reminder = Reminder(
+        rule_code=MANUAL_RULE,
+        household_id=household.id,
+        subject_id=None,
+        title=title,
+        due_on=due_on,
+        recipient_user_id=actor.id,
+        status=ReminderStatus.A_FAIRE,
+        created_at=now,
+        created_by_id=actor.id,
+    )
+    db.session.add(reminder)
+    record(actor, "reminder.created", household_id=household.id, target=reminder, now=now)
+    return reminder
+
+
+def _require_open(reminder: Reminder) -> None:
+    if not reminder.is_open:
+        raise DomainError("Ce rappel est déjà clos.")
+
+
+def mark_done(
+    actor, reminder: Reminder, *, note: str | None = None, now: datetime | None = None
+) -> Reminder:
+    now = now or utcnow()
+    _require_open(reminder)
+    reminder.status = ReminderStatus.FAIT
+    reminder.done_note = _clean(note)
+    reminder.closed_at = now
+    reminder.closed_by_id = actor.id
+    reminder.is_resolved_automatically = False
+    record(
+        actor,
+        "reminder.done",
+        household_id=reminder.household_id,
+        target=reminder,
+        details={"rule": reminder.rule_code, "has_note": reminder.done_note is not None},
+        now=now,
+    )
+    return reminder
+
+
+def postpone(
+    actor,
+    reminder: Reminder,
+    *,
+    new_date: date | None,
+    reason: str | None,
+    now: datetime | None = None,
+) -> Reminder:
+    """Move an open reminder to a later day; a reason is required."""
+    now = now or utcnow()
+    _require_open(reminder)
+    if new_date is None:
+        raise DomainError("Indiquez la nouvelle date.", field="new_date")
+    if new_date <= today_paris(now):
+        raise DomainError("Choisissez une date à venir (après aujourd'hui).", field="new_date")
+    reason = _clean(reason)
+    if reason is None:
+        raise DomainError("Indiquez pourquoi le rappel est reporté.", field="reason")
+    reminder.status = ReminderStatus.REPORTE
+    reminder.postponed_to = new_date
+    reminder.postpone_reason = reason
+    record(
+        actor,
+        "reminder.postponed",
+        household_id=reminder.household_id,
+        target=reminder,
+        details={"rule": reminder.rule_code, "postponed_to": new_date.isoformat()},
+        now=now,
+    )
+    return reminder
+
+
+def resolve_for_household(household_id: int, rule_codes, now: datetime | None = None) -> int:
+    """Re-check ``rule_codes`` for one household at once, closing the reminders whose
+    condition no longer holds (and opening any new one). Other domains call it right after
+    the action that resolves a condition — e.g. ``record_visit`` with ``("contact_retard",
+    "sans_contact")`` — so the reminder is gone without waiting for the next sweep. Returns
+    how many reminders it closed."""
+    from app.reminders.jobs import RULES_BY_CODE, apply_rule
+    from app.reminders.queries import current_settings
+
+    now = now or utcnow()
+    db.session.flush()
+    settings = current_settings()
+    return sum(
+        apply_rule(RULES_BY_CODE[code], now, settings, household_id=household_id).closed
+        for code in rule_codes
+        if code in RULES_BY_CODE
+    )
+
+
+# --- thresholds ------------------------------------------------------------------------
+
+
+def update_settings(actor, values: dict[str, int], *, now: datetime | None = None) -> list[str]:
+    """Save the thresholds that differ from what is in force; returns the changed keys."""
+    from app.reminders.queries import current_settings
+
+    now = now or utcnow()
+    current = current_settings()
+    specs = {spec.key: spec for spec in SETTINGS}
+    changed = []
+    for key, value in values.items():
+        spec = specs[key]
+        if value is None or not spec.minimum <= value <= spec.maximum:
+            raise DomainError(f"Entre {spec.minimum} et {spec.maximum} {spec.unit}.", field=key)
+        if value == current[key]:
+            continue
+        row = db.session.get(ReminderSetting, key)
+        if row is None:
+            row = ReminderSetting(key=key)
+            db.session.add(row)
+        row.value = value
+        row.updated_at = now
+        row.updated_by_id = actor.id
+        changed.append(key)
+    if changed:
+        record(actor, "reminder.settings_changed", details={"keys": changed}, now=now)
+    return changed
+
+
+# --- calendar address ------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_calendar_feed(actor, *, now: datetime | None = None) -> str:
+    """Give the actor a new secret calendar address (replacing any previous one) and return
+    its token: it is shown once and only its hash is kept."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)  # 32 random bytes
+    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == actor.id))
+    if feed is None:
+        feed = CalendarFeed(user_id=actor.id)
+        db.session.add(feed)
+    feed.token_hash = token_hash(token)
+    feed.created_at = now
+    feed.last_used_at = None
+    record(actor, "calendar.created", target=feed, now=now)
+    return token
+
+
+def revoke_calendar_feed(actor, *, now: datetime | None = None) -> bool:
+    deleted = db.session.execute(
+        delete(CalendarFeed).where(CalendarFeed.user_id == actor.id)
+    ).rowcount
+    if deleted:
+        record(actor, "calendar.revoked", now=now or utcnow())
+    return bool(deleted)

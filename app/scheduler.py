@@ -1,0 +1,292 @@
+"""The scheduler process: one lock, one job registry, one ``job_run`` table.
+
+Exactly one process runs jobs (``flask --app wsgi scheduler``). At start it takes a lock — a
+``flock`` on ``instance/scheduler.lock`` on SQLite, ``pg_try_advisory_lock`` on a dedicated
+connection on PostgreSQL — and a second scheduler exits with a clear message. Web workers
+never import APScheduler (it is imported lazily below), so they cannot start it.
+
+Every run claims a unique ``(job, slot)`` row in ``job_run`` in the same transaction as the
+job's work: a second run for the same slot (a restart, a misfire, a second process despite
+the lock) fails to insert and skips. Jobs are plain functions ``job(now)`` that change the
+session and never commit; ``run_job`` commits once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import import_module
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import JSON, String, UniqueConstraint, create_engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import NullPool
+
+from app.db import UtcDateTime, db, utcnow
+
+log = logging.getLogger("ancrage.scheduler")
+PARIS = ZoneInfo("Europe/Paris")
+
+# pg_try_advisory_lock key: an arbitrary constant ("ANCRSCHD"), the same for every process
+# of this application. Advisory locks are scoped to the database, so two deployments on the
+# same server do not block each other.
+ADVISORY_LOCK_KEY = 0x414E4352_53434844
+LOCK_FILE_NAME = "scheduler.lock"
+
+ALREADY_RUNNING = (
+    "Un autre planificateur Ancrage est déjà en cours d'exécution sur cette base de données ; "
+    "celui-ci s'arrête. / Another Ancrage scheduler is already running on this database; "
+    "exiting."
+)
+
+
+class JobRun(db.Model):
+    """One run of one job for one slot (the hour of a sweep, the day of a digest)."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(60))
+    slot: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+
+
+# --- slots -------------------------------------------------------------------------------
+
+
+def hourly_slot(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def daily_slot(now: datetime) -> str:
+    """The Paris calendar day: a digest belongs to the users' day, not to UTC's."""
+    return now.astimezone(PARIS).date().isoformat()
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job of the registry. ``target`` is ``"module:function"``, a function ``(now) ->
+    dict | None`` (a summary kept in ``job_run``); ``cron`` holds APScheduler cron fields in
+    Europe/Paris time."""
+
+    id: str
+    target: str
+    cron: dict
+    slot: Callable[[datetime], str]
+    run_at_start: bool = False
+
+    def function(self) -> Callable[[datetime], dict | None]:
+        module_name, _, attribute = self.target.partition(":")
+        return getattr(import_module(module_name), attribute)
+
+
+# The one place where jobs are registered. The data-retention job (issue 8) joins here.
+JOBS: tuple[ScheduledJob, ...] = (
+    ScheduledJob(
+        "reminders.sweep",
+        "app.reminders.jobs:sweep",
+        {"minute": 0},
+        hourly_slot,
+        run_at_start=True,
+    ),
+    ScheduledJob(
+        "reminders.digest",
+        "app.reminders.jobs:send_digests",
+        {"hour": 7, "minute": 30},
+        daily_slot,
+    ),
+)
+
+
+def job_by_id(job_id: str) -> ScheduledJob:
+    return next(job for job in JOBS if job.id == job_id)
+
+
+def run_job(job: ScheduledJob, now: datetime | None = None) -> bool:
+    """Run ``job`` for the slot of ``now`` unless that slot already ran. Returns whether it
+    ran. The claim and the work share one transaction: a failed run leaves no claim, so the
+    slot can be retried."""
+    now = now or utcnow()
+    slot = job.slot(now)
+    run = JobRun(job_id=job.id, slot=slot, started_at=utcnow())
+    db.session.add(run)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("job %s: slot %s already ran, skipped", job.id, slot)
+        return False
+    try:
+        summary = job.function()(now)
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s failed for slot %s", job.id, slot)
+        raise
+    run.summary = summary
+    run.finished_at = utcnow()
+    db.session.commit()
+    log.info("job %s: slot %s done %s", job.id, slot, summary or "")
+    return True
+
+
+# --- the lock ----------------------------------------------------------------------------
+
+
+class SchedulerAlreadyRunning(RuntimeError):
+    pass
+
+
+class FileLock:
+    """``flock`` on a file in the instance folder: released by the kernel when the process
+    dies, so a crash never leaves a stale lock behind."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held for the process lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SchedulerAlreadyRunning(ALREADY_RUNNING) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class AdvisoryLock:
+    """``pg_try_advisory_lock`` on a dedicated connection outside the pool, kept open for the
+    process lifetime: the session-level lock goes when the connection does."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._engine = None
+        self._connection = None
+
+    def acquire(self) -> None:
+        self._engine = create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        self._connection = self._engine.connect()
+        got = self._connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+        ).scalar()
+        if not got:
+            self.release()
+            raise SchedulerAlreadyRunning(ALREADY_RUNNING)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def scheduler_lock(app) -> FileLock | AdvisoryLock:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        return AdvisoryLock(url)
+    return FileLock(Path(app.instance_path) / LOCK_FILE_NAME)
+
+
+# --- the process -------------------------------------------------------------------------
+
+
+def build_scheduler(app):
+    """A BlockingScheduler with every job of ``JOBS``, each wrapped in an app context."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    scheduler = BlockingScheduler(
+        timezone=PARIS,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60},
+    )
+    for job in JOBS:
+        # Without next_run_time the trigger decides; with it the job also runs at start.
+        at_start = {"next_run_time": datetime.now(PARIS)} if job.run_at_start else {}
+        scheduler.add_job(
+            _run_in_context,
+            CronTrigger(timezone=PARIS, **job.cron),
+            args=(app, job.id),
+            id=job.id,
+            name=job.id,
+            **at_start,
+        )
+    return scheduler
+
+
+def _run_in_context(app, job_id: str) -> None:
+    with app.app_context():
+        try:
+            run_job(job_by_id(job_id))
+        except Exception:  # noqa: S110 - logged by run_job; the scheduler keeps going
+            pass
+        finally:
+            db.session.remove()
+
+
+@click.command("scheduler")
+@click.option(
+    "--max-seconds",
+    type=float,
+    default=None,
+    help="Stop after this many seconds (tests, one-off runs). Default: run until stopped.",
+)
+@with_appcontext
+def scheduler_command(max_seconds: float | None) -> None:
+    """Run the job scheduler (one process only; a second one exits)."""
+    app = current_app._get_current_object()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    lock = scheduler_lock(app)
+    try:
+        lock.acquire()
+    except SchedulerAlreadyRunning as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(3) from None
+    scheduler = build_scheduler(app)
+    if max_seconds is not None:  # shutdown() from another thread is the documented way
+        stopper = threading.Timer(max_seconds, scheduler.shutdown)
+        stopper.daemon = True
+        stopper.start()
+    click.echo(
+        "Planificateur démarré / scheduler started: "
+        + ", ".join(f"{job.id} ({_cron_label(job.cron)})" for job in JOBS)
+    )
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
+    click.echo("Planificateur arrêté / scheduler stopped.")
+
+
+def _cron_label(cron: dict) -> str:
+    return " ".join(f"{key}={value}" for key, value in cron.items()) + " Europe/Paris"
