@@ -22,6 +22,8 @@ MODELS = (
     "app.organisations.models",
     "app.partners.models",
     "app.projects.models",
+    "app.reminders.models",
+    "app.scheduler",  # JobRun: the scheduler's run ledger
     "app.support.models",
     "app.users.models",
 )
