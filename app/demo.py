@@ -178,6 +178,7 @@ def load_demo() -> list[User]:
     organisations = _organisations()
     projects = _projects(organisations)
     users = _users(organisations, projects)
+    _housing(organisations, projects)
     db.session.flush()
     return users
 
@@ -235,3 +236,246 @@ def _users(organisations: dict[str, Organisation], projects: list[Project]) -> l
         users.append(user)
     db.session.flush()
     return users
+
+
+# --- housing: dwellings, leases, rent accounts, GLA, procedures -----------------------------
+
+# (landlord key, street address, postal code, city, residence, typology, surface m²)
+DEMO_DWELLINGS = (
+    (
+        "rhs",
+        "14 rue Professeur Beauvisage, bât. B",
+        "69008",
+        "Lyon",
+        "Les Hauts de Mermoz",
+        "T3",
+        66,
+    ),
+    ("rhs", "52 avenue Jean Mermoz, esc. 2", "69008", "Lyon", "Mermoz Nord", "T2", 47),
+    ("rhs", "7 rue Genton, appt 31", "69008", "Lyon", "États-Unis Genton", "T4", 81),
+    (
+        "rhs",
+        "3 avenue Marcel Houël",
+        "69200",
+        "Vénissieux",
+        "Les Minguettes – Démocratie",
+        "T3",
+        64,
+    ),
+    ("rhs", "18 boulevard Lénine", "69200", "Vénissieux", "Parilly", "T2", 49),
+    ("rhs", "9 rue Gaspard Picard", "69200", "Vénissieux", "Moulin à Vent", "T1", 31),
+    ("rhs", "40 rue Paul Bert", "69200", "Vénissieux", "Centre", "T5", 94),
+    ("gll", "21 rue Francis de Pressensé", "69100", "Villeurbanne", "Gratte-Ciel Sud", "T2", 45),
+    ("gll", "112 cours Émile Zola", "69100", "Villeurbanne", "Flachet", "T3", 63),
+    ("gll", "6 rue du 8 Mai 1945", "69100", "Villeurbanne", "Saint-Jean", "T4", 78),
+    ("gll", "33 avenue Roger Salengro", "69100", "Villeurbanne", "Les Buers", "T1", 29),
+    ("lfh", "11 rue de la Tour", "42000", "Saint-Étienne", "Montreynaud", "T3", 67),
+    ("lfh", "27 boulevard Pasteur", "42100", "Saint-Étienne", "La Cotonne", "T2", 50),
+    ("lfh", "4 place Jacquard", "42000", "Saint-Étienne", "Centre Jacquard", "T1", 32),
+    ("lfh", "58 rue Bergson", "42000", "Saint-Étienne", "Bergson", "T4", 79),
+    ("lfh", "2 allée des Tilleuls", "42100", "Saint-Étienne", "Beaulieu", "T3", 62),
+    ("lfh", "19 rue Marengo", "42000", "Saint-Étienne", "Marengo", "T2", 46),
+)
+RENT_PER_M2_CENTS = 630  # average social rent (~6.3 €/m²)
+CHARGES_PER_M2_CENTS = 120
+
+# Rent-account profile of the n-th lease (cycled): most households are up to date; a
+# realistic minority is in arrears, with a plan or under an eviction-prevention procedure.
+# Each profile gives the debt in months of rent, from 11 months ago to last month.
+ARREARS_PROFILES = (
+    ("a_jour", (0,) * 12),
+    ("a_jour", (0,) * 12),
+    ("impaye_recent", (0,) * 9 + (0.4, 1.2, 2.1)),
+    ("a_jour", (0, 0, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+    ("plan", (0, 0, 1, 2, 2.6, 2.9, 2.7, 2.4, 2.1, 1.8, 1.5, 1.2)),
+    ("a_jour", (0,) * 12),
+    ("commandement", (0, 0.5, 1.1, 1.8, 2.3, 3, 3.6, 4.1, 4.5, 4.9, 5.2, 5.6)),
+    ("a_jour", (0,) * 12),
+    ("assignation", (1, 1.8, 2.5, 3.1, 3.8, 4.6, 5.1, 5.9, 6.4, 7, 7.5, 8.1)),
+    ("a_jour", (0,) * 12),
+    ("quitter", (3, 3.8, 4.5, 5.2, 6, 6.7, 7.3, 8, 8.6, 9.1, 9.8, 10.4)),
+)
+
+
+def _housing(organisations: dict[str, Organisation], projects: list[Project]) -> None:
+    """Dwellings of the three demo landlords, then a lease for each demo household that is
+    housed (stages accès → sortie), with 12 months of rent accounts, plans, GLA actions and a
+    few eviction-prevention procedures. Idempotent: looks up by reference first."""
+    from app.formatting import today_paris
+    from app.households.models import Household, HouseholdStage
+    from app.housing.models import (
+        Dwelling,
+        Occupancy,
+    )
+    from app.housing.services import add_months, first_of_month
+
+    dwellings: dict[str, list[Dwelling]] = {"rhs": [], "gll": [], "lfh": []}
+    for n, (key, address, postal_code, city, residence, typology, surface) in enumerate(
+        DEMO_DWELLINGS, start=1
+    ):
+        landlord = organisations[key]
+        reference = f"{key.upper()}-LGT-{n:03d}"
+        dwelling = db.session.scalar(
+            select(Dwelling).where(
+                Dwelling.landlord_id == landlord.id, Dwelling.landlord_reference == reference
+            )
+        )
+        if dwelling is None:
+            dwelling = Dwelling(
+                landlord_id=landlord.id,
+                landlord_reference=reference,
+                address=address,
+                postal_code=postal_code,
+                city=city,
+                residence=residence,
+                typology=typology,
+                surface_m2=surface,
+                funding=("PLAI", "PLUS", "PLUS", "PLS")[n % 4],
+                rent_cents=surface * RENT_PER_M2_CENTS,
+                charges_cents=surface * CHARGES_PER_M2_CENTS,
+                search_address=" ".join((address, postal_code, city, residence)).lower(),
+            )
+            db.session.add(dwelling)
+        dwellings[key].append(dwelling)
+    db.session.flush()
+
+    housed = (
+        HouseholdStage.ACCES,
+        HouseholdStage.INSTALLATION,
+        HouseholdStage.MAINTIEN,
+        HouseholdStage.SORTIE,
+    )
+    today = today_paris()
+    last_month = add_months(first_of_month(today), -1)
+    landlords_of = {0: ("rhs", "gll"), 1: ("lfh",)}
+    lease_number = 0
+    for index, project in enumerate(projects):
+        households = db.session.scalars(
+            select(Household)
+            .where(Household.project_id == project.id, Household.stage.in_(housed))
+            .order_by(Household.reference)
+        ).all()
+        free = [d for key in landlords_of[index] for d in dwellings[key]]
+        for household, dwelling in zip(households, free, strict=False):
+            lease_number += 1
+            occupancy = db.session.scalar(
+                select(Occupancy).where(Occupancy.household_id == household.id)
+            )
+            if occupancy is None:
+                if db.session.scalar(
+                    select(Occupancy.id).where(
+                        Occupancy.dwelling_id == dwelling.id, Occupancy.end_on.is_(None)
+                    )
+                ):
+                    continue
+                glissant = lease_number % 3 == 0
+                start_on = add_months(last_month, -14 - lease_number % 10)
+                occupancy = Occupancy(
+                    household_id=household.id,
+                    dwelling_id=dwelling.id,
+                    lease_type="bail_glissant" if glissant else "bail_direct",
+                    lease_reference=f"{dwelling.landlord_reference[:3]}-BAIL-{lease_number:03d}",
+                    start_on=start_on,
+                    glissement_target_on=add_months(start_on, 24) if glissant else None,
+                )
+                db.session.add(occupancy)
+                db.session.flush()
+            _demo_rent_accounts(occupancy, dwelling, lease_number, last_month)
+    db.session.flush()
+
+
+def _demo_rent_accounts(occupancy, dwelling, lease_number: int, last_month: date) -> None:
+    from app.housing.models import (
+        GlaAction,
+        ProcedureStage,
+        RentAccountSnapshot,
+        RepaymentPlan,
+    )
+    from app.housing.services import add_months
+
+    if db.session.scalar(
+        select(RentAccountSnapshot.id).where(RentAccountSnapshot.occupancy_id == occupancy.id)
+    ):
+        return  # already loaded
+    profile, debts = ARREARS_PROFILES[(lease_number - 1) % len(ARREARS_PROFILES)]
+    due = dwelling.rent_cents + dwelling.charges_cents
+    for offset, months in enumerate(debts):
+        month = add_months(last_month, offset - 11)
+        if month < occupancy.start_on.replace(day=1):
+            continue
+        balance = round(months * due) if months else (-1500 if offset % 5 == 0 else 0)
+        db.session.add(
+            RentAccountSnapshot(
+                occupancy_id=occupancy.id,
+                month=month,
+                balance_cents=balance,
+                amount_due_cents=due,
+                last_payment_on=add_months(month, 0).replace(day=5 + lease_number % 10),
+                apl_status="maintenue" if lease_number % 4 else "sans_apl",
+                caf_reported_on=add_months(month, 0).replace(day=20) if months >= 2 else None,
+            )
+        )
+    if profile == "a_jour":
+        return
+    first_arrears = add_months(last_month, -11 + next(i for i, m in enumerate(debts) if m))
+    db.session.add(
+        GlaAction(
+            occupancy_id=occupancy.id,
+            kind="contact_impaye",
+            done_on=first_arrears.replace(day=12),
+            outcome="Appel au ménage : retard lié à une rupture de droits, rendez-vous fixé.",
+        )
+    )
+    stages: list[tuple[str, date, date | None]] = []
+    if profile in ("plan", "commandement", "assignation", "quitter"):
+        plan_start = add_months(first_arrears, 2)
+        db.session.add(
+            GlaAction(
+                occupancy_id=occupancy.id,
+                kind="proposition_plan",
+                done_on=plan_start.replace(day=3),
+                outcome="Plan d'apurement proposé et signé.",
+            )
+        )
+        db.session.add(
+            RepaymentPlan(
+                occupancy_id=occupancy.id,
+                start_on=plan_start,
+                monthly_cents=5000,
+                debt_cents=round(max(debts) * due),
+                status="en_cours" if profile == "plan" else "rompu",
+            )
+        )
+        stages += [
+            ("impaye_constitue", add_months(first_arrears, 1), None),
+            ("signalement_caf", add_months(first_arrears, 1).replace(day=20), None),
+            ("plan_apurement", plan_start, None),
+        ]
+    if profile in ("commandement", "assignation"):
+        stages += [
+            ("saisine_ccapex", add_months(last_month, -4), None),
+            ("commandement_payer", add_months(last_month, -1).replace(day=14), None),
+        ]
+    if profile == "assignation":
+        hearing = add_months(last_month, 2).replace(day=18)
+        stages.append(("assignation", last_month.replace(day=6), hearing))
+    if profile == "quitter":
+        hearing = add_months(last_month, -4).replace(day=18)
+        stages = [(s, add_months(d, -6), None) for s, d, _h in stages] + [
+            ("saisine_ccapex", add_months(last_month, -10), None),
+            ("commandement_payer", add_months(last_month, -8).replace(day=14), None),
+            ("assignation", add_months(last_month, -6).replace(day=6), hearing),
+            ("diagnostic_social_financier", add_months(last_month, -5), hearing),
+            ("audience", hearing, hearing),
+            ("jugement", add_months(last_month, -3).replace(day=2), None),
+            ("commandement_quitter", add_months(last_month, -1).replace(day=9), None),
+        ]
+    for stage, occurred_on, hearing_on in stages:
+        db.session.add(
+            ProcedureStage(
+                occupancy_id=occupancy.id,
+                stage=stage,
+                occurred_on=occurred_on,
+                hearing_on=hearing_on,
+            )
+        )
