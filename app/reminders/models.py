@@ -123,7 +123,6 @@ class SettingSpec:
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("contact_grace_days", "Tolérance avant « contact en retard »", "jours", 3),
     SettingSpec("no_contact_weeks", "Alerte « sans contact depuis »", "semaines", 6, 1, 52),
-    SettingSpec("review_interval_months", "Périodicité des bilans", "mois", 3, 1, 12),
     SettingSpec("review_lead_days", "Rappel avant un bilan", "jours", 14),
     SettingSpec("measure_end_lead_days", "Rappel avant la fin d'une mesure", "jours", 30),
     SettingSpec(
@@ -140,9 +139,6 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("procedure_lead_days", "Rappel avant une échéance de procédure", "jours", 14),
     SettingSpec("truce_lead_days", "Rappel avant le début ou la fin de la trêve", "jours", 15),
-    SettingSpec(
-        "housing_application_lead_days", "Rappel avant l'expiration d'une demande HLM", "jours", 30
-    ),
     SettingSpec("insurance_lead_days", "Rappel avant l'attestation d'assurance", "jours", 15),
     SettingSpec("post_exit_lead_days", "Rappel avant un suivi après la sortie", "jours", 14),
 )

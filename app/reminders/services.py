@@ -120,22 +120,22 @@ def postpone(
     return reminder
 
 
-def resolve_for_household(household_id: int, rule_codes, now: datetime | None = None) -> int:
-    """Re-check ``rule_codes`` for one household at once, closing the reminders whose
-    condition no longer holds (and opening any new one). Other domains call it right after
-    the action that resolves a condition — e.g. ``record_visit`` with ``("contact_retard",
-    "sans_contact")`` — so the reminder is gone without waiting for the next sweep. Returns
-    how many reminders it closed."""
-    from app.reminders.jobs import RULES_BY_CODE, apply_rule
+def resolve_for_household(household_id: int, rule_codes=None, now: datetime | None = None) -> int:
+    """Re-check the rules (``rule_codes``, or all) for one household at once, closing the
+    reminders whose condition no longer holds (and opening any new one). Other domains call
+    it right after the action that resolves a condition — ``record_visit`` does — so the
+    reminder is gone without waiting for the next hourly sweep. Returns how many reminders
+    it closed."""
+    from app.reminders.jobs import RULES, apply_rule
     from app.reminders.queries import current_settings
 
     now = now or utcnow()
     db.session.flush()
     settings = current_settings()
     return sum(
-        apply_rule(RULES_BY_CODE[code], now, settings, household_id=household_id).closed
-        for code in rule_codes
-        if code in RULES_BY_CODE
+        apply_rule(rule, now, settings, household_id=household_id).closed
+        for rule in RULES
+        if rule_codes is None or rule.code in rule_codes
     )
 
 
