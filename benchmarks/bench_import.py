@@ -1,0 +1,170 @@
+"""Benchmark of the rent-account import: 50,000 rows (one per lease) into a temporary SQLite
+database (or ``--database-url``), timing parse + validate and the bulk write separately.
+
+    .venv/bin/python benchmarks/bench_import.py [--rows 50000] [--xlsx] [--database-url URL]
+
+It creates the leases first (bulk inserts, not timed), writes the landlord's CSV extract
+(French headers, ``;``, decimal comma, Windows-1252), then imports it twice: the first run
+creates the snapshots, the second updates them (the same month again)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("ANCRAGE_INSTANCE_PATH", tempfile.mkdtemp(prefix="ancrage-bench-"))
+
+from sqlalchemy import insert, select
+
+from app import create_app
+from app.db import db
+
+MONTH = date(2026, 10, 1)
+TODAY = date(2026, 11, 27)
+
+
+def build_leases(rows: int):
+    from app.households.models import Household
+    from app.housing.models import Dwelling, Occupancy
+    from app.organisations.models import Organisation, OrganisationKind
+    from app.projects.models import Project
+
+    landlord = Organisation(name="Bailleur du banc d'essai", kind=OrganisationKind.BAILLEUR)
+    db.session.add(landlord)
+    db.session.flush()
+    project = Project(
+        name="Projet du banc d'essai",
+        territory="Lyon",
+        lead_landlord_id=landlord.id,
+        funding_call="hlm_accompagnes",
+    )
+    db.session.add(project)
+    db.session.flush()
+    db.session.execute(
+        insert(Household),
+        [
+            {
+                "id": i,
+                "reference": f"B-{i:06d}",
+                "project_id": project.id,
+                "stage": "maintien",
+                "stage_since_on": date(2025, 1, 1),
+            }
+            for i in range(1, rows + 1)
+        ],
+    )
+    db.session.execute(
+        insert(Dwelling),
+        [
+            {
+                "id": i,
+                "landlord_id": landlord.id,
+                "address": f"{i} rue du Banc",
+                "postal_code": "69008",
+                "city": "Lyon",
+                "typology": "T3",
+                "funding": "PLUS",
+                "rent_cents": 41_000,
+                "charges_cents": 7_000,
+            }
+            for i in range(1, rows + 1)
+        ],
+    )
+    db.session.execute(
+        insert(Occupancy),
+        [
+            {
+                "household_id": i,
+                "dwelling_id": i,
+                "lease_type": "bail_direct",
+                "lease_reference": f"BAIL-{i:07d}",
+                "start_on": date(2024, 1, 1),
+            }
+            for i in range(1, rows + 1)
+        ],
+    )
+    db.session.commit()
+    return db.session.scalar(select(Organisation).where(Organisation.id == landlord.id))
+
+
+def extract_csv(rows: int) -> bytes:
+    lines = [
+        "Référence du bail;Mois;Solde;Loyer et charges du mois;Date du dernier paiement;APL;"
+        "Date de signalement CAF"
+    ]
+    for i in range(1, rows + 1):
+        debt = (i % 7) * 480
+        lines.append(
+            f"BAIL-{i:07d};2026-10;{debt:_}".replace("_", " ")
+            + f",{i % 100:02d};480,00;0{1 + i % 9}/10/2026;"
+            + ("maintenue" if i % 5 else "suspendue")
+            + (";15/10/2026" if debt >= 960 else ";")
+        )
+    return ("\r\n".join(lines) + "\r\n").encode("cp1252")
+
+
+def extract_xlsx(rows: int) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["Référence du bail", "Mois", "Solde", "Loyer et charges du mois"])
+    for i in range(1, rows + 1):
+        sheet.append([f"BAIL-{i:07d}", "2026-10", (i % 7) * 480.5, 480.0])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--xlsx", action="store_true", help="import an XLSX file instead of CSV")
+    parser.add_argument("--database-url", help="defaults to a temporary SQLite file")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="ancrage-bench-")
+    url = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
+    app = create_app({"SECRET_KEY": "benchmark-" + "x" * 40, "DATABASE_URL": url})
+    with app.app_context():
+        from app.housing import services
+
+        db.drop_all()
+        db.create_all()
+        started = time.perf_counter()
+        landlord = build_leases(args.rows)
+        print(f"Préparation : {args.rows} baux créés en {time.perf_counter() - started:.1f} s")
+        content = extract_xlsx(args.rows) if args.xlsx else extract_csv(args.rows)
+        kind = "XLSX" if args.xlsx else "CSV Windows-1252"
+        print(f"Fichier {kind} : {len(content) / 1e6:.1f} Mo, {args.rows} lignes")
+        for label in ("Premier import (création)", "Second import (mise à jour)"):
+            started = time.perf_counter()
+            report, _values = services.read_rent_accounts(
+                landlord.id, content, month=MONTH, today=TODAY
+            )
+            parse = time.perf_counter() - started
+            assert report.is_valid, report.problems[:5] or report.file_problems
+            started = time.perf_counter()
+            report = services.import_rent_accounts(
+                None, landlord, content=content, month=MONTH, today=TODAY, via="benchmark"
+            )
+            db.session.commit()
+            total = time.perf_counter() - started
+            print(
+                f"{label} : {total:.2f} s au total (lecture + validation {parse:.2f} s, "
+                f"écriture ≈ {total - parse:.2f} s) — {report.created} créées, "
+                f"{report.updated} mises à jour"
+            )
+        db.session.remove()
+        if not args.database_url:
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
