@@ -119,6 +119,10 @@ def record_visit(
         target=intervention,
         details={"mode": mode, "shared": bool(share_with_landlord)},
     )
+    # A contact resolves "contact en retard" at once rather than at the next hourly sweep.
+    from app.reminders.services import resolve_for_household
+
+    resolve_for_household(household.id)
     return intervention
 
 
