@@ -31,6 +31,7 @@ MODELS = (
 BLUEPRINTS = (
     "app.auth.views",
     "app.home.views",
+    "app.households.views",
     "app.housing.views",
     "app.interventions.views",
     "app.organisations.views",

@@ -334,3 +334,21 @@ def make_tenancy(household, landlord, **values):
     db.session.add(occupancy)
     db.session.flush()
     return occupancy
+
+
+def make_member(household, first_name="Yanis", last_name=None, **values):
+    """A member of ``household`` (not the head unless ``is_head=True``), searchable."""
+    from app.households.models import Member, search_key
+
+    last_name = last_name or household.head.last_name
+    member = Member(
+        first_name=first_name,
+        last_name=last_name,
+        relation=values.pop("relation", "enfant"),
+        birth_on=values.pop("birth_on", date(2015, 4, 2)),
+        search_name=search_key(f"{first_name} {last_name}"),
+        **values,
+    )
+    household.members.append(member)
+    db.session.flush()
+    return member

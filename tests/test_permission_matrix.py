@@ -39,6 +39,42 @@ def everyone(ok: int = 200, anonymous: int = 302) -> dict[str, int]:
 
 
 ADMIN = ("admin",)
+# Everyone who works with households, in any organisation (lists, creation forms).
+HOUSEHOLD_STAFF = (
+    "coordinateur",
+    "travailleur_social",
+    "bailleur",
+    "autre_bailleur",
+    "autre_travailleur_social",
+)
+H = "/menages/{w.household.id}"
+
+
+def household_file(ok: int = 200, *, landlord: bool = True) -> dict[str, int]:
+    """A page of w.household: its coordinator and référent (and, when ``landlord``, the staff
+    of the landlord housing it) get ``ok``; users of other organisations 404 (it is outside
+    their scope); the administrator lacks VIEW_HOUSEHOLDS."""
+    return only(
+        "coordinateur",
+        "travailleur_social",
+        *(("bailleur",) if landlord else ()),
+        ok=ok,
+        autre_bailleur=404,
+        autre_travailleur_social=404,
+    )
+
+
+def household_social(ok: int = 200) -> dict[str, int]:
+    """A page with social content or an edit of w.household: landlord staff lack the
+    permission (403, checked before the scope, so it confirms nothing); a social worker of
+    another organisation has it but the household is outside their scope (404)."""
+    return only("coordinateur", "travailleur_social", ok=ok, autre_travailleur_social=404)
+
+
+# Housing: landlord actions on w.household's lease; dwelling managers.
+HOUSING_LANDLORD = only("bailleur", autre_bailleur=404)
+DWELLING_MANAGERS = ("coordinateur", "bailleur", "autre_bailleur")
+
 
 MATRIX: dict[str, Case] = {
     # auth and home
@@ -76,6 +112,50 @@ MATRIX: dict[str, Case] = {
     "users.reset_password POST": Case(
         "/admin/utilisateurs/{w.target_user.id}/reinitialiser-mot-de-passe", only(*ADMIN)
     ),
+    # households
+    "households.index GET": Case("/menages/", only(*HOUSEHOLD_STAFF)),
+    "households.create GET": Case(
+        "/menages/nouveau", only("coordinateur", "travailleur_social", "autre_travailleur_social")
+    ),
+    "households.create POST": Case(
+        "/menages/nouveau", only("coordinateur", "travailleur_social", "autre_travailleur_social")
+    ),
+    "households.show GET": Case(H, household_file()),
+    "households.members GET": Case(H + "/composition", household_file()),
+    "households.team GET": Case(H + "/equipe", household_file()),
+    "households.edit GET": Case(H + "/modifier", household_social()),
+    "households.edit POST": Case(H + "/modifier", household_social()),
+    "households.add_member GET": Case(H + "/composition/ajouter", household_social()),
+    "households.add_member POST": Case(H + "/composition/ajouter", household_social()),
+    "households.edit_member GET": Case(
+        H + "/composition/{w.member.id}/modifier", household_social()
+    ),
+    "households.edit_member POST": Case(
+        H + "/composition/{w.member.id}/modifier", household_social()
+    ),
+    # Without the record's version the removal is refused (flash and back to the list).
+    "households.remove_member POST": Case(
+        H + "/composition/{w.member.id}/retirer", household_social(ok=302)
+    ),
+    "households.orientation GET": Case(H + "/orientation", household_social()),
+    "households.orientation POST": Case(H + "/orientation", household_social()),
+    "households.diagnostic GET": Case(H + "/diagnostic", household_social()),
+    "households.diagnostic POST": Case(H + "/diagnostic", household_social()),
+    "households.adhesion GET": Case(H + "/adhesion", household_social()),
+    "households.adhesion POST": Case(H + "/adhesion", household_social()),
+    "households.consents GET": Case(H + "/consentements", household_social()),
+    "households.consents POST": Case(H + "/consentements", household_social()),
+    "households.withdraw_consent POST": Case(
+        H + "/consentements/{w.consent.id}/retrait", household_social()
+    ),
+    # Naming the référent is the coordination's job (REASSIGN_HOUSEHOLDS).
+    "households.assign_referent POST": Case(H + "/referent", only("coordinateur")),
+    "households.add_team_member POST": Case(H + "/equipe/ajouter", household_social()),
+    "households.remove_team_member POST": Case(
+        H + "/equipe/{w.team_colleague.id}/retirer", household_social(ok=302)
+    ),
+    "households.move_stage GET": Case(H + "/etape", household_social()),
+    "households.move_stage POST": Case(H + "/etape", household_social()),
 }
 
 

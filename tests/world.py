@@ -6,11 +6,22 @@ so the permission matrix can fill every URL."""
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
+from app.households.models import HouseholdTeamMember
 from app.organisations.models import OrganisationKind
 from app.permissions import Role
-from tests.factories import make_landlord, make_organisation, make_project, make_user
+from tests.factories import (
+    make_consent,
+    make_household,
+    make_landlord,
+    make_member,
+    make_organisation,
+    make_project,
+    make_tenancy,
+    make_user,
+)
 
 # Who knocks on each door. "autre_*" users belong to other organisations and another project.
 ROLES = (
@@ -51,4 +62,23 @@ def build_world() -> SimpleNamespace:
         ),
     }
     w.target_user = make_user(Role.TRAVAILLEUR_SOCIAL, organisation=w.association)
+    _households(w)
     return w
+
+
+def _households(w: SimpleNamespace) -> None:
+    """A household of Projet A followed by the travailleur social, housed by Bailleur du
+    projet (a current bail glissant), with a second member, a consent and a colleague on its
+    support team."""
+    w.household = make_household(
+        w.project, referent=w.users["travailleur_social"], reference="M-2026-0001"
+    )
+    w.member = make_member(w.household, "Inès")
+    w.consent = make_consent(w.household, "bailleur", "situation_locative")
+    w.team_colleague = make_user(
+        Role.TRAVAILLEUR_SOCIAL, organisation=w.association, projects=[w.project]
+    )
+    w.household.team.append(
+        HouseholdTeamMember(user_id=w.team_colleague.id, added_on=date(2025, 3, 1))
+    )
+    w.occupancy = make_tenancy(w.household, w.landlord, lease_type="bail_glissant")

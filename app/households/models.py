@@ -323,6 +323,9 @@ class Member(VersionedMixin, db.Model):
     is_head: Mapped[bool] = mapped_column(Boolean, default=False)
     # "first last" lower-case without accents, kept by the services for search.
     search_name: Mapped[str] = mapped_column(String(170), default="")
+    # Dates the "personne ajoutée" timeline event; members created with the household share
+    # its ``created_at`` (the creation event already names the head of household).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     household = relationship("Household", back_populates="members")
 
@@ -433,6 +436,14 @@ class Consent(db.Model):
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     withdrawal_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    @property
+    def partner_category_label(self) -> str:
+        return PartnerCategory(self.partner_category).label
+
+    @property
+    def data_category_label(self) -> str:
+        return DataCategory(self.data_category).label
 
     def is_active_on(self, day: date) -> bool:
         return self.given_on <= day and (self.withdrawn_on is None or self.withdrawn_on > day)

@@ -12,13 +12,38 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import import_module
 
-from flask import abort
-from sqlalchemy import Select, false, or_, select
+from flask import abort, current_app, request, url_for
+from sqlalchemy import Select, case, exists, false, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from app.db import db
-from app.households.models import Consent, Household, HouseholdTeamMember
+from app.formatting import format_date
+from app.households.models import (
+    DIAGNOSTIC_AXES,
+    Adhesion,
+    Consent,
+    DataCategory,
+    Diagnostic,
+    DiagnosticLevel,
+    Household,
+    HouseholdStage,
+    HouseholdTeamMember,
+    Member,
+    Orientation,
+    OrientationKind,
+    PartnerCategory,
+    Prescriber,
+    StageTransition,
+    search_key,
+)
 from app.housing.models import Dwelling, Occupancy
-from app.permissions import Permission, Role, has_permission
+from app.permissions import (
+    Permission,
+    Role,
+    can_read_household_path_detail,
+    has_permission,
+)
+from app.users.models import User
 
 
 def visible_households(user) -> Select:
@@ -103,6 +128,7 @@ TimelineProvider = Callable[[Household, object], Iterable[TimelineEvent]]
 # and returns only what the viewer may see.
 TIMELINE_PROVIDERS: tuple[str, ...] = (
     "app.households.queries:path_timeline_events",
+    "app.housing.queries:timeline_events",
     "app.support.queries:timeline_events",
     "app.interventions.queries:timeline_events",
     "app.partners.queries:timeline_events",
@@ -123,12 +149,6 @@ def household_timeline(household: Household, viewer) -> list[TimelineEvent]:
     return sorted(events, key=lambda e: e.sort_key, reverse=True)
 
 
-def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
-    """Placeholder replaced by the household domain's own events (stage transitions,
-    orientation, diagnostic, adhésion, consents)."""
-    return []
-
-
 def has_consent(household_id: int, partner_category: str, data_category: str, on: date) -> bool:
     """Whether the household had consented, on ``on``, to share ``data_category`` with
     partners of ``partner_category`` (given on or before that day and not yet withdrawn)."""
@@ -146,3 +166,405 @@ def has_consent(household_id: int, partner_category: str, data_category: str, on
         )
         is not None
     )
+
+
+# --- the household list ----------------------------------------------------------------------
+
+PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What the list page asks for; every value is optional."""
+
+    q: str = ""
+    project_id: int | None = None
+    stage: str | None = None
+    referent_id: int | None = None
+    landlord_id: int | None = None
+    target_public: str | None = None
+    sort: str = "reference"
+    descending: bool = False
+
+
+def _head_name_sort():
+    head = aliased(Member)
+    return (
+        select(func.lower(head.last_name + " " + head.first_name))
+        .where(head.household_id == Household.id, head.is_head.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+SORTS: dict[str, Callable] = {
+    "reference": lambda: Household.reference,
+    "name": _head_name_sort,
+    "stage": lambda: case(
+        {stage.value: i for i, stage in enumerate(HouseholdStage)}, value=Household.stage
+    ),
+    "since": lambda: Household.stage_since_on,
+    "referent": lambda: func.lower(func.coalesce(User.full_name, "")),
+}
+
+
+def household_list(user, filters: ListFilters) -> Select:
+    """The list and its search, always built on ``visible_households(user)``: a search never
+    reaches a household the list would not show. Target-public filtering is social content
+    and ignored for viewers who may not read it."""
+    query = visible_households(user).outerjoin(User, User.id == Household.referent_id)
+    term = search_key(filters.q)
+    if term:
+        like = f"%{term}%"
+        query = query.where(
+            or_(
+                func.lower(Household.reference).like(like),
+                Household.search_address.like(like),
+                exists().where(Member.household_id == Household.id, Member.search_name.like(like)),
+                Household.id.in_(
+                    select(Occupancy.household_id)
+                    .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+                    .where(Occupancy.end_on.is_(None), Dwelling.search_address.like(like))
+                ),
+            )
+        )
+    if filters.project_id:
+        query = query.where(Household.project_id == filters.project_id)
+    if filters.stage:
+        query = query.where(Household.stage == filters.stage)
+    if filters.referent_id:
+        query = query.where(Household.referent_id == filters.referent_id)
+    if filters.landlord_id:
+        query = query.where(Household.id.in_(landlord_household_ids(filters.landlord_id)))
+    if filters.target_public and has_permission(user, Permission.READ_SOCIAL_CONTENT):
+        padded = literal(",") + Household.target_publics + literal(",")
+        query = query.where(padded.like(f"%,{filters.target_public},%"))
+    sort = SORTS.get(filters.sort, SORTS["reference"])()
+    order = sort.desc() if filters.descending else sort.asc()
+    return query.order_by(order, Household.reference.asc())
+
+
+def current_occupancies(household_ids: Iterable[int]) -> dict[int, Occupancy]:
+    """The current lease of each household (one query for a whole page)."""
+    ids = list(household_ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Occupancy).where(Occupancy.household_id.in_(ids), Occupancy.end_on.is_(None))
+    )
+    return {occupancy.household_id: occupancy for occupancy in rows}
+
+
+def referent_choices(user) -> list[tuple[int, str]]:
+    """Référents of the households ``user`` sees (list filter)."""
+    visible = visible_households(user).with_only_columns(Household.referent_id).subquery()
+    rows = db.session.execute(
+        select(User.id, User.full_name)
+        .where(User.id.in_(select(visible.c.referent_id)))
+        .order_by(User.full_name)
+    )
+    return [(row.id, row.full_name) for row in rows]
+
+
+def landlord_choices(user) -> list[tuple[int, str]]:
+    """Landlords housing the households ``user`` sees (list filter)."""
+    from app.organisations.models import Organisation
+
+    visible = visible_households(user).with_only_columns(Household.id).subquery()
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(
+            Organisation.id.in_(
+                select(Dwelling.landlord_id)
+                .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
+                .where(Occupancy.end_on.is_(None), Occupancy.household_id.in_(select(visible.c.id)))
+            )
+        )
+        .order_by(Organisation.name)
+    )
+    return [(row.id, row.name) for row in rows]
+
+
+def team_candidates(project_id: int) -> list[User]:
+    """Active social workers and coordinators of a project: who may be référent or join a
+    household's support team."""
+    from app.users.models import UserRole, project_member
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(project_member, project_member.c.user_id == User.id)
+            .where(
+                project_member.c.project_id == project_id,
+                User.is_active.is_(True),
+                User.id.in_(
+                    select(UserRole.user_id).where(
+                        UserRole.role.in_([Role.TRAVAILLEUR_SOCIAL, Role.COORDINATEUR])
+                    )
+                ),
+            )
+            .order_by(User.full_name)
+        )
+    )
+
+
+# --- the household file: tabs and header -----------------------------------------------------
+
+# The file's tabs, in order: (endpoint, label, permission or None). A tab shows once its
+# endpoint is registered and the viewer holds the permission; every endpoint takes
+# ``household_id``. Other domains add their line here and render their page with
+# ``{% extends "households/_file_layout.html" %}`` (see that template).
+FILE_TABS: tuple[tuple[str, str, Permission | None], ...] = (
+    ("households.show", "Parcours", None),
+    ("support.household", "Accompagnement", Permission.READ_SOCIAL_CONTENT),
+    ("housing.household", "Logement", None),
+    ("partners.household", "Partenaires", None),
+    ("reminders.household", "Rappels", None),
+    ("households.members", "Composition", None),
+    ("households.consents", "Consentements", Permission.READ_SOCIAL_CONTENT),
+    ("households.team", "Équipe", None),
+)
+
+# Header badges: each provider ``(household, viewer) -> [(label, tone), …]`` returns only what
+# the viewer may see (tone: neutral, info, success, warning, danger), with a fixed number of
+# queries. Same ``module:function`` mechanism as ``TIMELINE_PROVIDERS``.
+HEADER_ALERT_PROVIDERS: tuple[str, ...] = (
+    "app.households.queries:path_header_alerts",
+    "app.housing.queries:header_alerts",
+    "app.support.queries:header_alerts",
+)
+
+
+@dataclass(frozen=True)
+class FileTab:
+    label: str
+    url: str
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    household: Household
+    occupancy: Occupancy | None
+    alerts: list[tuple[str, str]]
+    tabs: list[FileTab]
+
+
+def _load(dotted: str):
+    module_name, _, attribute = dotted.partition(":")
+    return getattr(import_module(module_name), attribute)
+
+
+def file_tabs(household: Household, viewer) -> list[FileTab]:
+    current = request.endpoint if request else None
+    tabs = []
+    for endpoint, label, permission in FILE_TABS:
+        if endpoint not in current_app.view_functions:
+            continue
+        if permission is not None and not has_permission(viewer, permission):
+            continue
+        tabs.append(
+            FileTab(
+                label,
+                url_for(endpoint, household_id=household.id),
+                is_current=current == endpoint,
+            )
+        )
+    return tabs
+
+
+def header_alerts(household: Household, viewer) -> list[tuple[str, str]]:
+    return [
+        alert for dotted in HEADER_ALERT_PROVIDERS for alert in _load(dotted)(household, viewer)
+    ]
+
+
+def file_header(household: Household, viewer) -> FileHeader:
+    """Everything ``households/_file_layout.html`` shows above the tabs."""
+    return FileHeader(
+        household=household,
+        occupancy=current_occupancies([household.id]).get(household.id),
+        alerts=header_alerts(household, viewer),
+        tabs=file_tabs(household, viewer),
+    )
+
+
+def path_header_alerts(household: Household, viewer) -> list[tuple[str, str]]:
+    """The household domain's own badges: a file without référent is nobody's job."""
+    closed = {HouseholdStage.SORTIE, HouseholdStage.SUIVI_POST_SORTIE}
+    if household.referent_id is None and household.stage not in closed:
+        return [("Sans référent·e", "warning")]
+    return []
+
+
+# --- the path on the timeline ----------------------------------------------------------------
+
+
+def _stage_label(value: str | None) -> str:
+    return HouseholdStage(value).label if value else ""
+
+
+def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
+    """Stage transitions for everyone who sees the file; orientation, diagnostic, adhésion,
+    consents and members added only for viewers allowed the social content (one query per
+    kind of record, whatever their number)."""
+    social = can_read_household_path_detail(viewer)
+    events = [_transition_event(t, social) for t in _rows(StageTransition, household)]
+    if not social:
+        return events
+    authors = _author_names(household)
+    events += [_orientation_event(o, authors) for o in _rows(Orientation, household)]
+    events += [_diagnostic_event(d, authors) for d in _rows(Diagnostic, household)]
+    events += [_adhesion_event(a, authors) for a in _rows(Adhesion, household)]
+    for consent in _rows(Consent, household):
+        events += _consent_events(consent, authors)
+    events += [
+        TimelineEvent(
+            on=member.created_at.date(),
+            at=member.created_at,
+            kind="path",
+            icon="+",
+            title=f"Personne ajoutée : {member.full_name}",
+            summary=member.relation_label,
+        )
+        for member in household.members
+        if member.created_at != household.created_at
+    ]
+    return events
+
+
+def _rows(model, household: Household):
+    return db.session.scalars(select(model).where(model.household_id == household.id)).all()
+
+
+def _author_names(household: Household) -> dict[int, str]:
+    """Names of everyone who recorded something on the file, in one query."""
+    ids = select(Orientation.recorded_by_id).where(Orientation.household_id == household.id)
+    ids = ids.union(
+        select(Diagnostic.author_id).where(Diagnostic.household_id == household.id),
+        select(Adhesion.recorded_by_id).where(Adhesion.household_id == household.id),
+        select(Consent.recorded_by_id).where(Consent.household_id == household.id),
+        select(Consent.withdrawal_recorded_by_id).where(Consent.household_id == household.id),
+    )
+    rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    return {row.id: row.full_name for row in rows}
+
+
+def _transition_event(transition: StageTransition, social: bool) -> TimelineEvent:
+    backward = transition.from_stage is not None and (
+        list(HouseholdStage).index(HouseholdStage(transition.to_stage))
+        < list(HouseholdStage).index(HouseholdStage(transition.from_stage))
+    )
+    if transition.from_stage is None:
+        title = "Entrée dans le parcours : " + _stage_label(transition.to_stage)
+    elif backward:
+        title = "Retour à l'étape " + _stage_label(transition.to_stage)
+    else:
+        title = "Étape " + _stage_label(transition.to_stage)
+    summary = f"Depuis « {_stage_label(transition.from_stage)} »" if transition.from_stage else ""
+    return TimelineEvent(
+        on=transition.on,
+        at=transition.at,
+        kind="path",
+        icon="↩" if backward else "➜",
+        title=title,
+        summary=summary,
+        # The reason for a move back may tell a social story: support team only.
+        detail=transition.reason if social else None,
+        author=transition.by.full_name if transition.by else None,
+        tags=("retour",) if backward else (),
+    )
+
+
+def _orientation_event(orientation: Orientation, authors: dict[int, str]) -> TimelineEvent:
+    prescriber = Prescriber(orientation.prescriber).label
+    if orientation.prescriber_detail:
+        prescriber += f" ({orientation.prescriber_detail})"
+    return TimelineEvent(
+        on=orientation.oriented_on,
+        at=orientation.recorded_at,
+        kind="social",
+        icon="→",
+        title=f"Orientation par {prescriber}",
+        summary=OrientationKind(orientation.kind).label,
+        detail=orientation.reason,
+        author=authors.get(orientation.recorded_by_id),
+    )
+
+
+def _diagnostic_event(diagnostic: Diagnostic, authors: dict[int, str]) -> TimelineEvent:
+    lines = []
+    for axis, label in DIAGNOSTIC_AXES.items():
+        level = DiagnosticLevel(getattr(diagnostic, f"{axis}_level")).label
+        comment = getattr(diagnostic, f"{axis}_comment")
+        lines.append(f"{label.split(' (')[0]} : {level}" + (f" — {comment}" if comment else ""))
+    if diagnostic.need_list:
+        lines.append("Besoins : " + ", ".join(n.label for n in diagnostic.need_list))
+    intensity = _intensity_label(diagnostic.recommended_intensity)
+    if intensity:
+        lines.append(f"Intensité recommandée : {intensity}")
+    to_work = sum(
+        getattr(diagnostic, f"{axis}_level") == DiagnosticLevel.A_TRAVAILLER
+        for axis in DIAGNOSTIC_AXES
+    )
+    return TimelineEvent(
+        on=diagnostic.carried_out_on,
+        at=diagnostic.recorded_at,
+        kind="review",
+        icon="◎",
+        title="Diagnostic social",
+        summary=f"{to_work} axe{'s' if to_work > 1 else ''} à travailler sur 4"
+        + (f" · intensité {intensity.lower()}" if intensity else ""),
+        detail="\n".join(lines),
+        author=authors.get(diagnostic.author_id),
+    )
+
+
+def _intensity_label(code: str | None) -> str | None:
+    if not code:
+        return None
+    from app.households.services import intensity_choices
+
+    return dict(intensity_choices()).get(code, code)
+
+
+def _adhesion_event(adhesion: Adhesion, authors: dict[int, str]) -> TimelineEvent:
+    return TimelineEvent(
+        on=adhesion.signed_on,
+        at=adhesion.recorded_at,
+        kind="social",
+        icon="✍",
+        title="Adhésion signée",
+        summary="Contrat d'accompagnement",
+        detail=adhesion.objectives,
+        author=authors.get(adhesion.recorded_by_id),
+    )
+
+
+def _consent_events(consent: Consent, authors: dict[int, str]) -> list[TimelineEvent]:
+    what = (
+        f"{DataCategory(consent.data_category).label} → "
+        f"{PartnerCategory(consent.partner_category).label}"
+    )
+    events = [
+        TimelineEvent(
+            on=consent.given_on,
+            kind="partner",
+            icon="✓",
+            title="Consentement donné",
+            summary=what,
+            author=authors.get(consent.recorded_by_id),
+        )
+    ]
+    if consent.withdrawn_on:
+        events.append(
+            TimelineEvent(
+                on=consent.withdrawn_on,
+                kind="alert",
+                icon="✕",
+                title="Consentement retiré",
+                summary=what + f" (donné le {format_date(consent.given_on)})",
+                author=authors.get(consent.withdrawal_recorded_by_id),
+            )
+        )
+    return events
