@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "app.organisations.views",
     "app.partners.views",
     "app.projects.views",
+    "app.reminders.views",
     "app.support.views",
     "app.users.views",
 )

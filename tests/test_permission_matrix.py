@@ -71,6 +71,19 @@ def household_social(ok: int = 200) -> dict[str, int]:
     return only("coordinateur", "travailleur_social", ok=ok, autre_travailleur_social=404)
 
 
+def my_reminder(ok: int = 200) -> dict[str, int]:
+    """w.reminder, addressed to the travailleur social: anyone else who may see reminders
+    gets 404 (it is not theirs); the administrator lacks VIEW_REMINDERS."""
+    return only(
+        "travailleur_social",
+        ok=ok,
+        coordinateur=404,
+        bailleur=404,
+        autre_bailleur=404,
+        autre_travailleur_social=404,
+    )
+
+
 # Housing: landlord actions on w.household's lease; dwelling managers.
 HOUSING_LANDLORD = only("bailleur", autre_bailleur=404)
 DWELLING_MANAGERS = ("coordinateur", "bailleur", "autre_bailleur")
@@ -156,6 +169,24 @@ MATRIX: dict[str, Case] = {
     ),
     "households.move_stage GET": Case(H + "/etape", household_social()),
     "households.move_stage POST": Case(H + "/etape", household_social()),
+    # reminders: everyone who works with households has an inbox and a calendar; a reminder
+    # addressed to someone else is a 404 (w.reminder is the travailleur social's); the
+    # household tab follows the household's scope; thresholds are the administrator's.
+    "reminders.inbox GET": Case("/rappels/", only(*HOUSEHOLD_STAFF)),
+    "reminders.done POST": Case("/rappels/{w.reminder.id}/fait", my_reminder(ok=302)),
+    "reminders.postpone GET": Case("/rappels/{w.reminder.id}/reporter", my_reminder()),
+    "reminders.postpone POST": Case("/rappels/{w.reminder.id}/reporter", my_reminder()),
+    "reminders.household GET": Case(H + "/rappels", household_file()),
+    "reminders.household POST": Case(H + "/rappels", household_file()),
+    "reminders.settings GET": Case("/admin/rappels", only(*ADMIN)),
+    "reminders.settings POST": Case("/admin/rappels", only(*ADMIN)),
+    "reminders.calendar GET": Case("/rappels/calendrier", only(*HOUSEHOLD_STAFF)),
+    "reminders.calendar POST": Case("/rappels/calendrier", only(*HOUSEHOLD_STAFF)),
+    "reminders.revoke_calendar POST": Case(
+        "/rappels/calendrier/revoquer", only(*HOUSEHOLD_STAFF, ok=302)
+    ),
+    # The secret address is the credential: no session needed, whoever asks.
+    "reminders.feed GET": Case("/calendrier/{w.calendar_token}.ics", everyone(anonymous=200)),
 }
 
 

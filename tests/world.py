@@ -63,6 +63,7 @@ def build_world() -> SimpleNamespace:
     }
     w.target_user = make_user(Role.TRAVAILLEUR_SOCIAL, organisation=w.association)
     _households(w)
+    _reminders(w)
     return w
 
 
@@ -82,3 +83,15 @@ def _households(w: SimpleNamespace) -> None:
         HouseholdTeamMember(user_id=w.team_colleague.id, added_on=date(2025, 3, 1))
     )
     w.occupancy = make_tenancy(w.household, w.landlord, lease_type="bail_glissant")
+
+
+def _reminders(w: SimpleNamespace) -> None:
+    """A reminder for the travailleur social about w.household, and their calendar token."""
+    from app.formatting import today_paris
+    from app.reminders.services import create_calendar_feed, create_manual_reminder
+
+    worker = w.users["travailleur_social"]
+    w.reminder = create_manual_reminder(
+        worker, w.household, title="Appeler le ménage", due_on=today_paris()
+    )
+    w.calendar_token = create_calendar_feed(worker)

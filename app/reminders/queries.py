@@ -150,18 +150,51 @@ CALENDAR_PAST_DAYS = 30
 
 
 def calendar_events(user, today: date) -> list[CalendarEvent]:
-    """The user's open reminders (a manual reminder shows as « Rappel personnel »: its text
-    is free and may say too much)."""
+    """The user's open reminders, their planned next actions (support team only) and the
+    next tripartite meeting of each household they see. A manual reminder shows as « Rappel
+    personnel » and a next action as « Action prévue »: their text is free and may say too
+    much for a calendar that lives outside Ancrage."""
+    from app.interventions.models import Intervention
+    from app.partners.queries import next_meetings
     from app.reminders.jobs import rule_title
 
-    events = []
-    for reminder in db.session.scalars(my_open_reminders(user)):
-        events.append(
-            CalendarEvent(
-                f"rappel-{reminder.id}",
-                reminder.shown_on,
-                f"{rule_title(reminder.rule_code)} · ménage {reminder.household.reference}",
-                reminder.household_id,
+    events = [
+        CalendarEvent(
+            f"rappel-{r.id}",
+            r.shown_on,
+            f"{rule_title(r.rule_code)} · ménage {r.household.reference}",
+            r.household_id,
+        )
+        for r in db.session.scalars(my_open_reminders(user))
+    ]
+    visible = _visible_household_ids(user)
+    if can_read_social_content(user):
+        actions = db.session.execute(
+            select(Intervention.id, Intervention.next_action_on, Household.id, Household.reference)
+            .join(Household, Household.id == Intervention.household_id)
+            .where(
+                Intervention.author_id == user.id,
+                Intervention.next_action_on >= today - timedelta(days=CALENDAR_PAST_DAYS),
+                Intervention.household_id.in_(visible),
             )
         )
-    return events
+        events += [
+            CalendarEvent(f"action-{id_}", on, f"Action prévue · ménage {reference}", household)
+            for id_, on, household, reference in actions
+        ]
+    meetings = next_meetings(today).subquery()
+    rows = db.session.execute(
+        select(meetings.c.household_id, meetings.c.next_meeting_on, Household.reference)
+        .join(Household, Household.id == meetings.c.household_id)
+        .where(meetings.c.household_id.in_(visible))
+    )
+    events += [
+        CalendarEvent(
+            f"reunion-{household}-{on:%Y%m%d}",
+            on,
+            f"Réunion tripartite · ménage {reference}",
+            household,
+        )
+        for household, on, reference in rows
+    ]
+    return sorted(events, key=lambda e: (e.on, e.uid))

@@ -1,0 +1,341 @@
+"""Reminder pages: the inbox, a household's reminders, postponing, the thresholds page, the
+calendar address and the calendar feed itself; plus ``flask --app wsgi reminders sweep``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.audit.services import record
+from app.db import db, utcnow
+from app.errors import DomainError
+from app.formatting import today_paris
+from app.forms import apply_domain_error
+from app.households.queries import get_household_or_404
+from app.permissions import Permission, has_permission, permission_required
+from app.reminders import services
+from app.reminders.forms import (
+    DoneForm,
+    EmptyForm,
+    ManualReminderForm,
+    PostponeForm,
+    settings_form,
+)
+from app.reminders.jobs import RULES, rule_title
+from app.reminders.models import SETTINGS, CalendarFeed, Reminder
+from app.reminders.queries import (
+    calendar_events,
+    count_due,
+    current_settings,
+    get_my_reminder_or_404,
+    group_by_date,
+    household_reminders,
+    my_open_reminders,
+)
+
+bp = Blueprint("reminders", __name__, cli_group="reminders")
+
+VIEW = Permission.VIEW_REMINDERS
+
+
+@bp.app_context_processor
+def _reminder_globals():
+    return {"reminder_count": _reminder_count, "rule_title": rule_title}
+
+
+def _reminder_count() -> int:
+    """The navigation count: one COUNT query, at most once per request."""
+    if "reminder_count" not in g:
+        g.reminder_count = (
+            count_due(current_user, today_paris()) if has_permission(current_user, VIEW) else 0
+        )
+    return g.reminder_count
+
+
+# --- inbox -----------------------------------------------------------------------------
+
+
+@bp.route("/rappels/")
+@permission_required(VIEW)
+def inbox():
+    today = today_paris()
+    reminders = db.session.scalars(my_open_reminders(current_user)).all()
+    return render_template(
+        "reminders/inbox.html",
+        inbox=group_by_date(reminders, today),
+        today=today,
+        done_form=DoneForm(),
+    )
+
+
+def _back(reminder: Reminder, back: str | None):
+    if back == "menage":
+        return redirect(url_for(".household", household_id=reminder.household_id))
+    return redirect(url_for(".inbox"))
+
+
+@bp.route("/rappels/<int:reminder_id>/fait", methods=["POST"])
+@permission_required(VIEW)
+def done(reminder_id: int):
+    reminder = get_my_reminder_or_404(current_user, reminder_id)
+    form = DoneForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return _back(reminder, form.back.data)
+    try:
+        services.mark_done(current_user, reminder, note=form.note.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Rappel « {reminder.title} » marqué comme fait.", "success")
+    return _back(reminder, form.back.data)
+
+
+@bp.route("/rappels/<int:reminder_id>/reporter", methods=["GET", "POST"])
+@permission_required(VIEW)
+def postpone(reminder_id: int):
+    reminder = get_my_reminder_or_404(current_user, reminder_id)
+    form = PostponeForm()
+    if not form.is_submitted():
+        form.back.data = request.args.get("depuis")
+    if form.validate_on_submit():
+        try:
+            services.postpone(
+                current_user, reminder, new_date=form.new_date.data, reason=form.reason.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Rappel « {reminder.title} » reporté au {form.new_date.data:%d/%m/%Y}.",
+                "success",
+            )
+            return _back(reminder, form.back.data)
+    return render_template("reminders/postpone.html", reminder=reminder, form=form)
+
+
+# --- a household's reminders -------------------------------------------------------------
+
+
+@bp.route("/menages/<int:household_id>/rappels", methods=["GET", "POST"])
+@permission_required(VIEW)
+def household(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    form = ManualReminderForm()
+    if form.validate_on_submit():
+        try:
+            services.create_manual_reminder(
+                current_user, household, title=form.title.data, due_on=form.due_on.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Rappel ajouté : il apparaîtra dans vos rappels à la date choisie.", "success")
+            return redirect(url_for(".household", household_id=household.id))
+    if request.method == "GET":
+        record(
+            current_user,
+            "household.read",
+            household_id=household.id,
+            target=household,
+            details={"page": request.endpoint},
+        )
+        db.session.commit()
+    reminders = db.session.scalars(
+        household_reminders(current_user, household).order_by(
+            Reminder.status != "a_faire", Reminder.due_on.desc()
+        )
+    ).all()
+    open_reminders = [r for r in reminders if r.is_open]
+    closed_reminders = [r for r in reminders if not r.is_open][:20]
+    return render_template(
+        "reminders/household.html",
+        household=household,
+        open_reminders=sorted(open_reminders, key=lambda r: r.shown_on),
+        closed_reminders=closed_reminders,
+        form=form,
+        done_form=DoneForm(),
+        today=today_paris(),
+        my_ids=_my_reminder_ids(open_reminders),
+    )
+
+
+def _my_reminder_ids(reminders) -> set[int]:
+    """Which of these reminders the viewer may act on (those addressed to them)."""
+    from app.reminders.queries import my_reminders
+
+    ids = [r.id for r in reminders]
+    if not ids:
+        return set()
+    query = my_reminders(current_user).where(Reminder.id.in_(ids))
+    return set(db.session.scalars(query.with_only_columns(Reminder.id)))
+
+
+# --- thresholds (administration) ---------------------------------------------------------
+
+
+@bp.route("/admin/rappels", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_SETTINGS)
+def settings():
+    form = settings_form(current_settings())
+    if form.validate_on_submit():
+        values = {spec.key: getattr(form, spec.key).data for spec in SETTINGS}
+        try:
+            changed = services.update_settings(current_user, values)
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"{len(changed)} réglage(s) enregistré(s) : ils s'appliquent au prochain passage."
+                if changed
+                else "Aucun réglage modifié.",
+                "success",
+            )
+            return redirect(url_for(".settings"))
+    return render_template("reminders/settings.html", form=form, specs=SETTINGS, rules=RULES)
+
+
+# --- calendar ------------------------------------------------------------------------------
+
+
+@bp.route("/rappels/calendrier", methods=["GET", "POST"])
+@permission_required(VIEW)
+def calendar():
+    """The user's calendar address: POST creates a new one (shown once)."""
+    form = EmptyForm()
+    new_url = None
+    if form.validate_on_submit():
+        token = services.create_calendar_feed(current_user)
+        db.session.commit()
+        new_url = url_for(".feed", token=token, _external=True)
+    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == current_user.id))
+    return render_template("reminders/calendar.html", feed=feed, form=form, new_url=new_url)
+
+
+@bp.route("/rappels/calendrier/revoquer", methods=["POST"])
+@permission_required(VIEW)
+def revoke_calendar():
+    form = EmptyForm()
+    if form.validate_on_submit() and services.revoke_calendar_feed(current_user):
+        db.session.commit()
+        flash("L'adresse de votre calendrier est révoquée : elle ne fonctionne plus.", "success")
+    return redirect(url_for(".calendar"))
+
+
+@bp.route("/calendrier/<token>.ics")
+def feed(token: str):
+    """The secret address itself (no session: calendar applications cannot log in)."""
+    feed = db.session.scalar(
+        select(CalendarFeed).where(CalendarFeed.token_hash == services.token_hash(token))
+    )
+    if feed is None or not feed.user.is_active:
+        abort(404)
+    body = ics_calendar(calendar_events(feed.user, today_paris()), utcnow())
+    feed.last_used_at = utcnow()
+    db.session.commit()
+    return body, 200, {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+def ics_calendar(events, now: datetime) -> str:
+    """RFC 5545 text: all-day events, escaped and folded."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Ancrage//Rappels//FR",
+        "CALSCALE:GREGORIAN",
+        "X-WR-CALNAME:Ancrage",
+    ]
+    for event in events:
+        link = url_for(".household", household_id=event.household_id, _external=True)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{event.uid}@ancrage",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{event.on:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{event.on + timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{_ics_text(event.summary)}",
+            f"URL:{link}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets continue on the next line after a space (RFC 5545 3.1)."""
+    data = line.encode()
+    if len(data) <= 75:
+        return line
+    parts, start, limit = [], 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a character
+            end -= 1
+        parts.append(data[start:end].decode())
+        start, limit = end, 74
+    return "\r\n ".join(parts)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+@bp.cli.command("sweep")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="Date (AAAA-MM-JJ) ou date-heure ISO du passage ; par défaut maintenant.",
+)
+def sweep_command(now_text: str | None) -> None:
+    """Run one reminder sweep by hand (idempotent: a second run creates nothing)."""
+    from app.reminders.jobs import sweep
+
+    now = _parse_now(now_text)
+    summary = sweep(now)
+    db.session.commit()
+    click.echo(
+        f"Passage du {summary['today']} : {summary['created']} rappel(s) créé(s), "
+        f"{summary['closed']} clos automatiquement."
+    )
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return utcnow()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("format attendu : AAAA-MM-JJ ou AAAA-MM-JJTHH:MM") from None
+    if value.tzinfo is None:
+        from app.formatting import PARIS
+
+        value = (
+            value.replace(tzinfo=PARIS) if len(text) > 10 else value.replace(hour=12, tzinfo=PARIS)
+        )
+    return value.astimezone(UTC)
