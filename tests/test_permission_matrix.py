@@ -187,6 +187,77 @@ MATRIX: dict[str, Case] = {
     ),
     # The secret address is the credential: no session needed, whoever asks.
     "reminders.feed GET": Case("/calendrier/{w.calendar_token}.ics", everyone(anonymous=200)),
+    # support: the household's Accompagnement tab and its forms (social content)
+    "support.household GET": Case(H + "/accompagnement", household_social()),
+    **{
+        f"support.{endpoint} {method}": Case(H + "/accompagnement" + path, household_social())
+        for endpoint, path in (
+            ("open_measure", "/mesures/nouvelle"),
+            ("renew_measure", "/mesures/{w.measure.id}/renouveler"),
+            ("change_intensity", "/mesures/{w.measure.id}/intensite"),
+            ("record_review", "/mesures/{w.measure.id}/bilan"),
+            ("close_measure", "/mesures/{w.measure.id}/sortie"),
+            ("add_objective", "/objectifs/nouveau"),
+            ("update_objective", "/objectifs/{w.objective.id}"),
+            ("record_check", "/verifications/{w.post_exit_check.id}"),
+        )
+        for method in ("GET", "POST")
+    },
+    # intensity levels: coordinators only
+    "support.intensity_levels_page GET": Case("/accompagnement/intensites/", only("coordinateur")),
+    "support.create_intensity_level GET": Case(
+        "/accompagnement/intensites/nouveau", only("coordinateur")
+    ),
+    "support.create_intensity_level POST": Case(
+        "/accompagnement/intensites/nouveau", only("coordinateur")
+    ),
+    "support.edit_intensity_level GET": Case(
+        "/accompagnement/intensites/{w.intensity_level.id}/modifier", only("coordinateur")
+    ),
+    "support.edit_intensity_level POST": Case(
+        "/accompagnement/intensites/{w.intensity_level.id}/modifier", only("coordinateur")
+    ),
+    # interventions: the visit form and corrections (social content)
+    "interventions.create GET": Case(H + "/visites/nouvelle", household_social()),
+    "interventions.create POST": Case(H + "/visites/nouvelle", household_social()),
+    "interventions.correct GET": Case(
+        H + "/visites/{w.intervention.id}/corriger", household_social()
+    ),
+    "interventions.correct POST": Case(
+        H + "/visites/{w.intervention.id}/corriger", household_social()
+    ),
+    # partners: the directory (VIEW_PARTNERS / MANAGE_PARTNERS, not scoped to a project)
+    "partners.index GET": Case(
+        "/partenaires/",
+        only("admin", "coordinateur", "travailleur_social", "autre_travailleur_social"),
+    ),
+    "partners.detail GET": Case(
+        "/partenaires/{w.partner.id}",
+        only("admin", "coordinateur", "travailleur_social", "autre_travailleur_social"),
+    ),
+    "partners.create GET": Case("/partenaires/nouveau", only("admin", "coordinateur")),
+    "partners.create POST": Case("/partenaires/nouveau", only("admin", "coordinateur")),
+    "partners.edit GET": Case(
+        "/partenaires/{w.partner.id}/modifier", only("admin", "coordinateur")
+    ),
+    "partners.edit POST": Case(
+        "/partenaires/{w.partner.id}/modifier", only("admin", "coordinateur")
+    ),
+    "partners.add_contact POST": Case(
+        "/partenaires/{w.partner.id}/contacts", only("admin", "coordinateur")
+    ),
+    # partners: the household's tab (meetings shown to the landlord), referrals and meetings
+    "partners.household GET": Case(H + "/partenaires", household_file()),
+    "partners.refer GET": Case(H + "/partenaires/orientations/nouvelle", household_social()),
+    "partners.refer POST": Case(H + "/partenaires/orientations/nouvelle", household_social()),
+    "partners.update_referral GET": Case(
+        H + "/partenaires/orientations/{w.referral.id}", household_social()
+    ),
+    "partners.update_referral POST": Case(
+        H + "/partenaires/orientations/{w.referral.id}", household_social()
+    ),
+    "partners.create_meeting GET": Case(H + "/partenaires/reunions/nouvelle", household_social()),
+    "partners.create_meeting POST": Case(H + "/partenaires/reunions/nouvelle", household_social()),
 }
 
 

@@ -63,6 +63,7 @@ def build_world() -> SimpleNamespace:
     }
     w.target_user = make_user(Role.TRAVAILLEUR_SOCIAL, organisation=w.association)
     _households(w)
+    _support(w)
     _reminders(w)
     return w
 
@@ -95,3 +96,40 @@ def _reminders(w: SimpleNamespace) -> None:
         worker, w.household, title="Appeler le ménage", due_on=today_paris()
     )
     w.calendar_token = create_calendar_feed(worker)
+
+
+def _support(w: SimpleNamespace) -> None:
+    """Support records of the household: an open measure with an objective, a closed one with
+    its post-exit checks, a visit, a partner with a referral, a tripartite meeting."""
+    from app.support.services import close_measure
+    from tests.factories import (
+        make_intensity_levels,
+        make_intervention,
+        make_measure,
+        make_meeting,
+        make_objective,
+        make_partner,
+        make_referral,
+    )
+
+    worker = w.users["travailleur_social"]
+    w.intensity_level = make_intensity_levels()[0]
+    w.measure = make_measure(w.household, type="hlm_accompagnes")
+    w.objective = make_objective(w.household)
+    closed = make_measure(w.household, type="asll", start_on=date(2024, 1, 10))
+    exit_ = close_measure(
+        worker,
+        closed,
+        version=closed.version,
+        exit_on=date(2025, 1, 10),
+        reason="fin_de_mesure",
+        housing_situation="maintenu",
+        is_lease_glissed=False,
+        handover=None,
+        today=date(2025, 1, 10),
+    )
+    w.closed_measure, w.post_exit_check = closed, exit_.checks[0]
+    w.intervention = make_intervention(w.household, author=worker, note="Note réservée")
+    w.partner = make_partner(name="CMP Lyon 8e", domain="sante")
+    w.referral = make_referral(w.household, w.partner)
+    w.meeting = make_meeting(w.household)

@@ -131,6 +131,11 @@ def _level_choices(form_field, *, exclude_id: int | None = None) -> None:
 @permission_required(*MANAGE)
 def open_measure(household_id: int):
     household = open_file(household_id)
+    if not intensity_levels():
+        # A fresh installation: the default levels (renforcée, soutenue, modérée) are created
+        # on first use, so that a measure can always be opened.
+        services.ensure_default_intensity_levels(current_user)
+        db.session.commit()
     form = MeasureForm()
     _level_choices(form.intensity_level_id)
     if not form.is_submitted():
