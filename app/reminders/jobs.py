@@ -638,8 +638,10 @@ def apply_rule(
     settings: dict[str, int] | None = None,
     *,
     household_id: int | None = None,
+    create: bool = True,
 ) -> RuleOutcome:
-    """Bring the rule's reminders in line with the data (for one household, or all)."""
+    """Bring the rule's reminders in line with the data (for one household, or all). With
+    ``create=False`` it only closes what the data resolved and re-addresses what moved."""
     today = today_paris(now)
     settings = settings or current_settings()
     wanted = _wanted(rule, today, settings, household_id)
@@ -661,7 +663,7 @@ def apply_rule(
             resolved.append(row.id)
         elif any(getattr(row, f) != target[f] for f in RECIPIENT_FIELDS):
             readdress.append((row.id, {f: target[f] for f in RECIPIENT_FIELDS}))
-    outcome.created = _insert(wanted.values(), now)
+    outcome.created = _insert(wanted.values(), now) if create else 0
     outcome.closed = close_resolved(resolved, now)
     for reminder_id, recipient in readdress:  # a reassigned household: few rows
         db.session.execute(update(Reminder).where(Reminder.id == reminder_id).values(**recipient))

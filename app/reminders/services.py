@@ -122,10 +122,11 @@ def postpone(
 
 def resolve_for_household(household_id: int, rule_codes=None, now: datetime | None = None) -> int:
     """Re-check the rules (``rule_codes``, or all) for one household at once, closing the
-    reminders whose condition no longer holds (and opening any new one). Other domains call
-    it right after the action that resolves a condition — ``record_visit`` does — so the
-    reminder is gone without waiting for the next hourly sweep. Returns how many reminders
-    it closed."""
+    reminders whose condition no longer holds. Other domains call it right after the action
+    that resolves a condition — ``record_visit`` does — so the reminder is gone without
+    waiting for the next hourly sweep. It never opens new reminders (the sweep's job), so
+    entering a backlog of past visits leaves no trail of reminders opened and closed at
+    once. Returns how many reminders it closed."""
     from app.reminders.jobs import RULES, apply_rule
     from app.reminders.queries import current_settings
 
@@ -133,7 +134,7 @@ def resolve_for_household(household_id: int, rule_codes=None, now: datetime | No
     db.session.flush()
     settings = current_settings()
     return sum(
-        apply_rule(rule, now, settings, household_id=household_id).closed
+        apply_rule(rule, now, settings, household_id=household_id, create=False).closed
         for rule in RULES
         if rule_codes is None or rule.code in rule_codes
     )
