@@ -91,10 +91,13 @@ def test_the_lock_is_where_the_architecture_says(app, tmp_path):
         assert lock.path == Path(app.instance_path) / "scheduler.lock"
 
 
-def test_the_lock_refuses_a_second_holder_in_the_same_process(app):
-    from app.scheduler import SchedulerAlreadyRunning, scheduler_lock
+def test_the_lock_refuses_a_second_holder_in_the_same_process(app, tmp_path):
+    from app.scheduler import FileLock, SchedulerAlreadyRunning, scheduler_lock
 
-    first, second = scheduler_lock(app), scheduler_lock(app)
+    def lock():  # on SQLite, a lock file of this test rather than the shared instance folder
+        return scheduler_lock(app) if IS_POSTGRES else FileLock(tmp_path / "scheduler.lock")
+
+    first, second = lock(), lock()
     first.acquire()
     try:
         started = time.monotonic()
