@@ -174,7 +174,7 @@ def _diagnostic_fields():
             choices=DiagnosticLevel.choices(),
             validators=[InputRequired("Choisissez un niveau.")],
         )
-        fields[f"{axis}_comment"] = _text("Commentaire", 2000)
+        fields[f"{axis}_comment"] = _text(f"Commentaire ({label.split(' (')[0]})", 2000)
     return fields
 
 
