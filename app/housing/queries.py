@@ -189,8 +189,6 @@ def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDe
     occupancies = household_occupancies(household, viewer)
     ids = [o.id for o in occupancies] or [-1]
     current = current_occupancy(occupancies)
-    last_month = first_of_month(today)
-    first_month = add_months(last_month, -11)
     snapshots = list(
         db.session.scalars(
             select(RentAccountSnapshot)
@@ -198,6 +196,10 @@ def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDe
             .order_by(RentAccountSnapshot.month, RentAccountSnapshot.occupancy_id)
         )
     )
+    # The 12 months end with the latest imported account (the current month's account only
+    # exists once the landlord has closed it), or with last month when none was imported.
+    last_month = snapshots[-1].month if snapshots else add_months(first_of_month(today), -1)
+    first_month = add_months(last_month, -11)
     by_month = {s.month: s for s in snapshots}  # after a glissement, the newer lease wins
     trend = [
         TrendMonth(m, by_month.get(m)) for m in (add_months(first_month, i) for i in range(12))

@@ -12,6 +12,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import click
+from babel.numbers import format_currency
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import TemplateNotFound
@@ -74,6 +75,16 @@ def housing_deadline_text(deadline) -> str:
 def month_label(month: date | None) -> str:
     """``mars 2026``."""
     return format_date(month).split(" ", 1)[1] if month else ""
+
+
+@bp.app_template_filter("euros")
+def euros_filter(cents: int | None) -> str:
+    """Whole euros for charts and key figures, ``1 238 €`` (tables keep the cents)."""
+    if cents is None:
+        return ""
+    return format_currency(
+        round(cents / 100), "EUR", format="#,##0\u00a0¤", locale="fr_FR", currency_digits=False
+    )
 
 
 @bp.app_template_filter("months")
@@ -581,7 +592,6 @@ def import_accounts():
             report = rejected.report
             services.record_refused_import(current_user, organisation, report)
             db.session.commit()
-            apply_domain_error(form, rejected)
         except DomainError as error:
             db.session.rollback()
             apply_domain_error(form, error)

@@ -129,31 +129,36 @@ def put_markers() -> dict[str, int]:
     return touched
 
 
-def fill_arguments(app, rule, w) -> dict | None:
-    values = {}
+def fill_arguments(rule, w) -> list[dict]:
+    """Every way to build the rule's URL from the world: ids from the world's records (or the
+    first row of the table), each value of a choice (``<any(csv, xlsx):fmt>``)."""
+    combinations = [{}]
     for argument in rule.arguments:
-        if argument == "token":
-            return None  # the calendar feed is checked with its own token below
+        choices = getattr(rule._converters.get(argument), "items", None)
+        if choices:
+            combinations = [{**c, argument: v} for c in combinations for v in sorted(choices)]
+            continue
         name = argument.removesuffix("_id")
         record = getattr(w, ALIASES.get(name, name), None)
         if record is not None:
-            values[argument] = record.id
-            continue
-        table = db.metadata.tables.get(name)
-        assert table is not None, f"{rule.endpoint}: no way to fill <{argument}>"
-        values[argument] = db.session.scalar(select(func.min(table.c.id)))
-        assert values[argument] is not None, f"{rule.endpoint}: no {name} row in the world"
-    return values
+            value = record.id
+        else:
+            table = db.metadata.tables.get(name)
+            assert table is not None, f"{rule.endpoint}: no way to fill <{argument}>"
+            value = db.session.scalar(select(func.min(table.c.id)))
+            assert value is not None, f"{rule.endpoint}: no {name} row in the world"
+        combinations = [{**c, argument: value} for c in combinations]
+    return combinations
 
 
 def pages_for(app, w):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or "GET" not in rule.methods:
             continue
-        values = fill_arguments(app, rule, w)
-        if values is None:
-            continue
-        yield rule.endpoint, rule.build(values, append_unknown=False)[1]
+        if "token" in rule.arguments:
+            continue  # the calendar feed is read with the landlord's own token below
+        for values in fill_arguments(rule, w):
+            yield rule.endpoint, rule.build(values, append_unknown=False)[1]
 
 
 @pytest.fixture
