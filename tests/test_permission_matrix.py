@@ -258,6 +258,55 @@ MATRIX: dict[str, Case] = {
     ),
     "partners.create_meeting GET": Case(H + "/partenaires/reunions/nouvelle", household_social()),
     "partners.create_meeting POST": Case(H + "/partenaires/reunions/nouvelle", household_social()),
+    # housing: the household's Logement tab and lease forms (MANAGE_LEASES: coordination,
+    # référent and the landlord housing it); landlord actions (RECORD_GLA_ACTIONS) are the
+    # landlord's only; another organisation's user gets 404 for w.household.
+    **{
+        f"housing.{endpoint} {method}": Case(H + path, expect)
+        for endpoint, path, methods, expect in (
+            ("household", "/logement", ("GET",), household_file()),
+            ("start_occupancy", "/logement/bail/nouveau", ("GET", "POST"), household_file()),
+            *(
+                (name, "/logement/bail/{w.occupancy.id}/" + slug, ("GET", "POST"), household_file())
+                for name, slug in (
+                    ("end_occupancy", "fin"),
+                    ("record_lease_review", "bilan"),
+                    ("record_glissement", "glissement"),
+                )
+            ),
+            *(
+                (name, "/logement/" + slug, ("GET", "POST"), HOUSING_LANDLORD)
+                for name, slug in (
+                    ("record_gla_action", "gla/nouvelle"),
+                    ("record_procedure_stage", "procedure/nouvelle"),
+                    ("start_repayment_plan", "plan/nouveau"),
+                )
+            ),
+            (
+                "set_repayment_plan_status",
+                "/logement/plan/{w.repayment_plan.id}/statut",
+                ("POST",),
+                only("bailleur", ok=302, autre_bailleur=404),
+            ),
+        )
+        for method in methods
+    },
+    # housing: dashboard (VIEW_TENANCIES), dwelling stock (MANAGE_DWELLINGS: landlord staff
+    # and coordinators, for their projects' landlords), import (landlord staff only).
+    "housing.dashboard GET": Case("/logements/", only(*HOUSEHOLD_STAFF)),
+    "housing.dwellings GET": Case("/logements/parc", only(*DWELLING_MANAGERS)),
+    "housing.create_dwelling GET": Case("/logements/parc/nouveau", only(*DWELLING_MANAGERS)),
+    "housing.create_dwelling POST": Case("/logements/parc/nouveau", only(*DWELLING_MANAGERS)),
+    "housing.edit_dwelling GET": Case(
+        "/logements/parc/{w.dwelling.id}/modifier",
+        only("coordinateur", "bailleur", autre_bailleur=404),
+    ),
+    "housing.edit_dwelling POST": Case(
+        "/logements/parc/{w.dwelling.id}/modifier",
+        only("coordinateur", "bailleur", autre_bailleur=404),
+    ),
+    "housing.import_accounts GET": Case("/logements/import", only("bailleur", "autre_bailleur")),
+    "housing.import_accounts POST": Case("/logements/import", only("bailleur", "autre_bailleur")),
 }
 
 

@@ -63,6 +63,7 @@ def build_world() -> SimpleNamespace:
     }
     w.target_user = make_user(Role.TRAVAILLEUR_SOCIAL, organisation=w.association)
     _households(w)
+    _housing(w)
     _support(w)
     _reminders(w)
     return w
@@ -84,6 +85,21 @@ def _households(w: SimpleNamespace) -> None:
         HouseholdTeamMember(user_id=w.team_colleague.id, added_on=date(2025, 3, 1))
     )
     w.occupancy = make_tenancy(w.household, w.landlord, lease_type="bail_glissant")
+
+
+def _housing(w: SimpleNamespace) -> None:
+    """A free dwelling of each landlord, a repayment plan on the household's lease, and a
+    household of Projet B housed by the other landlord (out of everyone's scope here but the
+    autre_* users')."""
+    from tests.factories import make_dwelling, make_occupancy, make_repayment_plan
+
+    w.dwelling = make_dwelling(w.landlord)
+    w.other_dwelling = make_dwelling(w.other_landlord, city="Saint-Étienne", postal_code="42000")
+    w.repayment_plan = make_repayment_plan(w.occupancy)
+    w.other_household = make_household(
+        w.other_project, referent=w.users["autre_travailleur_social"], reference="M-2026-0900"
+    )
+    w.other_occupancy = make_occupancy(w.other_household, make_dwelling(w.other_landlord))
 
 
 def _reminders(w: SimpleNamespace) -> None:
