@@ -243,41 +243,32 @@ def _users(organisations: dict[str, Organisation], projects: list[Project]) -> l
 
 # --- housing: dwellings, leases, rent accounts, GLA, procedures -----------------------------
 
-# (landlord key, street address, postal code, city, residence, typology, surface m²)
-DEMO_DWELLINGS = (
-    (
-        "rhs",
-        "14 rue Professeur Beauvisage, bât. B",
-        "69008",
-        "Lyon",
-        "Les Hauts de Mermoz",
-        "T3",
-        66,
-    ),
-    ("rhs", "52 avenue Jean Mermoz, esc. 2", "69008", "Lyon", "Mermoz Nord", "T2", 47),
-    ("rhs", "7 rue Genton, appt 31", "69008", "Lyon", "États-Unis Genton", "T4", 81),
-    (
-        "rhs",
-        "3 avenue Marcel Houël",
-        "69200",
-        "Vénissieux",
-        "Les Minguettes – Démocratie",
-        "T3",
-        64,
-    ),
-    ("rhs", "18 boulevard Lénine", "69200", "Vénissieux", "Parilly", "T2", 49),
-    ("rhs", "9 rue Gaspard Picard", "69200", "Vénissieux", "Moulin à Vent", "T1", 31),
-    ("rhs", "40 rue Paul Bert", "69200", "Vénissieux", "Centre", "T5", 94),
-    ("gll", "21 rue Francis de Pressensé", "69100", "Villeurbanne", "Gratte-Ciel Sud", "T2", 45),
-    ("gll", "112 cours Émile Zola", "69100", "Villeurbanne", "Flachet", "T3", 63),
-    ("gll", "6 rue du 8 Mai 1945", "69100", "Villeurbanne", "Saint-Jean", "T4", 78),
-    ("gll", "33 avenue Roger Salengro", "69100", "Villeurbanne", "Les Buers", "T1", 29),
-    ("lfh", "11 rue de la Tour", "42000", "Saint-Étienne", "Montreynaud", "T3", 67),
-    ("lfh", "27 boulevard Pasteur", "42100", "Saint-Étienne", "La Cotonne", "T2", 50),
-    ("lfh", "4 place Jacquard", "42000", "Saint-Étienne", "Centre Jacquard", "T1", 32),
-    ("lfh", "58 rue Bergson", "42000", "Saint-Étienne", "Bergson", "T4", 79),
-    ("lfh", "2 allée des Tilleuls", "42100", "Saint-Étienne", "Beaulieu", "T3", 62),
-    ("lfh", "19 rue Marengo", "42000", "Saint-Étienne", "Marengo", "T2", 46),
+# Streets of each demo landlord's stock: (landlord key, street, postal code, city, residence).
+DEMO_STREETS = (
+    ("rhs", "rue Professeur Beauvisage", "69008", "Lyon", "Les Hauts de Mermoz"),
+    ("rhs", "avenue Jean Mermoz", "69008", "Lyon", "Mermoz Nord"),
+    ("rhs", "rue Genton", "69008", "Lyon", "États-Unis Genton"),
+    ("rhs", "avenue Marcel Houël", "69200", "Vénissieux", "Les Minguettes – Démocratie"),
+    ("rhs", "boulevard Lénine", "69200", "Vénissieux", "Parilly"),
+    ("rhs", "rue Gaspard Picard", "69200", "Vénissieux", "Moulin à Vent"),
+    ("gll", "rue Francis de Pressensé", "69100", "Villeurbanne", "Gratte-Ciel Sud"),
+    ("gll", "cours Émile Zola", "69100", "Villeurbanne", "Flachet"),
+    ("gll", "avenue Roger Salengro", "69100", "Villeurbanne", "Les Buers"),
+    ("lfh", "rue de la Tour", "42000", "Saint-Étienne", "Montreynaud"),
+    ("lfh", "boulevard Pasteur", "42100", "Saint-Étienne", "La Cotonne"),
+    ("lfh", "rue Bergson", "42000", "Saint-Étienne", "Bergson"),
+    ("lfh", "allée des Tilleuls", "42100", "Saint-Étienne", "Beaulieu"),
+)
+DWELLINGS_PER_LANDLORD = {"rhs": 30, "gll": 12, "lfh": 32}
+# (typology, surface m²): 40 % of HLM tenants live alone, hence many T1/T2.
+DEMO_TYPOLOGIES = (
+    ("T2", 47),
+    ("T1", 31),
+    ("T3", 65),
+    ("T2", 50),
+    ("T4", 80),
+    ("T3", 62),
+    ("T5", 94),
 )
 RENT_PER_M2_CENTS = 630  # average social rent (~6.3 €/m²)
 CHARGES_PER_M2_CENTS = 120
@@ -286,6 +277,9 @@ CHARGES_PER_M2_CENTS = 120
 # realistic minority is in arrears, with a plan or under an eviction-prevention procedure.
 # Each profile gives the debt in months of rent, from 11 months ago to last month.
 ARREARS_PROFILES = (
+    ("a_jour", (0,) * 12),
+    ("a_jour", (0,) * 12),
+    ("a_jour", (0,) * 12),
     ("a_jour", (0,) * 12),
     ("a_jour", (0,) * 12),
     ("impaye_recent", (0,) * 9 + (0.4, 1.2, 2.1)),
@@ -305,41 +299,44 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
     housed (stages accès → sortie), with 12 months of rent accounts, plans, GLA actions and a
     few eviction-prevention procedures. Idempotent: looks up by reference first."""
     from app.formatting import today_paris
-    from app.households.models import Household, HouseholdStage
+    from app.households.models import Household, HouseholdStage, search_key
     from app.housing.models import (
         Dwelling,
         Occupancy,
     )
     from app.housing.services import add_months, first_of_month
 
-    dwellings: dict[str, list[Dwelling]] = {"rhs": [], "gll": [], "lfh": []}
-    for n, (key, address, postal_code, city, residence, typology, surface) in enumerate(
-        DEMO_DWELLINGS, start=1
-    ):
+    dwellings: dict[str, list[Dwelling]] = {key: [] for key in DWELLINGS_PER_LANDLORD}
+    for key, count in DWELLINGS_PER_LANDLORD.items():
         landlord = organisations[key]
-        reference = f"{key.upper()}-LGT-{n:03d}"
-        dwelling = db.session.scalar(
-            select(Dwelling).where(
-                Dwelling.landlord_id == landlord.id, Dwelling.landlord_reference == reference
+        streets = [street for street in DEMO_STREETS if street[0] == key]
+        for n in range(1, count + 1):
+            reference = f"{key.upper()}-LGT-{n:03d}"
+            dwelling = db.session.scalar(
+                select(Dwelling).where(
+                    Dwelling.landlord_id == landlord.id, Dwelling.landlord_reference == reference
+                )
             )
-        )
-        if dwelling is None:
-            dwelling = Dwelling(
-                landlord_id=landlord.id,
-                landlord_reference=reference,
-                address=address,
-                postal_code=postal_code,
-                city=city,
-                residence=residence,
-                typology=typology,
-                surface_m2=surface,
-                funding=("PLAI", "PLUS", "PLUS", "PLS")[n % 4],
-                rent_cents=surface * RENT_PER_M2_CENTS,
-                charges_cents=surface * CHARGES_PER_M2_CENTS,
-                search_address=" ".join((address, postal_code, city, residence)).lower(),
-            )
-            db.session.add(dwelling)
-        dwellings[key].append(dwelling)
+            if dwelling is None:
+                _key, street, postal_code, city, residence = streets[n % len(streets)]
+                typology, surface = DEMO_TYPOLOGIES[n % len(DEMO_TYPOLOGIES)]
+                address = f"{3 + (n * 7) % 90} {street}, appt {10 + n}"
+                dwelling = Dwelling(
+                    landlord_id=landlord.id,
+                    landlord_reference=reference,
+                    address=address,
+                    postal_code=postal_code,
+                    city=city,
+                    residence=residence,
+                    typology=typology,
+                    surface_m2=surface,
+                    funding=("PLAI", "PLUS", "PLUS", "PLS")[n % 4],
+                    rent_cents=surface * RENT_PER_M2_CENTS,
+                    charges_cents=surface * CHARGES_PER_M2_CENTS,
+                    search_address=search_key(f"{address} {postal_code} {city} {residence}"),
+                )
+                db.session.add(dwelling)
+            dwellings[key].append(dwelling)
     db.session.flush()
 
     housed = (
@@ -645,7 +642,7 @@ def _support() -> None:
     from app.households.models import Consent, Household, search_key
     from app.households.queries import has_consent
     from app.housing.models import Occupancy
-    from app.interventions.services import record_visit
+    from app.interventions.models import Intervention
     from app.partners import services as partners
     from app.partners.models import Partner, PartnerContact, TripartiteMeeting
     from app.support import services as support
@@ -724,20 +721,24 @@ def _support() -> None:
             stop = exit_on
         day = max(start, today - timedelta(days=365)) + timedelta(days=2)
         shares = has_consent(household.id, "bailleur", "situation_sociale", today)
+        # A year of synthetic history: rows added directly (the rules record_visit checks
+        # hold by construction), which keeps the demo load a few seconds long.
         while day <= stop:
             missed = rng.random() < 0.1
             share = shares and not missed and rng.random() < 0.3
-            record_visit(
-                worker,
-                household,
-                occurred_on=day,
-                mode="rdv_non_honore" if missed else rng.choice(DEMO_MODES),
-                duration_minutes=None if missed else rng.choice((20, 30, 45, 60, 90)),
-                domains=[] if missed else [o.domain for o in rng.sample(objectives, 1)],
-                note=None if missed else rng.choice(DEMO_NOTES),
-                shared_summary=rng.choice(DEMO_SHARED) if share else None,
-                share_with_landlord=share,
-                today=today,
+            db.session.add(
+                Intervention(
+                    household_id=household.id,
+                    occurred_on=day,
+                    mode="rdv_non_honore" if missed else rng.choice(DEMO_MODES),
+                    duration_minutes=None if missed else rng.choice((20, 30, 45, 60, 90)),
+                    domains="" if missed else rng.choice(objectives).domain,
+                    note=None if missed else rng.choice(DEMO_NOTES),
+                    shared_summary=rng.choice(DEMO_SHARED) if share else None,
+                    is_summary_shared=share,
+                    author_id=worker.id,
+                    updated_by_id=worker.id,
+                )
             )
             day += timedelta(days=max(1, level.contact_every_days + rng.randint(-3, 3)))
         # Quarterly reviews; every fourth household has its last one overdue.

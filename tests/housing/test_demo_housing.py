@@ -37,7 +37,7 @@ def test_demo_housing_is_realistic_and_idempotent(app):
     first = counts()
     load_demo()
     assert counts() == first
-    assert first["Dwelling"] == 17 and first["Occupancy"] > 0
+    assert first["Dwelling"] == 74 and first["Occupancy"] > 0
     assert first["RentAccountSnapshot"] >= 10 * first["Occupancy"]
     in_arrears = db.session.scalar(
         select(func.count(func.distinct(RentAccountSnapshot.occupancy_id))).where(
