@@ -119,10 +119,12 @@ def record_visit(
         target=intervention,
         details={"mode": mode, "shared": bool(share_with_landlord)},
     )
-    # A contact resolves "contact en retard" at once rather than at the next hourly sweep.
+    # A contact resolves the contact reminders at once rather than at the next hourly sweep
+    # (only those two rules: a visit changes nothing the other rules read).
     from app.reminders.services import resolve_for_household
 
-    resolve_for_household(household.id)
+    if mode != InterventionMode.RDV_NON_HONORE:
+        resolve_for_household(household.id, rule_codes={"contact_retard", "sans_contact"})
     return intervention
 
 
