@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     Numeric,
@@ -206,8 +207,9 @@ def _rising_arrears(scope: Select):
     )
     now = RentAccountSnapshot.__table__.alias("snapshot_now")
     before = RentAccountSnapshot.__table__.alias("snapshot_before")
-    higher_months = now.c.balance_cents * before.c.amount_due_cents > (
-        before.c.balance_cents * now.c.amount_due_cents
+    # Cross-multiplied in 64 bits: cents × cents overflows PostgreSQL's integer.
+    higher_months = cast(now.c.balance_cents, BigInteger) * before.c.amount_due_cents > (
+        cast(before.c.balance_cents, BigInteger) * now.c.amount_due_cents
     )
     return (
         select(Occupancy.household_id)

@@ -319,40 +319,43 @@ class Bar:
     title: str
 
 
-def _svg_columns(series: queries.ChartSeries, height: int = 160) -> dict:
-    """Geometry of a column chart (one group per row, one column per series) drawn with SVG
-    attributes only (the CSP forbids style attributes)."""
-    groups = len(series.rows) or 1
+MONTH_WIDTH = 48  # SVG units per month: room for "sept." at 12 px
+AXIS_WIDTH = 56
+
+
+def _svg_columns(series: queries.ChartSeries, top_label, height: int = 160) -> dict:
+    """Geometry of a monthly column chart (one group per month, one column per series) drawn
+    with SVG attributes only (the CSP forbids style attributes). ``top_label(value)`` writes
+    the top of the scale."""
     per_group = len(series.columns)
-    column_w, gap = 14, 10
-    group_w = per_group * column_w + gap
-    top = max((v for _label, values in series.rows for v in values), default=0) or 1
+    column_w = (MONTH_WIDTH - 12) / per_group
+    top = max((v for _label, values in series.rows for v in values), default=0)
+    scale = top or 1
     bars, labels = [], []
-    classes = ("chart__bar", "chart__bar chart__bar--warning", "chart__bar chart__bar--danger")
-    for i, (label, values) in enumerate(series.rows):
-        x0 = 40 + i * group_w
+    classes = ("chart__bar", "chart__bar chart__bar--warning")
+    for i, (key, values) in enumerate(series.rows):
+        x0 = AXIS_WIDTH + i * MONTH_WIDTH
         for j, value in enumerate(values):
-            h = round(value * height / top, 1)
+            h = round(value * height / scale, 1)
             bars.append(
                 Bar(
-                    x0 + j * column_w,
-                    10 + height - h,
-                    column_w - 2,
+                    round(x0 + 6 + j * column_w, 1),
+                    round(10 + height - h, 1),
+                    round(column_w - 2, 1),
                     h,
-                    classes[j % 3],
-                    f"{label} · {series.columns[j]} : {value}",
+                    classes[j % 2],
+                    f"{month_key_label(key)} · {series.columns[j]} : {top_label(value)}",
                 )
             )
-        labels.append((x0 + per_group * column_w / 2, _short_month(label)))
-    width = 40 + groups * group_w + 10
+        month, year = _short_month(key)
+        labels.append((x0 + MONTH_WIDTH / 2, month, year if i == 0 or key.endswith("-01") else ""))
     return {
-        "width": width,
-        "height": height + 40,
+        "width": max(AXIS_WIDTH + len(series.rows) * MONTH_WIDTH + 8, 320),
+        "height": height + 48,
         "base": height + 10,
         "bars": bars,
         "labels": labels,
-        "top": top,
-        "top_label": series.columns[0],
+        "top": top_label(top),
     }
 
 
@@ -372,9 +375,9 @@ MONTHS = (
 )
 
 
-def _short_month(key: str) -> str:
+def _short_month(key: str) -> tuple[str, str]:
     year, month = key.split("-")
-    return f"{MONTHS[int(month) - 1]} {year[2:]}"
+    return MONTHS[int(month) - 1], year
 
 
 @bp.app_template_filter("month_key_label")
@@ -390,11 +393,15 @@ def _charts(data: queries.Indicators) -> dict:
         trend.key, trend.title, ("Dette totale",), [(k, (v[1],)) for k, v in trend.rows]
     )
     return {
-        "flux": _svg_columns(flows),
-        "impayes": _svg_columns(debt_only),
+        "flux": _svg_columns(flows, str),
+        "impayes": _svg_columns(debt_only, _euros),
         "intensite": _css_bars(data.charts["intensite"]),
         "sorties": _css_bars(data.charts["sorties"]),
     }
+
+
+def _euros(cents: int) -> str:
+    return f"{_number(Decimal(cents) / 100, 0)}\u00a0€"
 
 
 def _css_bars(series: queries.ChartSeries) -> list[tuple[str, int, str]]:
