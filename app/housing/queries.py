@@ -458,12 +458,9 @@ def tenancy_rows(user) -> list[TenancyRow]:
 
 def next_tripartite_meetings(scope: Select) -> dict[int, date]:
     """Next tripartite meeting per household of the scope (the partners domain's meetings: one
-    already planned, or the "next meeting" date set at the last one). Empty while the
-    partners domain is not installed."""
-    try:
-        from app.partners.models import TripartiteMeeting
-    except ImportError:
-        return {}
+    already planned, or the "next meeting" date set at the last one)."""
+    from app.partners.models import TripartiteMeeting
+
     today = today_paris()
     households = select(Occupancy.household_id).where(Occupancy.id.in_(scope))
     planned = select(

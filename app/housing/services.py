@@ -853,7 +853,7 @@ def read_rent_accounts(
     report = ImportReport(file_format="xlsx" if content[:4] == b"PK\x03\x04" else "csv")
     try:
         rows = iter(_xlsx_rows(content) if report.file_format == "xlsx" else _csv_rows(content))
-        header_line, header = next(
+        _header_line, header = next(
             ((n, r) for n, r in rows if not all(_is_blank(v) for v in r)), (0, None)
         )
     except Exception:
@@ -999,7 +999,6 @@ def read_rent_accounts(
     if report.rows == 0:
         report.file_problems.append("Le fichier ne contient aucune ligne de compte.")
     report.months = tuple(sorted({v["month"] for v in values}))
-    _ = header_line
     return report, (values if report.is_valid else [])
 
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from importlib.util import find_spec
 from pathlib import Path
 
 import click
 from babel.numbers import format_currency
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from jinja2 import TemplateNotFound
 from sqlalchemy import select
 
 from app.audit.services import record
@@ -59,10 +57,7 @@ from app.permissions import Permission, permission_required
 
 bp = Blueprint("housing", __name__, cli_group="housing")
 
-FILE_LAYOUT = "households/_file_layout.html"
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-# The next tripartite meeting comes from the partners domain, when it is installed.
-MEETINGS_AVAILABLE = find_spec("app.partners.models") is not None
 EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
 
 
@@ -91,20 +86,6 @@ def euros_filter(cents: int | None) -> str:
 def months_filter(value) -> str:
     """Months of arrears with a decimal comma: ``2,5``; ``0`` when nothing is owed."""
     return f"{value:.1f}".replace(".", ",").removesuffix(",0") if value else "0"
-
-
-def _file_layout() -> str:
-    """The household file's layout (header and tabs) from the households domain, or a plain
-    page while it does not exist."""
-    try:
-        current_app.jinja_env.get_template(FILE_LAYOUT)
-    except TemplateNotFound:
-        return "housing/_plain_file_layout.html"
-    return FILE_LAYOUT
-
-
-def _render_file(template: str, household: Household, **context):
-    return render_template(template, household=household, file_layout=_file_layout(), **context)
 
 
 def _back_to_file(household: Household, message: str):
@@ -136,9 +117,9 @@ def household(household_id: int):
         details={"page": request.endpoint},
     )
     db.session.commit()
-    return _render_file(
+    return render_template(
         "housing/household.html",
-        household,
+        household=household,
         tenancy=tenancy_detail(household, current_user),
         action_form=RepaymentPlanStatusForm(),
     )
@@ -175,8 +156,8 @@ def start_occupancy(household_id: int):
             apply_domain_error(form, error)
         else:
             return _back_to_file(household, "Bail enregistré.")
-    return _render_file(
-        "housing/occupancy_form.html", household, form=form, has_dwellings=bool(dwellings)
+    return render_template(
+        "housing/occupancy_form.html", household=household, form=form, has_dwellings=bool(dwellings)
     )
 
 
@@ -208,9 +189,9 @@ def end_occupancy(household_id: int, occupancy_id: int):
             apply_domain_error(form, error)
         else:
             return _back_to_file(household, "Fin du bail enregistrée.")
-    return _render_file(
+    return render_template(
         "housing/simple_form.html",
-        household,
+        household=household,
         form=form,
         occupancy=occupancy,
         title="Terminer le bail",
@@ -240,9 +221,9 @@ def record_lease_review(household_id: int, occupancy_id: int):
             apply_domain_error(form, error)
         else:
             return _back_to_file(household, "Bilan du bail glissant enregistré.")
-    return _render_file(
+    return render_template(
         "housing/simple_form.html",
-        household,
+        household=household,
         form=form,
         occupancy=occupancy,
         title="Bilan semestriel du bail glissant",
@@ -276,9 +257,9 @@ def record_glissement(household_id: int, occupancy_id: int):
             return _back_to_file(
                 household, "Glissement du bail enregistré : le bail direct commence."
             )
-    return _render_file(
+    return render_template(
         "housing/simple_form.html",
-        household,
+        household=household,
         form=form,
         occupancy=occupancy,
         title="Glissement du bail",
@@ -308,9 +289,9 @@ def record_gla_action(household_id: int):
             apply_domain_error(form, error)
         else:
             return _back_to_file(household, "Action de gestion locative adaptée enregistrée.")
-    return _render_file(
+    return render_template(
         "housing/simple_form.html",
-        household,
+        household=household,
         form=form,
         occupancy=occupancy,
         title="Noter une action de gestion locative adaptée",
@@ -341,9 +322,9 @@ def record_procedure_stage(household_id: int):
             apply_domain_error(form, error)
         else:
             return _back_to_file(household, "Étape de la procédure enregistrée.")
-    return _render_file(
+    return render_template(
         "housing/simple_form.html",
-        household,
+        household=household,
         form=form,
         occupancy=occupancy,
         title="Noter une étape de la procédure",
@@ -373,9 +354,9 @@ def start_repayment_plan(household_id: int):
             apply_domain_error(form, error)
         else:
             return _back_to_file(household, "Plan d'apurement enregistré.")
-    return _render_file(
+    return render_template(
         "housing/simple_form.html",
-        household,
+        household=household,
         form=form,
         occupancy=occupancy,
         title="Enregistrer un plan d'apurement",
@@ -450,7 +431,6 @@ def dashboard():
             "bailleur": landlord_id,
             "q": request.args.get("q") or "",
         },
-        has_meetings=MEETINGS_AVAILABLE,
     )
 
 
