@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.db import db
+from app.households.models import Household
 from app.permissions import Role
 from tests.conftest import page
 from tests.factories import (
@@ -130,3 +131,18 @@ def test_a_social_worker_sees_only_the_tenancies_of_their_households(client, lan
     text = page(client.get("/logements/"))
     assert "R-0001" in text and "R-0003" in text
     assert "R-0000" not in text and "R-0002" not in text
+
+
+def test_the_next_tripartite_meeting_is_shown(client, landlord_world):
+    from app.formatting import today_paris
+    from app.housing.services import add_months
+    from tests.factories import make_meeting
+
+    add_tenancies(landlord_world, 1)
+    household_id = db.session.scalar(select(Household.id).where(Household.reference == "R-0000"))
+    household = db.session.get(Household, household_id)
+    make_meeting(household, held_on=date(2025, 5, 20), next_meeting_on=add_months(today_paris(), 2))
+    make_meeting(household, held_on=add_months(today_paris(), 1))
+    client.login(landlord_world["staff"])
+    text = page(client.get("/logements/"))
+    assert add_months(today_paris(), 1).strftime("%d/%m/%Y") in text
