@@ -7,42 +7,18 @@ from __future__ import annotations
 import io
 import re
 
-import pyotp
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from app.demo import DEMO_PASSWORD
+from tests.e2e.a11y import assert_accessible
+from tests.e2e.helpers import log_in
 
 pytestmark = pytest.mark.e2e
 
 COORDINATOR = "coordination@traitdunion.demo"
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-def log_in_with_second_factor(
-    page: Page, base_url: str, email: str, recovery_code: str | None = None
-) -> list[str]:
-    """Password, then the second factor: the mandatory enrolment of coordinators (the secret
-    shown on the page gives the code) — returning the recovery codes it shows — or, once
-    enrolled, one of those recovery codes (a TOTP code cannot be replayed within 30 s)."""
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    codes = []
-    if "/connexion/double-authentification" in page.url:
-        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-        page.locator("input[name=code]").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Activer").click()
-        codes = page.locator(".recovery-codes code").all_inner_texts()
-        page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
-    elif "/connexion/code" in page.url:
-        page.locator("input[name=code]").fill(recovery_code)
-        page.get_by_role("button", name="Valider").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
-    return codes
 
 
 def no_sideways_scroll(page: Page) -> int:
@@ -70,7 +46,8 @@ def test_coordinator_balances_caseloads_and_exports_indicators(
 ):
     context = browser.new_context(accept_downloads=True, **DESKTOP)
     page = context.new_page()
-    recovery_codes = log_in_with_second_factor(page, live_server, COORDINATOR)
+    log_in(page, live_server, COORDINATOR)  # with the coordinator's second factor
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
 
     page.get_by_role("link", name="Pilotage").click()
     expect(page.get_by_role("heading", name="Portefeuilles des référent·es")).to_be_visible()
@@ -144,14 +121,15 @@ def test_coordinator_balances_caseloads_and_exports_indicators(
     expect(page.get_by_text("Pour l'imprimer")).to_be_hidden()
     page.screenshot(path=str(screenshots_dir / "synthese-impression.png"), full_page=True)
     context.close()
-    pages_fit_a_phone(live_server, browser, screenshots_dir, recovery_codes[0])
+    pages_fit_a_phone(live_server, browser, screenshots_dir)
 
 
-def pages_fit_a_phone(live_server, browser, screenshots_dir, recovery_code: str):
+def pages_fit_a_phone(live_server, browser, screenshots_dir):
     """The same pages at 375 px (in the same test: loading the demo data is the slow part)."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    log_in_with_second_factor(page, live_server, COORDINATOR, recovery_code)
+    log_in(page, live_server, COORDINATOR)
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
     for name, path in (
         ("portefeuilles", "/pilotage/"),
         ("liste", "/pilotage/menages"),
@@ -162,9 +140,11 @@ def pages_fit_a_phone(live_server, browser, screenshots_dir, recovery_code: str)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         page.screenshot(path=str(screenshots_dir / f"pilotage-{name}-375.png"), full_page=True)
         assert no_sideways_scroll(page) <= 0, path
+        assert_accessible(page, path)
     page.goto(live_server + "/pilotage/menages")
     page.get_by_role("link", name=re.compile("^Synthèse")).first.click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     page.screenshot(path=str(screenshots_dir / "synthese-375.png"), full_page=True)
     assert no_sideways_scroll(page) <= 0
+    assert_accessible(page, "synthèse")
     context.close()
