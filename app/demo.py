@@ -762,7 +762,9 @@ def _support() -> None:
         # here when the household file has none, as the demo household would have signed it).
         if index % 2 == 0:
             domain = ("sante", "emploi", "social")[index % 3]
-            if not has_consent(household.id, domain, "situation_sociale", today):
+            referred_on = start + timedelta(days=rng.randint(20, 60))
+            # The referral checks consent on its own date, so that is the date to look at.
+            if not has_consent(household.id, domain, "situation_sociale", referred_on):
                 db.session.add(
                     Consent(
                         household_id=household.id,
@@ -773,7 +775,6 @@ def _support() -> None:
                     )
                 )
                 db.session.flush()
-            referred_on = start + timedelta(days=rng.randint(20, 60))
             referral = partners.refer_household(
                 worker,
                 household,

@@ -61,4 +61,5 @@ def register_request_hooks(app) -> None:
             "can_read_social_content": lambda: can_read_social_content(current_user),
             "navigation": navigation_for_current_user,
             "current_locale": lambda: str(get_locale() or "fr"),
+            "has_endpoint": lambda name: name in app.view_functions,
         }
