@@ -48,3 +48,28 @@ def test_demo_housing_is_realistic_and_idempotent(app):
     assert first["ProcedureStage"] > 0 and first["RepaymentPlan"] > 0
     rents = db.session.execute(select(Dwelling.rent_cents, Dwelling.surface_m2)).all()
     assert all(abs(rent / 100 / float(surface) - 6.3) < 0.01 for rent, surface in rents)
+
+
+def test_the_example_file_imports_against_the_demo(app):
+    """The downloadable example matches the demo's Rhône Habitat Solidaire leases."""
+    from pathlib import Path
+
+    from app.formatting import today_paris
+    from app.housing import services
+    from app.housing.services import add_months, first_of_month
+    from app.organisations.models import Organisation
+
+    load_demo()
+    if not db.session.scalar(select(func.count(Household.id))):
+        for project in db.session.scalars(select(Project).order_by(Project.id)):
+            for n in range(8):
+                make_household(project, reference=f"D-{project.id}-{n:02d}", stage="maintien")
+        load_demo()
+    landlord = db.session.scalar(
+        select(Organisation).where(Organisation.name == "Rhône Habitat Solidaire")
+    )
+    example = Path(app.static_folder, "examples", "exemple-comptes-locataires.csv").read_bytes()
+    month = add_months(first_of_month(today_paris()), -1)
+    report, rows = services.read_rent_accounts(landlord.id, example, month=month)
+    assert report.is_valid, report.problems
+    assert len(rows) == 4
