@@ -29,6 +29,7 @@ MODELS = (
 )
 
 BLUEPRINTS = (
+    "app.audit.views",
     "app.auth.views",
     "app.home.views",
     "app.households.views",

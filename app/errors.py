@@ -98,6 +98,8 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code in (403, 404):
+            _record_refusal(app, error.code)
         if error.code in ERROR_TITLES:
             return render_error(error.code)
         return error
@@ -109,3 +111,38 @@ def register_error_handlers(app) -> None:
 
         db.session.rollback()
         return render_error(500)
+
+
+def _record_refusal(app, status: int) -> None:
+    """Audit a logged-in user's 403, or 404 on a real route (a record that does not exist or
+    lies outside their scope, as in an identifier tried by hand). The route's template is
+    kept, never the URL itself nor its query string; unmatched URLs are not recorded."""
+    from flask import request
+    from flask_login import current_user
+
+    from app.audit.models import AuditOutcome
+    from app.audit.services import record
+    from app.db import db
+
+    if request.url_rule is None or request.endpoint == "static":
+        return
+    if not current_user.is_authenticated:
+        return
+    household_id = (request.view_args or {}).get("household_id")
+    try:
+        db.session.rollback()  # the refused request changes nothing
+        record(
+            current_user,
+            "access.refused",
+            household_id=household_id if isinstance(household_id, int) else None,
+            outcome=AuditOutcome.REFUSED,
+            details={
+                "route": request.url_rule.rule,
+                "method": request.method,
+                "status": status,
+            },
+        )
+        db.session.commit()
+    except Exception:  # the refusal stands even if its trace cannot be written
+        app.logger.exception("Could not record an access refusal")
+        db.session.rollback()

@@ -100,6 +100,11 @@ MATRIX: dict[str, Case] = {
     "auth.account POST": Case("/mon-compte/", everyone(ok=302)),
     "home.index GET": Case("/", everyone(ok=302, anonymous=302)),
     "home.welcome GET": Case("/accueil", everyone()),
+    # audit: who consulted a file (coordinators, in scope); the whole log (administrators)
+    "audit.household_log GET": Case(
+        "/menages/{w.household.id}/consultations", only("coordinateur")
+    ),
+    "audit.index GET": Case("/admin/journal", only(*ADMIN)),
     # administration
     "organisations.index GET": Case("/admin/organisations/", only(*ADMIN)),
     "organisations.create GET": Case("/admin/organisations/nouvelle", only(*ADMIN)),

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, String, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UtcDateTime, db, utcnow
 
@@ -39,3 +39,33 @@ class AuditEntry(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(36))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict | None] = mapped_column(JSON)
+
+    actor = relationship("User", lazy="joined", viewonly=True)
+
+
+# --- append-only, enforced by the database ----------------------------------------------------
+# The same SQL goes into the Alembic migration (see docs/security.md). PostgreSQL: TRUNCATE
+# does not fire row triggers (the test suite's cleanup relies on that); production must also
+# connect as a role that is not the table's owner and holds no TRUNCATE right on it.
+APPEND_ONLY_MESSAGE = "audit_entry is append-only"
+
+SQLITE_APPEND_ONLY_DDL = tuple(
+    f"CREATE TRIGGER audit_entry_no_{verb.lower()} BEFORE {verb} ON audit_entry "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+POSTGRESQL_APPEND_ONLY_DDL = (
+    "CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    f"RAISE EXCEPTION USING MESSAGE = '{APPEND_ONLY_MESSAGE}: ' || TG_OP || ' refused'; "
+    "END; $$",
+    "CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
+)
+
+for _statement in SQLITE_APPEND_ONLY_DDL:
+    event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in POSTGRESQL_APPEND_ONLY_DDL:
+    event.listen(
+        AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )

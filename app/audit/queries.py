@@ -1,0 +1,137 @@
+"""Reads of the audit log: one household's trace, and the administrators' search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, func, select
+
+from app.audit.models import AuditEntry, AuditOutcome
+from app.db import db
+from app.formatting import PARIS
+from app.users.models import User
+
+# French labels of the actions people look for; others show their dotted code.
+ACTION_LABELS = {
+    "household.read": "Consultation du dossier",
+    "household.access_log_read": "Consultation de la liste des accès",
+    "access.refused": "Accès refusé",
+    "auth.login": "Connexion",
+    "auth.logout": "Déconnexion",
+    "auth.login_failed": "Échec de connexion",
+    "auth.login_throttled": "Connexion bloquée (trop d'échecs)",
+    "auth.session_expired": "Session expirée",
+    "auth.password_changed": "Mot de passe changé",
+    "auth.password_reset_requested": "Demande de réinitialisation du mot de passe",
+    "auth.password_reset": "Mot de passe réinitialisé par lien",
+    "auth.reauthenticated": "Mot de passe confirmé",
+    "auth.reauth_failed": "Échec de confirmation du mot de passe",
+    "auth.totp_enabled": "Double authentification activée",
+    "auth.totp_disabled": "Double authentification désactivée",
+    "auth.totp_failed": "Code de double authentification refusé",
+    "auth.totp_throttled": "Double authentification bloquée (trop d'échecs)",
+    "auth.recovery_code_used": "Code de secours utilisé",
+    "auth.recovery_codes_regenerated": "Codes de secours régénérés",
+}
+
+OUTCOME_LABELS = {
+    AuditOutcome.SUCCESS: "Réussi",
+    AuditOutcome.REFUSED: "Refusé",
+    AuditOutcome.FAILURE: "Échec",
+}
+
+# What counts as "consulting" a file on the household's access page.
+HOUSEHOLD_READ_ACTIONS = ("household.read",)
+
+
+def action_label(action: str) -> str:
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    if action.endswith(".export") or action.endswith("_exported"):
+        return "Export"
+    if action.endswith(".import") or action.endswith("_imported"):
+        return "Import"
+    return action
+
+
+def household_entries(household_id: int) -> Select:
+    """Every audit entry about one household, newest first, with its actor."""
+    return (
+        select(AuditEntry)
+        .where(AuditEntry.household_id == household_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
+
+
+@dataclass(frozen=True)
+class Reader:
+    user: User | None
+    reads: int
+    last_at: datetime
+
+
+def household_readers(household_id: int) -> list[Reader]:
+    """Who opened the file, how often and when last: one row per person, latest first."""
+    rows = db.session.execute(
+        select(AuditEntry.actor_id, func.count(AuditEntry.id), func.max(AuditEntry.at))
+        .where(
+            AuditEntry.household_id == household_id,
+            AuditEntry.action.in_(HOUSEHOLD_READ_ACTIONS),
+        )
+        .group_by(AuditEntry.actor_id)
+        .order_by(func.max(AuditEntry.at).desc())
+    ).all()
+    users = {
+        u.id: u
+        for u in db.session.scalars(select(User).where(User.id.in_([r[0] for r in rows if r[0]])))
+    }
+    return [Reader(users.get(actor_id), count, last) for actor_id, count, last in rows]
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    actor_id: int | None = None
+    action: str | None = None
+    household_id: int | None = None
+    start_on: date | None = None
+    end_on: date | None = None
+    outcome: str | None = None
+
+
+def _paris_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=PARIS)
+
+
+def search_log(filters: LogFilters) -> Select:
+    """The administrators' search, newest first. Dates are days in Europe/Paris, inclusive."""
+    query = select(AuditEntry)
+    if filters.actor_id:
+        query = query.where(AuditEntry.actor_id == filters.actor_id)
+    if filters.action:
+        # "auth." selects a whole family; "auth.login" one action.
+        if filters.action.endswith("."):
+            query = query.where(AuditEntry.action.startswith(filters.action, autoescape=True))
+        else:
+            query = query.where(AuditEntry.action == filters.action)
+    if filters.household_id:
+        query = query.where(AuditEntry.household_id == filters.household_id)
+    if filters.start_on:
+        query = query.where(AuditEntry.at >= _paris_midnight_utc(filters.start_on))
+    if filters.end_on:
+        query = query.where(AuditEntry.at < _paris_midnight_utc(filters.end_on + timedelta(days=1)))
+    if filters.outcome:
+        query = query.where(AuditEntry.outcome == filters.outcome)
+    return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+
+
+def known_actions() -> list[str]:
+    """The actions present in the log, for the filter's list."""
+    return list(db.session.scalars(select(AuditEntry.action).distinct().order_by("action")))
+
+
+def actor_choices() -> list[tuple[int, str]]:
+    return [
+        (u.id, f"{u.full_name} ({u.email})")
+        for u in db.session.scalars(select(User).order_by(User.full_name))
+    ]

@@ -1,0 +1,105 @@
+"""The audit pages: who consulted a household file (coordinators), the searchable log
+(administrators)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+
+from app.audit.models import AuditOutcome
+from app.audit.queries import (
+    OUTCOME_LABELS,
+    LogFilters,
+    action_label,
+    actor_choices,
+    household_entries,
+    household_readers,
+    known_actions,
+    search_log,
+)
+from app.audit.services import record
+from app.db import db
+from app.households.queries import get_household_or_404
+from app.permissions import Permission, permission_required
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.app_template_filter("audit_action")
+def _audit_action(action: str) -> str:
+    return action_label(action)
+
+
+@bp.app_template_filter("audit_outcome")
+def _audit_outcome(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.route("/menages/<int:household_id>/consultations")
+@permission_required(Permission.VIEW_FILE_ACCESS_LOG)
+def household_log(household_id: int):
+    household = get_household_or_404(current_user, household_id)
+    # Reading the trace is itself traced, on the same file.
+    record(
+        current_user,
+        "household.access_log_read",
+        household_id=household.id,
+        target=household,
+    )
+    db.session.commit()
+    page = db.paginate(
+        household_entries(household.id),
+        page=_page_number(),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template(
+        "audit/household_log.html",
+        household=household,
+        readers=household_readers(household.id),
+        page=page,
+    )
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/admin/journal")
+@permission_required(Permission.VIEW_AUDIT_LOG)
+def index():
+    outcome = request.args.get("resultat") or None
+    action = (request.args.get("action") or "").strip()[:60] or None
+    filters = LogFilters(
+        actor_id=request.args.get("acteur", type=int),
+        action=action,
+        household_id=request.args.get("menage", type=int),
+        start_on=_date_arg("du"),
+        end_on=_date_arg("au"),
+        outcome=outcome if outcome in AuditOutcome._value2member_map_ else None,
+    )
+    page = db.paginate(
+        search_log(filters),
+        page=_page_number(),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "audit/index.html",
+        page=page,
+        filters=filters,
+        args=args,
+        actors=actor_choices(),
+        actions=known_actions(),
+        outcomes=OUTCOME_LABELS,
+    )
