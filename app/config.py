@@ -25,9 +25,27 @@ class DefaultConfig:
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "ancrage_session"
     REMEMBER_COOKIE_DURATION = timedelta(0)
-    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    # Flask refuses a session cookie signed longer ago than this; load_config() sets it to
+    # SESSION_ABSOLUTE_TIMEOUT so that app.auth.views can tell (and log) idle and absolute
+    # expiry itself.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=10)
+    # Exports and account-security changes ask for the password again past this age.
+    REAUTH_MAX_AGE = timedelta(minutes=10)
+    # Between the password and the second-factor code (the "half-authenticated" state).
+    LOGIN_PENDING_TIMEOUT = timedelta(minutes=5)
+
+    # Two-factor login (TOTP, RFC 6238): mandatory for these roles, optional for the others.
+    TOTP_REQUIRED_ROLES = ("admin", "coordinateur")
+    TOTP_ISSUER = "Ancrage"
+    TOTP_MAX_FAILURES = 5  # bad codes per account within LOGIN_WINDOW
+
+    # Password reset by e-mail: link lifetime and how many requests per window.
+    PASSWORD_RESET_TTL = timedelta(hours=1)
+    PASSWORD_RESET_WINDOW = timedelta(hours=1)
+    PASSWORD_RESET_MAX_PER_EMAIL = 3
+    PASSWORD_RESET_MAX_PER_IP = 20
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
@@ -79,6 +97,13 @@ def load_config(app, overrides: dict | None = None) -> None:
             app.config[key] = os.environ[key]
     if overrides:
         app.config.update(overrides)
+    app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_ABSOLUTE_TIMEOUT"]
+    # Over HTTPS the session cookie takes the __Host- prefix: the browser then refuses it
+    # unless it is Secure, host-only and for path / (ASVS V3.3.3).
+    if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == (
+        DefaultConfig.SESSION_COOKIE_NAME
+    ):
+        app.config["SESSION_COOKIE_NAME"] = "__Host-" + DefaultConfig.SESSION_COOKIE_NAME
 
     url = app.config.get("DATABASE_URL") or (
         f"sqlite:///{Path(app.instance_path) / 'ancrage.sqlite3'}"

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -145,24 +146,70 @@ class CsrfClient(FlaskClient):
         return self._csrf_token
 
     # These pages start a new session (session.clear()): the CSRF token changes.
-    _NEW_SESSION_PATHS = ("/connexion", "/deconnexion", "/mon-compte/mot-de-passe")
+    _NEW_SESSION_PATHS = (
+        "/connexion",
+        "/deconnexion",
+        "/mon-compte/mot-de-passe",
+        "/mon-compte/double-authentification/",
+        "/mot-de-passe-oublie/",
+    )
 
     def post(self, *args, csrf: bool = True, **kwargs):
         data = kwargs.get("data")
         if csrf and (data is None or isinstance(data, dict)):
             kwargs["data"] = {"csrf_token": self.csrf_token(), **(data or {})}
         response = super().post(*args, **kwargs)
-        if args and args[0] in self._NEW_SESSION_PATHS:
+        if args and str(args[0]).startswith(self._NEW_SESSION_PATHS):
             self._csrf_token = None
         return response
 
     def login(self, user, password: str = "mot-de-passe-de-test"):
+        """Log in like the user would: password, then the second factor when asked — the
+        forced enrolment of coordinators and administrators (reading the secret shown on the
+        page) or the code of an enrolled user (computed from their stored secret)."""
         response = self.post("/connexion", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        step = response.headers["Location"]
+        if step.endswith("/connexion/double-authentification"):
+            shown = page(self.get(step))
+            secret = re.search(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<', shown).group(1)
+            response = self.post(step, data={"code": totp_code(user, secret.replace(" ", ""))})
+            assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+            assert "codes de secours" in page(response)
+        elif step.endswith("/connexion/code"):
+            response = self.post(step, data={"code": totp_code(user)})
+            assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         return response
 
     def logout(self):
         return self.post("/deconnexion")
+
+
+def totp_code(user, secret: str | None = None) -> str:
+    """A TOTP code the server will accept for ``user`` now: the current 30-second step, or
+    the next one when the current was already used (codes cannot be replayed). A test that
+    logs the same user in more than twice within 30 seconds stands for one who waited for
+    the next code: its last accepted step is moved back."""
+    import pyotp
+    from sqlalchemy import update
+
+    from app.auth.models import TotpCredential
+    from app.auth.services import decrypt_totp_secret, totp_credential
+
+    credential = totp_credential(user)
+    secret = secret or decrypt_totp_secret(credential.secret_encrypted)
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(datetime.now(UTC))
+    last = credential.last_timecode if credential is not None else None
+    if last is not None and last >= current + 1:
+        db.session.execute(
+            update(TotpCredential)
+            .where(TotpCredential.id == credential.id)
+            .values(last_timecode=current - 1)
+        )
+        last = current - 1
+    step = current if last is None or last < current else current + 1
+    return totp.generate_otp(step)
 
 
 @pytest.fixture

@@ -100,6 +100,41 @@ MATRIX: dict[str, Case] = {
     "auth.account POST": Case("/mon-compte/", everyone(ok=302)),
     "home.index GET": Case("/", everyone(ok=302, anonymous=302)),
     "home.welcome GET": Case("/accueil", everyone()),
+    # second factor: reachable only half-authenticated (after the password); anyone else is
+    # sent back to the login page, or home when already logged in.
+    "auth.second_factor GET": Case("/connexion/code", everyone(ok=302)),
+    "auth.second_factor POST": Case("/connexion/code", everyone(ok=302)),
+    "auth.enrol_at_login GET": Case("/connexion/double-authentification", everyone(ok=302)),
+    "auth.enrol_at_login POST": Case("/connexion/double-authentification", everyone(ok=302)),
+    # password reset: for logged-out people; a bad link answers 400
+    "auth.forgot_password GET": Case("/mot-de-passe-oublie", everyone(ok=302, anonymous=200)),
+    "auth.forgot_password POST": Case("/mot-de-passe-oublie", everyone(ok=302, anonymous=400)),
+    "auth.reset_password GET": Case(
+        "/mot-de-passe-oublie/lien-inconnu", everyone(ok=302, anonymous=400)
+    ),
+    "auth.reset_password POST": Case(
+        "/mot-de-passe-oublie/lien-inconnu", everyone(ok=302, anonymous=400)
+    ),
+    "auth.reauthenticate GET": Case("/mon-compte/confirmer", everyone()),
+    "auth.reauthenticate POST": Case("/mon-compte/confirmer", everyone()),
+    # two-factor management: administrators and coordinators enrolled at login (enabling
+    # again redirects; new recovery codes are shown; turning it off is refused); the others
+    # have not enabled it (the empty enrolment form is refused with 400).
+    "auth.two_factor GET": Case("/mon-compte/double-authentification", everyone()),
+    "auth.enable_totp GET": Case(
+        "/mon-compte/double-authentification/activer", only(*ROLES, admin=302, coordinateur=302)
+    ),
+    "auth.enable_totp POST": Case(
+        "/mon-compte/double-authentification/activer",
+        only(*ROLES, ok=400, admin=302, coordinateur=302),
+    ),
+    "auth.regenerate_recovery_codes POST": Case(
+        "/mon-compte/double-authentification/codes-de-secours",
+        only(*ROLES, ok=302, admin=200, coordinateur=200),
+    ),
+    "auth.disable_totp POST": Case(
+        "/mon-compte/double-authentification/desactiver", everyone(ok=302)
+    ),
     # audit: who consulted a file (coordinators, in scope); the whole log (administrators)
     "audit.household_log GET": Case(
         "/menages/{w.household.id}/consultations", only("coordinateur")

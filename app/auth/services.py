@@ -1,62 +1,79 @@
-"""Authentication rules: password hashing, login with database-backed throttling, logout,
-password change. Services never commit; the caller does."""
+"""Authentication rules: password hashing and policy, login with database-backed throttling,
+second factor (TOTP and recovery codes), password reset links, re-authentication, logout.
+Services never commit; the caller does."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
+import pyotp
+import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from app.audit.models import AuditOutcome
 from app.audit.services import record
-from app.auth.models import LoginAttempt
+from app.auth.models import (
+    Factor,
+    LoginAttempt,
+    PasswordResetToken,
+    RecoveryCode,
+    TotpCredential,
+)
 from app.db import db, utcnow
 from app.errors import DomainError
 from app.users.models import User, new_session_token
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
-# A short list of the passwords most tried against French services; the complete check
-# lives in ``password_problem``.
-COMMON_PASSWORDS = frozenset(
-    {
-        "123456789012",
-        "azertyuiop12",
-        "motdepasse12",
-        "motdepasse123",
-        "password1234",
-        "qwertyuiop12",
-        "azertyuiopqs",
-        "000000000000",
-        "111111111111",
-        "123123123123",
-        "soleil123456",
-        "bonjour12345",
-        "jetaime12345",
-        "marseille1234",
-        "doudou123456",
-        "chouchou1234",
-        "loulou123456",
-        "ancrage12345",
-        "ancrage123456",
-        "administrateur",
-        "passwordpassword",
-        "motdepassemotdepasse",
-        "azertyazerty",
-        "qwertyqwerty",
-    }
-)
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+# Characters people add around a common word to pass a length rule ("soleil2024!").
+_DECORATION = "0123456789!?.,;:*_-+=@#$%&€ "
 _DUMMY_HASH: str | None = None
 
 
 class LoginRefused(DomainError):
     pass
+
+
+class SecondFactorRefused(DomainError):
+    pass
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The blocklist (app/auth/common_passwords.txt: about 30,000 entries, sources in its
+    header), lower-case."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """True for a listed password, a listed one wrapped in digits or symbols
+    ("motdepasse2024!"), or a listed one repeated ("azertyazerty")."""
+    common = common_passwords()
+    lowered = password.lower()
+    if lowered in common:
+        return True
+    core = lowered.strip(_DECORATION)
+    if core != lowered and (core in common or len(core) < 4):
+        return True
+    for size in range(1, len(core) // 2 + 1):
+        if len(core) % size == 0 and core == core[:size] * (len(core) // size):
+            return core[:size] in common or size < 4
+    return False
 
 
 def _hasher() -> PasswordHasher:
@@ -80,7 +97,7 @@ def password_problem(password: str, *, email: str | None = None) -> str | None:
     if len(password) > MAX_PASSWORD_LENGTH:
         return _("Le mot de passe ne doit pas dépasser %(n)s caractères.", n=MAX_PASSWORD_LENGTH)
     lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
+    if len(set(lowered)) < 4 or is_common_password(password):
         return _("Ce mot de passe est trop courant ou trop simple : choisissez-en un autre.")
     if email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 4:
         return _("Le mot de passe ne doit pas contenir votre adresse e-mail.")
@@ -98,10 +115,13 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _recent_failures(column, value, since: datetime) -> int:
+def _recent_failures(column, value, since: datetime, factor: Factor = Factor.PASSWORD) -> int:
     return db.session.scalar(
         select(func.count(LoginAttempt.id)).where(
-            column == value, LoginAttempt.at >= since, LoginAttempt.is_success.is_(False)
+            column == value,
+            LoginAttempt.at >= since,
+            LoginAttempt.is_success.is_(False),
+            LoginAttempt.factor == factor,
         )
     )
 
@@ -155,9 +175,33 @@ def authenticate(email: str, password: str, *, ip: str | None, now: datetime | N
         raise LoginRefused(_("Adresse e-mail ou mot de passe incorrect."))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = now
-    record(user, "auth.login", target=user, now=now)
+    if needs_second_factor_step(user):
+        record(user, "auth.password_verified", target=user, now=now)
     return user
+
+
+def complete_login(user: User, *, second_factor: bool, now: datetime | None = None) -> None:
+    """The user is now authenticated (password, and the second factor when they have one)."""
+    now = now or utcnow()
+    user.last_login_at = now
+    record(user, "auth.login", target=user, now=now, details={"second_factor": second_factor})
+
+
+def reauthenticate(user: User, password: str, *, ip: str | None, now: datetime | None = None):
+    """Confirm the password of a logged-in user before a sensitive action. Shares the login
+    throttling: failures here count as failed logins of the account."""
+    now = now or utcnow()
+    if _throttled(user.email, ip, now):
+        record(user, "auth.login_throttled", outcome=AuditOutcome.REFUSED, now=now, target=user)
+        raise LoginRefused(
+            _("Trop de tentatives échouées. Réessayez dans quelques minutes."), field="password"
+        )
+    ok = _verify(user.password_hash, password)
+    db.session.add(LoginAttempt(at=now, email=user.email, ip=ip, is_success=ok))
+    if not ok:
+        record(user, "auth.reauth_failed", outcome=AuditOutcome.REFUSED, now=now, target=user)
+        raise LoginRefused(_("Mot de passe incorrect."), field="password")
+    record(user, "auth.reauthenticated", target=user, now=now)
 
 
 def logout(user: User) -> None:
@@ -203,3 +247,374 @@ def set_locale(user: User, locale: str) -> None:
         raise DomainError(_("Cette langue n'est pas disponible."), field="locale")
     user.locale = locale
     record(user, "auth.preferences_changed", target=user, details={"locale": locale})
+
+
+# --- second factor: TOTP (RFC 6238) and recovery codes ---------------------------------------
+
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+
+
+def _fernet_key(secret_key: str) -> bytes:
+    """A Fernet key derived from SECRET_KEY with HKDF-SHA256 (a separate key per purpose)."""
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ancrage:totp-secret:v1"
+    ).derive(secret_key.encode())
+    return base64.urlsafe_b64encode(derived)
+
+
+def _fernet() -> MultiFernet:
+    """Encrypts with SECRET_KEY; also decrypts with SECRET_KEY_FALLBACKS (key rotation: see
+    docs/security.md and ``flask --app wsgi rotate-totp-keys``)."""
+    keys = [
+        current_app.config["SECRET_KEY"],
+        *(current_app.config.get("SECRET_KEY_FALLBACKS") or []),
+    ]
+    return MultiFernet([Fernet(_fernet_key(key)) for key in keys])
+
+
+def encrypt_totp_secret(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def decrypt_totp_secret(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as error:  # SECRET_KEY changed without a fallback
+        raise RuntimeError(
+            "TOTP secret cannot be decrypted: was SECRET_KEY changed without keeping the old "
+            "one in SECRET_KEY_FALLBACKS?"
+        ) from error
+
+
+def rotate_totp_keys() -> int:
+    """Re-encrypt every TOTP secret with the current SECRET_KEY; returns how many."""
+    fernet = _fernet()
+    credentials = db.session.scalars(select(TotpCredential)).all()
+    for credential in credentials:
+        credential.secret_encrypted = fernet.rotate(credential.secret_encrypted.encode()).decode()
+    return len(credentials)
+
+
+def requires_second_factor(user: User) -> bool:
+    """Whether the user's roles make two-factor login mandatory (TOTP_REQUIRED_ROLES)."""
+    required = current_app.config["TOTP_REQUIRED_ROLES"]
+    if isinstance(required, str):
+        required = [r.strip() for r in required.split(",")]
+    return any(role in required for role in user.roles)
+
+
+def totp_credential(user: User) -> TotpCredential | None:
+    return db.session.scalar(select(TotpCredential).where(TotpCredential.user_id == user.id))
+
+
+def has_totp(user: User) -> bool:
+    credential = totp_credential(user)
+    return credential is not None and credential.confirmed_at is not None
+
+
+def needs_second_factor_step(user: User) -> bool:
+    """After the password: a code (enrolled users) or a forced enrolment (mandatory roles)."""
+    return has_totp(user) or requires_second_factor(user)
+
+
+def start_totp_enrolment(user: User) -> str:
+    """The secret being enrolled: a new one from the CSPRNG (160 bits), or the one already
+    shown if enrolment was started and not finished."""
+    credential = totp_credential(user)
+    if credential is not None and credential.confirmed_at is not None:
+        raise DomainError(_("La double authentification est déjà activée."))
+    if credential is None:
+        secret = pyotp.random_base32(32)
+        db.session.add(
+            TotpCredential(user_id=user.id, secret_encrypted=encrypt_totp_secret(secret))
+        )
+        return secret
+    return decrypt_totp_secret(credential.secret_encrypted)
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(
+        name=user.email, issuer_name=current_app.config["TOTP_ISSUER"]
+    )
+
+
+def qr_code_data_uri(uri: str) -> str:
+    """The otpauth URI as a QR code, an SVG ``data:`` URI (allowed by the CSP's img-src)."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def _accept_totp(credential: TotpCredential, code: str, now: datetime) -> bool:
+    """Check a 6-digit code against the previous, current and next 30-second steps and accept
+    it only if its step is later than the last accepted one (no replay). The conditional
+    UPDATE makes two simultaneous uses of one code accept only one of them."""
+    if len(code) != 6 or not code.isdigit():
+        return False
+    totp = pyotp.TOTP(decrypt_totp_secret(credential.secret_encrypted))
+    current = totp.timecode(now)
+    for timecode in (current - 1, current, current + 1):
+        if not hmac.compare_digest(totp.generate_otp(timecode), code):
+            continue
+        accepted = db.session.execute(
+            update(TotpCredential)
+            .where(
+                TotpCredential.id == credential.id,
+                or_(
+                    TotpCredential.last_timecode.is_(None),
+                    TotpCredential.last_timecode < timecode,
+                ),
+            )
+            .values(last_timecode=timecode)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(credential)
+        return accepted == 1
+    return False
+
+
+def _normalise_recovery_code(code: str) -> str:
+    return "".join(c for c in code.lower() if c.isalnum())
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _new_recovery_codes(user: User, now: datetime) -> list[str]:
+    """Replace the user's recovery codes with 10 new ones; returns them (shown once)."""
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _i in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _j in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_code(raw), created_at=now))
+    return codes
+
+
+def _use_recovery_code(user: User, code: str, now: datetime) -> bool:
+    normalised = _normalise_recovery_code(code)
+    if len(normalised) != 10:
+        return False
+    used = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_code(normalised),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return used == 1
+
+
+def remaining_recovery_codes(user: User) -> int:
+    return db.session.scalar(
+        select(func.count(RecoveryCode.id)).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
+    )
+
+
+def confirm_totp_enrolment(user: User, code: str, *, now: datetime | None = None) -> list[str]:
+    """Finish enrolment with a first valid code; returns the recovery codes to show once.
+    Rotates the session token: the user's other sessions end (ASVS V7.4.3)."""
+    now = now or utcnow()
+    credential = totp_credential(user)
+    if credential is None or credential.confirmed_at is not None:
+        raise DomainError(_("Recommencez l'activation de la double authentification."))
+    if not _accept_totp(credential, _digits(code), now):
+        raise DomainError(
+            _("Ce code n'est pas valide. Vérifiez l'heure de votre téléphone et réessayez."),
+            field="code",
+        )
+    credential.confirmed_at = now
+    codes = _new_recovery_codes(user, now)
+    user.session_token = new_session_token()
+    record(user, "auth.totp_enabled", target=user, now=now)
+    return codes
+
+
+def _digits(code: str) -> str:
+    return "".join(c for c in (code or "") if not c.isspace())
+
+
+def verify_second_factor(user: User, code: str, *, ip: str | None, now: datetime | None = None):
+    """Check a TOTP code or a recovery code at login. Bad codes are counted in
+    ``login_attempt`` (factor "totp") and refused past TOTP_MAX_FAILURES in LOGIN_WINDOW."""
+    now = now or utcnow()
+    cfg = current_app.config
+    since = now - cfg["LOGIN_WINDOW"]
+    if (
+        _recent_failures(LoginAttempt.email, user.email, since, Factor.TOTP)
+        >= cfg["TOTP_MAX_FAILURES"]
+    ):
+        record(user, "auth.totp_throttled", outcome=AuditOutcome.REFUSED, now=now, target=user)
+        minutes = int(cfg["LOGIN_WINDOW"].total_seconds() // 60)
+        raise SecondFactorRefused(
+            _(
+                "Trop de codes erronés. Pour votre sécurité, réessayez dans %(minutes)s minutes.",
+                minutes=minutes,
+            )
+        )
+    credential = totp_credential(user)
+    code = _digits(code)
+    used_recovery = False
+    if credential is None or credential.confirmed_at is None:
+        ok = False
+    elif code.isdigit():
+        ok = _accept_totp(credential, code, now)
+    else:
+        ok = used_recovery = _use_recovery_code(user, code, now)
+    db.session.add(LoginAttempt(at=now, email=user.email, ip=ip, is_success=ok, factor=Factor.TOTP))
+    if not ok:
+        record(user, "auth.totp_failed", outcome=AuditOutcome.REFUSED, now=now, target=user)
+        raise SecondFactorRefused(
+            _("Ce code n'est pas valide ou a déjà été utilisé."), field="code"
+        )
+    if used_recovery:
+        record(
+            user,
+            "auth.recovery_code_used",
+            target=user,
+            now=now,
+            details={"remaining": remaining_recovery_codes(user)},
+        )
+
+
+def regenerate_recovery_codes(user: User, *, now: datetime | None = None) -> list[str]:
+    now = now or utcnow()
+    if not has_totp(user):
+        raise DomainError(_("Activez d'abord la double authentification."))
+    codes = _new_recovery_codes(user, now)
+    record(user, "auth.recovery_codes_regenerated", target=user, now=now)
+    return codes
+
+
+def _remove_second_factor(user: User) -> None:
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id))
+    user.session_token = new_session_token()
+
+
+def disable_totp(user: User) -> None:
+    """Optional two-factor login only: mandatory roles cannot turn it off."""
+    if requires_second_factor(user):
+        raise DomainError(_("La double authentification est obligatoire pour votre rôle."))
+    if not has_totp(user):
+        raise DomainError(_("La double authentification n'est pas activée."))
+    _remove_second_factor(user)
+    record(user, "auth.totp_disabled", target=user)
+
+
+def reset_second_factor(admin: User, user: User) -> None:
+    """An administrator removes a user's second factor (lost phone and recovery codes): the
+    user enrols again at next login. Ends the user's sessions."""
+    if totp_credential(user) is None:
+        raise DomainError(_("Ce compte n'a pas de double authentification."))
+    _remove_second_factor(user)
+    record(admin, "auth.totp_reset", target=user)
+
+
+# --- password reset by e-mail ----------------------------------------------------------------
+
+
+def _reset_throttled(email: str, ip: str | None, now: datetime) -> bool:
+    cfg = current_app.config
+    since = now - cfg["PASSWORD_RESET_WINDOW"]
+
+    def requests(column, value) -> int:
+        return db.session.scalar(
+            select(func.count(LoginAttempt.id)).where(
+                column == value, LoginAttempt.at >= since, LoginAttempt.factor == Factor.RESET
+            )
+        )
+
+    if requests(LoginAttempt.email, email) >= cfg["PASSWORD_RESET_MAX_PER_EMAIL"]:
+        return True
+    return bool(ip) and requests(LoginAttempt.ip, ip) >= cfg["PASSWORD_RESET_MAX_PER_IP"]
+
+
+def request_password_reset(
+    email: str, *, ip: str | None, now: datetime | None = None
+) -> tuple[User, str] | None:
+    """A reset link for an active account, or None (unknown e-mail, inactive account or too
+    many requests). The caller answers the same in every case and e-mails the link."""
+    now = now or utcnow()
+    email = email.strip().lower()
+    if _reset_throttled(email, ip, now):
+        record(
+            None,
+            "auth.password_reset_throttled",
+            outcome=AuditOutcome.REFUSED,
+            now=now,
+            details={"email_domain": email.partition("@")[2]},
+        )
+        return None
+    db.session.add(LoginAttempt(at=now, email=email, ip=ip, factor=Factor.RESET))
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active:
+        return None
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=_hash_code(token),
+            created_at=now,
+            expires_at=now + current_app.config["PASSWORD_RESET_TTL"],
+        )
+    )
+    record(user, "auth.password_reset_requested", target=user, now=now)
+    return user, token
+
+
+def valid_reset_token(token: str, *, now: datetime | None = None) -> PasswordResetToken | None:
+    now = now or utcnow()
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _hash_code(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    user = db.session.get(User, row.user_id)
+    return row if user is not None and user.is_active else None
+
+
+def reset_password(token: str, new_password: str, *, now: datetime | None = None) -> User:
+    """Set a new password from a reset link: single use, expires, ends every session of the
+    user. It does not log in: the user then logs in with the password and their second factor
+    (a reset never bypasses two-factor login)."""
+    now = now or utcnow()
+    row = valid_reset_token(token, now=now)
+    if row is None:
+        raise DomainError(_("Ce lien n'est plus valide. Demandez un nouveau lien."))
+    user = db.session.get(User, row.user_id)
+    problem = password_problem(new_password, email=user.email)
+    if problem:
+        raise DomainError(problem, field="new_password")
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:  # used meanwhile by a simultaneous request
+        raise DomainError(_("Ce lien n'est plus valide. Demandez un nouveau lien."))
+    set_password(user, new_password)
+    record(user, "auth.password_reset", target=user, now=now)
+    return user
+
+
+def reset_email(user: User, link: str) -> tuple[str, str]:
+    """Subject and body of the reset e-mail (plain French)."""
+    minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
+    subject = "Ancrage : réinitialisation de votre mot de passe"
+    body = (
+        f"Bonjour {user.full_name},\n\n"
+        "Une demande de réinitialisation du mot de passe de votre compte Ancrage a été faite.\n"
+        f"Pour choisir un nouveau mot de passe, ouvrez ce lien dans les {minutes} minutes :\n\n"
+        f"{link}\n\n"
+        "Le lien ne fonctionne qu'une fois. Si vous n'êtes pas à l'origine de cette demande, "
+        "ignorez ce message : votre mot de passe actuel reste valable.\n\n"
+        "L'équipe Ancrage\n"
+    )
+    return subject, body

@@ -3,20 +3,14 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.demo import DEMO_PASSWORD, USERS
+from app.demo import USERS
+from tests.e2e.helpers import log_in
 
 pytestmark = pytest.mark.e2e
 
 ONE_ACCOUNT_PER_ROLE = {}
 for email, name, _org, roles, _projects, _title in USERS:
     ONE_ACCOUNT_PER_ROLE.setdefault(roles[0], (email, name))
-
-
-def log_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
-    page.goto(f"{base_url}/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 @pytest.mark.parametrize("role", sorted(ONE_ACCOUNT_PER_ROLE), ids=str)
