@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?=
 FLASK := $(BIN)/flask --app wsgi
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-postgres lint format migrate demo clean translations messages
+.PHONY: run test test-postgres lint format migrate demo clean translations messages security
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 (ou plus récent) est requis : $(PYTHON) introuvable."; exit 1; }
@@ -67,6 +67,12 @@ lint: $(VENV)/.stamp-test
 format: $(VENV)/.stamp-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## security: static analysis (bandit, medium severity and up) and known vulnerabilities of
+## the installed dependencies (pip-audit, needs access to PyPI's advisory data)
+security: $(VENV)/.stamp-test
+	$(BIN)/bandit -q -r app -ll
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 clean:
 	rm -rf $(VENV) instance/ancrage.sqlite3*
