@@ -39,6 +39,7 @@ BLUEPRINTS = (
     "app.partners.views",
     "app.projects.views",
     "app.reminders.views",
+    "app.reports.views",
     "app.support.views",
     "app.users.views",
 )

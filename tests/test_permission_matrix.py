@@ -227,6 +227,19 @@ MATRIX: dict[str, Case] = {
     ),
     # The secret address is the credential: no session needed, whoever asks.
     "reminders.feed GET": Case("/calendrier/{w.calendar_token}.ics", everyone(anonymous=200)),
+    # pilotage: coordinators only (VIEW_CASELOADS, VIEW_INDICATORS, EXPORT_DATA); the empty
+    # reassignment form is shown again with its errors. The printable synthesis follows the
+    # household's visibility (landlord staff get its tenancy-only version).
+    "reports.caseloads GET": Case("/pilotage/", only("coordinateur")),
+    "reports.caseload_list GET": Case("/pilotage/menages", only("coordinateur")),
+    "reports.stalled GET": Case("/pilotage/dossiers-en-souffrance", only("coordinateur")),
+    "reports.reassign POST": Case("/pilotage/reaffecter", only("coordinateur")),
+    "reports.indicators GET": Case("/pilotage/indicateurs", only("coordinateur")),
+    "reports.export_indicators GET": Case(
+        "/pilotage/indicateurs/export.xlsx", only("coordinateur")
+    ),
+    "reports.export_caseload GET": Case("/pilotage/menages/export.csv", only("coordinateur")),
+    "reports.household_synthesis GET": Case(H + "/synthese", household_file()),
     # support: the household's Accompagnement tab and its forms (social content)
     "support.household GET": Case(H + "/accompagnement", household_social()),
     **{
