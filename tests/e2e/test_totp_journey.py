@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def world(app):
     project = make_project(name="Projet Rhône")
-    coordinator = make_user(
+    make_user(
         Role.COORDINATEUR, email="nadia@exemple.fr", full_name="Nadia Benali", projects=[project]
     )
     worker = make_user(
