@@ -323,6 +323,7 @@ FILE_TABS: tuple[tuple[str, str, Permission | None], ...] = (
     ("households.members", "Composition", None),
     ("households.consents", "Consentements", Permission.READ_SOCIAL_CONTENT),
     ("households.team", "Équipe", None),
+    ("reports.household_synthesis", "Synthèse imprimable", None),
 )
 
 # Header badges: each provider ``(household, viewer) -> [(label, tone), …]`` returns only what

@@ -53,7 +53,13 @@ from app.housing.models import (
 from app.housing.services import next_deadline
 from app.interventions.queries import last_contacts
 from app.permissions import Role
-from app.reminders.models import MANUAL_RULE, OPEN_STATUSES, Reminder, ReminderStatus
+from app.reminders.models import (
+    MANUAL_RULE,
+    OPEN_STATUSES,
+    REASSIGNMENT_RULE,
+    Reminder,
+    ReminderStatus,
+)
 from app.reminders.queries import current_settings
 from app.support.models import Measure, PostExitCheck
 from app.support.queries import household_intensity, open_measures
@@ -554,6 +560,8 @@ RULES_BY_CODE = {rule.code: rule for rule in RULES}
 def rule_title(code: str) -> str:
     if code == MANUAL_RULE:
         return "Rappel personnel"
+    if code == REASSIGNMENT_RULE:
+        return "Prendre contact après une réaffectation"
     rule = RULES_BY_CODE.get(code)
     return rule.title if rule else code
 

@@ -38,6 +38,8 @@ ReminderStatus.LABELS = {"a_faire": "À faire", "fait": "Fait", "reporte": "Repo
 OPEN_STATUSES = (ReminderStatus.A_FAIRE.value, ReminderStatus.REPORTE.value)
 
 MANUAL_RULE = "manuel"
+# Created when a coordinator hands a household to a new référent (app.reports.services).
+REASSIGNMENT_RULE = "reaffectation"
 
 
 class Reminder(db.Model):

@@ -18,12 +18,12 @@ from app.db import db, utcnow
 from app.errors import DomainError
 from app.formatting import today_paris
 from app.households.services import assign_referent
-from app.reminders.models import OPEN_STATUSES, Reminder, ReminderStatus
+from app.reminders.models import OPEN_STATUSES, REASSIGNMENT_RULE, Reminder, ReminderStatus
 from app.users.models import User
 
 REASON_MAX = 300
 # The reminder left to the new référent: make contact within a week.
-CONTACT_RULE = "reaffectation"
+CONTACT_RULE = REASSIGNMENT_RULE
 CONTACT_WITHIN_DAYS = 7
 CONTACT_TITLE = "Prendre contact avec le ménage qui vous est confié"
 
