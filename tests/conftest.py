@@ -279,7 +279,7 @@ def demo_data(app):
 
 @pytest.fixture
 def screenshots_dir():
-    path = Path(os.environ.get("SCREENSHOTS_DIR", "test-results/screenshots"))
+    path = Path(os.environ.get("SCREENSHOTS_DIR", "screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -44,7 +45,33 @@ def test_upgrade_from_empty_to_head_matches_the_models(empty_database_url):
             differences = compare_metadata(context, db.metadata)
         assert differences == [], f"models and migrations differ: {differences}"
         tables = set(inspect(db.engine).get_table_names())
-        assert {"user", "organisation", "project", "audit_entry"} <= tables
+        assert {
+            "user",
+            "organisation",
+            "project",
+            "audit_entry",
+            "household",
+            "occupancy",
+            "support_measure",
+            "intervention",
+            "reminder",
+            "job_run",
+        } <= tables
+        # The migrated journal is append-only, as the models' create_all makes it.
+        with db.engine.connect() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entry (at, action, outcome) "
+                    "VALUES (CURRENT_TIMESTAMP, 'test.insert', 'success')"
+                )
+            )
+            conn.commit()
+            with pytest.raises(DBAPIError, match="append-only"):
+                conn.execute(text("UPDATE audit_entry SET action = 'changed'"))
+            conn.rollback()
+            with pytest.raises(DBAPIError, match="append-only"):
+                conn.execute(text("DELETE FROM audit_entry"))
+            conn.rollback()
         db.engine.dispose()
 
 

@@ -324,6 +324,7 @@ FILE_TABS: tuple[tuple[str, str, Permission | None], ...] = (
     ("households.consents", "Consentements", Permission.READ_SOCIAL_CONTENT),
     ("households.team", "Équipe", None),
     ("reports.household_synthesis", "Synthèse imprimable", None),
+    ("audit.household_log", "Consultations", Permission.VIEW_FILE_ACCESS_LOG),
 )
 
 # Header badges: each provider ``(household, viewer) -> [(label, tone), …]`` returns only what
