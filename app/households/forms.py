@@ -136,6 +136,17 @@ class HouseholdEditForm(VersionedForm):
         description="Informations sensibles : jamais montrées au bailleur.",
     )
     difficulties = _text("Difficultés repérées", description="Des faits, sans jugement.")
+    housing_application_number = StringField(
+        "Numéro de la demande de logement social",
+        description="Le numéro unique (NUR) figurant sur l'attestation d'enregistrement.",
+        validators=[Optional(), Length(max=30, message="30 caractères au plus.")],
+        filters=[strip_or_none],
+    )
+    housing_application_expires_on = DateField(
+        "Date d'expiration de la demande",
+        description="Un rappel est créé un mois avant pour la renouveler.",
+        validators=[Optional()],
+    )
 
 
 class MemberForm(VersionedForm):

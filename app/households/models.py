@@ -267,6 +267,9 @@ class Household(VersionedMixin, db.Model):
     has_overindebtedness_file: Mapped[bool] = mapped_column(Boolean, default=False)
     difficulties: Mapped[str | None] = mapped_column(Text)
     target_publics: Mapped[str] = mapped_column(String(300), default="")
+    # Demande de logement social: its number (NUR) and expiry date (valid one year, renewed).
+    housing_application_number: Mapped[str | None] = mapped_column(String(30))
+    housing_application_expires_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -9,7 +9,7 @@ field) — they never commit. ``today`` defaults to the day in Europe/Paris.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -218,6 +218,22 @@ def _set_contact(household: Household, *, phone, email, current_address) -> None
     household.search_address = search_key(household.current_address)
 
 
+def _set_housing_application(household, *, number, expires_on, today: date) -> None:
+    """A demande de logement social is valid one year and renewed before it lapses: an expiry
+    more than 13 months ahead, or years back, is a typing mistake."""
+    if number is not None and len(number) > 30:
+        raise DomainError("30 caractères au plus.", field="housing_application_number")
+    if expires_on is not None and not (
+        today - timedelta(days=3 * 365) <= expires_on <= today + timedelta(days=400)
+    ):
+        raise DomainError(
+            "Une demande de logement social est valable un an : vérifiez la date d'expiration.",
+            field="housing_application_expires_on",
+        )
+    household.housing_application_number = number
+    household.housing_application_expires_on = expires_on
+
+
 def update_household(
     actor,
     household: Household,
@@ -234,10 +250,19 @@ def update_household(
     has_overindebtedness_file: bool,
     target_publics: Iterable[str],
     difficulties: str | None,
+    housing_application_number: str | None = None,
+    housing_application_expires_on: date | None = None,
+    today: date | None = None,
 ) -> Household:
     from app.projects.models import TargetPublic
 
     check_version(household, expected_version)
+    _set_housing_application(
+        household,
+        number=housing_application_number,
+        expires_on=housing_application_expires_on,
+        today=today or today_paris(),
+    )
     _set_contact(household, phone=phone, email=email, current_address=current_address)
     household.monthly_income_cents = _amount(
         monthly_income_cents, field="monthly_income_euros", label="Ressources mensuelles"

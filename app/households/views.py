@@ -200,6 +200,8 @@ def edit(household_id: int):
                 has_overindebtedness_file=form.has_overindebtedness_file.data,
                 target_publics=form.target_publics.data,
                 difficulties=form.difficulties.data,
+                housing_application_number=form.housing_application_number.data,
+                housing_application_expires_on=form.housing_application_expires_on.data,
             )
         except DomainError as error:
             db.session.rollback()

@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db import db, utcnow
 from app.formatting import today_paris
-from app.households.models import Household
+from app.households.models import Household, HouseholdStage
 from app.housing.models import (
     Dwelling,
     GlaAction,
@@ -360,6 +360,21 @@ def insurance_certificate(today: date, s: dict[str, int]) -> Select:
     return _due_within(query, today, s["insurance_lead_days"])
 
 
+def housing_application_expiring(today: date, s: dict[str, int]) -> Select:
+    """The demande de logement social of a household not housed yet lapses soon: renew it.
+    Renewing (a new expiry date) or moving in resolves the reminder."""
+    housed = select(Occupancy.household_id).where(Occupancy.end_on.is_(None))
+    query = select(
+        *_columns(Household.id, Household.id, Household.housing_application_expires_on)
+    ).where(
+        Household.housing_application_expires_on.is_not(None),
+        Household.anonymised_at.is_(None),
+        Household.stage.not_in((HouseholdStage.SORTIE, HouseholdStage.SUIVI_POST_SORTIE)),
+        Household.id.not_in(housed),
+    )
+    return _due_within(query, today, s["application_lead_days"])
+
+
 # Housing: eviction procedure ------------------------------------------------------------------
 
 JUDICIAL_STAGES = tuple(kind.value for kind in ProcedureStageKind if kind.is_judicial)
@@ -537,6 +552,13 @@ RULES: tuple[Rule, ...] = (
         Audience.REFERENT,
         truce_end,
         "Avant le 31 mars, pour les ménages en procédure judiciaire.",
+    ),
+    Rule(
+        "demande_logement",
+        "Demande de logement social à renouveler",
+        Audience.REFERENT,
+        housing_application_expiring,
+        "Un mois avant l'expiration de la demande d'un ménage pas encore logé.",
     ),
     Rule(
         "attestation_assurance",

@@ -142,6 +142,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("procedure_lead_days", "Rappel avant une échéance de procédure", "jours", 14),
     SettingSpec("truce_lead_days", "Rappel avant le début ou la fin de la trêve", "jours", 15),
     SettingSpec("insurance_lead_days", "Rappel avant l'attestation d'assurance", "jours", 15),
+    SettingSpec(
+        "application_lead_days", "Rappel avant l'expiration d'une demande de logement", "jours", 30
+    ),
     SettingSpec("post_exit_lead_days", "Rappel avant un suivi après la sortie", "jours", 14),
 )
 SETTING_DEFAULTS = {spec.key: spec.default for spec in SETTINGS}

@@ -194,6 +194,33 @@ def test_update_household_refuses_negative_amounts(w):
     assert error.value.field == "debts_euros"
 
 
+def test_update_household_records_the_housing_application_and_refuses_an_implausible_expiry(w):
+    services.update_household(
+        w.users["travailleur_social"],
+        w.household,
+        expected_version=w.household.version,
+        **_update_values(
+            housing_application_number="069042512345678901",
+            housing_application_expires_on=date(2026, 3, 31),
+            today=date(2025, 4, 1),
+        ),
+    )
+    db.session.commit()
+    assert w.household.housing_application_expires_on == date(2026, 3, 31)
+    with pytest.raises(DomainError, match="valable un an") as error:
+        services.update_household(
+            w.users["travailleur_social"],
+            w.household,
+            expected_version=w.household.version,
+            **_update_values(
+                housing_application_expires_on=date(2030, 1, 1), today=date(2025, 4, 1)
+            ),
+        )
+    db.session.rollback()
+    assert error.value.field == "housing_application_expires_on"
+    assert w.household.housing_application_expires_on == date(2026, 3, 31)
+
+
 # --- members ---------------------------------------------------------------------------------
 
 

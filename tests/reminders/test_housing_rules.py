@@ -219,3 +219,30 @@ def test_insurance_certificate_every_year(app, team):
     assert open_keys("attestation_assurance") == []
     sweep_on(date(2026, 8, 20))
     assert open_keys("attestation_assurance") == [(household.id, date(2026, 9, 3), landlord(team))]
+
+
+# social-housing application -----------------------------------------------------------------
+
+
+def test_an_expiring_housing_application_reminds_the_referent_until_renewed_or_housed(app, team):
+    household = make_household(team.project, referent=team.worker)
+    household.housing_application_number = "069042512345678901"
+    household.housing_application_expires_on = date(2025, 6, 30)
+    db.session.flush()
+    sweep_on(date(2025, 5, 30))  # 31 days ahead: not yet
+    assert open_keys("demande_logement") == []
+    sweep_on(date(2025, 5, 31))  # a month ahead
+    assert open_keys("demande_logement") == [(household.id, date(2025, 6, 30), team.worker.id)]
+    sweep_on(date(2025, 5, 31))
+    assert len(reminders("demande_logement")) == 1  # a second sweep adds nothing
+    household.housing_application_expires_on = date(2026, 6, 30)  # renewed
+    db.session.flush()
+    sweep_on(date(2025, 6, 2))
+    assert open_keys("demande_logement") == []
+    household.housing_application_expires_on = date(2025, 7, 15)
+    db.session.flush()
+    sweep_on(date(2025, 7, 1))
+    assert len(open_keys("demande_logement")) == 1
+    make_tenancy(household, team.landlord, start_on=date(2025, 7, 2))  # housed: no need
+    sweep_on(date(2025, 7, 2))
+    assert open_keys("demande_logement") == []
