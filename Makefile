@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?=
 FLASK := $(BIN)/flask --app wsgi
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-postgres lint format migrate demo clean translations messages security
+.PHONY: run test test-postgres lint format migrate demo clean translations messages security bandit audit-deps
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 (ou plus récent) est requis : $(PYTHON) introuvable."; exit 1; }
@@ -70,8 +70,12 @@ format: $(VENV)/.stamp-test
 
 ## security: static analysis (bandit, medium severity and up) and known vulnerabilities of
 ## the installed dependencies (pip-audit, needs access to PyPI's advisory data)
-security: $(VENV)/.stamp-test
+security: bandit audit-deps
+
+bandit: $(VENV)/.stamp-test
 	$(BIN)/bandit -q -r app -ll
+
+audit-deps: $(VENV)/.stamp-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 clean:
