@@ -78,6 +78,11 @@ def demo(quiet: bool) -> None:
         click.echo(
             f"  {account.email.ljust(width)}  {account.role_labels} — {account.organisation.name}"
         )
+    click.echo(
+        "Administrateur et coordination : la double authentification est obligatoire ; à la "
+        "première connexion, enregistrez la clé affichée dans une application d'authentification "
+        "(FreeOTP, Aegis, Google Authenticator…)."
+    )
 
 
 @click.group("backup")
