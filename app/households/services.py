@@ -886,3 +886,15 @@ def move_stage(
         details={"from": transition.from_stage, "to": to_stage, "backward": not forward},
     )
     return transition
+
+
+def record_file_read(actor, household: Household, *, page: str, **details) -> None:
+    """Showing a page of the household file (or printing it) is a read of the file: trace it,
+    with the page's name only, never what it showed."""
+    record(
+        actor,
+        "household.read",
+        household_id=household.id,
+        target=household,
+        details={"page": page, **details},
+    )

@@ -11,7 +11,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.audit.services import record
 from app.db import db
 from app.errors import DomainError
 from app.forms import VersionedForm, apply_domain_error, cents_to_euros, euros_to_cents
@@ -66,17 +65,12 @@ def _file_helpers():
     return {"household_header": lambda household: file_header(household, current_user)}
 
 
-def _open(household_id: int):
-    """Load the household for the viewer; a GET shows the file, so it is audited."""
+def open_household_file(household_id: int):
+    """Load the household for the viewer (404 outside their scope); a GET shows a page of the
+    file, so it is recorded as a read. Every domain's household pages load through this."""
     household = get_household_or_404(current_user, household_id)
     if request.method == "GET":
-        record(
-            current_user,
-            "household.read",
-            household_id=household.id,
-            target=household,
-            details={"page": request.endpoint},
-        )
+        services.record_file_read(current_user, household, page=request.endpoint)
         db.session.commit()
     return household
 
@@ -174,7 +168,7 @@ def create():
 @bp.route("/<int:household_id>/modifier", methods=["GET", "POST"])
 @permission_required(EDIT, SOCIAL)
 def edit(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = HouseholdEditForm(obj=household)
     if not form.is_submitted():
         form.expected_version.data = household.version
@@ -217,7 +211,7 @@ def edit(household_id: int):
 @bp.route("/<int:household_id>")
 @permission_required(VIEW)
 def show(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     return render_template(
         "households/show.html",
         household=household,
@@ -228,7 +222,7 @@ def show(household_id: int):
 @bp.route("/<int:household_id>/composition")
 @permission_required(VIEW)
 def members(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     return render_template(
         "households/members.html", household=household, action_form=VersionedForm()
     )
@@ -242,7 +236,7 @@ def _member_or_404(household, member_id: int):
 @bp.route("/<int:household_id>/composition/ajouter", methods=["GET", "POST"])
 @permission_required(EDIT, SOCIAL)
 def add_member(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = MemberForm()
     if not form.is_submitted():
         form.relation.data = "enfant" if household.members else "demandeur"
@@ -270,7 +264,7 @@ def add_member(household_id: int):
 @bp.route("/<int:household_id>/composition/<int:member_id>/modifier", methods=["GET", "POST"])
 @permission_required(EDIT, SOCIAL)
 def edit_member(household_id: int, member_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     member = _member_or_404(household, member_id)
     form = MemberForm(obj=member)
     if not form.is_submitted():
@@ -301,7 +295,7 @@ def edit_member(household_id: int, member_id: int):
 @bp.route("/<int:household_id>/composition/<int:member_id>/retirer", methods=["POST"])
 @permission_required(EDIT, SOCIAL)
 def remove_member(household_id: int, member_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     member = _member_or_404(household, member_id)
     form = VersionedForm()
     name = member.full_name
@@ -324,7 +318,7 @@ def remove_member(household_id: int, member_id: int):
 @bp.route("/<int:household_id>/orientation", methods=["GET", "POST"])
 @permission_required(EDIT, SOCIAL)
 def orientation(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = OrientationForm()
     if form.validate_on_submit():
         try:
@@ -348,7 +342,7 @@ def orientation(household_id: int):
 @bp.route("/<int:household_id>/diagnostic", methods=["GET", "POST"])
 @permission_required(EDIT, SOCIAL)
 def diagnostic(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = DiagnosticForm()
     form.recommended_intensity.choices = [("", "— À déterminer —"), *services.intensity_choices()]
     latest = db.session.scalar(
@@ -392,7 +386,7 @@ def diagnostic(household_id: int):
 @bp.route("/<int:household_id>/adhesion", methods=["GET", "POST"])
 @permission_required(EDIT, SOCIAL)
 def adhesion(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = AdhesionForm()
     if form.validate_on_submit():
         try:
@@ -435,7 +429,7 @@ def _render_consents(household, form, withdraw_forms=None):
 @bp.route("/<int:household_id>/consentements", methods=["GET", "POST"])
 @permission_required(VIEW, SOCIAL)
 def consents(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = ConsentForm()
     if request.method == "POST" and not has_permission(current_user, EDIT):
         abort(403)
@@ -459,7 +453,7 @@ def consents(household_id: int):
 @bp.route("/<int:household_id>/consentements/<int:consent_id>/retrait", methods=["POST"])
 @permission_required(EDIT, SOCIAL)
 def withdraw_consent(household_id: int, consent_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     consent = db.session.scalar(
         db.select(Consent).where(Consent.id == consent_id, Consent.household_id == household.id)
     )
@@ -508,7 +502,7 @@ def _render_team(household, referent_form=None, member_form=None):
 @bp.route("/<int:household_id>/equipe")
 @permission_required(VIEW)
 def team(household_id: int):
-    return _render_team(_open(household_id))
+    return _render_team(open_household_file(household_id))
 
 
 def _candidate(household, user_id: int | None) -> User | None:
@@ -518,7 +512,7 @@ def _candidate(household, user_id: int | None) -> User | None:
 @bp.route("/<int:household_id>/referent", methods=["POST"])
 @permission_required(EDIT, Permission.REASSIGN_HOUSEHOLDS)
 def assign_referent(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = ReferentForm()
     form.referent_id.choices = [(u.id, u.full_name) for u in team_candidates(household.project_id)]
     form.referent_id.choices.insert(0, (0, "— Choisir —"))
@@ -543,7 +537,7 @@ def assign_referent(household_id: int):
 @bp.route("/<int:household_id>/equipe/ajouter", methods=["POST"])
 @permission_required(EDIT)
 def add_team_member(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = TeamMemberForm()
     form.user_id.choices = [(0, "— Choisir —")] + [
         (u.id, u.full_name) for u in team_candidates(household.project_id)
@@ -566,7 +560,7 @@ def add_team_member(household_id: int):
 @bp.route("/<int:household_id>/equipe/<int:user_id>/retirer", methods=["POST"])
 @permission_required(EDIT)
 def remove_team_member(household_id: int, user_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     try:
         if not FlaskForm().validate_on_submit():
             raise DomainError(EXPIRED)
@@ -584,7 +578,7 @@ def remove_team_member(household_id: int, user_id: int):
 @bp.route("/<int:household_id>/etape", methods=["GET", "POST"])
 @permission_required(EDIT)
 def move_stage(household_id: int):
-    household = _open(household_id)
+    household = open_household_file(household_id)
     form = StageForm()
     moves = services.allowed_moves(household)
     form.to_stage.choices = [

@@ -16,13 +16,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.audit.services import record
 from app.db import db
 from app.errors import DomainError
 from app.formatting import format_date
 from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
 from app.households.models import Household, search_key
 from app.households.queries import get_household_or_404, visible_households
+from app.households.views import open_household_file
 from app.housing import services
 from app.housing.forms import (
     DwellingForm,
@@ -108,15 +108,7 @@ def _current_or_back(household: Household):
 @bp.route("/menages/<int:household_id>/logement")
 @permission_required(Permission.VIEW_HOUSEHOLDS)
 def household(household_id: int):
-    household = get_household_or_404(current_user, household_id)
-    record(
-        current_user,
-        "household.read",
-        household_id=household.id,
-        target=household,
-        details={"page": request.endpoint},
-    )
-    db.session.commit()
+    household = open_household_file(household_id)
     return render_template(
         "housing/household.html",
         household=household,

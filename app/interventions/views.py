@@ -9,11 +9,11 @@ from app.db import db
 from app.errors import DomainError
 from app.formatting import today_paris
 from app.forms import apply_domain_error
+from app.households.views import open_household_file
 from app.interventions import services
 from app.interventions.forms import CorrectionForm, VisitForm
 from app.interventions.queries import get_intervention_or_404
 from app.permissions import Permission, permission_required
-from app.support.views import open_file
 
 bp = Blueprint("interventions", __name__, url_prefix="/menages/<int:household_id>/visites")
 
@@ -48,7 +48,7 @@ def _texts(form, can_share: bool, current_summary: str | None = None) -> dict:
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @permission_required(*RECORD)
 def create(household_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     today = today_paris()
     form = VisitForm()
     if not form.is_submitted():
@@ -81,7 +81,7 @@ def create(household_id: int):
 @bp.route("/<int:intervention_id>/corriger", methods=["GET", "POST"])
 @permission_required(*RECORD)
 def correct(household_id: int, intervention_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     intervention = get_intervention_or_404(household, intervention_id)
     form = CorrectionForm(obj=intervention)
     if not form.is_submitted():

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.db import db
 from app.formatting import today_paris
+from app.households.views import open_household_file
 from app.partners import services
 from app.partners.forms import (
     ContactForm,
@@ -25,7 +26,7 @@ from app.partners.queries import (
 )
 from app.partners.services import REFERRAL_TRANSITIONS
 from app.permissions import Permission, can_read_social_content, permission_required
-from app.support.views import open_file, submit
+from app.support.views import submit
 
 bp = Blueprint("partners", __name__)
 
@@ -141,7 +142,7 @@ def add_contact(partner_id: int):
 def household(household_id: int):
     """Tripartite meetings for everyone who sees the household; referrals only for the support
     team and coordinators."""
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     social = can_read_social_content(current_user)
     return render_template(
         "partners/household.html",
@@ -180,7 +181,7 @@ def _partner_choices() -> list[tuple[int, str]]:
 @bp.route("/menages/<int:household_id>/partenaires/orientations/nouvelle", methods=["GET", "POST"])
 @permission_required(*REFER)
 def refer(household_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     form = ReferralForm()
     form.partner_id.choices = _partner_choices()
     if not form.is_submitted():
@@ -215,7 +216,7 @@ def refer(household_id: int):
 )
 @permission_required(*REFER)
 def update_referral(household_id: int, referral_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     referral = get_referral_or_404(household, referral_id)
     form = ReferralStatusForm()
     form.status.choices = [
@@ -245,7 +246,7 @@ def update_referral(household_id: int, referral_id: int):
 @bp.route("/menages/<int:household_id>/partenaires/reunions/nouvelle", methods=["GET", "POST"])
 @permission_required(*MEET)
 def create_meeting(household_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     form = MeetingForm()
     done = submit(
         form,

@@ -19,12 +19,11 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError
 from app.formatting import today_paris
 from app.forms import apply_domain_error
-from app.households.queries import get_household_or_404
+from app.households.views import open_household_file
 from app.permissions import Permission, has_permission, permission_required
 from app.reminders import services
 from app.reminders.forms import (
@@ -137,7 +136,7 @@ def postpone(reminder_id: int):
 @bp.route("/menages/<int:household_id>/rappels", methods=["GET", "POST"])
 @permission_required(VIEW)
 def household(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     form = ManualReminderForm()
     if form.validate_on_submit():
         try:
@@ -151,15 +150,6 @@ def household(household_id: int):
             db.session.commit()
             flash("Rappel ajouté : il apparaîtra dans vos rappels à la date choisie.", "success")
             return redirect(url_for(".household", household_id=household.id))
-    if request.method == "GET":
-        record(
-            current_user,
-            "household.read",
-            household_id=household.id,
-            target=household,
-            details={"page": request.endpoint},
-        )
-        db.session.commit()
     reminders = db.session.scalars(
         household_reminders(current_user, household).order_by(
             Reminder.status != "a_faire", Reminder.due_on.desc()

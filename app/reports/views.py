@@ -34,6 +34,7 @@ from app.formatting import format_money, today_paris
 from app.forms import apply_domain_error
 from app.households.models import HouseholdStage, StageTransition
 from app.households.queries import get_household_or_404
+from app.households.services import record_file_read
 from app.permissions import (
     Permission,
     can_read_social_content,
@@ -618,13 +619,7 @@ def household_synthesis(household_id: int):
     today = today_paris()
     social = can_read_social_content(current_user)
     context = _synthesis_context(household, today, social)
-    record(
-        current_user,
-        "household.read",
-        household_id=household.id,
-        target=household,
-        details={"page": "reports.household_synthesis", "export": "print"},
-    )
+    record_file_read(current_user, household, page=request.endpoint, export="print")
     db.session.commit()
     return render_template(
         "reports/synthesis.html", household=household, today=today, social=social, **context

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.audit.services import record
 from app.db import db
 from app.errors import DomainError
 from app.formatting import format_date, today_paris
 from app.forms import apply_domain_error
-from app.households.queries import get_household_or_404
+from app.households.views import open_household_file
 from app.interventions.models import CORRECTABLE_FIELDS
 from app.interventions.queries import household_interventions, last_contact_on
 from app.permissions import Permission, permission_required
@@ -45,22 +44,6 @@ bp = Blueprint("support", __name__)
 READ = (Permission.VIEW_HOUSEHOLDS, Permission.READ_SOCIAL_CONTENT)
 MANAGE = (*READ, Permission.MANAGE_MEASURES)
 RECENT_VISITS = 20
-
-
-def open_file(household_id: int):
-    """Load the household for the viewer (404 outside their scope); showing a page of the file
-    (GET) is a read of the file, so it is audited."""
-    household = get_household_or_404(current_user, household_id)
-    if request.method == "GET":
-        record(
-            current_user,
-            "household.read",
-            household_id=household.id,
-            target=household,
-            details={"page": request.endpoint},
-        )
-        db.session.commit()
-    return household
 
 
 def submit(form, action: Callable[[], object], message: str, redirect_to: str):
@@ -102,7 +85,7 @@ def _tab(household) -> str:
 @bp.route("/menages/<int:household_id>/accompagnement")
 @permission_required(*READ)
 def household(household_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     return render_template(
         "support/household.html",
         household=household,
@@ -130,7 +113,7 @@ def _level_choices(form_field, *, exclude_id: int | None = None) -> None:
 @bp.route("/menages/<int:household_id>/accompagnement/mesures/nouvelle", methods=["GET", "POST"])
 @permission_required(*MANAGE)
 def open_measure(household_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     if not intensity_levels():
         # A fresh installation: the default levels (renforcée, soutenue, modérée) are created
         # on first use, so that a measure can always be opened.
@@ -170,7 +153,7 @@ def open_measure(household_id: int):
 )
 @permission_required(*MANAGE)
 def renew_measure(household_id: int, measure_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
     form = RenewalForm()
     if not form.is_submitted():
@@ -202,7 +185,7 @@ def renew_measure(household_id: int, measure_id: int):
 )
 @permission_required(*MANAGE)
 def change_intensity(household_id: int, measure_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
     form = IntensityChangeForm()
     _level_choices(form.intensity_level_id, exclude_id=measure.intensity_level_id)
@@ -237,7 +220,7 @@ def change_intensity(household_id: int, measure_id: int):
 )
 @permission_required(*MANAGE)
 def record_review(household_id: int, measure_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
     objectives = household_objectives(household)
     form = review_form(objectives)
@@ -274,7 +257,7 @@ def record_review(household_id: int, measure_id: int):
 )
 @permission_required(*MANAGE)
 def close_measure(household_id: int, measure_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
     form = ExitForm()
     if not form.is_submitted():
@@ -311,7 +294,7 @@ def close_measure(household_id: int, measure_id: int):
 @bp.route("/menages/<int:household_id>/accompagnement/objectifs/nouveau", methods=["GET", "POST"])
 @permission_required(*MANAGE)
 def add_objective(household_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     form = ObjectiveForm()
     if not form.is_submitted():
         form.set_on.data = today_paris()
@@ -339,7 +322,7 @@ def add_objective(household_id: int):
 )
 @permission_required(*MANAGE)
 def update_objective(household_id: int, objective_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     objective = get_objective_or_404(household, objective_id)
     form = ObjectiveUpdateForm()
     if not form.is_submitted():
@@ -382,7 +365,7 @@ def _yes_no(value: str | None) -> bool | None:
 )
 @permission_required(*MANAGE)
 def record_check(household_id: int, check_id: int):
-    household = open_file(household_id)
+    household = open_household_file(household_id)
     check = get_post_exit_check_or_404(household, check_id)
     form = PostExitCheckForm()
     if not form.is_submitted():
