@@ -40,6 +40,7 @@ BLUEPRINTS = (
     "app.projects.views",
     "app.reminders.views",
     "app.reports.views",
+    "app.retention.views",
     "app.support.views",
     "app.users.views",
 )

@@ -33,6 +33,9 @@ class DefaultConfig:
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=10)
     # Exports and account-security changes ask for the password again past this age.
     REAUTH_MAX_AGE = timedelta(minutes=10)
+    # Closed files are anonymised this many years after the end of support (CNIL référentiel
+    # 2021-028: "durée de l'accompagnement puis 2 ans"); each controller's DPO confirms it.
+    RETENTION_YEARS = 2
     # Between the password and the second-factor code (the "half-authenticated" state).
     LOGIN_PENDING_TIMEOUT = timedelta(minutes=5)
 

@@ -68,6 +68,7 @@ class Permission(StrEnum):
     REASSIGN_HOUSEHOLDS = "reassign_households"
     VIEW_INDICATORS = "view_indicators"
     EXPORT_DATA = "export_data"
+    EXPORT_SUBJECT_ACCESS = "export_subject_access"
     VIEW_FILE_ACCESS_LOG = "view_file_access_log"  # who consulted a household file
     MANAGE_INTENSITY_LEVELS = "manage_intensity_levels"
     # Everyone who works with households
@@ -104,6 +105,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REASSIGN_HOUSEHOLDS,
             P.VIEW_INDICATORS,
             P.EXPORT_DATA,
+            P.EXPORT_SUBJECT_ACCESS,
             P.VIEW_FILE_ACCESS_LOG,
             P.MANAGE_INTENSITY_LEVELS,
             P.VIEW_REMINDERS,

@@ -96,7 +96,7 @@ class ScheduledJob:
         return getattr(import_module(module_name), attribute)
 
 
-# The one place where jobs are registered. The data-retention job (issue 8) joins here.
+# The one place where jobs are registered.
 JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(
         "reminders.sweep",
@@ -109,6 +109,12 @@ JOBS: tuple[ScheduledJob, ...] = (
         "reminders.digest",
         "app.reminders.jobs:send_digests",
         {"hour": 7, "minute": 30},
+        daily_slot,
+    ),
+    ScheduledJob(
+        "retention.anonymise",
+        "app.retention.jobs:anonymise_closed_files",
+        {"hour": 2, "minute": 30},
         daily_slot,
     ),
 )

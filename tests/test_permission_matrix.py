@@ -240,6 +240,9 @@ MATRIX: dict[str, Case] = {
     ),
     "reports.export_caseload GET": Case("/pilotage/menages/export.csv", only("coordinateur")),
     "reports.household_synthesis GET": Case(H + "/synthese", household_file()),
+    # Right of access: coordinators only (the permission is checked before the scope).
+    "retention.subject_access GET": Case(H + "/droit-d-acces", only("coordinateur")),
+    "retention.subject_access_json GET": Case(H + "/droit-d-acces.json", only("coordinateur")),
     # support: the household's Accompagnement tab and its forms (social content)
     "support.household GET": Case(H + "/accompagnement", household_social()),
     **{

@@ -118,7 +118,10 @@ def test_the_lock_refuses_a_second_holder_in_the_same_process(app, tmp_path):
 def test_jobs_are_registered_once_with_safe_defaults(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"reminders.sweep", "reminders.digest"} == {j.id for j in JOBS}
+    assert set(jobs) == {"reminders.sweep", "reminders.digest", "retention.anonymise"}
+    assert set(jobs) == {j.id for j in JOBS}
+    retention = {f.name: str(f) for f in jobs["retention.anonymise"].trigger.fields}
+    assert (retention["hour"], retention["minute"]) == ("2", "30")
     digest = jobs["reminders.digest"]
     fields = {f.name: str(f) for f in digest.trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("7", "30")

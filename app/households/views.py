@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 
 from app.db import db
 from app.errors import DomainError
+from app.formatting import today_paris
 from app.forms import VersionedForm, apply_domain_error, cents_to_euros, euros_to_cents
 from app.households import services
 from app.households.forms import (
@@ -32,6 +33,7 @@ from app.households.models import (
     DIAGNOSTIC_AXES,
     Consent,
     Diagnostic,
+    Household,
     HouseholdStage,
 )
 from app.households.queries import (
@@ -45,9 +47,11 @@ from app.households.queries import (
     landlord_choices,
     referent_choices,
     team_candidates,
+    visible_households,
 )
 from app.permissions import Permission, has_permission, permission_required
 from app.projects.models import TargetPublic
+from app.retention.queries import due_for_anonymisation
 from app.users.models import User
 
 bp = Blueprint("households", __name__, url_prefix="/menages")
@@ -103,16 +107,35 @@ def index():
         sort=request.args.get("tri", "reference"),
         descending=request.args.get("ordre") == "desc",
     )
+    query = household_list(current_user, filters)
+    # Coordinators: closed files due for anonymisation within 60 days (app.retention).
+    may_see_retention = has_permission(current_user, Permission.EXPORT_SUBJECT_ACCESS)
+    due_only = may_see_retention and request.args.get("anonymisation") == "60j"
+    if due_only:
+        query = query.where(
+            Household.id.in_(list(due_for_anonymisation(query, today_paris())) or [-1])
+        )
     page = db.paginate(
-        household_list(current_user, filters),
+        query,
         page=request.args.get("page", 1, type=int),
         per_page=PER_PAGE,
         error_out=False,
     )
     households = list(page.items)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    due_on = (
+        due_for_anonymisation(
+            visible_households(current_user).where(Household.id.in_([h.id for h in households])),
+            today_paris(),
+        )
+        if may_see_retention and households
+        else {}
+    )
     return render_template(
         "households/index.html",
+        may_see_retention=may_see_retention,
+        due_only=due_only,
+        due_on=due_on,
         page=page,
         households=households,
         occupancies=current_occupancies(h.id for h in households),

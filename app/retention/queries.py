@@ -1,0 +1,86 @@
+"""The household's complete file for the right of access (RGPD article 15)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+from app.households.models import Household
+from app.retention.services import DECLARED, household_rows
+
+SECTION_TITLES = {
+    "household": "Ménage",
+    "household_member": "Personnes du ménage",
+    "household_team_member": "Équipe d'accompagnement",
+    "orientation": "Orientations",
+    "diagnostic": "Diagnostics",
+    "adhesion": "Adhésions",
+    "consent": "Consentements au partage d'informations",
+    "stage_transition": "Parcours (changements d'étape)",
+    "support_measure": "Mesures d'accompagnement",
+    "support_measure_renewal": "Renouvellements de mesure",
+    "support_intensity_change": "Changements d'intensité",
+    "support_objective": "Objectifs",
+    "support_objective_update": "Suivi des objectifs",
+    "support_review": "Bilans",
+    "support_measure_exit": "Sorties de mesure",
+    "support_post_exit_check": "Suivis après la sortie",
+    "intervention": "Interventions (y compris les notes réservées)",
+    "intervention_correction": "Corrections d'interventions",
+    "referral": "Orientations vers des partenaires",
+    "referral_status_change": "Suivi des orientations vers des partenaires",
+    "tripartite_meeting": "Réunions tripartites",
+    "occupancy": "Baux et occupations",
+    "lease_review": "Examens du bail",
+    "rent_account_snapshot": "Situation du compte locataire",
+    "repayment_plan": "Plans d'apurement",
+    "gla_action": "Actions de gestion locative adaptée",
+    "procedure_stage": "Procédure",
+    "reminder": "Rappels",
+}
+
+
+def _value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def subject_access_file(household: Household) -> list[dict]:
+    """Every record about ``household``, section by section: ``{"table", "title", "rows"}``
+    with every column of every row. Audit entries (about staff actions) are not included."""
+    sections = []
+    for declared in DECLARED:
+        table = declared.model.__table__
+        rows = [
+            {column.key: _value(getattr(row, column.key)) for column in table.columns}
+            for row in household_rows(declared, household.id)
+        ]
+        sections.append(
+            {"table": table.name, "title": SECTION_TITLES.get(table.name, table.name), "rows": rows}
+        )
+    return sections
+
+
+DUE_HORIZON_DAYS = 60
+
+
+def due_for_anonymisation(households_query, today: date, days: int = DUE_HORIZON_DAYS) -> dict:
+    """``{household id: anonymisation date}`` for the closed files of ``households_query``
+    (a scoped ``select(Household)``) due within ``days``."""
+    from datetime import timedelta
+
+    from app.db import db
+    from app.retention.services import CLOSED_STAGES, anonymisation_date
+
+    horizon = today + timedelta(days=days)
+    due = {}
+    for household in db.session.scalars(
+        households_query.where(Household.stage.in_(CLOSED_STAGES))
+    ).unique():
+        day = anonymisation_date(household)
+        if day is not None and day <= horizon:
+            due[household.id] = day
+    return due
