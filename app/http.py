@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -25,6 +25,14 @@ def register_request_hooks(app) -> None:
     def _remember_actor():
         # Read by app.db._stamp_editor to record who saved a versioned record.
         g.actor_id = current_user.id if current_user.is_authenticated else None
+
+    @app.before_request
+    def _refuse_nul_bytes():
+        # Nobody types a NUL byte, and PostgreSQL text columns cannot store one (the write
+        # would fail with a 500): a request carrying one is malformed.
+        values = [*request.args.listvalues(), *request.form.listvalues()]
+        if any("\x00" in value for listed in values for value in listed):
+            abort(400)
 
     @app.before_request
     def _force_password_change():
