@@ -46,7 +46,7 @@ from app.permissions import (
 from app.users.models import User
 
 
-def visible_households(user) -> Select:
+def visible_households(user, *, include_anonymised: bool = False) -> Select:
     """``select(Household)`` restricted to what ``user`` may see.
 
     - coordinators: every household of their projects;
@@ -55,7 +55,10 @@ def visible_households(user) -> Select:
       dwellings (and only tenancy fields: see ``app.permissions``);
     - anyone else (administrators without another role): none.
     """
-    query = select(Household).where(Household.anonymised_at.is_(None))
+    query = select(Household)
+    if not include_anonymised:
+        # Anonymised files leave every page; only the aggregate indicators still count them.
+        query = query.where(Household.anonymised_at.is_(None))
     if not has_permission(user, Permission.VIEW_HOUSEHOLDS):
         return query.where(false())
     conditions = []
@@ -325,6 +328,7 @@ FILE_TABS: tuple[tuple[str, str, Permission | None], ...] = (
     ("households.team", "Équipe", None),
     ("reports.household_synthesis", "Synthèse imprimable", None),
     ("audit.household_log", "Consultations", Permission.VIEW_FILE_ACCESS_LOG),
+    ("retention.subject_access", "Droit d'accès", Permission.EXPORT_SUBJECT_ACCESS),
 )
 
 # Header badges: each provider ``(household, viewer) -> [(label, tone), …]`` returns only what

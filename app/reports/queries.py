@@ -129,10 +129,11 @@ def coordinator_projects(user) -> list[Project]:
     )
 
 
-def scope_ids(user, project_ids) -> Select:
-    """Ids of the households of ``project_ids`` that ``user`` may see."""
+def scope_ids(user, project_ids, *, include_anonymised: bool = False) -> Select:
+    """Ids of the households of ``project_ids`` that ``user`` may see. The indicators include
+    anonymised files: anonymisation keeps the dates, categories and amounts they count."""
     return (
-        visible_households(user)
+        visible_households(user, include_anonymised=include_anonymised)
         .with_only_columns(Household.id)
         .where(Household.project_id.in_(list(project_ids) or [-1]))
     )
@@ -1433,7 +1434,7 @@ def indicators(user, project_ids, period: Period) -> Indicators:
     """Every programme indicator for the projects and the period (a fixed number of
     queries)."""
     project_ids = list(project_ids)
-    scope = scope_ids(user, project_ids)
+    scope = scope_ids(user, project_ids, include_anonymised=True)
     sections = [_headline(scope, period, project_ids)]
     sections += [_by_public(scope, period), *_by_orientation(scope, period)]
     sections.append(_length_section(_durations(scope, period)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
@@ -154,11 +153,6 @@ def test_the_anonymised_household_keeps_its_records(app):
     assert (db.session.scalar(members), db.session.scalar(exits)) == (2, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports.queries.scope_ids starts from visible_households, which excludes "
-    "anonymised households: the programme indicators stop counting them (lead to decide).",
-)
 def test_indicators_still_count_the_anonymised_household(app):
     from app.reports.queries import Period, indicators
 
