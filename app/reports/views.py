@@ -426,10 +426,21 @@ def _download(content: bytes, fmt: str, name: str) -> Response:
     )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(…) leaking data,
+# DDE commands): text typed by users is prefixed with an apostrophe so it stays text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def _csv(rows: list[list]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerows(rows)
+    writer.writerows([_as_text(value) for value in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -442,7 +453,7 @@ def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
     for title, rows in sheets:
         sheet = workbook.create_sheet(title)
         for row in rows:
-            sheet.append(row)
+            sheet.append([_as_text(value) for value in row])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.column_dimensions["A"].width = 40
