@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
-from flask import flash
+from flask import flash, redirect
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.db import db
 from app.errors import DomainError
 
 
@@ -84,3 +86,19 @@ def strip_or_none(value):
     if isinstance(value, str):
         value = value.strip()
     return value or None
+
+
+def submit(form, action: Callable[[], object], message: str, redirect_to: str):
+    """Validate ``form``, run the service ``action``, commit and redirect; on a refusal roll
+    back and show the message beside its field. Returns None when the form must be shown."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        apply_domain_error(form, error)
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(redirect_to)

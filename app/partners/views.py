@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.db import db
 from app.formatting import today_paris
+from app.forms import submit
 from app.households.views import open_household_file
 from app.partners import services
 from app.partners.forms import (
@@ -26,7 +27,6 @@ from app.partners.queries import (
 )
 from app.partners.services import REFERRAL_TRANSITIONS
 from app.permissions import Permission, can_read_social_content, permission_required
-from app.support.views import submit
 
 bp = Blueprint("partners", __name__)
 

@@ -3,15 +3,12 @@ and the intensity levels page for coordinators."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 
 from app.db import db
-from app.errors import DomainError
 from app.formatting import format_date, today_paris
-from app.forms import apply_domain_error
+from app.forms import submit
 from app.households.views import open_household_file
 from app.interventions.models import CORRECTABLE_FIELDS
 from app.interventions.queries import household_interventions, last_contact_on
@@ -44,22 +41,6 @@ bp = Blueprint("support", __name__)
 READ = (Permission.VIEW_HOUSEHOLDS, Permission.READ_SOCIAL_CONTENT)
 MANAGE = (*READ, Permission.MANAGE_MEASURES)
 RECENT_VISITS = 20
-
-
-def submit(form, action: Callable[[], object], message: str, redirect_to: str):
-    """Validate ``form``, run the service ``action``, commit and redirect; on a refusal roll
-    back and show the message beside its field. Returns None when the form must be shown."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        apply_domain_error(form, error)
-        return None
-    db.session.commit()
-    flash(message, "success")
-    return redirect(redirect_to)
 
 
 def _form_page(household, form, *, title: str, submit_label: str, intro: str = "", **extra):
