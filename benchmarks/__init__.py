@@ -1,0 +1,1 @@
+"""Benchmarks and benchmark datasets (not part of the application)."""

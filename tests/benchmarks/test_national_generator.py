@@ -1,0 +1,188 @@
+"""The national benchmark dataset generator (benchmarks/national.py) at a tiny scale: counts
+follow the scale, the same seed gives the same rows, a non-empty database is refused, and
+the key pages answer 200 for the manifest's users (password, then TOTP with the manifest's
+secret for coordinators and administrators).
+
+On PostgreSQL each dataset gets its own database, created and dropped here."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pyotp
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.db import db
+from benchmarks import national
+from tests.conftest import BASE_CONFIG, IS_POSTGRES, TEST_DATABASE_URL, CsrfClient, _normalise
+
+SCALE = 0.002
+# Hash the shared password cheaply in tests (argon2id still; the hash carries its cost).
+FAST_HASH = {k: BASE_CONFIG[k] for k in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST",
+                                         "ARGON2_PARALLELISM")}  # fmt: skip
+CHECKED_TABLES = (
+    "household",
+    "household_member",
+    "intervention",
+    "occupancy",
+    "rent_account_snapshot",
+    "support_measure",
+    "reminder",
+    "audit_entry",
+)
+
+
+@pytest.fixture(scope="module")
+def new_database(tmp_path_factory):
+    """A factory of empty databases (SQLite files, or PostgreSQL databases dropped at the end)."""
+    created: list[str] = []
+    admin = None
+    if IS_POSTGRES:
+        base = _normalise(TEST_DATABASE_URL)
+        admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def make() -> str:
+        if not IS_POSTGRES:
+            return f"sqlite:///{tmp_path_factory.mktemp('national') / 'national.sqlite3'}"
+        name = f"ancrage_national_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def generate(url: str, tmp_path_factory, seed: int = 2026) -> dict:
+    manifest = tmp_path_factory.mktemp("manifest") / "manifest.json"
+    return national.run(
+        url, scale=SCALE, seed=seed, manifest=manifest, quiet=True, app_config=FAST_HASH
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset(new_database, tmp_path_factory):
+    url = new_database()
+    return url, generate(url, tmp_path_factory)
+
+
+def checksum(url: str) -> str:
+    digest = hashlib.sha256()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        for table in CHECKED_TABLES:
+            for row in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY id')):
+                digest.update(repr(tuple(row)).encode())
+    engine.dispose()
+    return digest.hexdigest()
+
+
+def test_row_counts_follow_the_scale(dataset):
+    _, manifest = dataset
+    counts = manifest["row_counts"]
+    expected = national.counts_for(SCALE)
+    assert counts["household"] == round(100_000 * SCALE) == expected["households"]
+    assert counts["intervention"] == round(2_000_000 * SCALE)
+    assert counts["rent_account_snapshot"] == round(1_200_000 * SCALE)
+    assert counts["project"] == expected["projects"]
+    assert counts["user"] == expected["users"]
+    # Every household has its orientation and a head of household; leases: one per dwelling.
+    assert counts["orientation"] == counts["household"]
+    assert counts["household_member"] >= counts["household"]
+    assert counts["occupancy"] == counts["dwelling"]
+    assert counts["reminder"] > 0 and counts["audit_entry"] > counts["household"]
+
+
+def test_full_scale_targets():
+    counts = national.counts_for(1.0)
+    assert counts["projects"] == 200
+    assert counts["users"] == 3_000
+    assert counts["households"] == 100_000
+    assert counts["interventions"] == 2_000_000
+    assert counts["snapshots"] == 1_200_000
+    assert 0.75 <= counts["social_workers"] / counts["users"] <= 0.85
+
+
+def test_same_seed_same_data_and_another_seed_differs(dataset, new_database, tmp_path_factory):
+    url, _ = dataset
+    again = new_database()
+    generate(again, tmp_path_factory)
+    assert checksum(again) == checksum(url)
+    other = new_database()
+    generate(other, tmp_path_factory, seed=7)
+    assert checksum(other) != checksum(url)
+
+
+def test_refuses_a_database_that_is_not_empty(dataset, tmp_path_factory):
+    url, _ = dataset
+    with pytest.raises(national.NotEmptyError, match="not empty"):
+        generate(url, tmp_path_factory)
+
+
+def test_allocate_is_exact_and_respects_caps():
+    shares = national.allocate(100, [1, 2, 3, 0], [10, 100, 100, 5])
+    assert sum(shares) == 100
+    assert shares[0] <= 10 and shares[3] == 0
+
+
+def login(client: CsrfClient, email: str, secret: str | None = None) -> None:
+    response = client.post("/connexion", data={"email": email, "password": national.PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/connexion/code"):
+        assert secret, f"{email} is asked for a code"
+        response = client.post("/connexion/code", data={"code": pyotp.TOTP(secret).now()})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def test_key_pages_answer_for_the_manifest_users(dataset):
+    url, manifest = dataset
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "SECRET_KEY": manifest["secret_key"]})
+    app.test_client_class = CsrfClient
+    worker = manifest["social_worker"]
+    coordinator = manifest["coordinator"]
+    staff = manifest["landlord_staff"]
+    admin = manifest["admin"]
+    pages = {
+        (worker["email"], None): [
+            "/accueil",
+            "/menages/",
+            f"/menages/{worker['typical_household_id']}",
+            f"/menages/{worker['long_household_id']}",
+            f"/menages/{worker['typical_household_id']}/logement",
+            "/rappels/",
+        ],
+        (coordinator["email"], coordinator["totp_secret"]): [
+            "/menages/",
+            f"/menages/{worker['typical_household_id']}",
+            "/pilotage/",
+            "/pilotage/menages",
+            "/pilotage/dossiers-en-souffrance",
+            "/pilotage/indicateurs",
+            "/rappels/",
+        ],
+        (staff["email"], None): ["/logements/", "/menages/", "/rappels/"],
+        (admin["email"], admin["totp_secret"]): ["/admin/utilisateurs/"],
+    }
+    with app.app_context():
+        for (email, secret), urls in pages.items():
+            client = app.test_client()
+            login(client, email, secret)
+            for page_url in urls:
+                response = client.get(page_url)
+                assert response.status_code == 200, (email, page_url, response.status_code)
+            if email == worker["email"]:
+                response = client.post(
+                    "/menages/", data={"q": worker["search_term"]}, follow_redirects=True
+                )
+                assert response.status_code == 200
+        db.session.remove()
+        db.engine.dispose()
