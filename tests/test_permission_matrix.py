@@ -165,8 +165,13 @@ MATRIX: dict[str, Case] = {
     "users.reset_password POST": Case(
         "/admin/utilisateurs/{w.target_user.id}/reinitialiser-mot-de-passe", only(*ADMIN)
     ),
+    "users.reset_totp POST": Case(
+        "/admin/utilisateurs/{w.target_user.id}/reinitialiser-double-authentification",
+        only(*ADMIN, ok=302),
+    ),
     # households
     "households.index GET": Case("/menages/", only(*HOUSEHOLD_STAFF)),
+    "households.index POST": Case("/menages/", only(*HOUSEHOLD_STAFF, ok=302)),
     "households.create GET": Case(
         "/menages/nouveau", only("coordinateur", "travailleur_social", "autre_travailleur_social")
     ),
@@ -351,6 +356,8 @@ MATRIX: dict[str, Case] = {
     # and coordinators, for their projects' landlords), import (landlord staff only).
     "housing.dashboard GET": Case("/logements/", only(*HOUSEHOLD_STAFF)),
     "housing.dwellings GET": Case("/logements/parc", only(*DWELLING_MANAGERS)),
+    "housing.dashboard POST": Case("/logements/", only(*HOUSEHOLD_STAFF, ok=302)),
+    "housing.dwellings POST": Case("/logements/parc", only(*DWELLING_MANAGERS, ok=302)),
     "housing.create_dwelling GET": Case("/logements/parc/nouveau", only(*DWELLING_MANAGERS)),
     "housing.create_dwelling POST": Case("/logements/parc/nouveau", only(*DWELLING_MANAGERS)),
     "housing.edit_dwelling GET": Case(

@@ -52,6 +52,7 @@ from app.households.queries import (
 from app.permissions import Permission, has_permission, permission_required
 from app.projects.models import TargetPublic
 from app.retention.queries import due_for_anonymisation
+from app.search import recalled_search, redirect_to_results
 from app.users.models import User
 
 bp = Blueprint("households", __name__, url_prefix="/menages")
@@ -92,13 +93,27 @@ def _int_arg(name: str) -> int | None:
     return request.args.get(name, type=int) or None
 
 
-@bp.route("/")
+LIST_FILTERS = (
+    "projet",
+    "etape",
+    "referent",
+    "bailleur",
+    "public",
+    "anonymisation",
+    "tri",
+    "ordre",
+)
+
+
+@bp.route("/", methods=["GET", "POST"])
 @permission_required(VIEW)
 def index():
+    if request.method == "POST":  # the search form posts: the typed name stays out of the URL
+        return redirect_to_results("households.index", request.form, LIST_FILTERS)
     stage = request.args.get("etape") or None
     public = request.args.get("public") or None
     filters = ListFilters(
-        q=(request.args.get("q") or "").strip()[:100],
+        q=recalled_search(),
         project_id=_int_arg("projet"),
         stage=stage if stage in HouseholdStage._value2member_map_ else None,
         referent_id=_int_arg("referent"),
@@ -146,7 +161,8 @@ def index():
         referents=referent_choices(current_user),
         landlords=landlord_choices(current_user),
         publics=list(TargetPublic) if has_permission(current_user, SOCIAL) else [],
-        is_filtered=any(v for k, v in args.items() if k not in ("tri", "ordre")),
+        is_filtered=bool(filters.q)
+        or any(v for k, v in args.items() if k not in ("tri", "ordre", "recherche")),
     )
 
 

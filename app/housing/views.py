@@ -54,6 +54,7 @@ from app.housing.queries import (
 )
 from app.organisations.models import Organisation
 from app.permissions import Permission, permission_required
+from app.search import recalled_search, redirect_to_results
 
 bp = Blueprint("housing", __name__, cli_group="housing")
 
@@ -383,12 +384,16 @@ def set_repayment_plan_status(household_id: int, plan_id: int):
     return _back_to_file(household, f"Plan d'apurement : {plan.status_label.lower()}.")
 
 
+DASHBOARD_FILTERS = ("statut", "accompagne", "bailleur")
+
 # --- landlord dashboard --------------------------------------------------------------------
 
 
-@bp.route("/logements/")
+@bp.route("/logements/", methods=["GET", "POST"])
 @permission_required(Permission.VIEW_TENANCIES)
 def dashboard():
+    if request.method == "POST":  # the search form posts: a typed name stays out of the URL
+        return redirect_to_results("housing.dashboard", request.form, DASHBOARD_FILTERS)
     rows = tenancy_rows(current_user)
     figures = key_figures(rows)
     landlords = sorted(
@@ -397,7 +402,8 @@ def dashboard():
     status = request.args.get("statut") or ""
     supported = request.args.get("accompagne") or ""
     landlord_id = request.args.get("bailleur", type=int)
-    query = search_key(request.args.get("q"))
+    typed = recalled_search()
+    query = search_key(typed)
     shown = [
         r
         for r in rows
@@ -421,7 +427,7 @@ def dashboard():
             "statut": status,
             "accompagne": supported,
             "bailleur": landlord_id,
-            "q": request.args.get("q") or "",
+            "q": typed,
         },
     )
 
@@ -429,11 +435,14 @@ def dashboard():
 # --- dwellings -----------------------------------------------------------------------------
 
 
-@bp.route("/logements/parc")
+@bp.route("/logements/parc", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_DWELLINGS)
 def dwellings():
+    if request.method == "POST":  # an address search: kept out of the URL like a name
+        return redirect_to_results("housing.dwellings", request.form, ())
+    typed = recalled_search()
     query = visible_dwellings(current_user).order_by(Dwelling.city, Dwelling.address)
-    text = search_key(request.args.get("q"))
+    text = search_key(typed)
     if text:
         query = query.where(Dwelling.search_address.contains(text))
     found = db.session.scalars(query).all()
@@ -452,7 +461,7 @@ def dwellings():
         occupants=occupants,
         visible_ids=visible_ids,
         landlords=landlords,
-        q=request.args.get("q") or "",
+        q=typed,
     )
 
 

@@ -158,6 +158,16 @@ def test_household_journey(people, live_server, page: Page, browser, screenshots
     expect(page.locator("table")).to_contain_text("Aïssatou Diop")
     expect(page.locator("table")).to_contain_text("Bail glissant")
     page.screenshot(path=str(screenshots_dir / "household-list-worker.png"), full_page=True)
+    # A search by name finds her; the name is nowhere in the address bar, even after sorting.
+    page.get_by_label("Rechercher").fill("aissatou diop")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("table")).to_contain_text("Aïssatou Diop")
+    expect(page.get_by_label("Rechercher")).to_have_value("aissatou diop")
+    page.get_by_role("link", name="Chef de ménage").click()
+    expect(page.locator("table")).to_contain_text("Aïssatou Diop")
+    assert "recherche=" in page.url and "diop" not in page.url.lower()
+    page.go_back()
+    expect(page.get_by_label("Rechercher")).to_have_value("aissatou diop")
 
     # The landlord's staff see the lease and the référent, never the diagnostic.
     landlord = browser.new_context()

@@ -181,7 +181,7 @@ def test_the_list_shows_what_the_viewer_may_see(w, make_client):
     assert 'name="public"' not in body  # no target-public filter for landlord staff
     client = make_client()
     client.login(w.users["autre_travailleur_social"])
-    body = page(client.get("/menages/?q=0001"))
+    body = page(client.post("/menages/", data={"q": "0001"}, follow_redirects=True))
     assert "M-2026-0001" not in body
     assert "Aucun ménage ne correspond à cette recherche." in body
 

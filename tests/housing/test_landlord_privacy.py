@@ -220,6 +220,13 @@ def test_no_page_a_landlord_reaches_shows_social_content(marked_world, app, make
         assert found.count(w.household.reference) <= control.count(w.household.reference), (
             f"{rule.endpoint}: searching a hidden member's name finds the household"
         )
+    # The lists' search boxes post (the typed text stays out of the URL): same check.
+    for path in ("/menages/", "/logements/", "/logements/parc"):
+        found = landlord.post(path, data={"q": hidden_name}, follow_redirects=True)
+        control = landlord.post(path, data={"q": "zzzrien"}, follow_redirects=True)
+        found, control = found.get_data(as_text=True), control.get_data(as_text=True)
+        assert MARK not in found.replace(hidden_name, ""), path
+        assert found.count(w.household.reference) <= control.count(w.household.reference), path
     # The landlord really saw the household's file, its tenancy and the landlord pages.
     assert {"housing.household", "housing.dashboard", "households.show"} <= reached
 

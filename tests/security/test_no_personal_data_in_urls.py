@@ -1,15 +1,14 @@
-"""No member name, e-mail or phone number in any URL the pages link to or post to.
+"""No member name, e-mail or phone number in any URL the pages link to, post to or redirect to.
 
-The list search is the one place a name can enter a URL: its form is a GET (``q=``), so a
-name typed in the box sits in the address bar, the browser history and the access log.
-That choice is the lead's to make (a POST search breaks bookmarkable, back-button friendly
-lists); this file pins what the application itself emits: the links and form actions of
-the pages, including the result page of a search by name, never carry personal data."""
+The lists' search boxes are where a name could enter a URL: they post, and the result page's
+address carries a random token for the typed text (app.search), so the name never reaches
+the address bar, the browser history or an access log. The links of the result page (sort,
+pages) repeat the token, not the name."""
 
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus
 
 from app.households.models import search_key
 from tests.security.helpers import parse
@@ -37,12 +36,11 @@ def _urls(body: str) -> list[str]:
     return [u for u in urls if not u.lower().startswith(("tel:", "mailto:"))]
 
 
-def _without_the_typed_search(url: str) -> str:
-    """The list's sort and page links repeat the search the user typed (``q=``): that is the
-    GET search form reported to the lead, not a new disclosure. Anything else counts."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "q"]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+def _search(client, path: str, text: str) -> str:
+    """Search ``text`` in the list at ``path`` as the browser does; return the result URL."""
+    response = client.post(path, data={"q": text})
+    assert response.status_code == 302, path
+    return response.location
 
 
 def _world():
@@ -64,7 +62,7 @@ def _walk(client, paths):
         assert response.status_code == 200, path
         visited += 1
         for url in _urls(response.get_data(as_text=True)):
-            plain = _plain(_without_the_typed_search(url))
+            plain = _plain(url)
             if any(value in plain for value in FORBIDDEN):
                 offending.setdefault(path, []).append(url)
     return offending, visited
@@ -79,15 +77,21 @@ def _household_pages(w):
 def test_social_worker_pages_carry_no_personal_data_in_urls(app, client):
     w = _world()
     client.login(w.users["travailleur_social"])
+    searched = _search(client, "/menages/", f"{FIRST_NAME} {LAST_NAME}")
+    dwellings = _search(client, "/logements/", LAST_NAME)
+    assert not any(value in _plain(searched + dwellings) for value in FORBIDDEN)
     # The search page shows the household (so the check below reads a real result list).
-    found = client.get("/menages/?q=" + LAST_NAME).get_data(as_text=True)
+    found = client.get(searched).get_data(as_text=True)
     assert f"/menages/{w.household.id}" in found
+    assert f'value="{FIRST_NAME} {LAST_NAME}"' in found  # the box still shows what was typed
+    assert LAST_NAME in client.get(dwellings).get_data(as_text=True)
     offending, visited = _walk(
         client,
         [
             "/accueil",
             "/menages/",
-            "/menages/?q=" + LAST_NAME,
+            searched,
+            dwellings,
             "/rappels/",
             "/logements/",
             *_household_pages(w),
@@ -100,11 +104,13 @@ def test_social_worker_pages_carry_no_personal_data_in_urls(app, client):
 def test_coordinator_pages_carry_no_personal_data_in_urls(app, client):
     w = _world()
     client.login(w.users["coordinateur"])
+    searched = _search(client, "/menages/", LAST_NAME)
     offending, visited = _walk(
         client,
         [
             "/accueil",
-            "/menages/?q=" + LAST_NAME,
+            searched,
+            searched + "&tri=name&ordre=desc",
             "/pilotage/",
             "/pilotage/menages",
             "/pilotage/dossiers-en-souffrance",
@@ -121,5 +127,14 @@ def test_the_detector_sees_a_name_in_a_url():
     """The check above can fail: a URL with the name, accents or encoding aside, is caught."""
     assert any(v in _plain("/menages/?q=philom%C3%A8ne+Vandermonde") for v in FORBIDDEN)
     assert any(v in _plain("/x?tel=06.99.88.77.66") for v in FORBIDDEN)
-    leaky = _without_the_typed_search("/menages/?q=a&nom=Vandermonde")
-    assert any(v in _plain(leaky) for v in FORBIDDEN)
+
+
+def test_a_search_token_only_works_in_the_session_that_made_it(app, make_client):
+    w = _world()
+    alice, bob = make_client(), make_client()
+    alice.login(w.users["coordinateur"])
+    bob.login(w.users["coordinateur"])
+    searched = _search(alice, "/menages/", "zzz-personne")
+    assert "Aucun ménage ne correspond" in alice.get(searched).get_data(as_text=True)
+    # Another session holding the same link sees the unfiltered list, not the search.
+    assert w.household.reference in bob.get(searched).get_data(as_text=True)
