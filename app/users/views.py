@@ -2,6 +2,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.auth.services import requires_second_factor, reset_second_factor, totp_credential
+from app.auth.views import reauth_required
 from app.db import db
 from app.errors import DomainError
 from app.forms import VersionedForm, apply_domain_error
@@ -82,7 +84,12 @@ def edit(user_id: int):
             flash(f"Compte de {user.full_name} enregistré.", "success")
             return redirect(url_for(".index"))
     return render_template(
-        "admin/user_form.html", form=form, user=user, action_form=VersionedForm()
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        action_form=VersionedForm(),
+        has_second_factor=totp_credential(user) is not None,
+        second_factor_required=requires_second_factor(user),
     )
 
 
@@ -122,3 +129,28 @@ def reset_password(user_id: int):
     return render_template(
         "admin/temporary_password.html", user=user, temporary=temporary, created=False
     )
+
+
+@bp.route("/<int:user_id>/reinitialiser-double-authentification", methods=["POST"])
+@permission_required(Permission.MANAGE_USERS)
+@reauth_required()
+def reset_totp(user_id: int):
+    """Lost phone and recovery codes: the user enrols again at the next login."""
+    user = _get_or_404(user_id)
+    form = VersionedForm()
+    if not form.validate_on_submit():
+        flash("Le formulaire a expiré. Recommencez.", "error")
+        return redirect(url_for(".edit", user_id=user.id))
+    try:
+        reset_second_factor(current_user, user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            f"Double authentification de {user.full_name} réinitialisée : ses sessions sont "
+            "fermées, elle ou il l'activera de nouveau à sa prochaine connexion.",
+            "success",
+        )
+    return redirect(url_for(".edit", user_id=user.id))

@@ -233,3 +233,34 @@ def test_key_rotation_keeps_secrets_readable(app):
     db.session.commit()
     app.config["SECRET_KEY_FALLBACKS"] = []
     assert services.decrypt_totp_secret(services.totp_credential(user).secret_encrypted) == secret
+
+
+def test_an_administrator_resets_a_lost_second_factor(client, make_client):
+    """Lost phone and recovery codes: the admin resets it (password confirmed, audited); the
+    coordinator's sessions end and the next login asks to enrol again."""
+    coordinator = make_user(Role.COORDINATEUR, email="perdu@exemple.fr")
+    coordinator_device = make_client()
+    coordinator_device.login(coordinator)
+    admin = make_user(Role.ADMIN)
+    client.login(admin)
+    edit = f"/admin/utilisateurs/{coordinator.id}/modifier"
+    reset = f"/admin/utilisateurs/{coordinator.id}/reinitialiser-double-authentification"
+    assert "Réinitialiser la double authentification" in page(client.get(edit))
+    # Ten minutes after typing the password, the admin confirms it first.
+    with client.session_transaction() as session:
+        session["auth_fresh_at"] -= 11 * 60
+    stale = client.post(reset)
+    assert "/mon-compte/confirmer" in stale.headers["Location"]
+    assert services.has_totp(coordinator)
+    client.post("/mon-compte/confirmer", data={"password": PASSWORD, "next": edit})
+    done = client.post(reset, follow_redirects=True)
+    assert "Double authentification de" in page(done)
+    assert "Non activée : elle lui sera demandée à sa prochaine connexion" in page(done)
+    assert not services.has_totp(coordinator)
+    assert coordinator_device.get("/accueil").status_code == 302  # sessions ended
+    assert _password_step(make_client(), coordinator).endswith("/connexion/double-authentification")
+    actions = db.session.scalars(select(AuditEntry.action)).all()
+    assert "auth.totp_reset" in actions
+    # A second reset has nothing to remove and says so.
+    again = client.post(reset, follow_redirects=True)
+    assert "n'a pas de double authentification" in page(again)
