@@ -356,15 +356,23 @@ def floor_file(conn, ctx, household_id):
     return rows
 
 
-def floor_list(conn, ctx, term):
-    """Coordinator's households whose reference, address or a member's name holds the term:
-    the count and the first page of 25 with the head's name and the référent."""
+def floor_list(conn, ctx, term, as_coordinator):
+    """The households in the viewer's scope whose reference, address or a member's name holds
+    the term: the count and the first page of 25 with the head's name and the référent."""
     from sqlalchemy import text
 
-    ids, params = _in("p", ctx["coordinator_projects"])
+    if as_coordinator:
+        ids, params = _in("p", ctx["coordinator_projects"])
+        scope = f"h.project_id IN ({ids})"
+    else:
+        params = {"u": ctx["worker_id"]}
+        scope = (
+            "(h.referent_id = :u OR h.id IN "
+            "(SELECT household_id FROM household_team_member WHERE user_id = :u))"
+        )
     params["like"] = f"%{term.lower()}%"
     where = (
-        f"h.project_id IN ({ids}) AND h.anonymised_at IS NULL AND ("
+        f"{scope} AND h.anonymised_at IS NULL AND ("
         "lower(h.reference) LIKE :like OR h.search_address LIKE :like OR EXISTS (SELECT 1 FROM "
         "household_member m WHERE m.household_id = h.id AND m.search_name LIKE :like))"
     )
@@ -372,13 +380,13 @@ def floor_list(conn, ctx, term):
     rows = conn.execute(
         text(
             "SELECT h.id, h.reference, h.stage, h.stage_since_on, u.full_name, m.first_name, "
-            f'm.last_name FROM household h LEFT JOIN "user" u ON u.id = h.referent_id '
+            'm.last_name FROM household h LEFT JOIN "user" u ON u.id = h.referent_id '
             "LEFT JOIN household_member m ON m.household_id = h.id AND m.is_head "
             f"WHERE {where} ORDER BY h.reference LIMIT 25"
         ),
         params,
     ).all()
-    return total + len(rows) * 0 + len(rows)
+    return total + len(rows)
 
 
 def floor_caseloads(conn, ctx, today):
@@ -522,10 +530,18 @@ def pages(manifest: Manifest, app, today: date) -> list[Page]:
         ),
         Page(
             "list",
-            "Liste des ménages + recherche nom",
+            "Liste des ménages + recherche nom (TS)",
+            "social_worker",
+            "/menages/",
+            lambda c, x: floor_list(c, x, term, as_coordinator=False),
+            search=term,
+        ),
+        Page(
+            "list-coord",
+            "Liste des ménages + recherche nom (coord.)",
             "coordinator",
             "/menages/",
-            lambda c, x: floor_list(c, x, term),
+            lambda c, x: floor_list(c, x, term, as_coordinator=True),
             search=term,
         ),
         Page(
