@@ -14,7 +14,7 @@ from importlib import import_module
 
 from flask import abort, current_app, request, url_for
 from sqlalchemy import Select, case, exists, false, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.db import db
 from app.formatting import format_date
@@ -90,8 +90,45 @@ def landlord_household_ids(organisation_id: int) -> Select:
     )
 
 
+# --- loader options for pages that show people by name ---------------------------------------
+#
+# ``User`` loads its roles and projects eagerly (the signed-in user needs them on every page),
+# and ``Project`` its partner organisations. A record that names a user (référent, author,
+# team member) would pull those in too: two or three more queries for each query that loads
+# such records, a dozen on a household file. Pages that only show the name use these options.
+
+
+def user_by_name(path) -> list:
+    """Options for the users reached through ``path`` (a joinedload/selectinload chain): name
+    and organisation only, without their roles and projects (loaded on access if ever used)."""
+    return [path.lazyload(User.role_rows), path.lazyload(User.projects)]
+
+
+def household_for_display(path=None) -> list:
+    """Options for households loaded for a page (directly, or through ``path``): référent and
+    team members by name, project without its partner list, members (the head's name) as
+    before."""
+    from app.projects.models import Project
+
+    def start(attribute, loader):
+        return getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
+
+    referent = start(Household.referent, joinedload)
+    team_user = start(Household.team, selectinload).joinedload(HouseholdTeamMember.user)
+    project = start(Household.project, joinedload)
+    return [
+        *user_by_name(referent),
+        *user_by_name(team_user),
+        project.lazyload(Project.partners),
+    ]
+
+
 def get_household_or_404(user, household_id: int) -> Household:
-    household = db.session.scalar(visible_households(user).where(Household.id == household_id))
+    household = db.session.scalar(
+        visible_households(user)
+        .where(Household.id == household_id)
+        .options(*household_for_display())
+    )
     if household is None:
         abort(404)
     return household
@@ -244,7 +281,7 @@ def household_list(user, filters: ListFilters) -> Select:
         query = query.where(padded.like(f"%,{filters.target_public},%"))
     sort = SORTS.get(filters.sort, SORTS["reference"])()
     order = sort.desc() if filters.descending else sort.asc()
-    return query.order_by(order, Household.reference.asc())
+    return query.order_by(order, Household.reference.asc()).options(*household_for_display())
 
 
 def current_occupancies(household_ids: Iterable[int]) -> dict[int, Occupancy]:

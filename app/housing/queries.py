@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from flask import abort
 from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.db import db
 from app.formatting import format_date, today_paris
@@ -382,6 +383,14 @@ def tenancy_rows(user) -> list[TenancyRow]:
         .outerjoin(head, head.c.household_id == Household.id)
         .outerjoin(User, User.id == Household.referent_id)
         .where(Occupancy.id.in_(scope))
+        # The dashboard shows the référent's name and phone, never their roles or projects,
+        # nor the lease reviews: without these options each would cost one query per
+        # 500 tenancies (selectin batches) plus the users' roles and projects.
+        .options(
+            lazyload(Occupancy.reviews),
+            lazyload(User.role_rows),
+            lazyload(User.projects),
+        )
     ).all()
     latest_month = (
         select(RentAccountSnapshot.occupancy_id, func.max(RentAccountSnapshot.month).label("month"))
@@ -429,6 +438,10 @@ def tenancy_rows(user) -> list[TenancyRow]:
             select(ProcedureStage)
             .join(ranked, ranked.c.id == ProcedureStage.id)
             .where(ranked.c.position == 1)
+            .options(
+                joinedload(ProcedureStage.recorded_by).lazyload(User.role_rows),
+                joinedload(ProcedureStage.recorded_by).lazyload(User.projects),
+            )
         )
     }
     meetings = next_tripartite_meetings(scope)

@@ -64,8 +64,15 @@ def my_reminders(user) -> Select:
 
 
 def my_open_reminders(user) -> Select:
+    from sqlalchemy.orm import joinedload
+
+    from app.households.queries import household_for_display
+
     return (
-        my_reminders(user).where(Reminder.status.in_(OPEN_STATUSES)).order_by(shown_on, Reminder.id)
+        my_reminders(user)
+        .where(Reminder.status.in_(OPEN_STATUSES))
+        .order_by(shown_on, Reminder.id)
+        .options(*household_for_display(joinedload(Reminder.household)))
     )
 
 

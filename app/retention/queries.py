@@ -69,18 +69,56 @@ DUE_HORIZON_DAYS = 60
 
 def due_for_anonymisation(households_query, today: date, days: int = DUE_HORIZON_DAYS) -> dict:
     """``{household id: anonymisation date}`` for the closed files of ``households_query``
-    (a scoped ``select(Household)``) due within ``days``."""
+    (a scoped ``select(Household)``) due within ``days``.
+
+    Same rule as ``app.retention.services.end_of_support``, computed for every household in
+    one query (the list page asked three queries per closed household before)."""
     from datetime import timedelta
 
-    from app.db import db
-    from app.retention.services import CLOSED_STAGES, anonymisation_date
+    from sqlalchemy import func, select
 
-    horizon = today + timedelta(days=days)
-    due = {}
-    for household in db.session.scalars(
+    from app.db import db
+    from app.retention.services import CLOSED_STAGES, add_years, retention_years
+    from app.support.models import Measure, MeasureStatus, PostExitCheck
+
+    scope = (
         households_query.where(Household.stage.in_(CLOSED_STAGES))
-    ).unique():
-        day = anonymisation_date(household)
-        if day is not None and day <= horizon:
-            due[household.id] = day
+        .with_only_columns(Household.id)
+        .order_by(None)
+        .subquery()
+    )
+    open_measures = (
+        select(func.count(Measure.id))
+        .where(Measure.household_id == Household.id, Measure.status == MeasureStatus.EN_COURS)
+        .scalar_subquery()
+    )
+    last_closed = (
+        select(func.max(Measure.closed_on))
+        .where(Measure.household_id == Household.id)
+        .scalar_subquery()
+    )
+    last_check = (
+        select(func.max(PostExitCheck.due_on))
+        .where(PostExitCheck.household_id == Household.id, PostExitCheck.months == 12)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Household.id,
+            Household.stage_since_on,
+            open_measures.label("open_measures"),
+            last_closed.label("last_closed"),
+            last_check.label("last_check"),
+        ).where(Household.id.in_(select(scope.c.id)))
+    )
+    horizon = today + timedelta(days=days)
+    years = retention_years()
+    due = {}
+    for row in rows:
+        if row.open_measures:
+            continue
+        end = max(d for d in (row.last_closed, row.stage_since_on, row.last_check) if d)
+        day = add_years(end, years)
+        if day <= horizon:
+            due[row.id] = day
     return due
