@@ -683,7 +683,25 @@ def plan_households(seed: int, world: World, sizes: list[int]) -> list[Plan]:
             plans[-1].shares_summary = adhesion_on is not None and rng.random() < 0.4
             if len(workers) > 1 and rng.random() < 0.1:
                 plans[-1].team_id = rng.choice([w for w in workers if w != plans[-1].referent_id])
+    _balance_caseloads(rng, world, plans)
     return plans
+
+
+def _balance_caseloads(rng: Random, world: World, plans: list[Plan]) -> None:
+    """Deal each project's supported households to its social workers in turn (caseloads
+    of ~25–40 rather than a binomial spread); closed files keep a random past référent."""
+    by_project: dict[int, list[Plan]] = {}
+    for p in plans:
+        if p.status == "active":
+            by_project.setdefault(p.project_id, []).append(p)
+    for project_id, files in by_project.items():
+        workers = list(world.project_workers[project_id])
+        rng.shuffle(workers)
+        rng.shuffle(files)
+        for i, p in enumerate(files):
+            p.referent_id = workers[i % len(workers)]
+            if p.team_id == p.referent_id:
+                p.team_id = None
 
 
 # --- phase 2: rows ---------------------------------------------------------------------------
@@ -1354,6 +1372,11 @@ def load_interventions(seed: int, world: World, loader: Loader) -> None:
             start = p.adhesion_on or p.oriented_on
             span = max(1, (_end(p, as_of) - start).days)
             days = sorted(rng.randrange(span + 1) for _ in range(n))
+            if p.status == "active" and days and rng.random() < 0.85:
+                # Most supported households were seen within their rhythm: the last contact
+                # is recent (the others make the "contact en retard" reminders).
+                rhythm = INTENSITIES[p.intensity][1]
+                days[-1] = max(days[-1], span - int(rhythm * rng.uniform(0, 1.2)))
             anonymised = p.anonymised_at is not None
             last_contact = None
             for offset in days:
