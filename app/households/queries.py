@@ -104,6 +104,26 @@ def user_by_name(path) -> list:
     return [path.lazyload(User.role_rows), path.lazyload(User.projects)]
 
 
+def users_by_name(model, path=None, depth: int = 2) -> list:
+    """``user_by_name`` for every user that ``model`` names through an eager relationship,
+    and through its eagerly loaded children (a measure's renewals, a referral's history…),
+    ``depth`` levels down. For the timeline providers: one option list per query."""
+    from sqlalchemy import inspect
+
+    options = []
+    for relation in inspect(model).relationships:
+        attribute = relation.class_attribute
+        if relation.lazy not in ("joined", "selectin"):
+            continue
+        loader = joinedload if relation.lazy == "joined" else selectinload
+        step = getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
+        if relation.mapper.class_ is User:
+            options += user_by_name(step)
+        elif depth > 0 and relation.mapper.class_ is not Household:
+            options += users_by_name(relation.mapper.class_, step, depth - 1)
+    return options
+
+
 def household_for_display(path=None) -> list:
     """Options for households loaded for a page (directly, or through ``path``): référent and
     team members by name, project without its partner list, members (the head's name) as
@@ -477,7 +497,9 @@ def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
 
 
 def _rows(model, household: Household):
-    return db.session.scalars(select(model).where(model.household_id == household.id)).all()
+    return db.session.scalars(
+        select(model).where(model.household_id == household.id).options(*users_by_name(model))
+    ).all()
 
 
 def _author_names(household: Household) -> dict[int, str]:

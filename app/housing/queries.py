@@ -42,6 +42,12 @@ from app.users.models import User
 # --- dwellings ---------------------------------------------------------------------------
 
 
+def _users_by_name(model) -> list:
+    from app.households.queries import users_by_name
+
+    return users_by_name(model)
+
+
 def is_landlord_viewer(user) -> bool:
     """Landlord staff without a support role: limited to their organisation's tenancies."""
     return Role.PERSONNEL_BAILLEUR in user.roles and not can_read_social_content(user)
@@ -126,7 +132,8 @@ def household_occupancies(household, viewer) -> list[Occupancy]:
         query = query.join(Dwelling, Dwelling.id == Occupancy.dwelling_id).where(
             Dwelling.landlord_id == viewer.organisation_id
         )
-    return list(db.session.scalars(query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())))
+    query = query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())
+    return list(db.session.scalars(query.options(*_users_by_name(Occupancy))))
 
 
 def get_occupancy_or_404(household, viewer, occupancy_id: int) -> Occupancy:
@@ -547,7 +554,11 @@ def timeline_events(household, viewer):
                     tags=("logement",),
                 )
             )
-    for review in db.session.scalars(select(LeaseReview).where(LeaseReview.occupancy_id.in_(ids))):
+    for review in db.session.scalars(
+        select(LeaseReview)
+        .where(LeaseReview.occupancy_id.in_(ids))
+        .options(*_users_by_name(LeaseReview))
+    ):
         events.append(
             TimelineEvent(
                 on=review.held_on,
@@ -561,7 +572,9 @@ def timeline_events(household, viewer):
         )
     if not has_permission(viewer, Permission.VIEW_TENANCIES):
         return events
-    for action in db.session.scalars(select(GlaAction).where(GlaAction.occupancy_id.in_(ids))):
+    for action in db.session.scalars(
+        select(GlaAction).where(GlaAction.occupancy_id.in_(ids)).options(*_users_by_name(GlaAction))
+    ):
         events.append(
             TimelineEvent(
                 on=action.done_on,
@@ -574,7 +587,9 @@ def timeline_events(household, viewer):
             )
         )
     for stage in db.session.scalars(
-        select(ProcedureStage).where(ProcedureStage.occupancy_id.in_(ids))
+        select(ProcedureStage)
+        .where(ProcedureStage.occupancy_id.in_(ids))
+        .options(*_users_by_name(ProcedureStage))
     ):
         events.append(
             TimelineEvent(
@@ -587,7 +602,9 @@ def timeline_events(household, viewer):
             )
         )
     for plan in db.session.scalars(
-        select(RepaymentPlan).where(RepaymentPlan.occupancy_id.in_(ids))
+        select(RepaymentPlan)
+        .where(RepaymentPlan.occupancy_id.in_(ids))
+        .options(*_users_by_name(RepaymentPlan))
     ):
         events.append(
             TimelineEvent(

@@ -36,11 +36,18 @@ def _is_contact():
     return Intervention.mode.not_in([str(m) for m in NOT_A_CONTACT])
 
 
+def users_by_name(model) -> list:
+    from app.households.queries import users_by_name as options
+
+    return options(model)
+
+
 def household_interventions(household, *, limit: int | None = None) -> list[Intervention]:
     query = (
         select(Intervention)
         .where(Intervention.household_id == household.id)
         .order_by(Intervention.occurred_on.desc(), Intervention.id.desc())
+        .options(*users_by_name(Intervention))
     )
     if limit:
         query = query.limit(limit)

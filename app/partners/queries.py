@@ -44,12 +44,19 @@ def get_referral_or_404(household, referral_id: int) -> Referral:
     return referral
 
 
+def _users_by_name(model) -> list:
+    from app.households.queries import users_by_name
+
+    return users_by_name(model)
+
+
 def household_referrals(household) -> list[Referral]:
     return list(
         db.session.scalars(
             select(Referral)
             .where(Referral.household_id == household.id)
             .order_by(Referral.referred_on.desc(), Referral.id.desc())
+            .options(*_users_by_name(Referral))
         )
     )
 
@@ -60,6 +67,7 @@ def household_meetings(household) -> list[TripartiteMeeting]:
             select(TripartiteMeeting)
             .where(TripartiteMeeting.household_id == household.id)
             .order_by(TripartiteMeeting.held_on.desc(), TripartiteMeeting.id.desc())
+            .options(*_users_by_name(TripartiteMeeting))
         )
     )
 

@@ -34,6 +34,12 @@ from app.support.models import (
 # --- scoped loads -------------------------------------------------------------------------
 
 
+def _users_by_name(model) -> list:
+    from app.households.queries import users_by_name
+
+    return users_by_name(model)
+
+
 def _child_or_404(model, household, record_id: int):
     record = db.session.scalar(
         select(model).where(model.id == record_id, model.household_id == household.id)
@@ -73,6 +79,7 @@ def household_measures(household) -> list[Measure]:
             select(Measure)
             .where(Measure.household_id == household.id)
             .order_by(Measure.status, Measure.start_on.desc(), Measure.id.desc())
+            .options(*_users_by_name(Measure))
         )
     )
 
@@ -83,6 +90,7 @@ def household_objectives(household) -> list[Objective]:
             select(Objective)
             .where(Objective.household_id == household.id)
             .order_by(Objective.domain, Objective.set_on, Objective.id)
+            .options(*_users_by_name(Objective))
         )
     )
 
@@ -93,6 +101,7 @@ def household_reviews(household) -> list[Review]:
             select(Review)
             .where(Review.household_id == household.id)
             .order_by(Review.held_on.desc(), Review.id.desc())
+            .options(*_users_by_name(Review))
         )
     )
 
