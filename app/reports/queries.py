@@ -48,6 +48,7 @@ from app.housing.models import (
     RepaymentPlan,
     RepaymentPlanStatus,
 )
+from app.interventions.models import Intervention
 from app.interventions.queries import contact_counts, last_contacts
 from app.projects.models import Project, TargetPublic
 from app.reminders.models import OPEN_STATUSES, Reminder
@@ -635,7 +636,9 @@ def _latest_exits(scope: Select):
         .where(MeasureExit.household_id.in_(scope))
         .subquery()
     )
-    still_open = select(Measure.household_id).where(Measure.status == MeasureStatus.EN_COURS)
+    still_open = select(Measure.household_id).where(
+        Measure.status == MeasureStatus.EN_COURS, Measure.household_id.in_(scope)
+    )
     return (
         select(ranked)
         .where(ranked.c.rank == 1, ranked.c.household_id.not_in(still_open))
@@ -914,7 +917,14 @@ def _intensity_mix(scope, period: Period) -> Section:
             )
             .label("rank"),
         )
-        .where(IntensityChange.changed_on <= day)
+        .where(
+            IntensityChange.changed_on <= day,
+            # The scope's measures only: unscoped, the window ran over every change in the
+            # country (each aggregate below is pushed down to the scope the same way).
+            IntensityChange.measure_id.in_(
+                select(Measure.id).where(Measure.household_id.in_(scope))
+            ),
+        )
         .subquery()
     )
     latest_change = select(changes).where(changes.c.rank == 1).subquery()
@@ -972,7 +982,11 @@ def _contacts(scope, period: Period) -> Section:
     first = _greatest(spans.c.entry_on, _literal_date(period.start))
     last = _least(span_end, _literal_date(period.end))
     supported_ids = select(spans.c.household_id).where(supported)
-    contacts = contact_counts(period.start, period.end).subquery()
+    contacts = (
+        contact_counts(period.start, period.end)
+        .where(Intervention.household_id.in_(supported_ids))
+        .subquery()
+    )
     row = db.session.execute(
         select(
             select(func.coalesce(func.sum(days_between(first, last) + 1), 0))
