@@ -588,6 +588,39 @@ def context(app, manifest: Manifest) -> dict:
         }
 
 
+def check_files(app, manifest: Manifest, ctx) -> None:
+    """The manifest's typical and long files must be in the social worker's caseload; if
+    they are not (a manifest from another run of the generator), take the worker's files
+    with the median and the largest number of interventions instead, and say so."""
+    from sqlalchemy import text
+
+    from app.db import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT h.id, (SELECT count(*) FROM intervention i WHERE i.household_id = h.id) "
+                "AS n FROM household h WHERE h.anonymised_at IS NULL AND (h.referent_id = :u "
+                "OR h.id IN (SELECT household_id FROM household_team_member WHERE user_id = :u))"
+                " ORDER BY n, h.id"
+            ),
+            {"u": ctx["worker_id"]},
+        ).all()
+    mine = {row.id for row in rows}
+    if not rows:
+        raise SystemExit(f"{manifest.social_worker} has no household in this database")
+    for attribute, pick in (("typical_household_id", len(rows) // 2), ("long_household_id", -1)):
+        if getattr(manifest, attribute) not in mine:
+            chosen = rows[pick]
+            print(
+                f"warning: manifest {attribute} {getattr(manifest, attribute)} is not in "
+                f"{manifest.social_worker}'s caseload; using {chosen.id} ({chosen.n} "
+                "interventions)",
+                flush=True,
+            )
+            setattr(manifest, attribute, chosen.id)
+
+
 def measure_page(app, timer, client, page: Page, ctx, warmup: int, repeat: int) -> Result:
     from sqlalchemy import event
 
@@ -836,6 +869,7 @@ def main() -> None:
     with app.app_context():
         today = today_paris()
     ctx = context(app, manifest)
+    check_files(app, manifest, ctx)
     chosen = set(args.pages.split(",")) if args.pages else None
     clients = {}
     results = []
