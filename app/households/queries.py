@@ -281,10 +281,13 @@ def household_list(user, filters: ListFilters) -> Select:
                 func.lower(Household.reference).like(like),
                 Household.search_address.like(like),
                 exists().where(Member.household_id == Household.id, Member.search_name.like(like)),
-                Household.id.in_(
-                    select(Occupancy.household_id)
-                    .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-                    .where(Occupancy.end_on.is_(None), Dwelling.search_address.like(like))
+                # Correlated (EXISTS), so only the viewer's households are tried: as an
+                # IN list it matched the pattern against every current lease of the country.
+                exists().where(
+                    Occupancy.household_id == Household.id,
+                    Occupancy.end_on.is_(None),
+                    Dwelling.id == Occupancy.dwelling_id,
+                    Dwelling.search_address.like(like),
                 ),
             )
         )
