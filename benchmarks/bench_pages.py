@@ -367,8 +367,8 @@ def floor_list(conn, ctx, term, as_coordinator):
     else:
         params = {"u": ctx["worker_id"]}
         scope = (
-            "(h.referent_id = :u OR h.id IN "
-            "(SELECT household_id FROM household_team_member WHERE user_id = :u))"
+            "h.id IN (SELECT id FROM household WHERE referent_id = :u UNION "
+            "SELECT household_id FROM household_team_member WHERE user_id = :u)"
         )
     params["like"] = f"%{term.lower()}%"
     where = (
@@ -459,8 +459,8 @@ def floor_inbox(conn, ctx):
         WHERE r.status IN ('a_faire', 'reporte') AND h.anonymised_at IS NULL
           AND (r.recipient_user_id = :u OR (r.recipient_role = 'travailleur_social'
                AND (r.recipient_organisation_id IS NULL OR r.recipient_organisation_id = :org)))
-          AND (h.referent_id = :u OR h.id IN
-               (SELECT household_id FROM household_team_member WHERE user_id = :u))
+          AND h.id IN (SELECT id FROM household WHERE referent_id = :u
+               UNION SELECT household_id FROM household_team_member WHERE user_id = :u)
         ORDER BY coalesce(r.postponed_to, r.due_on), r.id"""
     return len(conn.execute(text(sql), {"u": ctx["worker_id"], "org": ctx["worker_org"]}).all())
 
