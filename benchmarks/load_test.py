@@ -75,14 +75,16 @@ class Stats:
                 self.errors[f"{kind} HTTP {status}"] += 1
 
 
-def pick_accounts(database_url: str, users: int, with_coordinators: bool) -> list[Account]:
+def pick_accounts(
+    database_url: str, users: int, with_coordinators: bool, workers_only: bool = False
+) -> list[Account]:
     """Real users of the dataset: social workers with files, a few coordinators and
     landlord staff (about 80 / 10 / 10 %)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
-    coordinators = users // 10 if with_coordinators else 0
-    landlords = users // 10
+    coordinators = users // 10 if with_coordinators and not workers_only else 0
+    landlords = 0 if workers_only else users // 10
     workers = users - coordinators - landlords
     accounts = []
     with engine.connect() as conn:
@@ -343,6 +345,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--secret-key", default=os.environ.get("SECRET_KEY"))
     parser.add_argument("--output", help="append the results (Markdown) to this file")
+    parser.add_argument(
+        "--workers-only",
+        action="store_true",
+        help="social workers only (no coordinator's indicators, no landlord dashboard)",
+    )
     args = parser.parse_args()
     if args.duration > 600:
         raise SystemExit("--duration is bounded to 600 s")
@@ -353,7 +360,9 @@ def main() -> None:
     password = _find(manifest, "password") or DEFAULT_PASSWORD
     totp_secret = _find(manifest, "totp")
     secret_key = args.secret_key or _find(manifest, "secret_key") or "benchmark-" + "x" * 40
-    accounts = pick_accounts(args.database_url, args.users, bool(totp_secret))
+    accounts = pick_accounts(
+        args.database_url, args.users, bool(totp_secret), workers_only=args.workers_only
+    )
     if not accounts:
         raise SystemExit("no usable account in the database")
     process = None
