@@ -44,6 +44,7 @@ from app.permissions import (
     has_permission,
 )
 from app.users.models import User
+from app.users.queries import user_by_name, users_by_name
 
 
 def visible_households(user, *, include_anonymised: bool = False) -> Select:
@@ -96,38 +97,7 @@ def landlord_household_ids(organisation_id: int) -> Select:
     )
 
 
-# --- loader options for pages that show people by name ---------------------------------------
-#
-# ``User`` loads its roles and projects eagerly (the signed-in user needs them on every page),
-# and ``Project`` its partner organisations. A record that names a user (référent, author,
-# team member) would pull those in too: two or three more queries for each query that loads
-# such records, a dozen on a household file. Pages that only show the name use these options.
-
-
-def user_by_name(path) -> list:
-    """Options for the users reached through ``path`` (a joinedload/selectinload chain): name
-    and organisation only, without their roles and projects (loaded on access if ever used)."""
-    return [path.lazyload(User.role_rows), path.lazyload(User.projects)]
-
-
-def users_by_name(model, path=None, depth: int = 2) -> list:
-    """``user_by_name`` for every user that ``model`` names through an eager relationship,
-    and through its eagerly loaded children (a measure's renewals, a referral's history…),
-    ``depth`` levels down. For the timeline providers: one option list per query."""
-    from sqlalchemy import inspect
-
-    options = []
-    for relation in inspect(model).relationships:
-        attribute = relation.class_attribute
-        if relation.lazy not in ("joined", "selectin"):
-            continue
-        loader = joinedload if relation.lazy == "joined" else selectinload
-        step = getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
-        if relation.mapper.class_ is User:
-            options += user_by_name(step)
-        elif depth > 0 and relation.mapper.class_ is not Household:
-            options += users_by_name(relation.mapper.class_, step, depth - 1)
-    return options
+# --- loader options for pages that show people by name (see app.users.queries) ------------
 
 
 def household_for_display(path=None) -> list:

@@ -38,14 +38,9 @@ from app.organisations.models import Organisation, OrganisationKind
 from app.permissions import Permission, Role, can_read_social_content, has_permission
 from app.projects.models import Project, project_partner
 from app.users.models import User
+from app.users.queries import users_by_name
 
 # --- dwellings ---------------------------------------------------------------------------
-
-
-def _users_by_name(model) -> list:
-    from app.households.queries import users_by_name
-
-    return users_by_name(model)
 
 
 def is_landlord_viewer(user) -> bool:
@@ -133,7 +128,7 @@ def household_occupancies(household, viewer) -> list[Occupancy]:
             Dwelling.landlord_id == viewer.organisation_id
         )
     query = query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())
-    return list(db.session.scalars(query.options(*_users_by_name(Occupancy))))
+    return list(db.session.scalars(query.options(*users_by_name(Occupancy))))
 
 
 def get_occupancy_or_404(household, viewer, occupancy_id: int) -> Occupancy:
@@ -557,7 +552,7 @@ def timeline_events(household, viewer):
     for review in db.session.scalars(
         select(LeaseReview)
         .where(LeaseReview.occupancy_id.in_(ids))
-        .options(*_users_by_name(LeaseReview))
+        .options(*users_by_name(LeaseReview))
     ):
         events.append(
             TimelineEvent(
@@ -573,7 +568,7 @@ def timeline_events(household, viewer):
     if not has_permission(viewer, Permission.VIEW_TENANCIES):
         return events
     for action in db.session.scalars(
-        select(GlaAction).where(GlaAction.occupancy_id.in_(ids)).options(*_users_by_name(GlaAction))
+        select(GlaAction).where(GlaAction.occupancy_id.in_(ids)).options(*users_by_name(GlaAction))
     ):
         events.append(
             TimelineEvent(
@@ -589,7 +584,7 @@ def timeline_events(household, viewer):
     for stage in db.session.scalars(
         select(ProcedureStage)
         .where(ProcedureStage.occupancy_id.in_(ids))
-        .options(*_users_by_name(ProcedureStage))
+        .options(*users_by_name(ProcedureStage))
     ):
         events.append(
             TimelineEvent(
@@ -604,7 +599,7 @@ def timeline_events(household, viewer):
     for plan in db.session.scalars(
         select(RepaymentPlan)
         .where(RepaymentPlan.occupancy_id.in_(ids))
-        .options(*_users_by_name(RepaymentPlan))
+        .options(*users_by_name(RepaymentPlan))
     ):
         events.append(
             TimelineEvent(

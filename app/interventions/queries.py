@@ -19,6 +19,7 @@ from app.households.queries import TimelineEvent
 from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention
 from app.interventions.services import can_share_with_landlord
 from app.permissions import can_read_social_content
+from app.users.queries import users_by_name
 
 
 def get_intervention_or_404(household, intervention_id: int) -> Intervention:
@@ -34,12 +35,6 @@ def get_intervention_or_404(household, intervention_id: int) -> Intervention:
 
 def _is_contact():
     return Intervention.mode.not_in([str(m) for m in NOT_A_CONTACT])
-
-
-def users_by_name(model) -> list:
-    from app.households.queries import users_by_name as options
-
-    return options(model)
 
 
 def household_interventions(household, *, limit: int | None = None) -> list[Intervention]:

@@ -16,6 +16,7 @@ from app.households.models import search_key
 from app.households.queries import TimelineEvent
 from app.partners.models import Partner, Referral, TripartiteMeeting
 from app.permissions import can_read_social_content
+from app.users.queries import users_by_name
 
 
 def search_partners(q: str | None = None, domain: str | None = None, *, active_only=True) -> Select:
@@ -44,19 +45,13 @@ def get_referral_or_404(household, referral_id: int) -> Referral:
     return referral
 
 
-def _users_by_name(model) -> list:
-    from app.households.queries import users_by_name
-
-    return users_by_name(model)
-
-
 def household_referrals(household) -> list[Referral]:
     return list(
         db.session.scalars(
             select(Referral)
             .where(Referral.household_id == household.id)
             .order_by(Referral.referred_on.desc(), Referral.id.desc())
-            .options(*_users_by_name(Referral))
+            .options(*users_by_name(Referral))
         )
     )
 
@@ -67,7 +62,7 @@ def household_meetings(household) -> list[TripartiteMeeting]:
             select(TripartiteMeeting)
             .where(TripartiteMeeting.household_id == household.id)
             .order_by(TripartiteMeeting.held_on.desc(), TripartiteMeeting.id.desc())
-            .options(*_users_by_name(TripartiteMeeting))
+            .options(*users_by_name(TripartiteMeeting))
         )
     )
 

@@ -13,10 +13,11 @@ from datetime import date, timedelta
 
 from flask import abort
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.db import db
 from app.households.models import Household
-from app.households.queries import visible_households
+from app.households.queries import household_for_display, visible_households
 from app.permissions import Permission, can_read_social_content, has_permission
 from app.reminders.models import (
     OPEN_STATUSES,
@@ -64,10 +65,6 @@ def my_reminders(user) -> Select:
 
 
 def my_open_reminders(user) -> Select:
-    from sqlalchemy.orm import joinedload
-
-    from app.households.queries import household_for_display
-
     return (
         my_reminders(user)
         .where(Reminder.status.in_(OPEN_STATUSES))

@@ -30,14 +30,9 @@ from app.support.models import (
     PostExitCheck,
     Review,
 )
+from app.users.queries import users_by_name
 
 # --- scoped loads -------------------------------------------------------------------------
-
-
-def _users_by_name(model) -> list:
-    from app.households.queries import users_by_name
-
-    return users_by_name(model)
 
 
 def _child_or_404(model, household, record_id: int):
@@ -79,7 +74,7 @@ def household_measures(household) -> list[Measure]:
             select(Measure)
             .where(Measure.household_id == household.id)
             .order_by(Measure.status, Measure.start_on.desc(), Measure.id.desc())
-            .options(*_users_by_name(Measure))
+            .options(*users_by_name(Measure))
         )
     )
 
@@ -90,7 +85,7 @@ def household_objectives(household) -> list[Objective]:
             select(Objective)
             .where(Objective.household_id == household.id)
             .order_by(Objective.domain, Objective.set_on, Objective.id)
-            .options(*_users_by_name(Objective))
+            .options(*users_by_name(Objective))
         )
     )
 
@@ -101,7 +96,7 @@ def household_reviews(household) -> list[Review]:
             select(Review)
             .where(Review.household_id == household.id)
             .order_by(Review.held_on.desc(), Review.id.desc())
-            .options(*_users_by_name(Review))
+            .options(*users_by_name(Review))
         )
     )
 
