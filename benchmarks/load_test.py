@@ -19,7 +19,8 @@ manifest gives the TOTP secret, a few coordinators; a few landlord staff too.
   it with its CSRF token, follow the redirect to the file); other users read instead.
 
 Every HTTP request is a sample (redirects followed one by one, as a browser does); an error
-is a status other than 2xx/3xx or an exception. Each user thinks 0–200 ms between actions.
+is a status other than 2xx/3xx or an exception. Each user thinks between actions: 1–3 s by
+default (a person reading a page; ``--think 0:0.2`` for a stress run).
 The clients run on the same 2 cores as the server: their CPU is taken from it.
 
 The saves write real visits into the database: use a copy
@@ -264,7 +265,15 @@ class User(threading.Thread):
             with self.stats.lock:
                 self.stats.actions[action] += 1
             getattr(self, action)()
-            time.sleep(self.rng.uniform(0, 0.2))
+            time.sleep(self.rng.uniform(*self.think))
+
+
+def _think_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(":")
+    low, high = float(low), float(high or low)
+    if not 0 <= low <= high:
+        raise argparse.ArgumentTypeError("MIN:MAX with 0 <= MIN <= MAX")
+    return low, high
 
 
 def start_gunicorn(args, secret_key: str):
@@ -313,7 +322,7 @@ def report(stats: Stats, elapsed: float, args, logged_in: int) -> str:
     errors = sum(stats.errors.values())
     lines = [
         f"- {logged_in} simulated users logged in, {args.workers} gunicorn workers, "
-        f"{elapsed:.0f} s of load, think time 0–200 ms",
+        f"{elapsed:.0f} s of load, think time {args.think[0]:g}–{args.think[1]:g} s",
         f"- actions: {dict(stats.actions)}",
         f"- requests: {len(times):,} ({len(times) / elapsed:.1f} req/s), "
         f"errors: {errors}" + (f" {dict(stats.errors)}" if errors else ""),
@@ -349,6 +358,12 @@ def main() -> None:
         "--workers-only",
         action="store_true",
         help="social workers only (no coordinator's indicators, no landlord dashboard)",
+    )
+    parser.add_argument(
+        "--think",
+        type=_think_range,
+        default=(1.0, 3.0),
+        help="seconds a user waits between actions, MIN:MAX (default 1:3)",
     )
     args = parser.parse_args()
     if args.duration > 600:
@@ -387,6 +402,7 @@ def main() -> None:
                 random.Random(rng.random()),  # noqa: S311
             )
             user.start_gate = gate
+            user.think = args.think
             users.append(user)
         print(f"logging {len(users)} users in on {base}…", flush=True)
         for user in users:  # a few at a time: argon2 is meant to be slow
