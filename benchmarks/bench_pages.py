@@ -422,31 +422,67 @@ def floor_caseloads(conn, ctx, today):
 
 
 def floor_dashboard(conn, ctx):
-    """Landlord staff: every current lease in the organisation's dwellings with the head's
-    name, référent, latest rent account, running plan and latest procedure stage."""
+    """Landlord staff: the key figures over every current lease in the organisation's
+    dwellings (one aggregate), then the first page (50 leases, most at risk first, ordered in
+    SQL from each lease's latest rent account, running plan and latest procedure stage) with
+    the head's name and référent."""
     from sqlalchemy import text
 
     p = {"org": ctx["landlord_org"]}
-    scope = (
-        "SELECT o.id FROM occupancy o JOIN dwelling d ON d.id = o.dwelling_id "
-        "WHERE o.end_on IS NULL AND d.landlord_id = :org"
+    facts = (
+        "SELECT o.id, h.reference, h.referent_id, "
+        "COALESCE(s.balance_cents, 0) AS balance, COALESCE(s.amount_due_cents, 0) AS due, "
+        "(SELECT ps.stage FROM procedure_stage ps WHERE ps.occupancy_id = o.id "
+        " ORDER BY ps.occurred_on DESC, ps.id DESC LIMIT 1) AS stage, "
+        "EXISTS (SELECT 1 FROM repayment_plan rp WHERE rp.occupancy_id = o.id "
+        " AND rp.status = 'en_cours') AS plan "
+        "FROM occupancy o JOIN dwelling d ON d.id = o.dwelling_id "
+        "JOIN household h ON h.id = o.household_id "
+        "LEFT JOIN rent_account_snapshot s ON s.id = (SELECT s2.id FROM rent_account_snapshot s2 "
+        " WHERE s2.occupancy_id = o.id ORDER BY s2.month DESC LIMIT 1) "
+        "WHERE o.end_on IS NULL AND d.landlord_id = :org AND h.anonymised_at IS NULL"
     )
-    rows = 0
+    judicial = (
+        "stage IN ('commandement_payer', 'assignation', 'diagnostic_social_financier', "
+        "'audience', 'jugement', 'commandement_quitter', 'concours_force_publique')"
+    )
+    rows = len(
+        conn.execute(
+            text(
+                f"SELECT count(*), sum(CASE WHEN balance > 0 THEN balance ELSE 0 END), "
+                f"sum(CASE WHEN {judicial} THEN 1 ELSE 0 END) FROM ({facts}) f"
+            ),
+            p,
+        ).all()
+    )
+    ids = [
+        r[0]
+        for r in conn.execute(
+            text(
+                f"SELECT id FROM ({facts}) f ORDER BY CASE WHEN {judicial} THEN 3 "
+                "WHEN plan THEN 1 WHEN balance > 0 THEN 2 ELSE 0 END DESC, "
+                "CASE WHEN balance > 0 AND due > 0 THEN round(1.0 * balance / due, 1) "
+                "ELSE 0 END DESC, balance DESC, reference LIMIT 50"
+            ),
+            p,
+        )
+    ]
+    in_ids, q = _in("o", ids)
     for sql in (
         "SELECT o.*, d.*, h.reference, h.stage, m.first_name, m.last_name, u.full_name, u.phone "
         "FROM occupancy o JOIN dwelling d ON d.id = o.dwelling_id "
         "JOIN household h ON h.id = o.household_id "
         "LEFT JOIN household_member m ON m.household_id = h.id AND m.is_head "
         'LEFT JOIN "user" u ON u.id = h.referent_id '
-        "WHERE o.end_on IS NULL AND d.landlord_id = :org AND h.anonymised_at IS NULL",
+        f"WHERE o.id IN ({in_ids})",
         "SELECT s.* FROM rent_account_snapshot s JOIN (SELECT occupancy_id, max(month) AS month "
-        f"FROM rent_account_snapshot WHERE occupancy_id IN ({scope}) GROUP BY occupancy_id) l "
+        f"FROM rent_account_snapshot WHERE occupancy_id IN ({in_ids}) GROUP BY occupancy_id) l "
         "ON l.occupancy_id = s.occupancy_id AND l.month = s.month",
-        f"SELECT * FROM repayment_plan WHERE status = 'en_cours' AND occupancy_id IN ({scope})",
-        "SELECT * FROM procedure_stage ps WHERE ps.occupancy_id IN "
-        f"({scope}) ORDER BY ps.occupancy_id, ps.occurred_on DESC",
+        f"SELECT * FROM repayment_plan WHERE status = 'en_cours' AND occupancy_id IN ({in_ids})",
+        f"SELECT * FROM procedure_stage ps WHERE ps.occupancy_id IN ({in_ids}) "
+        "ORDER BY ps.occupancy_id, ps.occurred_on DESC",
     ):
-        rows += len(conn.execute(text(sql), p).all())
+        rows += len(conn.execute(text(sql), q).all())
     return rows
 
 

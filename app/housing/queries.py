@@ -15,8 +15,8 @@ from datetime import date
 from decimal import Decimal
 
 from flask import abort
-from sqlalchemy import Select, false, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy import Select, case, exists, false, func, literal_column, or_, select
+from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from app.db import db
 from app.formatting import format_date, today_paris
@@ -363,10 +363,232 @@ def tenancy_scope(user) -> Select:
     return query
 
 
-def tenancy_rows(user) -> list[TenancyRow]:
-    """Every current tenancy in the user's scope with its latest rent account, running plan and
-    procedure stage, sorted by risk. Five queries whatever the number of tenancies."""
-    scope = tenancy_scope(user)
+JUDICIAL_STAGES = tuple(k.value for k in ProcedureStageKind if k.is_judicial)
+DASHBOARD_PER_PAGE = 50
+
+
+def _tenancy_facts(user, *, text: str = "", landlord_id: int | None = None):
+    """One row per current lease of the scope with what its status, risk and key figures are
+    computed from, in SQL: the latest rent account's balance and amount due, whether a
+    repayment plan is running, the latest procedure stage. ``text`` (a ``search_key``) and
+    ``landlord_id`` narrow it."""
+    latest_snapshot_id = (
+        select(RentAccountSnapshot.id)
+        .where(RentAccountSnapshot.occupancy_id == Occupancy.id)
+        .order_by(RentAccountSnapshot.month.desc())
+        .limit(1)
+        .correlate(Occupancy)
+        .scalar_subquery()
+    )
+    latest_stage = (
+        select(ProcedureStage.stage)
+        .where(ProcedureStage.occupancy_id == Occupancy.id)
+        .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
+        .limit(1)
+        .correlate(Occupancy)
+        .scalar_subquery()
+    )
+    running_plan = (
+        exists()
+        .where(
+            RepaymentPlan.occupancy_id == Occupancy.id,
+            RepaymentPlan.status == RepaymentPlanStatus.EN_COURS,
+        )
+        .correlate(Occupancy)
+    )
+    query = (
+        tenancy_scope(user)
+        .with_only_columns(
+            Occupancy.id.label("occupancy_id"),
+            Occupancy.household_id,
+            Dwelling.landlord_id,
+            Household.reference,
+            Household.referent_id,
+            Household.stage.label("household_stage"),
+            func.coalesce(RentAccountSnapshot.balance_cents, 0).label("balance_cents"),
+            func.coalesce(RentAccountSnapshot.amount_due_cents, 0).label("amount_due_cents"),
+            latest_stage.label("stage_kind"),
+            running_plan.label("has_plan"),
+        )
+        .join(Household, Household.id == Occupancy.household_id)
+        .outerjoin(RentAccountSnapshot, RentAccountSnapshot.id == latest_snapshot_id)
+    )
+    if landlord_id:
+        query = query.where(Dwelling.landlord_id == landlord_id)
+    if text:
+        head = aliased(Member)
+        reference = func.lower(Household.reference)
+        query = query.outerjoin(
+            head, (head.household_id == Household.id) & head.is_head.is_(True)
+        ).where(
+            or_(
+                # the same text as search_key(f"{reference} {head_name}")
+                (reference + " " + func.coalesce(head.search_name, reference)).contains(
+                    text, autoescape=True
+                ),
+                Dwelling.search_address.contains(text, autoescape=True),
+                func.lower(Occupancy.lease_reference).contains(text, autoescape=True),
+            )
+        )
+    return query.subquery("tenancy_facts")
+
+
+def _risk_columns(facts):
+    """SQL expressions of a lease's status, its risk order and its key-figure flags, over
+    ``_tenancy_facts`` (the same rules as ``TenancyRow``)."""
+    judicial = facts.c.stage_kind.in_(JUDICIAL_STAGES)
+    owes = facts.c.balance_cents > 0
+    plan = facts.c.has_plan.is_(True)
+    status = case(
+        (judicial, TenancyStatus.PROCEDURE),
+        (plan, TenancyStatus.PLAN),
+        (owes, TenancyStatus.IMPAYE),
+        else_=TenancyStatus.A_JOUR,
+    )
+    risk = case(
+        (judicial, _STATUS_RISK[TenancyStatus.PROCEDURE]),
+        (plan, _STATUS_RISK[TenancyStatus.PLAN]),
+        (owes, _STATUS_RISK[TenancyStatus.IMPAYE]),
+        else_=_STATUS_RISK[TenancyStatus.A_JOUR],
+    )
+    stage_rank = case(
+        {k.value: k.rank for k in ProcedureStageKind if k.is_judicial},
+        value=facts.c.stage_kind,
+        else_=0,
+    )
+    # months_of_arrears(): one decimal, 0 when nothing is owed. ("1.0 *" keeps the division
+    # exact on both databases and numeric on PostgreSQL, where round(numeric, 1) exists.)
+    months = case(
+        (
+            owes & (facts.c.amount_due_cents > 0),
+            func.round(literal_column("1.0") * facts.c.balance_cents / facts.c.amount_due_cents, 1),
+        ),
+        else_=0,
+    )
+    supported = facts.c.referent_id.is_not(None) & facts.c.household_stage.in_(
+        [s.value for s in SUPPORTED_STAGES]
+    )
+    order = (
+        risk.desc(),
+        stage_rank.desc(),
+        months.desc(),
+        facts.c.balance_cents.desc(),
+        facts.c.reference.asc(),
+        facts.c.occupancy_id.asc(),
+    )
+    return status, supported, judicial, plan, owes, order
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    tenancies: int
+    in_arrears: int
+    arrears_cents: int
+    plans: int
+    procedures: int
+    supported: int
+
+
+def key_figures(user) -> tuple[KeyFigures, list[tuple[int, str]]]:
+    """The dashboard's key figures over every current lease of the user's scope, and the
+    landlords of those leases (id, name) for the filter: one aggregate query."""
+    facts = _tenancy_facts(user)
+    _status, supported, judicial, plan, owes, _order = _risk_columns(facts)
+
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    rows = db.session.execute(
+        select(
+            facts.c.landlord_id,
+            Organisation.name,
+            func.count(),
+            total(owes),
+            func.coalesce(func.sum(case((owes, facts.c.balance_cents), else_=0)), 0),
+            total(plan),
+            total(judicial),
+            total(supported),
+        )
+        .join(Organisation, Organisation.id == facts.c.landlord_id)
+        .group_by(facts.c.landlord_id, Organisation.name)
+        .order_by(Organisation.name)
+    ).all()
+    figures = KeyFigures(*(int(sum(r[i] for r in rows)) for i in range(2, 8)))
+    return figures, [(r[0], r[1]) for r in rows]
+
+
+@dataclass
+class TenancyPage:
+    """A page of the dashboard's table, with what the ``pagination`` macro reads."""
+
+    rows: list[TenancyRow]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def tenancy_page(
+    user,
+    *,
+    page: int = 1,
+    per_page: int = DASHBOARD_PER_PAGE,
+    status: str = "",
+    supported: str = "",
+    landlord_id: int | None = None,
+    text: str = "",
+    total: int | None = None,
+) -> TenancyPage:
+    """One page of the current tenancies in the user's scope, most at risk first: filtered,
+    ordered and counted in SQL, then the rows of the page only loaded with their details.
+    ``total``: the number of leases when it is already known (no filter: the key figures)."""
+    facts = _tenancy_facts(user, text=text, landlord_id=landlord_id)
+    status_expr, supported_expr, _judicial, _plan, _owes, order = _risk_columns(facts)
+    conditions = []
+    if status:
+        conditions.append(status_expr == status)
+    if supported:
+        conditions.append(supported_expr if supported == "oui" else ~supported_expr)
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(facts).where(*conditions))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    ids = list(
+        db.session.scalars(
+            select(facts.c.occupancy_id)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    rows = tenancy_rows(ids)
+    return TenancyPage(rows=rows, page=page, per_page=per_page, total=total)
+
+
+def tenancy_rows(ids: list[int]) -> list[TenancyRow]:
+    """The tenancies of these current leases (already scoped and ordered) with their latest
+    rent account, running plan, procedure stage and next meeting, in the order of ``ids``.
+    Five queries whatever their number."""
+    scope = ids or [-1]
     head = (
         select(Member.household_id, Member.first_name, Member.last_name)
         .where(Member.is_head.is_(True))
@@ -468,10 +690,11 @@ def tenancy_rows(user) -> list[TenancyRow]:
                 next_meeting_on=meetings.get(occupancy.household_id),
             )
         )
-    return sorted(rows, key=lambda r: r.risk_key)
+    position = {occupancy_id: i for i, occupancy_id in enumerate(ids)}
+    return sorted(rows, key=lambda r: position[r.occupancy.id])
 
 
-def next_tripartite_meetings(scope: Select) -> dict[int, date]:
+def next_tripartite_meetings(scope: Select | list[int]) -> dict[int, date]:
     """Next tripartite meeting per household of the scope (the partners domain's meetings: one
     already planned, or the "next meeting" date set at the last one)."""
     from app.partners.models import TripartiteMeeting
@@ -492,27 +715,6 @@ def next_tripartite_meetings(scope: Select) -> dict[int, date]:
         select(dates.c.household_id, func.min(dates.c.on)).group_by(dates.c.household_id)
     )
     return dict(rows.all())
-
-
-@dataclass(frozen=True)
-class KeyFigures:
-    tenancies: int
-    in_arrears: int
-    arrears_cents: int
-    plans: int
-    procedures: int
-    supported: int
-
-
-def key_figures(rows: list[TenancyRow]) -> KeyFigures:
-    return KeyFigures(
-        tenancies=len(rows),
-        in_arrears=sum(r.balance_cents > 0 for r in rows),
-        arrears_cents=sum(max(r.balance_cents, 0) for r in rows),
-        plans=sum(r.plan is not None for r in rows),
-        procedures=sum(r.in_procedure for r in rows),
-        supported=sum(r.is_supported for r in rows),
-    )
 
 
 # --- timeline and header alerts -----------------------------------------------------------

@@ -49,7 +49,7 @@ from app.housing.queries import (
     household_occupancies,
     key_figures,
     tenancy_detail,
-    tenancy_rows,
+    tenancy_page,
     visible_dwellings,
 )
 from app.organisations.models import Organisation
@@ -394,32 +394,27 @@ DASHBOARD_FILTERS = ("statut", "accompagne", "bailleur")
 def dashboard():
     if request.method == "POST":  # the search form posts: a typed name stays out of the URL
         return redirect_to_results("housing.dashboard", request.form, DASHBOARD_FILTERS)
-    rows = tenancy_rows(current_user)
-    figures = key_figures(rows)
-    landlords = sorted(
-        {(r.dwelling.landlord_id, r.dwelling.landlord.name) for r in rows}, key=lambda x: x[1]
-    )
     status = request.args.get("statut") or ""
     supported = request.args.get("accompagne") or ""
     landlord_id = request.args.get("bailleur", type=int)
     typed = recalled_search()
-    query = search_key(typed)
-    shown = [
-        r
-        for r in rows
-        if (not status or r.status == status)
-        and (not supported or r.is_supported == (supported == "oui"))
-        and (not landlord_id or r.dwelling.landlord_id == landlord_id)
-        and (
-            not query
-            or query in search_key(f"{r.household_reference} {r.head_name}")
-            or query in r.dwelling.search_address
-            or query in search_key(r.occupancy.lease_reference)
-        )
-    ]
+    text = search_key(typed)
+    figures, landlords = key_figures(current_user)
+    filtered = bool(status or supported or landlord_id or text)
+    page = tenancy_page(
+        current_user,
+        page=request.args.get("page", 1, type=int),
+        status=status,
+        supported=supported,
+        landlord_id=landlord_id,
+        text=text,
+        total=None if filtered else figures.tenancies,
+    )
     return render_template(
         "housing/dashboard.html",
-        rows=shown,
+        rows=page.rows,
+        page=page,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
         figures=figures,
         statuses=TENANCY_STATUS_LABELS,
         landlords=landlords,

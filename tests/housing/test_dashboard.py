@@ -146,3 +146,46 @@ def test_the_next_tripartite_meeting_is_shown(client, landlord_world):
     client.login(landlord_world["staff"])
     text = page(client.get("/logements/"))
     assert add_months(today_paris(), 1).strftime("%d/%m/%Y") in text
+
+
+def _figure(text: str, label: str) -> str:
+    """The value shown above a key figure's label."""
+    head, _sep, _tail = text.partition(f'<span class="keyfigure__label">{label}</span>')
+    return head.rsplit('<span class="keyfigure__value">', 1)[1].split("</span>", 1)[0]
+
+
+def test_the_table_is_paged_and_the_key_figures_count_every_tenancy(client, landlord_world):
+    import re
+
+    add_tenancies(landlord_world, 55)
+    client.login(landlord_world["staff"])
+    first = page(client.get("/logements/"))
+    # 55 leases (i = 0…54): i % 4 == 2 have a plan (14), i % 4 == 3 are in procedure (13),
+    # every odd one has a référent (27)
+    assert _figure(first, "baux suivis") == "55"
+    assert _figure(first, "en impayé") == "41"  # balances 440, 880, 1 320 € (i % 4 = 1, 2, 3)
+    assert _figure(first, "plans d'apurement en cours") == "14"
+    assert _figure(first, "procédures d'expulsion") == "13"
+    assert _figure(first, "ménages accompagnés") == "27"
+    assert first.count("R-00") == 50
+    assert "55 baux" in first and "page 1 sur 2" in first
+    # the riskiest first: the 14 procedures open page 1; the up-to-date leases end on page 2
+    second = page(client.get("/logements/?page=2"))
+    assert second.count("R-00") == 5
+    assert 'badge--success">À jour' in second and "badge badge--danger" not in second
+    shown = set(re.findall(r"R-00\d\d", first)) | set(re.findall(r"R-00\d\d", second))
+    assert len(shown) == 55
+
+    # the search posts its term, the page links repeat its token (never the term)
+    response = client.post("/logements/", data={"q": "r-00", "statut": "a_jour"})
+    results = response.headers["Location"]
+    assert "r-00" not in results.lower() and "recherche=" in results
+    text = page(client.get(results))
+    assert "14 baux" in text and text.count("R-00") == 14
+    assert _figure(text, "baux suivis") == "55"  # the figures stay over the whole scope
+    response = client.post("/logements/", data={"q": "r-00"})
+    text = page(client.get(response.headers["Location"]))
+    assert "page 1 sur 2" in text
+    link = re.search(r'href="([^"]*page=2[^"]*)"', text).group(1)
+    assert "recherche=" in link and "r-00" not in link.lower()
+    assert page(client.get(link.replace("&amp;", "&"))).count("R-00") == 5
