@@ -2,9 +2,10 @@
 
 A name typed in a list's search box is personal data: in a GET form it would sit in the
 address bar, the browser history, the proxy and access logs. The list forms post instead
-(with their CSRF token); the view keeps the term in the user's session under a short random
-token and redirects to the list with ``recherche=<token>`` beside the other filters (ids and
-codes, not personal data). Sort and page links repeat the token, the back button and a
+(with their CSRF token); the view keeps the term in the user's signed session cookie (on
+their own device, never in a URL or a log line) under a short random token and redirects
+to the list with ``recherche=<token>`` beside the other filters (ids and codes, not
+personal data). Sort and page links repeat the token, the back button and a
 reload work, and the term is forgotten with the session. A token from another session, or
 from an old bookmark, simply finds nothing and shows the whole list.
 """

@@ -32,7 +32,6 @@ import os
 import resource
 import sys
 import time
-import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from random import Random
+
+from app.households.models import search_key
 
 PASSWORD = "ancrage-bench-2026"  # noqa: S105 - the published password of a benchmark dataset
 DEFAULT_SECRET_KEY = "ancrage-national-benchmark-secret-key-2026-do-not-use-in-production"  # noqa: S105
@@ -209,15 +210,6 @@ INTENSITIES = {
     2: ("Soutenue", 14, Decimal("1.5"), 2.0),
     3: ("Modérée", 30, Decimal("1.0"), 1.0),
 }
-
-
-def search_key(text: str | None) -> str:
-    """As ``app.households.models.search_key`` (kept here so the plan needs no app import)."""
-    if not text:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.lower().split())
 
 
 # --- small helpers shared with the other benchmarks ----------------------------------------
