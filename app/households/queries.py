@@ -7,10 +7,13 @@ household through it, so a household outside the user's scope is a 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import import_module
+from typing import TypeVar
 
 from flask import abort, current_app, request, url_for
 from sqlalchemy import Select, case, exists, false, func, literal, or_, select
@@ -183,6 +186,37 @@ def household_timeline(household: Household, viewer) -> list[TimelineEvent]:
     """Every provider's events for this viewer, newest first."""
     events = [event for provider in _providers() for event in provider(household, viewer)]
     return sorted(events, key=lambda e: e.sort_key, reverse=True)
+
+
+# --- loads shared by the pieces of one file page -------------------------------------------
+
+T = TypeVar("T")
+_page_loads: ContextVar[dict | None] = ContextVar("household_file_page_loads", default=None)
+
+
+@contextmanager
+def file_page_loads() -> Iterator[None]:
+    """While one page of the household file is built (timeline and header), records that
+    several providers need — the household's leases, their procedure stages — are loaded
+    once and shared: see ``loaded_once``. Outside this block every call loads afresh, so a
+    page that changes data and reads it again never sees an old copy."""
+    token = _page_loads.set({})
+    try:
+        yield
+    finally:
+        _page_loads.reset(token)
+
+
+def loaded_once(key: tuple, load: Callable[[], T]) -> T:
+    """``load()``, or its result from earlier in the same ``file_page_loads`` block. ``key``
+    names everything the result depends on (the household, and the viewer when the load is
+    scoped to them)."""
+    memo = _page_loads.get()
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
 
 
 def has_consent(household_id: int, partner_category: str, data_category: str, on: date) -> bool:
@@ -423,9 +457,13 @@ def header_alerts(household: Household, viewer) -> list[tuple[str, str]]:
 
 def file_header(household: Household, viewer) -> FileHeader:
     """Everything ``households/_file_layout.html`` shows above the tabs."""
+    from app.housing.queries import current_occupancy, file_occupancies
+
     return FileHeader(
         household=household,
-        occupancy=current_occupancies([household.id]).get(household.id),
+        # The lease the viewer may see (the same one as before scoping: a household has at
+        # most one current lease, and landlord staff see only files housed by them).
+        occupancy=current_occupancy(file_occupancies(household, viewer)),
         alerts=header_alerts(household, viewer),
         tabs=file_tabs(household, viewer),
     )

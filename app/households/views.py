@@ -41,6 +41,7 @@ from app.households.queries import (
     ListFilters,
     current_occupancies,
     file_header,
+    file_page_loads,
     get_household_or_404,
     household_list,
     household_timeline,
@@ -265,11 +266,13 @@ def edit(household_id: int):
 @permission_required(VIEW)
 def show(household_id: int):
     household = open_household_file(household_id)
-    return render_template(
-        "households/show.html",
-        household=household,
-        events=household_timeline(household, current_user),
-    )
+    # The timeline and the header share the leases and procedure stages they both show.
+    with file_page_loads():
+        return render_template(
+            "households/show.html",
+            household=household,
+            events=household_timeline(household, current_user),
+        )
 
 
 @bp.route("/<int:household_id>/composition")

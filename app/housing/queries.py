@@ -24,7 +24,6 @@ from app.households.models import Household, HouseholdStage, Member
 from app.housing.models import (
     Dwelling,
     GlaAction,
-    LeaseReview,
     Occupancy,
     ProcedureStage,
     ProcedureStageKind,
@@ -129,6 +128,36 @@ def household_occupancies(household, viewer) -> list[Occupancy]:
         )
     query = query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())
     return list(db.session.scalars(query.options(*users_by_name(Occupancy))))
+
+
+def file_occupancies(household, viewer) -> list[Occupancy]:
+    """``household_occupancies``, loaded once per page of the household file (the timeline
+    and the header both need them; see ``app.households.queries.loaded_once``)."""
+    from app.households.queries import loaded_once
+
+    return loaded_once(
+        ("occupancies", household.id, viewer.id),
+        lambda: household_occupancies(household, viewer),
+    )
+
+
+def file_procedure_stages(household, viewer) -> list[ProcedureStage]:
+    """The procedure stages of the leases the viewer may see, newest first (by date, then by
+    entry), loaded once per page of the household file."""
+    from app.households.queries import loaded_once
+
+    def load():
+        ids = [o.id for o in file_occupancies(household, viewer)] or [-1]
+        return list(
+            db.session.scalars(
+                select(ProcedureStage)
+                .where(ProcedureStage.occupancy_id.in_(ids))
+                .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
+                .options(*users_by_name(ProcedureStage))
+            )
+        )
+
+    return loaded_once(("procedure_stages", household.id, viewer.id), load)
 
 
 def get_occupancy_or_404(household, viewer, occupancy_id: int) -> Occupancy:
@@ -725,7 +754,7 @@ def timeline_events(household, viewer):
     (tenancy information) for those holding ``VIEW_TENANCIES``."""
     from app.households.queries import TimelineEvent
 
-    occupancies = household_occupancies(household, viewer)
+    occupancies = file_occupancies(household, viewer)
     ids = [o.id for o in occupancies] or [-1]
     events = []
     for o in occupancies:
@@ -751,11 +780,9 @@ def timeline_events(household, viewer):
                     tags=("logement",),
                 )
             )
-    for review in db.session.scalars(
-        select(LeaseReview)
-        .where(LeaseReview.occupancy_id.in_(ids))
-        .options(*users_by_name(LeaseReview))
-    ):
+    # The reviews came with their leases (``Occupancy.reviews``); taken in the order of entry.
+    reviews = sorted((r for o in occupancies for r in o.reviews), key=lambda r: r.id)
+    for review in reviews:
         events.append(
             TimelineEvent(
                 on=review.held_on,
@@ -783,11 +810,8 @@ def timeline_events(household, viewer):
                 tags=("situation locative",),
             )
         )
-    for stage in db.session.scalars(
-        select(ProcedureStage)
-        .where(ProcedureStage.occupancy_id.in_(ids))
-        .options(*users_by_name(ProcedureStage))
-    ):
+    # In the order of entry, as the events of the other kinds.
+    for stage in sorted(file_procedure_stages(household, viewer), key=lambda s: s.id):
         events.append(
             TimelineEvent(
                 on=stage.occurred_on,
@@ -820,8 +844,7 @@ def header_alerts(household, viewer) -> list[tuple[str, str]]:
     """Badges for the household header: (text, tone). Arrears in months and the procedure."""
     if not has_permission(viewer, Permission.VIEW_TENANCIES):
         return []
-    occupancies = household_occupancies(household, viewer)
-    current = current_occupancy(occupancies)
+    current = current_occupancy(file_occupancies(household, viewer))
     if current is None:
         return []
     alerts = []
@@ -836,11 +859,9 @@ def header_alerts(household, viewer) -> list[tuple[str, str]]:
         shown = f"{months:.1f}".replace(".", ",").removesuffix(",0")
         tone = "danger" if months >= 2 else "warning"
         alerts.append((f"Impayé {shown} mois", tone))
-    stage = db.session.scalar(
-        select(ProcedureStage)
-        .where(ProcedureStage.occupancy_id == current.id)
-        .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
-        .limit(1)
+    stage = next(
+        (s for s in file_procedure_stages(household, viewer) if s.occupancy_id == current.id),
+        None,
     )
     if stage is not None and stage.stage_kind.is_judicial:
         alerts.append((f"Procédure : {stage.stage_label.lower()}", "danger"))
