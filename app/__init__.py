@@ -81,7 +81,7 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
 
 def _init_extensions(app: Flask) -> None:
     from app.auth.services import load_user_from_cookie
-    from app.db import db, render_migration_item
+    from app.db import db, include_migration_object, render_migration_item
     from app.extensions import babel, csrf, login_manager, migrate
 
     db.init_app(app)
@@ -92,6 +92,7 @@ def _init_extensions(app: Flask) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_migration_item,
+        include_object=include_migration_object,
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")

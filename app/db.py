@@ -124,6 +124,16 @@ def _sqlite_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# PostgreSQL-only trigram indexes (``pg_trgm``, for the ``LIKE '%…%'`` of the searches) live
+# in the migrations, not in the models: SQLite has no such index.
+PG_ONLY_INDEX_PREFIX = "ix_trgm_"
+
+
+def include_migration_object(object_, name, type_, reflected, compare_to) -> bool:
+    """Alembic autogenerate hook: leave the PostgreSQL-only trigram indexes be."""
+    return not (type_ == "index" and reflected and (name or "").startswith(PG_ONLY_INDEX_PREFIX))
+
+
 def render_migration_item(type_, obj, autogen_context):
     """Alembic autogenerate hook: write ``UtcDateTime`` as a plain timezone-aware DateTime so
     migrations never import application code."""

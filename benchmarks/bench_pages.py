@@ -199,13 +199,21 @@ class Timer:
 
 
 class QueryCounter:
+    """Counts statements (``before_cursor_execute``) and, with ``finished`` on
+    ``after_cursor_execute``, keeps each one with its duration for ``--show-queries``."""
+
     def __init__(self):
         self.count = 0
         self.statements: list[str] = []
+        self._started = 0.0
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany):
         self.count += 1
-        self.statements.append(statement)
+        self._started = time.perf_counter()
+
+    def finished(self, conn, cursor, statement, parameters, context, executemany):
+        elapsed = (time.perf_counter() - self._started) * 1000
+        self.statements.append(f"{elapsed:7.1f} ms  {statement}")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -688,6 +696,7 @@ def measure_page(app, timer, client, page: Page, ctx, warmup: int, repeat: int) 
             raise SystemExit(f"{page.url}: HTTP {response.status_code} during warm-up")
     times, queries = [], []
     event.listen(engine, "before_cursor_execute", counter)
+    event.listen(engine, "after_cursor_execute", counter.finished)
     try:
         for _ in range(repeat):
             counter.count = 0
@@ -697,6 +706,7 @@ def measure_page(app, timer, client, page: Page, ctx, warmup: int, repeat: int) 
             queries.append(counter.count)
     finally:
         event.remove(engine, "before_cursor_execute", counter)
+        event.remove(engine, "after_cursor_execute", counter.finished)
     floor_times, rows = [], 0
     with app.app_context():
         for i in range(warmup + repeat):

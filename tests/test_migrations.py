@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app import create_app
-from app.db import db, render_migration_item
+from app.db import db, include_migration_object, render_migration_item
 from tests.conftest import BASE_CONFIG, IS_POSTGRES, TEST_DATABASE_URL, _normalise
 
 
@@ -40,7 +40,12 @@ def test_upgrade_from_empty_to_head_matches_the_models(empty_database_url):
         upgrade()
         with db.engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "render_item": render_migration_item}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "render_item": render_migration_item,
+                    "include_object": include_migration_object,
+                },
             )
             differences = compare_metadata(context, db.metadata)
         assert differences == [], f"models and migrations differ: {differences}"
@@ -72,6 +77,19 @@ def test_upgrade_from_empty_to_head_matches_the_models(empty_database_url):
             with pytest.raises(DBAPIError, match="append-only"):
                 conn.execute(text("DELETE FROM audit_entry"))
             conn.rollback()
+        if IS_POSTGRES:  # the searches' LIKE '%term%' use trigram indexes there
+            trigram = {
+                index["name"]
+                for table in ("household", "household_member", "dwelling")
+                for index in inspect(db.engine).get_indexes(table)
+                if index["name"].startswith("ix_trgm_")
+            }
+            assert trigram == {
+                "ix_trgm_household_member_search_name",
+                "ix_trgm_household_search_address",
+                "ix_trgm_household_reference",
+                "ix_trgm_dwelling_search_address",
+            }
         db.engine.dispose()
 
 

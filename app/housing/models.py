@@ -228,9 +228,8 @@ class RentAccountSnapshot(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occupancy_id: Mapped[int] = mapped_column(
-        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the unique (occupancy_id, month) one serves every lookup.
+    occupancy_id: Mapped[int] = mapped_column(ForeignKey("occupancy.id", ondelete="CASCADE"))
     month: Mapped[date] = mapped_column(Date)
     balance_cents: Mapped[int] = mapped_column(Integer)
     # Rent and charges called for the month (the denominator of the months of arrears).

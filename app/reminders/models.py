@@ -60,6 +60,9 @@ class Reminder(db.Model):
             "status != 'reporte' OR postponed_to IS NOT NULL", name="postponed_has_date"
         ),
         Index("ix_reminder_open_user", "status", "recipient_user_id"),
+        # Reminders addressed to a role (landlord staff, coordinators): the count in the
+        # navigation bar, on every page, reads them through this one.
+        Index("ix_reminder_open_role", "recipient_role", "status", "recipient_organisation_id"),
         Index("ix_reminder_rule_status", "rule_code", "status"),
     )
 
