@@ -494,7 +494,10 @@ def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
         return events
     authors = _author_names(household)
     events += [_orientation_event(o, authors) for o in _rows(Orientation, household)]
-    events += [_diagnostic_event(d, authors) for d in _rows(Diagnostic, household)]
+    diagnostics = _rows(Diagnostic, household)
+    # The names of the recommended intensities, once for all the diagnostics.
+    intensities = _intensity_names() if any(d.recommended_intensity for d in diagnostics) else {}
+    events += [_diagnostic_event(d, authors, intensities) for d in diagnostics]
     events += [_adhesion_event(a, authors) for a in _rows(Adhesion, household)]
     for consent in _rows(Consent, household):
         events += _consent_events(consent, authors)
@@ -574,7 +577,9 @@ def _orientation_event(orientation: Orientation, authors: dict[int, str]) -> Tim
     )
 
 
-def _diagnostic_event(diagnostic: Diagnostic, authors: dict[int, str]) -> TimelineEvent:
+def _diagnostic_event(
+    diagnostic: Diagnostic, authors: dict[int, str], intensities: dict[str, str]
+) -> TimelineEvent:
     lines = []
     for axis, label in DIAGNOSTIC_AXES.items():
         level = DiagnosticLevel(getattr(diagnostic, f"{axis}_level")).label
@@ -582,7 +587,8 @@ def _diagnostic_event(diagnostic: Diagnostic, authors: dict[int, str]) -> Timeli
         lines.append(f"{label.split(' (')[0]} : {level}" + (f" — {comment}" if comment else ""))
     if diagnostic.need_list:
         lines.append("Besoins : " + ", ".join(n.label for n in diagnostic.need_list))
-    intensity = _intensity_label(diagnostic.recommended_intensity)
+    code = diagnostic.recommended_intensity
+    intensity = intensities.get(code, code) if code else None
     if intensity:
         lines.append(f"Intensité recommandée : {intensity}")
     to_work = sum(
@@ -602,12 +608,11 @@ def _diagnostic_event(diagnostic: Diagnostic, authors: dict[int, str]) -> Timeli
     )
 
 
-def _intensity_label(code: str | None) -> str | None:
-    if not code:
-        return None
+def _intensity_names() -> dict[str, str]:
+    """Recommended-intensity code → the level's name (an unknown code shows as itself)."""
     from app.households.services import intensity_choices
 
-    return dict(intensity_choices()).get(code, code)
+    return dict(intensity_choices())
 
 
 def _adhesion_event(adhesion: Adhesion, authors: dict[int, str]) -> TimelineEvent:

@@ -3,21 +3,25 @@
 name search (social worker and coordinator), the caseloads page and the landlord dashboard.
 
 The household file and the indicators page are above 15 by design (one query per kind of
-record on the timeline; one per indicator section): see docs/performance.md. Their counts
-are still checked not to grow with the data (tests/interventions, tests/reports)."""
+record on the timeline; one per indicator section): see docs/performance.md. The file's count
+is checked here for each kind of viewer, the same with one record of each kind as with many
+(no query per record); the indicators' in tests/reports."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.db import db
 from app.households.models import HouseholdTeamMember
 from app.permissions import Role
 from app.reminders.models import Reminder
 from tests.factories import (
+    make_consent,
     make_dwelling,
     make_household,
     make_intensity_levels,
@@ -86,6 +90,11 @@ def add_households(w, n: int) -> None:
 
 
 def count(client, url: str) -> int:
+    return len(statements_of(client, url))
+
+
+def statements_of(client, url: str) -> list[str]:
+    """Every SQL statement sent while the page at ``url`` is requested."""
     statements = []
 
     def listener(conn, cursor, statement, parameters, context, executemany):
@@ -97,7 +106,7 @@ def count(client, url: str) -> int:
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert response.status_code == 200, url
-    return len(statements)
+    return statements
 
 
 def search_url(client, term: str) -> str:
@@ -130,3 +139,156 @@ def test_key_page_queries_are_few_and_do_not_grow(world, make_client, who, url):
     many = count(client, url)
     assert few == many, (few, many)
     assert many <= MAX_QUERIES, many
+
+
+# --- the household file ------------------------------------------------------------------------
+
+# Every statement of one request: BEGIN, the viewer, the household, the audit entry of the read,
+# one query per kind of record on the timeline, the header's badges.
+FILE_MAX_QUERIES = 38
+
+
+def add_file_records(w, household, n: int) -> None:
+    """``n`` records of each kind on the household's file: visits, leases (one current in the
+    landlord's dwellings, the others ended), rent accounts, procedure stages, repayment plans,
+    GLA actions, lease reviews, measures (one closed with its exit), support reviews,
+    referrals with their history, tripartite meetings, and the path's own records."""
+    from app.households import services as household_services
+    from app.housing.models import GlaAction, LeaseReview
+    from app.support import services as support_services
+    from tests.factories import (
+        make_meeting,
+        make_objective,
+        make_partner,
+        make_referral,
+        make_tenancy,
+    )
+
+    worker = w["workers"][0]
+    today = date.today()
+
+    def close(measure):
+        support_services.close_measure(
+            worker,
+            measure,
+            version=measure.version,
+            exit_on=date(2025, 6, 1),
+            reason="fin_de_mesure",
+            housing_situation="maintenu",
+            is_lease_glissed=False,
+            handover=None,
+            today=today,
+        )
+
+    # The current lease and the open measure of an earlier call end: new ones come below.
+    for occupancy in household_occupancies(household):
+        occupancy.end_on = occupancy.end_on or date(2024, 12, 31)
+    for measure in household_open_measures(household):
+        close(measure)
+    db.session.flush()
+    for i in range(n):
+        start = date(2020 + i % 4, 1 + i % 12, 1)
+        end = None if i == n - 1 else start + timedelta(days=300)
+        occupancy = make_tenancy(
+            household, w["landlord"], lease_type="bail_glissant", start_on=start, end_on=end
+        )
+        make_snapshot(occupancy, date(2025, 1 + i % 12, 1), 30_000 * (i + 1))
+        make_procedure_stage(occupancy, "commandement_payer", start, recorded_by_id=worker.id)
+        make_repayment_plan(occupancy, start_on=start)
+        db.session.add(
+            GlaAction(occupancy_id=occupancy.id, kind="autre", done_on=start, author_id=worker.id)
+        )
+        db.session.add(
+            LeaseReview(
+                occupancy_id=occupancy.id,
+                held_on=start,
+                decision="poursuite",
+                recorded_by_id=worker.id,
+            )
+        )
+        make_intervention(household, author=worker, occurred_on=today - timedelta(days=i))
+        make_meeting(household, held_on=start, author_id=worker.id)
+        make_referral(household, make_partner(), author_id=worker.id)
+        # A closed measure (reviewed, with its exit and checks) each time.
+        measure = make_measure(household, intensity_level_id=w["levels"][i % 3].id)
+        support_services.record_review(
+            worker,
+            measure,
+            kind="trimestriel",
+            held_on=date(2025, 4, 1),
+            summary="Point d'étape",
+            progress={make_objective(household).id: ("en_cours", None)},
+            today=today,
+        )
+        close(measure)
+        household_services.record_orientation(
+            worker,
+            household,
+            prescriber="dalo",
+            prescriber_detail=None,
+            oriented_on=date(2024, 1, 10),
+            kind="acces",
+            reason="Hébergée chez un tiers",
+            today=today,
+        )
+        household_services.record_diagnostic(
+            worker,
+            household,
+            carried_out_on=date(2024, 2, 1),
+            levels=dict.fromkeys(
+                ("pouvoir_louer", "savoir_louer", "savoir_habiter", "environnement"), "acquis"
+            ),
+            comments={},
+            needs=["budget_dettes"],
+            recommended_intensity="renforcee",
+            today=today,
+        )
+        household_services.record_adhesion(
+            worker, household, signed_on=date(2024, 2, 15), objectives="Budget", today=today
+        )
+        make_consent(household, "bailleur", "situation_locative", given_on=start)
+    make_measure(household, intensity_level_id=w["levels"][0].id)  # the open one
+    db.session.flush()
+
+
+def household_occupancies(household):
+    from app.housing.models import Occupancy
+
+    return db.session.scalars(select(Occupancy).where(Occupancy.household_id == household.id)).all()
+
+
+def extra_statements(few: list[str], many: list[str]) -> str:
+    """The statements sent for the larger file and not for the smaller (parameter lists of any
+    length count as one), for the failure message."""
+
+    def shape(statement: str) -> str:
+        return re.sub(r"\((?:\?|%\(\w+\)s)(?:, (?:\?|%\(\w+\)s))*\)", "(…)", statement)[:150]
+
+    extra = Counter(map(shape, many)) - Counter(map(shape, few))
+    return "\n".join(f"{n} × {statement}" for statement, n in extra.items())
+
+
+def household_open_measures(household):
+    from app.support.models import Measure, MeasureStatus
+
+    return db.session.scalars(
+        select(Measure).where(
+            Measure.household_id == household.id, Measure.status == MeasureStatus.EN_COURS
+        )
+    ).all()
+
+
+@pytest.mark.parametrize("who", ["workers", "coordinator", "staff"])
+def test_household_file_queries_do_not_grow_with_the_file(world, make_client, who):
+    user = world["workers"][0] if who == "workers" else world[who]
+    household = make_household(world["project"], referent=world["workers"][0])
+    add_file_records(world, household, 1)
+    client = make_client()
+    client.login(user)
+    url = f"/menages/{household.id}"
+    client.get(url)  # warm-up
+    few = statements_of(client, url)
+    add_file_records(world, household, 6)
+    many = statements_of(client, url)
+    assert len(few) == len(many), extra_statements(few, many)
+    assert len(many) <= FILE_MAX_QUERIES, "\n".join(s[:120] for s in many)
