@@ -103,30 +103,37 @@ def landlord_household_ids(organisation_id: int) -> Select:
 # --- loader options for pages that show people by name (see app.users.queries) ------------
 
 
-def household_for_display(path=None) -> list:
+def household_for_display(path=None, *, one: bool = False) -> list:
     """Options for households loaded for a page (directly, or through ``path``): référent and
     team members by name, project without its partner list, members (the head's name) as
-    before."""
+    before. ``one``: a single household is loaded, so its members and team (a few rows each)
+    come joined in the same query rather than in two more."""
     from app.projects.models import Project
 
     def start(attribute, loader):
         return getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
 
+    collection = joinedload if one else selectinload
     referent = start(Household.referent, joinedload)
-    team_user = start(Household.team, selectinload).joinedload(HouseholdTeamMember.user)
+    team_user = start(Household.team, collection).joinedload(HouseholdTeamMember.user)
     project = start(Household.project, joinedload)
     return [
         *user_by_name(referent),
         *user_by_name(team_user),
         project.lazyload(Project.partners),
+        *([start(Household.members, joinedload)] if one else []),
     ]
 
 
 def get_household_or_404(user, household_id: int) -> Household:
-    household = db.session.scalar(
-        visible_households(user)
-        .where(Household.id == household_id)
-        .options(*household_for_display())
+    household = (
+        db.session.execute(
+            visible_households(user)
+            .where(Household.id == household_id)
+            .options(*household_for_display(one=True))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     if household is None:
         abort(404)
