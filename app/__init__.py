@@ -23,6 +23,7 @@ MODELS = (
     "app.partners.models",
     "app.projects.models",
     "app.reminders.models",
+    "app.reports.models",
     "app.scheduler",  # JobRun: the scheduler's run ledger
     "app.support.models",
     "app.users.models",
