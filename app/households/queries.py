@@ -226,6 +226,13 @@ def loaded_once(key: tuple, load: Callable[[], T]) -> T:
     return memo[key]
 
 
+def loaded_earlier(key: tuple):
+    """What ``loaded_once`` loaded under ``key`` earlier on this page, or ``None``: for a
+    reader that needs only a figure out of those records and otherwise asks SQL for it."""
+    memo = _page_loads.get()
+    return memo.get(key) if memo is not None else None
+
+
 def has_consent(household_id: int, partner_category: str, data_category: str, on: date) -> bool:
     """Whether the household had consented, on ``on``, to share ``data_category`` with
     partners of ``partner_category`` (given on or before that day and not yet withdrawn)."""

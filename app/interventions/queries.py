@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 
 from app.db import db
 from app.formatting import format_date, today_paris
-from app.households.queries import TimelineEvent
+from app.households.queries import TimelineEvent, loaded_once
 from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention
 from app.interventions.services import can_share_with_landlord
 from app.permissions import can_read_social_content
@@ -89,6 +89,17 @@ def last_contact_on(household_id: int) -> date | None:
             Intervention.household_id == household_id, _is_contact()
         )
     )
+
+
+def file_last_contact_on(household, viewer) -> date | None:
+    """``last_contact_on`` for a page of the household file: taken from the visits its
+    timeline loaded for this viewer (every visit, see ``timeline_events``), else one query."""
+    from app.households.queries import loaded_earlier
+
+    interventions = loaded_earlier(("interventions", household.id, viewer.id))
+    if interventions is None:
+        return last_contact_on(household.id)
+    return max((i.occurred_on for i in interventions if i.is_contact), default=None)
 
 
 def last_attempts() -> Select:
@@ -177,7 +188,10 @@ def timeline_events(household, viewer) -> list[TimelineEvent]:
     sees the household (landlord staff): the shared summaries only, nothing else."""
     if not can_read_social_content(viewer):
         return [_shared_event(i) for i in shared_summaries(household)]
-    return [_full_event(i) for i in household_interventions(household)]
+    interventions = loaded_once(
+        ("interventions", household.id, viewer.id), lambda: household_interventions(household)
+    )
+    return [_full_event(i) for i in interventions]
 
 
 def _shared_event(intervention: Intervention) -> TimelineEvent:

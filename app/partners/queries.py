@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import abort
 from sqlalchemy import Select, func, select, union_all
+from sqlalchemy.orm import joinedload
 
 from app.db import db
 from app.formatting import format_date
@@ -46,12 +47,17 @@ def get_referral_or_404(household, referral_id: int) -> Referral:
 
 
 def household_referrals(household) -> list[Referral]:
+    """The household's referrals, newest first, with their history and their partner's name
+    (not the partner's contacts, which neither the file nor its Partenaires tab shows)."""
     return list(
         db.session.scalars(
             select(Referral)
             .where(Referral.household_id == household.id)
             .order_by(Referral.referred_on.desc(), Referral.id.desc())
-            .options(*users_by_name(Referral))
+            .options(
+                *users_by_name(Referral),
+                joinedload(Referral.partner).lazyload(Partner.contacts),
+            )
         )
     )
 

@@ -10,6 +10,7 @@ aggregates; see docs/development.md, "Support reads for other domains".
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from flask import abort
 from sqlalchemy import Select, func, select
@@ -17,8 +18,8 @@ from sqlalchemy import Select, func, select
 from app.db import db
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
-from app.households.queries import TimelineEvent
-from app.interventions.queries import last_contact_on
+from app.households.queries import TimelineEvent, loaded_earlier, loaded_once
+from app.interventions.queries import file_last_contact_on
 from app.permissions import can_read_social_content
 from app.support.models import (
     IntensityChange,
@@ -190,7 +191,10 @@ def timeline_events(household, viewer) -> list[TimelineEvent]:
     if not can_read_social_content(viewer):
         return []
     events: list[TimelineEvent] = []
-    for measure in household_measures(household):
+    measures = loaded_once(
+        ("measures", household.id, viewer.id), lambda: household_measures(household)
+    )
+    for measure in measures:
         events.append(_measure_opened(measure))
         events.extend(_renewal(measure, renewal) for renewal in measure.renewals)
         events.extend(
@@ -300,13 +304,13 @@ def header_alerts(household, viewer, today: date | None = None) -> list[tuple[st
     if not can_read_social_content(viewer):
         return []
     today = today or today_paris()
-    rows = db.session.execute(open_measures().where(Measure.household_id == household.id)).all()
+    rows = _open_measure_facts(household, viewer)
     if not rows:
         return []
     alerts = []
     if any(r.next_review_on and r.next_review_on < today for r in rows):
         alerts.append(("Bilan en retard", "danger"))
-    last = last_contact_on(household.id)
+    last = file_last_contact_on(household, viewer)
     since = last or min(r.start_on for r in rows)
     rhythm = min(r.contact_every_days for r in rows)
     days = (today - since).days
@@ -317,6 +321,28 @@ def header_alerts(household, viewer, today: date | None = None) -> list[tuple[st
     if ending <= today + timedelta(days=END_WARNING_DAYS):
         alerts.append((f"Fin de mesure le {format_date(ending, 'short')}", "warning"))
     return alerts
+
+
+class _OpenMeasureFacts(NamedTuple):
+    start_on: date
+    planned_end_on: date
+    next_review_on: date | None
+    contact_every_days: int
+
+
+def _open_measure_facts(household, viewer) -> list:
+    """What the header needs of each open measure (``open_measures()`` columns): from the
+    measures the page's timeline loaded for this viewer, else one query."""
+    measures = loaded_earlier(("measures", household.id, viewer.id))
+    if measures is None:
+        return db.session.execute(open_measures().where(Measure.household_id == household.id)).all()
+    return [
+        _OpenMeasureFacts(
+            m.start_on, m.planned_end_on, m.next_review_on, m.intensity.contact_every_days
+        )
+        for m in measures
+        if m.status == MeasureStatus.EN_COURS
+    ]
 
 
 def intensity_choices() -> list[tuple[str, str]]:
