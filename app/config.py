@@ -31,6 +31,9 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=10)
+    # The indicators page reuses its figures (shared by every worker) for this many seconds;
+    # "Recalculer maintenant" recomputes them at once. 0: always recompute.
+    INDICATOR_CACHE_SECONDS = 600
     # Exports and account-security changes ask for the password again past this age.
     REAUTH_MAX_AGE = timedelta(minutes=10)
     # Closed files are anonymised this many years after the end of support (CNIL référentiel

@@ -30,7 +30,7 @@ from app.audit.services import record
 from app.auth.views import reauth_required
 from app.db import db
 from app.errors import DomainError
-from app.formatting import format_money, today_paris
+from app.formatting import format_date, format_money, to_paris, today_paris
 from app.forms import apply_domain_error
 from app.households.models import HouseholdStage, StageTransition
 from app.households.queries import get_household_or_404
@@ -41,7 +41,7 @@ from app.permissions import (
     has_permission,
     permission_required,
 )
-from app.reports import queries, services
+from app.reports import cache, queries, services
 from app.reports.forms import PeriodForm, ReassignForm
 
 bp = Blueprint("reports", __name__)
@@ -283,30 +283,74 @@ def _period_form(projects) -> PeriodForm:
     return form
 
 
-def _indicators_or_none(projects, ids, form):
+REFRESH_ARG = "recalculer"
+
+
+def _cached_or_none(
+    ids, form, *, refresh: bool = False, commit: bool = True
+) -> cache.CachedIndicators | None:
+    """The indicators of the form's period, from the shared cache when fresh (see
+    ``app.reports.cache``). ``commit``: commit a newly computed entry here, keeping what the
+    session holds loaded (nothing else is pending on the page's GET)."""
     if not form.validate():
         return None
-    return queries.indicators(current_user, ids, queries.Period(form.debut.data, form.fin.data))
+    period = queries.Period(form.debut.data, form.fin.data)
+    result = cache.cached_indicators(current_user, ids, period, refresh=refresh)
+    if result.computed_now and commit:
+        _commit_keeping_loaded()
+    return result
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the session's objects: the viewer and the projects loaded a
+    moment ago would otherwise be read again while the page is written."""
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
+def computed_at_text(computed_at, now=None) -> str:
+    """``Chiffres calculés à 21 h 14`` (Paris time), with the date when not today."""
+    moment = to_paris(computed_at)
+    clock = f"{moment.hour} h {moment.minute:02d}"
+    if moment.date() == today_paris(now):
+        return f"Chiffres calculés à {clock}"
+    return f"Chiffres calculés le {format_date(moment)} à {clock}"
+
+
+def _period_args() -> dict:
+    return {k: v for k, v in request.args.items() if k in ("projet", "debut", "fin") and v}
 
 
 @bp.route("/pilotage/indicateurs")
 @permission_required(Permission.VIEW_INDICATORS)
 def indicators():
+    """The indicators, from the shared cache when fresh; ``?recalculer=1`` recomputes them,
+    replaces the cached entry and comes back to the same page (same project and period)."""
     projects, ids, chosen = _projects()
     form = _period_form(projects)
-    data = _indicators_or_none(projects, ids, form)
-    charts = _charts(data) if data else None
+    refresh = bool(request.args.get(REFRESH_ARG))
+    result = _cached_or_none(ids, form, refresh=refresh)
+    if refresh and result is not None:
+        return redirect(url_for("reports.indicators", **_period_args()))
+    data = result.data if result else None
+    minutes = cache.cache_seconds() // 60
     return render_template(
         "reports/indicators.html",
         form=form,
         projects=projects,
         data=data,
-        charts=charts,
+        charts=_charts(data) if data else None,
+        computed_at=computed_at_text(result.computed_at) if result else None,
+        cache_minutes=minutes,
         chosen=chosen,
         threshold=small_count_threshold(),
-        export_args={
-            k: v for k, v in request.args.items() if k in ("projet", "debut", "fin") and v
-        },
+        export_args=_period_args(),
+        refresh_args={**_period_args(), REFRESH_ARG: "1"},
     ), (200 if data or not form.errors else 400)
 
 
@@ -524,9 +568,13 @@ def monthly_rows(data: queries.Indicators, threshold: int, fmt: str) -> list[lis
 @permission_required(Permission.VIEW_INDICATORS, Permission.EXPORT_DATA)
 @reauth_required()
 def export_indicators(fmt: str):
+    """The indicators as CSV or XLSX, small counts masked. The figures come from the same
+    shared cache as the page (``app.reports.cache``): while the page's figures are fresh, the
+    export holds exactly what the page shows; otherwise they are computed (and cached) now."""
     projects, ids, _chosen = _projects()
     form = _period_form(projects)
-    data = _indicators_or_none(projects, ids, form)
+    result = _cached_or_none(ids, form, commit=False)  # committed with the audit entry
+    data = result.data if result else None
     if data is None:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("reports.indicators", **request.args))
