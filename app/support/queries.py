@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from flask import abort
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.db import db
 from app.formatting import format_date, today_paris
@@ -28,10 +29,11 @@ from app.support.models import (
     MeasureExit,
     MeasureStatus,
     Objective,
+    ObjectiveUpdate,
     PostExitCheck,
     Review,
 )
-from app.users.queries import users_by_name
+from app.users.queries import user_by_name, users_by_name
 
 # --- scoped loads -------------------------------------------------------------------------
 
@@ -205,8 +207,26 @@ def timeline_events(household, viewer) -> list[TimelineEvent]:
         if measure.exit is not None:
             events.append(_exit(measure, measure.exit))
             events.extend(_check(check) for check in measure.exit.checks if check.done_on)
-    events.extend(_review(review) for review in household_reviews(household))
+    events.extend(_review(review, examined) for review, examined in _reviews_examined(household))
     return events
+
+
+def _reviews_examined(household) -> list[tuple[Review, int]]:
+    """The household's reviews with the number of objectives each examined, counted in SQL
+    (the timeline shows that number, not the updates themselves)."""
+    examined = (
+        select(func.count(ObjectiveUpdate.id))
+        .where(ObjectiveUpdate.review_id == Review.id)
+        .correlate(Review)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Review, examined)
+        .where(Review.household_id == household.id)
+        .order_by(Review.held_on.desc(), Review.id.desc())
+        .options(*user_by_name(joinedload(Review.author)), lazyload(Review.progress))
+    )
+    return [(review, count) for review, count in rows]
 
 
 def _measure_opened(measure: Measure) -> TimelineEvent:
@@ -280,12 +300,12 @@ def _check(check: PostExitCheck) -> TimelineEvent:
     )
 
 
-def _review(review: Review) -> TimelineEvent:
+def _review(review: Review, examined: int) -> TimelineEvent:
     return TimelineEvent(
         on=review.held_on,
         kind="review",
         title=review.kind_label,
-        summary=f"{len(review.progress)} objectif(s) examiné(s)",
+        summary=f"{examined} objectif(s) examiné(s)",
         detail=review.summary,
         author=review.author.full_name if review.author else None,
         at=review.at,
