@@ -240,5 +240,6 @@ def cached_indicators(
             payload, computed_at = found
             return CachedIndicators(decode(payload), computed_at, computed_now=False)
     data = queries.indicators(user, project_ids, period)
-    _store(key, encode(data), now)
+    if cache_seconds() > 0:  # 0: the cache is off, nothing to keep
+        _store(key, encode(data), now)
     return CachedIndicators(data, now, computed_now=True)

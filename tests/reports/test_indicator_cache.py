@@ -76,6 +76,7 @@ def test_a_lifetime_of_zero_always_recomputes(client, programme, app):
     assert shown_figures(page(client.get(URL)))["entries"] == "3"
     _new_entry(programme)
     assert shown_figures(page(client.get(URL)))["entries"] == "4"
+    assert _rows() == 0  # nothing kept
 
 
 def test_recalculer_maintenant_recomputes_and_keeps_the_period(client, programme):
