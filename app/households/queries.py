@@ -506,14 +506,19 @@ def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
     events = [_transition_event(t, social) for t in _rows(StageTransition, household)]
     if not social:
         return events
-    authors = _author_names(household)
-    events += [_orientation_event(o, authors) for o in _rows(Orientation, household)]
-    diagnostics = _rows(Diagnostic, household)
+    authors: dict[int, str] = {}
+    orientations = _rows_naming(Orientation, household, authors, Orientation.recorded_by_id)
+    diagnostics = _rows_naming(Diagnostic, household, authors, Diagnostic.author_id)
+    adhesions = _rows_naming(Adhesion, household, authors, Adhesion.recorded_by_id)
+    consents = _rows_naming(
+        Consent, household, authors, Consent.recorded_by_id, Consent.withdrawal_recorded_by_id
+    )
+    events += [_orientation_event(o, authors) for o in orientations]
     # The names of the recommended intensities, once for all the diagnostics.
     intensities = _intensity_names() if any(d.recommended_intensity for d in diagnostics) else {}
     events += [_diagnostic_event(d, authors, intensities) for d in diagnostics]
-    events += [_adhesion_event(a, authors) for a in _rows(Adhesion, household)]
-    for consent in _rows(Consent, household):
+    events += [_adhesion_event(a, authors) for a in adhesions]
+    for consent in consents:
         events += _consent_events(consent, authors)
     events += [
         TimelineEvent(
@@ -536,17 +541,23 @@ def _rows(model, household: Household):
     ).all()
 
 
-def _author_names(household: Household) -> dict[int, str]:
-    """Names of everyone who recorded something on the file, in one query."""
-    ids = select(Orientation.recorded_by_id).where(Orientation.household_id == household.id)
-    ids = ids.union(
-        select(Diagnostic.author_id).where(Diagnostic.household_id == household.id),
-        select(Adhesion.recorded_by_id).where(Adhesion.household_id == household.id),
-        select(Consent.recorded_by_id).where(Consent.household_id == household.id),
-        select(Consent.withdrawal_recorded_by_id).where(Consent.household_id == household.id),
-    )
-    rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
-    return {row.id: row.full_name for row in rows}
+def _rows_naming(model, household: Household, names: dict[int, str], *user_ids) -> list:
+    """The household's records of ``model`` in the order they were entered; the names of the
+    users their ``user_ids`` columns point at are added to ``names``, read in the same query
+    (one outer join per column) rather than in one of their own."""
+    users = [aliased(User) for _ in user_ids]
+    query = select(model, *(column for user in users for column in (user.id, user.full_name)))
+    for user, user_id in zip(users, user_ids, strict=True):
+        query = query.outerjoin(user, user.id == user_id)
+    rows = db.session.execute(
+        query.where(model.household_id == household.id)
+        .order_by(model.id)
+        .options(*users_by_name(model))
+    ).all()
+    for row in rows:
+        pairs = zip(row[1::2], row[2::2], strict=True)
+        names.update((user_id, name) for user_id, name in pairs if user_id is not None)
+    return [row[0] for row in rows]
 
 
 def _transition_event(transition: StageTransition, social: bool) -> TimelineEvent:
