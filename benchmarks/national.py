@@ -1802,8 +1802,14 @@ def load_audit(seed: int, world: World, loader: Loader, user_ids: list[int]) -> 
 
 
 def finish(connection) -> None:
-    from sqlalchemy import inspect, text
+    from sqlalchemy import inspect, select, text
 
+    from app.housing.models import Occupancy, refresh_tenancy_figures
+
+    # The landlord dashboard's derived figures: the rows were loaded without the ORM.
+    ids = list(connection.execute(select(Occupancy.id)).scalars())
+    refresh_tenancy_figures(connection, ids)
+    connection.commit()
     dialect = connection.dialect.name
     if dialect == "postgresql":
         for table in inspect(connection).get_table_names():

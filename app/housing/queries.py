@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask import abort
-from sqlalchemy import Select, case, exists, false, func, literal_column, or_, select
+from sqlalchemy import Select, case, false, func, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from app.db import db
@@ -30,6 +30,7 @@ from app.housing.models import (
     RentAccountSnapshot,
     RepaymentPlan,
     RepaymentPlanStatus,
+    TenancyFigures,
     months_of_arrears,
 )
 from app.housing.services import Deadline, add_months, first_of_month, next_deadline
@@ -373,23 +374,30 @@ class TenancyRow:
 
 
 def tenancy_scope(user) -> Select:
-    """Current leases whose tenancy ``user`` may see: those of the visible households, and for
-    landlord-only viewers only in their organisation's dwellings."""
+    """Current leases whose tenancy ``user`` may see, joined to their dwelling and household:
+    those of the visible households (``visible_households``), and for landlord-only viewers
+    only in their organisation's dwellings.
+
+    For landlord-only viewers the lease itself proves the household visible (a current lease
+    in one of their dwellings is exactly what makes it visible to them), so only the
+    anonymisation rule of ``visible_households`` is added: the national-scale dashboard then
+    reads the landlord's leases once instead of also hashing every household of them first.
+    ``tests/housing/test_landlord_privacy.py`` checks both ways give the same leases."""
     from app.households.queries import visible_households
 
     query = (
         select(Occupancy.id)
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(
-            Occupancy.end_on.is_(None),
-            Occupancy.household_id.in_(visible_households(user).with_only_columns(Household.id)),
-        )
+        .join(Household, Household.id == Occupancy.household_id)
+        .where(Occupancy.end_on.is_(None))
     )
     if not has_permission(user, Permission.VIEW_TENANCIES):
         return query.where(false())
     if is_landlord_viewer(user):
-        query = query.where(Dwelling.landlord_id == user.organisation_id)
-    return query
+        return query.where(
+            Dwelling.landlord_id == user.organisation_id, Household.anonymised_at.is_(None)
+        )
+    return query.where(visible_households(user).whereclause)
 
 
 JUDICIAL_STAGES = tuple(k.value for k in ProcedureStageKind if k.is_judicial)
@@ -398,33 +406,9 @@ DASHBOARD_PER_PAGE = 50
 
 def _tenancy_facts(user, *, text: str = "", landlord_id: int | None = None):
     """One row per current lease of the scope with what its status, risk and key figures are
-    computed from, in SQL: the latest rent account's balance and amount due, whether a
-    repayment plan is running, the latest procedure stage. ``text`` (a ``search_key``) and
-    ``landlord_id`` narrow it."""
-    latest_snapshot_id = (
-        select(RentAccountSnapshot.id)
-        .where(RentAccountSnapshot.occupancy_id == Occupancy.id)
-        .order_by(RentAccountSnapshot.month.desc())
-        .limit(1)
-        .correlate(Occupancy)
-        .scalar_subquery()
-    )
-    latest_stage = (
-        select(ProcedureStage.stage)
-        .where(ProcedureStage.occupancy_id == Occupancy.id)
-        .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
-        .limit(1)
-        .correlate(Occupancy)
-        .scalar_subquery()
-    )
-    running_plan = (
-        exists()
-        .where(
-            RepaymentPlan.occupancy_id == Occupancy.id,
-            RepaymentPlan.status == RepaymentPlanStatus.EN_COURS,
-        )
-        .correlate(Occupancy)
-    )
+    computed from (its ``TenancyFigures``: the latest rent account's balance and amount due,
+    the latest procedure stage, whether a repayment plan is running), in SQL. ``text`` (a
+    ``search_key``) and ``landlord_id`` narrow it."""
     query = (
         tenancy_scope(user)
         .with_only_columns(
@@ -434,13 +418,12 @@ def _tenancy_facts(user, *, text: str = "", landlord_id: int | None = None):
             Household.reference,
             Household.referent_id,
             Household.stage.label("household_stage"),
-            func.coalesce(RentAccountSnapshot.balance_cents, 0).label("balance_cents"),
-            func.coalesce(RentAccountSnapshot.amount_due_cents, 0).label("amount_due_cents"),
-            latest_stage.label("stage_kind"),
-            running_plan.label("has_plan"),
+            func.coalesce(TenancyFigures.balance_cents, 0).label("balance_cents"),
+            func.coalesce(TenancyFigures.amount_due_cents, 0).label("amount_due_cents"),
+            TenancyFigures.procedure_stage.label("stage_kind"),
+            func.coalesce(TenancyFigures.has_running_plan, False).label("has_plan"),
         )
-        .join(Household, Household.id == Occupancy.household_id)
-        .outerjoin(RentAccountSnapshot, RentAccountSnapshot.id == latest_snapshot_id)
+        .outerjoin(TenancyFigures, TenancyFigures.occupancy_id == Occupancy.id)
     )
     if landlord_id:
         query = query.where(Dwelling.landlord_id == landlord_id)

@@ -40,6 +40,7 @@ from app.housing.models import (
     RepaymentPlan,
     RepaymentPlanStatus,
     Typology,
+    refresh_tenancy_figures,
 )
 from app.organisations.models import OrganisationKind
 
@@ -1060,6 +1061,9 @@ def import_rent_accounts(
     chunks = [values[i : i + _WRITE_CHUNK] for i in range(0, len(values), _WRITE_CHUNK)]
     for chunk in _progress(chunks, progress, desc="Enregistrement", unit=" lots"):
         db.session.execute(statement, chunk)
+    # The upsert bypasses the ORM (and its flush listener): the dashboard's figures of these
+    # leases are refreshed here, in the same transaction.
+    refresh_tenancy_figures(db.session, [v["occupancy_id"] for v in values])
     record(
         actor,
         "rent_accounts.imported",

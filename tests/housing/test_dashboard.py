@@ -189,3 +189,51 @@ def test_the_table_is_paged_and_the_key_figures_count_every_tenancy(client, land
     link = re.search(r'href="([^"]*page=2[^"]*)"', text).group(1)
     assert "recherche=" in link and "r-00" not in link.lower()
     assert page(client.get(link.replace("&amp;", "&"))).count("R-00") == 5
+
+
+def test_a_landlord_viewers_leases_are_exactly_those_of_the_households_they_may_see(
+    landlord_world,
+):
+    """``tenancy_scope`` takes a shortcut for landlord-only viewers (the lease proves the
+    household visible): it must give the very leases the general rule gives."""
+    from datetime import UTC, datetime
+
+    from app.households.queries import visible_households
+    from app.housing.models import Dwelling, Occupancy
+    from app.housing.queries import tenancy_scope
+
+    w = landlord_world
+    add_tenancies(w, 3)
+    ended = make_occupancy(
+        make_household(w["project"], reference="FINI-01"),
+        make_dwelling(w["landlord"]),
+        start_on=date(2024, 1, 1),
+        end_on=date(2025, 1, 1),
+    )
+    anonymised = make_household(w["project"], reference="ANON-01")
+    make_occupancy(anonymised, make_dwelling(w["landlord"]))
+    anonymised.anonymised_at = datetime(2026, 1, 1, tzinfo=UTC)
+    other = make_landlord(name="Bailleur d'à côté")
+    make_occupancy(
+        make_household(make_project(lead_landlord=other), reference="AUTRE-02"),
+        make_dwelling(other),
+    )
+    db.session.flush()
+
+    staff = w["staff"]
+    shortcut = set(db.session.scalars(tenancy_scope(staff)))
+    general = set(
+        db.session.scalars(
+            select(Occupancy.id)
+            .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+            .where(
+                Occupancy.end_on.is_(None),
+                Dwelling.landlord_id == staff.organisation_id,
+                Occupancy.household_id.in_(
+                    visible_households(staff).with_only_columns(Household.id)
+                ),
+            )
+        )
+    )
+    assert len(general) == 3 and ended.id not in general
+    assert shortcut == general
