@@ -79,6 +79,20 @@ class VersionedMixin:
         return {"version_id_col": cls.__table__.c.version}
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring the session's objects. For a GET that must commit something
+    (a file read's audit entry, a computed cache entry) before the page is written: the
+    usual expiry would reload the viewer and every object loaded a moment ago. Only for
+    requests that write nothing after this commit."""
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
 def current_actor_id() -> int | None:
     """The logged-in user's id during a request (set by ``app.http``), else None."""
     from flask import g, has_app_context

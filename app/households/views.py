@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.db import db
+from app.db import commit_keeping_loaded, db
 from app.errors import DomainError
 from app.formatting import today_paris
 from app.forms import VersionedForm, apply_domain_error, cents_to_euros, euros_to_cents
@@ -73,26 +73,14 @@ def _file_helpers():
 
 def open_household_file(household_id: int):
     """Load the household for the viewer (404 outside their scope); a GET shows a page of the
-    file, so it is recorded as a read. Every domain's household pages load through this."""
+    file, so it is recorded as a read — committed before the page is built, so a read is
+    recorded even if the page then fails, without reloading the viewer and the household.
+    Every domain's household pages load through this."""
     household = get_household_or_404(current_user, household_id)
     if request.method == "GET":
         services.record_file_read(current_user, household, page=request.endpoint)
-        _commit_keeping_loaded()
+        commit_keeping_loaded()
     return household
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit the read's audit entry before the page is built (a read is recorded even if the
-    page then fails), without expiring what the session holds: the viewer and the household
-    were loaded a moment ago in this request, and a commit's usual expiry reloaded them both
-    (7 queries). Nothing on a GET of the file writes after this commit."""
-    session = db.session()
-    expire_on_commit = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
 
 
 def _back_to(endpoint: str, household, message: str):

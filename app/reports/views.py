@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from app.audit.services import record
 from app.auth.views import reauth_required
-from app.db import db
+from app.db import commit_keeping_loaded, db
 from app.errors import DomainError
 from app.formatting import format_date, format_money, to_paris, today_paris
 from app.forms import apply_domain_error
@@ -297,20 +297,8 @@ def _cached_or_none(
     period = queries.Period(form.debut.data, form.fin.data)
     result = cache.cached_indicators(current_user, ids, period, refresh=refresh)
     if result.computed_now and commit:
-        _commit_keeping_loaded()
+        commit_keeping_loaded()
     return result
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring the session's objects: the viewer and the projects loaded a
-    moment ago would otherwise be read again while the page is written."""
-    session = db.session()
-    expire_on_commit = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
 
 
 def computed_at_text(computed_at, now=None) -> str:
