@@ -65,13 +65,16 @@ class Account:
 @dataclass
 class Stats:
     samples: list[tuple[str, float, int]] = field(default_factory=list)  # kind, seconds, status
+    pages: dict = field(default_factory=lambda: defaultdict(list))  # "GET /menages/<n>": [s]
     errors: Counter = field(default_factory=Counter)
     actions: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: str, seconds: float, status: int) -> None:
+    def add(self, kind: str, seconds: float, status: int, page: str = "") -> None:
         with self.lock:
             self.samples.append((kind, seconds, status))
+            if page:
+                self.pages[page].append(seconds)
             if not 200 <= status < 400:
                 self.errors[f"{kind} HTTP {status}"] += 1
 
@@ -157,7 +160,9 @@ class User(threading.Thread):
             with self.stats.lock:
                 self.stats.errors[f"{kind} {type(error).__name__}"] += 1
             return None
-        self.stats.add(kind, time.perf_counter() - started, response.status_code)
+        self.stats.add(
+            kind, time.perf_counter() - started, response.status_code, _page(method, url)
+        )
         return response
 
     def follow(self, kind, response):
@@ -317,6 +322,12 @@ def percentile(values, p):
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
+def _page(method: str, url: str) -> str:
+    """``GET /menages/<n>``: the route, ids and query string left out."""
+    path = url.split("://", 1)[-1].partition("/")[2].partition("?")[0]
+    return f"{method.upper()} /" + re.sub(r"/\d+", "/<n>", path)
+
+
 def report(stats: Stats, elapsed: float, args, logged_in: int) -> str:
     times = [s for _, s, _ in stats.samples]
     errors = sum(stats.errors.values())
@@ -339,6 +350,16 @@ def report(stats: Stats, elapsed: float, args, logged_in: int) -> str:
                 f"| {kind} | {len(values):,} | {statistics.median(values) * 1000:.0f} | "
                 f"{percentile(values, 95) * 1000:.0f} | {max(values) * 1000:.0f} |"
             )
+    lines += [
+        "",
+        "| page | requests | p50 ms | p95 ms | max ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for page, values in sorted(stats.pages.items(), key=lambda item: -len(item[1])):
+        lines.append(
+            f"| `{page}` | {len(values):,} | {statistics.median(values) * 1000:.0f} | "
+            f"{percentile(values, 95) * 1000:.0f} | {max(values) * 1000:.0f} |"
+        )
     return "\n".join(lines)
 
 
