@@ -105,10 +105,9 @@ def landlord_household_ids(organisation_id: int) -> Select:
 
 def household_for_display(path=None, *, one: bool = False) -> list:
     """Options for households loaded for a page (directly, or through ``path``): référent and
-    team members by name, project without its partner list, members (the head's name) as
+    team members by name, project joined, members (the head's name) as
     before. ``one``: a single household is loaded, so its members and team (a few rows each)
     come joined in the same query rather than in two more."""
-    from app.projects.models import Project
 
     def start(attribute, loader):
         return getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
@@ -116,11 +115,10 @@ def household_for_display(path=None, *, one: bool = False) -> list:
     collection = joinedload if one else selectinload
     referent = start(Household.referent, joinedload)
     team_user = start(Household.team, collection).joinedload(HouseholdTeamMember.user)
-    project = start(Household.project, joinedload)
     return [
         *user_by_name(referent),
         *user_by_name(team_user),
-        project.lazyload(Project.partners),
+        start(Household.project, joinedload),
         *([start(Household.members, joinedload)] if one else []),
     ]
 

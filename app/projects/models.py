@@ -94,8 +94,10 @@ class Project(VersionedMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     lead_landlord = relationship("Organisation", lazy="joined")
+    # Loaded when asked for (the project's form): every request loads the signed-in user's
+    # projects, and their partners are read nowhere else.
     partners = relationship(
-        "Organisation", secondary=project_partner, lazy="selectin", order_by="Organisation.name"
+        "Organisation", secondary=project_partner, lazy="select", order_by="Organisation.name"
     )
 
     @property
