@@ -203,7 +203,9 @@ def test_every_text_column_of_household_data_is_declared():
             for fk in col.foreign_keys
             if col.name != "id"
         )
-        and table.name not in {"audit_entry", "household_access"}
+        # tenancy_figures: the dashboard's amounts and stage code derived from declared
+        # tables (rent accounts, procedure stages, plans), no text, rewritten from them.
+        and table.name not in {"audit_entry", "household_access", "tenancy_figures"}
     }
     missing = sorted(linked - declared)
     assert missing == [], missing
