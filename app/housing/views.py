@@ -41,6 +41,7 @@ from app.housing.queries import (
     TENANCY_STATUS_LABELS,
     assignable_dwellings,
     current_occupancy,
+    dashboard_overview,
     deadline_text,
     dwelling_landlords,
     dwelling_occupants,
@@ -49,6 +50,7 @@ from app.housing.queries import (
     household_occupancies,
     key_figures,
     tenancy_detail,
+    tenancy_landlords,
     tenancy_page,
     visible_dwellings,
 )
@@ -399,17 +401,20 @@ def dashboard():
     landlord_id = request.args.get("bailleur", type=int)
     typed = recalled_search()
     text = search_key(typed)
-    figures, landlords = key_figures(current_user)
-    filtered = bool(status or supported or landlord_id or text)
-    page = tenancy_page(
-        current_user,
-        page=request.args.get("page", 1, type=int),
-        status=status,
-        supported=supported,
-        landlord_id=landlord_id,
-        text=text,
-        total=None if filtered else figures.tenancies,
-    )
+    number = request.args.get("page", 1, type=int)
+    if status or supported or landlord_id or text:
+        figures, landlords = key_figures(current_user)
+        page = tenancy_page(
+            current_user,
+            page=number,
+            status=status,
+            supported=supported,
+            landlord_id=landlord_id,
+            text=text,
+        )
+    else:  # the usual landing: figures and first page in one pass
+        figures, page = dashboard_overview(current_user, page=number)
+        landlords = tenancy_landlords(current_user)
     return render_template(
         "housing/dashboard.html",
         rows=page.rows,
