@@ -153,7 +153,13 @@ def demo_manifest(app) -> Manifest:
             .group_by(Household.id)
             .order_by(func.count(Intervention.id))
         ).all()
-        term = db.session.scalar(select(Member.last_name).order_by(Member.id))
+        # A name from the worker's own typical file, so the search finds something of theirs
+        # (as the national manifest's term does) and loads what a results page loads.
+        term = db.session.scalar(
+            select(Member.last_name)
+            .where(Member.household_id == files[len(files) // 2][0])
+            .order_by(Member.id)
+        )
         for (user_id,) in db.session.execute(
             select(UserRole.user_id).where(UserRole.role.in_(["coordinateur", "admin"]))
         ):

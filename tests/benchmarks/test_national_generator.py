@@ -3,27 +3,22 @@ follow the scale, the same seed gives the same rows, a non-empty database is ref
 the key pages answer 200 for the manifest's users (password, then TOTP with the manifest's
 secret for coordinators and administrators).
 
-On PostgreSQL each dataset gets its own database, created and dropped here."""
+Datasets come from tests/benchmarks/conftest.py."""
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 
 import pyotp
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.db import db
 from benchmarks import national
-from tests.conftest import BASE_CONFIG, IS_POSTGRES, TEST_DATABASE_URL, CsrfClient, _normalise
+from tests.benchmarks.conftest import SCALE, generate
+from tests.conftest import BASE_CONFIG, CsrfClient
 
-SCALE = 0.002
-# Hash the shared password cheaply in tests (argon2id still; the hash carries its cost).
-FAST_HASH = {k: BASE_CONFIG[k] for k in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST",
-                                         "ARGON2_PARALLELISM")}  # fmt: skip
 CHECKED_TABLES = (
     "household",
     "household_member",
@@ -34,45 +29,6 @@ CHECKED_TABLES = (
     "reminder",
     "audit_entry",
 )
-
-
-@pytest.fixture(scope="module")
-def new_database(tmp_path_factory):
-    """A factory of empty databases (SQLite files, or PostgreSQL databases dropped at the end)."""
-    created: list[str] = []
-    admin = None
-    if IS_POSTGRES:
-        base = _normalise(TEST_DATABASE_URL)
-        admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def make() -> str:
-        if not IS_POSTGRES:
-            return f"sqlite:///{tmp_path_factory.mktemp('national') / 'national.sqlite3'}"
-        name = f"ancrage_national_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    if admin is not None:
-        with admin.connect() as conn:
-            for name in created:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def generate(url: str, tmp_path_factory, seed: int = 2026) -> dict:
-    manifest = tmp_path_factory.mktemp("manifest") / "manifest.json"
-    return national.run(
-        url, scale=SCALE, seed=seed, manifest=manifest, quiet=True, app_config=FAST_HASH
-    )
-
-
-@pytest.fixture(scope="module")
-def dataset(new_database, tmp_path_factory):
-    url = new_database()
-    return url, generate(url, tmp_path_factory)
 
 
 def checksum(url: str) -> str:
