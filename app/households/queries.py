@@ -105,9 +105,9 @@ def landlord_household_ids(organisation_id: int) -> Select:
 
 def household_for_display(path=None, *, one: bool = False) -> list:
     """Options for households loaded for a page (directly, or through ``path``): référent and
-    team members by name, project joined, members (the head's name) as
-    before. ``one``: a single household is loaded, so its members and team (a few rows each)
-    come joined in the same query rather than in two more."""
+    team members by name, project joined, members (the head's name) as the relationship
+    loads them. ``one``: a single household is loaded, so its members and team (a few rows
+    each) come joined in the same query rather than in two more."""
 
     def start(attribute, loader):
         return getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
