@@ -432,9 +432,10 @@ class TenancyFigures(db.Model):
 
     Never edited: ``refresh_tenancy_figures`` rewrites the rows of the leases whose sources
     changed — after every ORM flush that touches a source (the listener below), and
-    explicitly after the bulk writes that bypass the ORM (the rent-account import, the demo
-    and benchmark generators). Without it the dashboard computed these with three correlated
-    subqueries per lease on every request (18,775 leases for the largest landlord)."""
+    explicitly after the bulk writes that bypass the ORM (the rent-account import, the
+    benchmark generator; the demo data goes through the ORM). Without it the dashboard
+    computed these with three correlated subqueries per lease on every request (18,775
+    leases for the largest landlord)."""
 
     __tablename__ = "tenancy_figures"
 

@@ -382,7 +382,7 @@ def tenancy_scope(user) -> Select:
     in one of their dwellings is exactly what makes it visible to them), so only the
     anonymisation rule of ``visible_households`` is added: the national-scale dashboard then
     reads the landlord's leases once instead of also hashing every household of them first.
-    ``tests/housing/test_landlord_privacy.py`` checks both ways give the same leases."""
+    ``tests/housing/test_dashboard.py`` checks both ways give the same leases."""
     from app.households.queries import visible_households
 
     query = (
