@@ -129,6 +129,21 @@ def make_snapshot(occupancy, month, balance_cents=0, amount_due_cents=44_000, **
     return snapshot
 
 
+RENT_ACCOUNT_HEADER = (
+    "Référence du bail;Mois;Solde;Loyer et charges du mois;Date du dernier paiement;APL;"
+    "Date de signalement CAF"
+)
+
+
+def rent_account_csv(
+    *rows: str, header: str = RENT_ACCOUNT_HEADER, encoding: str = "utf-8", bom: bool = False
+) -> bytes:
+    """A landlord's monthly extract as the import reads it (``;``-separated CSV)."""
+    text = "\r\n".join((header, *rows)) + "\r\n"
+    data = text.encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
 def make_repayment_plan(occupancy, **values):
     from app.housing.models import RepaymentPlan
 

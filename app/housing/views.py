@@ -403,7 +403,7 @@ def dashboard():
     text = search_key(typed)
     number = request.args.get("page", 1, type=int)
     if status or supported or landlord_id or text:
-        figures, landlords = key_figures(current_user)
+        figures = key_figures(current_user)
         page = tenancy_page(
             current_user,
             page=number,
@@ -414,7 +414,6 @@ def dashboard():
         )
     else:  # the usual landing: figures and first page in one pass
         figures, page = dashboard_overview(current_user, page=number)
-        landlords = tenancy_landlords(current_user)
     return render_template(
         "housing/dashboard.html",
         rows=page.rows,
@@ -422,7 +421,7 @@ def dashboard():
         args={k: v for k, v in request.args.items() if k != "page" and v},
         figures=figures,
         statuses=TENANCY_STATUS_LABELS,
-        landlords=landlords,
+        landlords=tenancy_landlords(current_user),
         filters={
             "statut": status,
             "accompagne": supported,

@@ -17,19 +17,17 @@ from app.housing.models import RentAccountSnapshot
 from app.permissions import Role
 from tests.conftest import page
 from tests.factories import (
+    RENT_ACCOUNT_HEADER,
     make_dwelling,
     make_household,
     make_landlord,
     make_occupancy,
     make_project,
     make_user,
+    rent_account_csv,
 )
 
 TODAY = date(2026, 11, 27)
-HEADER = (
-    "Référence du bail;Mois;Solde;Loyer et charges du mois;Date du dernier paiement;APL;"
-    "Date de signalement CAF"
-)
 
 
 @pytest.fixture
@@ -50,12 +48,6 @@ def leases(app):
     return {"landlord": landlord, "staff": staff, "mine": mine, "foreign": foreign}
 
 
-def csv_bytes(*rows: str, header: str = HEADER, encoding: str = "utf-8", bom: bool = False):
-    text = "\r\n".join((header, *rows)) + "\r\n"
-    data = text.encode(encoding)
-    return (b"\xef\xbb\xbf" + data) if bom else data
-
-
 def run_import(leases, content, month=None):
     return services.import_rent_accounts(
         leases["staff"], leases["landlord"], content=content, month=month, today=TODAY
@@ -69,7 +61,7 @@ def snapshots() -> list[RentAccountSnapshot]:
 def test_csv_with_decimal_comma_and_french_dates_is_imported(leases):
     report = run_import(
         leases,
-        csv_bytes(
+        rent_account_csv(
             "B-001;2026-10;1 234,56;412,80;15/10/2026;maintenue;",
             "B-002;10/2026;-20,5;500;;suspendue;02/09/2026",
             "B-003;2026-10;0;389;03/10/2026;;",
@@ -91,13 +83,13 @@ def test_csv_with_decimal_comma_and_french_dates_is_imported(leases):
     ("encoding", "bom"), [("utf-8", False), ("utf-8", True), ("cp1252", False)]
 )
 def test_utf8_with_or_without_bom_and_windows_1252_are_read(leases, encoding, bom):
-    content = csv_bytes("B-001;2026-10;100;400;;;", encoding=encoding, bom=bom)
+    content = rent_account_csv("B-001;2026-10;100;400;;;", encoding=encoding, bom=bom)
     report = run_import(leases, content)
     assert report.created == 1
 
 
 def test_windows_1252_accents_in_headers_and_values_are_decoded(leases):
-    content = csv_bytes("B-001;2026-10;100;400;;Suspendue;", encoding="cp1252")
+    content = rent_account_csv("B-001;2026-10;100;400;;Suspendue;", encoding="cp1252")
     assert b"R\xe9f\xe9rence" in content  # really Windows-1252
     run_import(leases, content)
     assert snapshots()[0].apl_status == "suspendue"
@@ -106,7 +98,7 @@ def test_windows_1252_accents_in_headers_and_values_are_decoded(leases):
 def test_xlsx_is_read_in_read_only_mode(leases):
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append(HEADER.split(";"))
+    sheet.append(RENT_ACCOUNT_HEADER.split(";"))
     sheet.append(["B-001", "2026-10", 812.4, 406.2, date(2026, 10, 3), "maintenue", None])
     sheet.append(["B-002", date(2026, 10, 1), "0", "450,00", None, None, None])
     buffer = io.BytesIO()
@@ -118,7 +110,7 @@ def test_xlsx_is_read_in_read_only_mode(leases):
 
 
 def test_missing_columns_are_named_and_nothing_is_read(leases):
-    content = csv_bytes("B-001;2026-10", header="Référence du bail;Mois")
+    content = rent_account_csv("B-001;2026-10", header="Référence du bail;Mois")
     with pytest.raises(services.ImportRejected) as rejected:
         run_import(leases, content)
     assert rejected.value.report.file_problems == [
@@ -127,14 +119,14 @@ def test_missing_columns_are_named_and_nothing_is_read(leases):
 
 
 def test_a_comma_separated_file_is_told_the_expected_separator(leases):
-    content = csv_bytes("B-001,2026-10,1,2", header="Référence du bail,Mois,Solde,Loyer")
+    content = rent_account_csv("B-001,2026-10,1,2", header="Référence du bail,Mois,Solde,Loyer")
     with pytest.raises(services.ImportRejected) as rejected:
         run_import(leases, content)
     assert "point-virgule" in rejected.value.report.file_problems[0]
 
 
 def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
-    content = csv_bytes(
+    content = rent_account_csv(
         "B-001;2026-10;100;400;;;",  # line 2: fine
         "INCONNUE;2026-10;100;400;;;",  # 3
         "V-999;2026-10;100;400;;;",  # 4: another landlord's lease
@@ -162,30 +154,34 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
 
 def test_another_landlords_lease_is_never_touched(leases):
     with pytest.raises(services.ImportRejected):
-        run_import(leases, csv_bytes("V-999;2026-10;5000;400;;;"))
+        run_import(leases, rent_account_csv("V-999;2026-10;5000;400;;;"))
     assert db.session.scalar(select(func.count(RentAccountSnapshot.id))) == 0
 
 
 def test_the_chosen_month_applies_without_a_month_column_and_must_match_it(leases):
     header = "Référence du bail;Solde;Loyer et charges du mois"
-    report = run_import(leases, csv_bytes("B-001;100;400", header=header), month=date(2026, 9, 1))
+    report = run_import(
+        leases, rent_account_csv("B-001;100;400", header=header), month=date(2026, 9, 1)
+    )
     assert report.months == (date(2026, 9, 1),)
     with pytest.raises(services.ImportRejected) as rejected:
-        run_import(leases, csv_bytes("B-001;2026-10;100;400;;;"), month=date(2026, 9, 1))
+        run_import(leases, rent_account_csv("B-001;2026-10;100;400;;;"), month=date(2026, 9, 1))
     assert "n'est pas le mois choisi" in rejected.value.report.problems[0].reason
 
 
 def test_a_month_in_the_future_or_before_the_lease_is_refused(leases):
     with pytest.raises(services.ImportRejected) as rejected:
-        run_import(leases, csv_bytes("B-001;2026-12;100;400;;;", "B-002;2024-01;100;400;;;"))
+        run_import(leases, rent_account_csv("B-001;2026-12;100;400;;;", "B-002;2024-01;100;400;;;"))
     reasons = [p.reason for p in rejected.value.report.problems]
     assert "mois dans le futur" in reasons[0]
     assert "le bail commence le 1 février 2025" in reasons[1]
 
 
 def test_importing_the_same_month_again_updates_instead_of_duplicating(leases):
-    run_import(leases, csv_bytes("B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;"))
-    report = run_import(leases, csv_bytes("B-001;2026-10;250,5;400;;;", "B-003;2026-10;0;400;;;"))
+    run_import(leases, rent_account_csv("B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;"))
+    report = run_import(
+        leases, rent_account_csv("B-001;2026-10;250,5;400;;;", "B-003;2026-10;0;400;;;")
+    )
     assert (report.created, report.updated) == (1, 1)
     rows = snapshots()
     assert len(rows) == 3
@@ -194,7 +190,7 @@ def test_importing_the_same_month_again_updates_instead_of_duplicating(leases):
 
 
 def test_the_import_is_audited_with_counts_only(leases):
-    run_import(leases, csv_bytes("B-001;2026-10;987,65;400;;;"))
+    run_import(leases, rent_account_csv("B-001;2026-10;987,65;400;;;"))
     entry = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "rent_accounts.imported")
     ).one()
@@ -217,7 +213,7 @@ def test_web_import_with_a_bad_row_reports_it_imports_nothing_and_audits_the_ref
     client, leases
 ):
     client.login(leases["staff"])
-    content = csv_bytes("B-001;2026-10;100;400;;;", "B-404;2026-10;100;400;;;")
+    content = rent_account_csv("B-001;2026-10;100;400;;;", "B-404;2026-10;100;400;;;")
     response = client.post(
         "/logements/import",
         data={"file": (io.BytesIO(content), "extrait.csv")},
@@ -237,7 +233,7 @@ def test_web_import_of_a_good_file_shows_the_counts(client, leases):
     client.login(leases["staff"])
     response = client.post(
         "/logements/import",
-        data={"file": (io.BytesIO(csv_bytes("B-001;2026-10;100;400;;;")), "extrait.csv")},
+        data={"file": (io.BytesIO(rent_account_csv("B-001;2026-10;100;400;;;")), "extrait.csv")},
         content_type="multipart/form-data",
     )
     assert "Import terminé" in page(response) and "1 nouvelle" in page(response)
@@ -252,7 +248,7 @@ def test_web_import_without_a_file_asks_for_one(client, leases):
 
 def test_cli_import_for_an_organisation(app, leases, tmp_path):
     path = tmp_path / "extrait.csv"
-    path.write_bytes(csv_bytes("B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;"))
+    path.write_bytes(rent_account_csv("B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;"))
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(
@@ -265,7 +261,7 @@ def test_cli_import_for_an_organisation(app, leases, tmp_path):
 
 def test_cli_import_with_a_bad_row_fails_and_lists_it(app, leases, tmp_path):
     path = tmp_path / "extrait.csv"
-    path.write_bytes(csv_bytes("B-001;2026-10;100;400;;;", "V-999;2026-10;0;400;;;"))
+    path.write_bytes(rent_account_csv("B-001;2026-10;100;400;;;", "V-999;2026-10;0;400;;;"))
     db.session.commit()
     result = app.test_cli_runner().invoke(
         args=["housing", "import-accounts", str(path), "--organisation", str(leases["landlord"].id)]

@@ -29,13 +29,10 @@ from tests.factories import (
     make_repayment_plan,
     make_snapshot,
     make_user,
+    rent_account_csv,
 )
 
 TODAY = date(2026, 11, 27)
-HEADER = (
-    "Référence du bail;Mois;Solde;Loyer et charges du mois;Date du dernier paiement;APL;"
-    "Date de signalement CAF"
-)
 
 
 @pytest.fixture
@@ -95,7 +92,7 @@ def test_the_import_refreshes_the_figures_and_the_dashboard_shows_them(client, l
     assert "FIG-0001" in page(client.get("/logements/?statut=a_jour"))
     assert "FIG-0001" not in page(client.get("/logements/?statut=impaye"))
 
-    content = f"{HEADER}\r\nFIG-B1;2026-10;1320,50;440;;;\r\n".encode()
+    content = rent_account_csv("FIG-B1;2026-10;1320,50;440;;;")
     services.import_rent_accounts(lease["staff"], lease["landlord"], content=content, today=TODAY)
     db.session.commit()
     assert stored(occupancy.id) == (132_050, 44_000, None, False)
