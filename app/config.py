@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret"}
@@ -77,7 +78,12 @@ class DefaultConfig:
     MAIL_USE_TLS = False
     MAIL_USERNAME = ""
     MAIL_PASSWORD = ""
-    MAIL_SENDER = "Ancrage <ne-pas-repondre@ancrage.local>"
+    # Required outside development and tests (check_config): e.g.
+    # "Ancrage <ne-pas-repondre@ancrage.example.org>", on a domain whose SPF/DKIM allow the
+    # MAIL_SERVER to send for it. ``make run`` sets a local one.
+    MAIL_SENDER = ""
+    # Absolute links in e-mails and calendar feeds; its host names the Message-ID domain.
+    # ``make run`` sets it from PORT.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
@@ -135,4 +141,12 @@ def check_config(app) -> None:
             "SECRET_KEY manquante ou trop faible : définissez une clé aléatoire d'au moins "
             "32 caractères dans instance/config.py ou la variable d'environnement SECRET_KEY "
             "(par exemple : python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    _, sender_address = parseaddr(app.config.get("MAIL_SENDER") or "")
+    if "@" not in sender_address:
+        raise ConfigurationError(
+            "MAIL_SENDER manquant : définissez l'expéditeur des e-mails d'Ancrage dans "
+            "instance/config.py ou la variable d'environnement MAIL_SENDER (par exemple : "
+            "MAIL_SENDER='Ancrage <ne-pas-repondre@votre-domaine.fr>'), sur un domaine que "
+            "votre serveur de messagerie (MAIL_SERVER) est autorisé à utiliser."
         )
