@@ -12,6 +12,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret"}
+LOCAL_MAIL_SENDER = "Ancrage <ne-pas-repondre@localhost>"
 
 
 class DefaultConfig:
@@ -110,6 +111,10 @@ def load_config(app, overrides: dict | None = None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_ABSOLUTE_TIMEOUT"]
+    if not app.config["MAIL_SENDER"] and (app.debug or app.testing):
+        # Debug runs and tests send to local servers only; production names its own sender
+        # (check_config refuses to start without one).
+        app.config["MAIL_SENDER"] = LOCAL_MAIL_SENDER
     # Over HTTPS the session cookie takes the __Host- prefix: the browser then refuses it
     # unless it is Secure, host-only and for path / (ASVS V3.3.3).
     if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == (

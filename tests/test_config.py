@@ -77,3 +77,9 @@ def test_sqlite_connections_use_wal_foreign_keys_and_begin_immediate(app):
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
+
+
+def test_tests_and_debug_runs_get_a_local_mail_sender(monkeypatch):
+    monkeypatch.delenv("MAIL_SENDER", raising=False)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 48})
+    assert app.config["MAIL_SENDER"] == "Ancrage <ne-pas-repondre@localhost>"
