@@ -889,9 +889,10 @@ def _settle_digest(delivery_id: int, now: datetime, error: str | None) -> None:
     db.session.commit()
 
 
-def _skip_digest(user_id: int, day: date, now: datetime) -> None:
+def _skip_digest(user_id: int, day: date, now: datetime) -> bool:
     """Nothing due for this user on ``day``: say so, once (a failed record becomes skipped
-    when what was due has been dealt with in the meantime)."""
+    when what was due has been dealt with in the meantime). False when another run recorded
+    it first."""
     changed = db.session.execute(
         update(DigestDelivery)
         .where(
@@ -901,6 +902,7 @@ def _skip_digest(user_id: int, day: date, now: datetime) -> None:
         )
         .values(state=DigestState.SKIPPED, item_count=0, updated_at=now)
     ).rowcount
+    recorded = bool(changed)
     if not changed:
         try:
             with db.session.begin_nested():
@@ -914,9 +916,11 @@ def _skip_digest(user_id: int, day: date, now: datetime) -> None:
                         updated_at=now,
                     )
                 )
+            recorded = True
         except IntegrityError:
             pass  # another run recorded this user's day first
     db.session.commit()
+    return recorded
 
 
 def send_digests(now: datetime | None = None, *, day: date | None = None) -> dict:
@@ -946,8 +950,7 @@ def send_digests(now: datetime | None = None, *, day: date | None = None) -> dic
         user = db.session.get(User, user_id)
         due = db.session.scalars(my_open_reminders(user).where(shown_on <= day)).unique().all()
         if not due:
-            _skip_digest(user_id, day, now)
-            counts["skipped"] += 1
+            counts["skipped"] += _skip_digest(user_id, day, now)
             continue
         content = digest_content(user, due, day, base_url)
         message = build_message(user.email, content.subject, content.text, html=content.html)

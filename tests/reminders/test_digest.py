@@ -4,6 +4,7 @@ user and day, retries after a refusal, the message's headers and parts, the comm
 from __future__ import annotations
 
 import socket
+import threading
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parseaddr, parsedate_to_datetime
@@ -301,6 +302,41 @@ def test_one_record_per_user_and_day_whatever_the_number_of_runs(app, team, smtp
     }
     assert _send(at(TODAY + timedelta(days=1), 7))["sent"] == 1  # a new day, a new record
     assert len(_deliveries(user_id=team.worker.id)) == 2
+
+
+def test_two_runs_at_the_same_moment_send_each_digest_once(app, team, smtp):
+    """The scheduler and the command started together: the claim (unique record, or a
+    conditional update of a failed one) lets only one of them send each message."""
+    from app.reminders.jobs import send_digests
+
+    for user in (team.worker, team.colleague, team.coordinator):
+        _remind(user, make_household(team.project, referent=user), "bilan_trimestriel", TODAY)
+    db.session.commit()
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        with app.app_context():
+            try:
+                start.wait(timeout=10)
+                results.append(send_digests(at(TODAY, 7)))
+            except Exception as error:  # reported below, in the test's thread
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sum(r["sent"] for r in results) == 3
+    assert sum(r["skipped"] for r in results) == 1  # counted by the run that recorded it
+    assert sorted(r[0] for r, _ in smtp.messages) == sorted(
+        u.email for u in (team.worker, team.colleague, team.coordinator)
+    )
+    assert len(_deliveries()) == 4
 
 
 def test_a_digest_claimed_by_a_run_that_died_is_not_sent_again(app, team, smtp):
