@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret"}
+LOCAL_MAIL_SENDER = "Ancrage <ne-pas-repondre@localhost>"
 
 
 class DefaultConfig:
@@ -77,7 +79,12 @@ class DefaultConfig:
     MAIL_USE_TLS = False
     MAIL_USERNAME = ""
     MAIL_PASSWORD = ""
-    MAIL_SENDER = "Ancrage <ne-pas-repondre@ancrage.local>"
+    # Required outside development and tests (check_config): e.g.
+    # "Ancrage <ne-pas-repondre@ancrage.example.org>", on a domain whose SPF/DKIM allow the
+    # MAIL_SERVER to send for it. ``make run`` sets a local one.
+    MAIL_SENDER = ""
+    # Absolute links in e-mails and calendar feeds; its host names the Message-ID domain.
+    # ``make run`` sets it from PORT.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
@@ -104,6 +111,10 @@ def load_config(app, overrides: dict | None = None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_ABSOLUTE_TIMEOUT"]
+    if not app.config["MAIL_SENDER"] and (app.debug or app.testing):
+        # Debug runs and tests send to local servers only; production names its own sender
+        # (check_config refuses to start without one).
+        app.config["MAIL_SENDER"] = LOCAL_MAIL_SENDER
     # Over HTTPS the session cookie takes the __Host- prefix: the browser then refuses it
     # unless it is Secure, host-only and for path / (ASVS V3.3.3).
     if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == (
@@ -135,4 +146,12 @@ def check_config(app) -> None:
             "SECRET_KEY manquante ou trop faible : définissez une clé aléatoire d'au moins "
             "32 caractères dans instance/config.py ou la variable d'environnement SECRET_KEY "
             "(par exemple : python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    _, sender_address = parseaddr(app.config.get("MAIL_SENDER") or "")
+    if "@" not in sender_address:
+        raise ConfigurationError(
+            "MAIL_SENDER manquant : définissez l'expéditeur des e-mails d'Ancrage dans "
+            "instance/config.py ou la variable d'environnement MAIL_SENDER (par exemple : "
+            "MAIL_SENDER='Ancrage <ne-pas-repondre@votre-domaine.fr>'), sur un domaine que "
+            "votre serveur de messagerie (MAIL_SERVER) est autorisé à utiliser."
         )

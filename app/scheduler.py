@@ -72,7 +72,7 @@ def hourly_slot(now: datetime) -> str:
 
 
 def daily_slot(now: datetime) -> str:
-    """The Paris calendar day: a digest belongs to the users' day, not to UTC's."""
+    """The Paris calendar day: a daily job belongs to the users' day, not to UTC's."""
     return now.astimezone(PARIS).date().isoformat()
 
 
@@ -105,11 +105,13 @@ JOBS: tuple[ScheduledJob, ...] = (
         hourly_slot,
         run_at_start=True,
     ),
+    # The digest goes out at 07:30; the later runs of the day (08:30 … 18:30) only send what
+    # is still owed — failed sends (up to DIGEST_MAX_ATTEMPTS) and users added since.
     ScheduledJob(
         "reminders.digest",
         "app.reminders.jobs:send_digests",
-        {"hour": 7, "minute": 30},
-        daily_slot,
+        {"hour": "7-18", "minute": 30},
+        hourly_slot,
     ),
     ScheduledJob(
         "retention.anonymise",

@@ -131,7 +131,13 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="ancrage-bench-")
     url = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
-    app = create_app({"SECRET_KEY": "benchmark-" + "x" * 40, "DATABASE_URL": url})
+    app = create_app(
+        {
+            "SECRET_KEY": "benchmark-" + "x" * 40,
+            "MAIL_SENDER": "Ancrage benchmark <benchmark@localhost>",
+            "DATABASE_URL": url,
+        }
+    )
     with app.app_context():
         from app.housing import services
 

@@ -916,6 +916,7 @@ def main() -> None:
     app = create_app(
         {
             "SECRET_KEY": secret_key,
+            "MAIL_SENDER": "Ancrage benchmark <benchmark@localhost>",
             "DATABASE_URL": args.database_url,
             "SESSION_COOKIE_SECURE": False,
             "SERVER_NAME": None,

@@ -285,6 +285,7 @@ def start_gunicorn(args, secret_key: str):
     instance = tempfile.mkdtemp(prefix="ancrage-load-")
     Path(instance, "config.py").write_text(
         f"SECRET_KEY = {secret_key!r}\nSESSION_COOKIE_SECURE = False\n"
+        "MAIL_SENDER = 'Ancrage benchmark <benchmark@localhost>'\n"
     )
     env = {
         **os.environ,

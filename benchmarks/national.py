@@ -2019,7 +2019,12 @@ def run(
 
     started = time.perf_counter()
     secret_key = os.environ.get("SECRET_KEY") or DEFAULT_SECRET_KEY
-    config = {"DATABASE_URL": database_url, "SECRET_KEY": secret_key, **(app_config or {})}
+    config = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret_key,
+        "MAIL_SENDER": "Ancrage benchmark <benchmark@localhost>",
+        **(app_config or {}),
+    }
     app = create_app(config)
     with app.app_context():
         tables = [t for t in inspect(db.engine).get_table_names()]

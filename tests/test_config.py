@@ -16,8 +16,32 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, tmp_
             create_app({"SECRET_KEY": weak, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
 
 
+SENDER = "Ancrage <ne-pas-repondre@ancrage.example.org>"
+
+
+def test_production_refuses_to_start_without_a_mail_sender(monkeypatch, tmp_path):
+    monkeypatch.delenv("MAIL_SENDER", raising=False)
+    for missing in ("", "Ancrage", "ne-pas-repondre"):
+        with pytest.raises(ConfigurationError, match="MAIL_SENDER"):
+            create_app(
+                {
+                    "SECRET_KEY": "x" * 48,
+                    "MAIL_SENDER": missing,
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                }
+            )
+    with pytest.raises(ConfigurationError, match="MAIL_SENDER"):  # no default either
+        create_app({"SECRET_KEY": "x" * 48, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+
+
 def test_production_starts_with_a_strong_secret_key(tmp_path):
-    app = create_app({"SECRET_KEY": "x" * 48, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    app = create_app(
+        {
+            "SECRET_KEY": "x" * 48,
+            "MAIL_SENDER": SENDER,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
 
@@ -53,3 +77,9 @@ def test_sqlite_connections_use_wal_foreign_keys_and_begin_immediate(app):
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
+
+
+def test_tests_and_debug_runs_get_a_local_mail_sender(monkeypatch):
+    monkeypatch.delenv("MAIL_SENDER", raising=False)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 48})
+    assert app.config["MAIL_SENDER"] == "Ancrage <ne-pas-repondre@localhost>"

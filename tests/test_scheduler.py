@@ -24,6 +24,7 @@ def _scheduler_env(database_url: str, instance: Path) -> dict:
         DATABASE_URL=database_url,
         ANCRAGE_INSTANCE_PATH=str(instance),
         SECRET_KEY="scheduler-test-secret-key-long-enough-0123456789",
+        MAIL_SENDER="Ancrage <ne-pas-repondre@ancrage.test>",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
@@ -136,7 +137,8 @@ def test_jobs_are_registered_once_with_safe_defaults(app):
     assert (retention["hour"], retention["minute"]) == ("2", "30")
     digest = jobs["reminders.digest"]
     fields = {f.name: str(f) for f in digest.trigger.fields}
-    assert (fields["hour"], fields["minute"]) == ("7", "30")
+    # 07:30, then hourly until 18:30 to retry failed sends (see docs/reminders.md).
+    assert (fields["hour"], fields["minute"]) == ("7-18", "30")
     assert str(digest.trigger.timezone) == "Europe/Paris"
     sweep = jobs["reminders.sweep"]
     assert {f.name: str(f) for f in sweep.trigger.fields}["minute"] == "0"
@@ -164,10 +166,13 @@ def test_running_a_job_twice_for_the_same_slot_runs_it_once(app):
     assert runs[0].summary["created"] == 0
 
 
-def test_the_digest_slot_is_the_paris_day(app):
-    job = job_by_id("reminders.digest")
+def test_daily_slots_are_the_paris_day_and_the_digest_runs_each_hour(app):
+    job = job_by_id("retention.anonymise")
     # 23:30 UTC on 9 March is already 10 March in Paris.
     assert job.slot(datetime(2026, 3, 9, 23, 30, tzinfo=UTC)) == "2026-03-10"
+    digest = job_by_id("reminders.digest")
+    assert digest.slot(datetime(2026, 3, 10, 6, 30, tzinfo=UTC)) == "2026-03-10T06"
+    assert digest.slot(datetime(2026, 3, 10, 7, 30, tzinfo=UTC)) == "2026-03-10T07"
 
 
 def test_the_web_application_never_imports_the_scheduler_library():

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     false,
     func,
     literal,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from app.db import db, utcnow
 from app.formatting import today_paris
@@ -54,9 +56,12 @@ from app.housing.services import next_deadline
 from app.interventions.queries import last_contacts
 from app.permissions import Role
 from app.reminders.models import (
+    DIGEST_MAX_ATTEMPTS,
     MANUAL_RULE,
     OPEN_STATUSES,
     REASSIGNMENT_RULE,
+    DigestDelivery,
+    DigestState,
     Reminder,
     ReminderStatus,
 )
@@ -742,91 +747,228 @@ def sweep(now: datetime | None = None) -> dict:
 
 # --- the daily digest ------------------------------------------------------------------------
 
+# Delivery records older than this are deleted by the next digest run: they only serve to
+# keep a day to one message and to show recent failures.
+DIGEST_KEEP_DAYS = 90
+DIGEST_ROLES = (Role.COORDINATEUR, Role.TRAVAILLEUR_SOCIAL, Role.PERSONNEL_BAILLEUR)
 
-def _digest_recipients(today: date):
-    """Active users who work with households and have not had today's digest yet."""
-    from app.reminders.models import DigestSent
+
+@dataclass(frozen=True)
+class DigestContent:
+    subject: str
+    text: str
+    html: str
+    item_count: int
+
+
+def _settled_digests(day: date) -> Select:
+    """The users whose digest of ``day`` needs nothing more: sent, nothing due, being sent
+    (a sender that died mid-way is not second-guessed), or failed too many times."""
+    return select(DigestDelivery.user_id).where(
+        DigestDelivery.day == day,
+        or_(
+            DigestDelivery.state != DigestState.FAILED,
+            DigestDelivery.attempts >= DIGEST_MAX_ATTEMPTS,
+        ),
+    )
+
+
+def _digest_recipients(day: date) -> list[int]:
+    """Active users who work with households and whose digest of ``day`` is still to be
+    sent: no delivery record yet, or a failed one with attempts left."""
     from app.users.models import User, UserRole
 
-    roles = [Role.COORDINATEUR.value, Role.TRAVAILLEUR_SOCIAL.value, Role.PERSONNEL_BAILLEUR.value]
-    already = select(DigestSent.user_id).where(DigestSent.sent_on == today)
-    return db.session.scalars(
-        select(User)
-        .where(
-            User.is_active.is_(True),
-            User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))),
-            User.id.not_in(already),
+    settled = _settled_digests(day)
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .where(
+                User.is_active.is_(True),
+                User.id.in_(
+                    select(UserRole.user_id).where(
+                        UserRole.role.in_([role.value for role in DIGEST_ROLES])
+                    )
+                ),
+                User.id.not_in(settled),
+            )
+            .order_by(User.id)
         )
-        .order_by(User.id)
-    ).all()
+    )
 
 
-def digest_text(user, overdue: list[Reminder], due_today: list[Reminder], base_url: str) -> str:
-    """The message: references, rule titles and dates only — never a name, a note or the free
-    text of a manual reminder."""
+def digest_content(user, due: list[Reminder], day: date, base_url: str) -> DigestContent:
+    """The message: rule titles, household references, dates and links only — never a
+    household member's name, a note or the free text of a manual reminder. ``due`` holds the
+    user's open reminders shown on ``day`` or before (what they may see, through
+    ``my_open_reminders``)."""
+    from flask import render_template
 
-    def line(reminder: Reminder) -> str:
-        link = f"{base_url}/menages/{reminder.household_id}/rappels"
-        return (
-            f"- {reminder.shown_on:%d/%m/%Y} · {rule_title(reminder.rule_code)} · "
-            f"ménage {reminder.household.reference}\n  {link}"
-        )
+    def item(reminder: Reminder) -> dict:
+        return {
+            "shown_on": reminder.shown_on,
+            "title": rule_title(reminder.rule_code),
+            "reference": reminder.household.reference,
+            "link": f"{base_url}/menages/{reminder.household_id}/rappels",
+        }
 
-    parts = [f"Bonjour {user.full_name},", ""]
+    overdue = [item(r) for r in due if r.shown_on < day]
+    due_today = [item(r) for r in due if r.shown_on >= day]
+    subject = f"Ancrage · {len(due)} rappel(s) à traiter"
     if overdue:
-        parts += [f"En retard ({len(overdue)}) :", *map(line, overdue), ""]
-    if due_today:
-        parts += [f"Aujourd'hui ({len(due_today)}) :", *map(line, due_today), ""]
-    parts += [
-        f"Tous vos rappels : {base_url}/rappels/",
-        "",
-        "Ce message ne contient volontairement aucun détail sur les ménages : "
-        "connectez-vous à Ancrage pour les consulter.",
-    ]
-    return "\n".join(parts)
+        subject += f", dont {len(overdue)} en retard"
+    context = {
+        "user_name": user.full_name,
+        "day": day,
+        "overdue": overdue,
+        "due_today": due_today,
+        "inbox_link": f"{base_url}/rappels/",
+    }
+    return DigestContent(
+        subject=subject,
+        text=render_template("reminders/digest_email.txt", **context),
+        html=render_template("reminders/digest_email.html", **context),
+        item_count=len(due),
+    )
 
 
-def send_digests(now: datetime | None = None) -> dict:
-    """E-mail each user what is due today and overdue, at most once per user and per day.
+def _claim_digest(user_id: int, day: date, now: datetime, item_count: int) -> int | None:
+    """Mark the user's digest of ``day`` as being sent, and commit, before it leaves: two
+    runs at once never both send it. Returns the delivery id, or None when another run has
+    it (or it is settled)."""
+    existing = db.session.scalar(
+        select(DigestDelivery.id).where(
+            DigestDelivery.user_id == user_id, DigestDelivery.day == day
+        )
+    )
+    if existing is None:
+        delivery = DigestDelivery(
+            user_id=user_id,
+            day=day,
+            state=DigestState.PENDING,
+            attempts=1,
+            item_count=item_count,
+            updated_at=now,
+        )
+        try:
+            with db.session.begin_nested():  # a lost race leaves the run's other work intact
+                db.session.add(delivery)
+        except IntegrityError:
+            return None
+        claimed = delivery.id
+    else:
+        retried = db.session.execute(
+            update(DigestDelivery)
+            .where(
+                DigestDelivery.id == existing,
+                DigestDelivery.state == DigestState.FAILED,
+                DigestDelivery.attempts < DIGEST_MAX_ATTEMPTS,
+            )
+            .values(
+                state=DigestState.PENDING,
+                attempts=DigestDelivery.attempts + 1,
+                item_count=item_count,
+                updated_at=now,
+            )
+        )
+        claimed = existing if retried.rowcount == 1 else None
+    db.session.commit()
+    return claimed
 
-    Each user's marker (``reminder_digest_sent``) is committed *before* the message leaves,
-    so a second run the same day — or a crash after sending — never sends it twice; if the
-    SMTP server refuses, the marker is removed so a later run may try again."""
+
+def _settle_digest(delivery_id: int, now: datetime, error: str | None) -> None:
+    values = (
+        {"state": DigestState.SENT, "sent_at": now, "last_error": None}
+        if error is None
+        else {"state": DigestState.FAILED, "last_error": error}
+    )
+    db.session.execute(
+        update(DigestDelivery)
+        .where(DigestDelivery.id == delivery_id)
+        .values(updated_at=now, **values)
+    )
+    db.session.commit()
+
+
+def _skip_digest(user_id: int, day: date, now: datetime) -> bool:
+    """Nothing due for this user on ``day``: say so, once (a failed record becomes skipped
+    when what was due has been dealt with in the meantime). False when another run recorded
+    it first."""
+    changed = db.session.execute(
+        update(DigestDelivery)
+        .where(
+            DigestDelivery.user_id == user_id,
+            DigestDelivery.day == day,
+            DigestDelivery.state == DigestState.FAILED,
+        )
+        .values(state=DigestState.SKIPPED, item_count=0, updated_at=now)
+    ).rowcount
+    recorded = bool(changed)
+    if not changed:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    DigestDelivery(
+                        user_id=user_id,
+                        day=day,
+                        state=DigestState.SKIPPED,
+                        attempts=0,
+                        item_count=0,
+                        updated_at=now,
+                    )
+                )
+            recorded = True
+        except IntegrityError:
+            pass  # another run recorded this user's day first
+    db.session.commit()
+    return recorded
+
+
+def send_digests(now: datetime | None = None, *, day: date | None = None) -> dict:
+    """E-mail each user what is due on ``day`` (by default the Paris day of ``now``) and
+    overdue, at most once per user and day, retrying failed sends at later runs.
+
+    Unlike other jobs this one commits, once per user: the delivery record is claimed
+    (``pending``) and committed before the message leaves, and settled (``sent`` or
+    ``failed``) after, so that the SMTP conversation never happens inside a database
+    transaction and a crash never sends a message twice. One user's failure does not stop
+    the others. Returns counts (kept in ``job_run.summary``)."""
     from flask import current_app
-    from sqlalchemy import delete
-    from sqlalchemy.exc import IntegrityError
 
-    from app.mail import send_mail
-    from app.reminders.models import DigestSent
+    from app.mail import build_message, error_label, send_message
     from app.reminders.queries import my_open_reminders, shown_on
+    from app.users.models import User
 
     now = now or utcnow()
-    today = today_paris(now)
+    day = day or today_paris(now)
     base_url = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    sent = failed = 0
-    for user in _digest_recipients(today):
-        due = db.session.scalars(my_open_reminders(user).where(shown_on <= today)).all()
+    db.session.execute(
+        delete(DigestDelivery).where(DigestDelivery.day < day - timedelta(days=DIGEST_KEEP_DAYS))
+    )
+    earlier = db.session.scalar(select(func.count()).select_from(_settled_digests(day).subquery()))
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    for user_id in _digest_recipients(day):
+        user = db.session.get(User, user_id)
+        due = db.session.scalars(my_open_reminders(user).where(shown_on <= day)).unique().all()
         if not due:
+            counts["skipped"] += _skip_digest(user_id, day, now)
             continue
-        overdue = [r for r in due if r.shown_on < today]
-        due_today = [r for r in due if r.shown_on == today]
-        marker = DigestSent(user_id=user.id, sent_on=today, sent_at=now, item_count=len(due))
-        db.session.add(marker)
-        try:
-            db.session.commit()
-        except IntegrityError:  # another run claimed this user today
-            db.session.rollback()
+        content = digest_content(user, due, day, base_url)
+        message = build_message(user.email, content.subject, content.text, html=content.html)
+        delivery_id = _claim_digest(user_id, day, now, content.item_count)
+        if delivery_id is None:
             continue
-        subject = f"Ancrage · {len(due)} rappel(s) à traiter"
-        if overdue:
-            subject += f", dont {len(overdue)} en retard"
+        # No database access from here until the outcome is written.
         try:
-            send_mail(user.email, subject, digest_text(user, overdue, due_today, base_url))
-        except Exception:
-            current_app.logger.exception("digest to user %s not sent", user.id)
-            db.session.execute(delete(DigestSent).where(DigestSent.id == marker.id))
-            db.session.commit()
-            failed += 1
+            send_message(message)
+        except Exception as error:  # any failure is recorded, and retried by a later run
+            label = error_label(error)
+            current_app.logger.warning("digest to user %s not sent: %s", user_id, label)
+            _settle_digest(delivery_id, now, label)
+            counts["failed"] += 1
         else:
-            sent += 1
-    return {"sent": sent, "failed": failed, "today": today.isoformat()}
+            _settle_digest(delivery_id, now, None)
+            counts["sent"] += 1
+    db.session.commit()
+    # "earlier": users whose day was settled before this run (sent, nothing due, being sent,
+    # or out of attempts), left alone.
+    return {**counts, "earlier": earlier, "today": day.isoformat()}

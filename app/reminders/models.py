@@ -1,4 +1,4 @@
-"""Reminders (rappels), their adjustable thresholds, the digest markers and calendar tokens.
+"""Reminders (rappels), their adjustable thresholds, the digest deliveries and calendar tokens.
 
 A reminder is about one household and addressed either to one user (the référent, the
 author of a manual reminder) or to a role, optionally within one organisation (coordinators
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -165,17 +166,43 @@ class ReminderSetting(db.Model):
 # --- digest and calendar ----------------------------------------------------------------
 
 
-class DigestSent(db.Model):
-    """One daily digest sent to one user: the per-user marker that keeps it to once a day."""
+class DigestState(StrEnum):
+    """Where a user's digest of one day stands (``digest_delivery.state``)."""
 
-    __tablename__ = "reminder_digest_sent"
-    __table_args__ = (UniqueConstraint("user_id", "sent_on"),)
+    PENDING = "pending"  # claimed, being sent (or the sender died: never re-sent that day)
+    SENT = "sent"  # the SMTP server accepted it
+    FAILED = "failed"  # refused or unreachable: a later run the same day tries again
+    SKIPPED = "skipped"  # nothing due that day: no message
+
+
+# Attempts per user and day before a failing digest is given up until the next day.
+DIGEST_MAX_ATTEMPTS = 5
+
+
+class DigestDelivery(db.Model):
+    """One user's daily digest for one Paris day: its state and how many sends it took.
+
+    The row is claimed (``pending``, committed) before the message leaves, so two runs never
+    send it twice; a refusal leaves it ``failed`` with a short error label — an exception
+    class and an SMTP code, never an address or a server's free text — for a later run to
+    retry, up to ``DIGEST_MAX_ATTEMPTS``."""
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (
+        UniqueConstraint("user_id", "day"),
+        CheckConstraint("state IN ('pending', 'sent', 'failed', 'skipped')", name="known_state"),
+        Index("ix_digest_delivery_day_state", "day", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    sent_on: Mapped[date] = mapped_column(Date)  # Europe/Paris day
-    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    day: Mapped[date] = mapped_column(Date)  # Europe/Paris day
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class CalendarFeed(db.Model):

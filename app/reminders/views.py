@@ -1,5 +1,6 @@
 """Reminder pages: the inbox, a household's reminders, postponing, the thresholds page, the
-calendar address and the calendar feed itself; plus ``flask --app wsgi reminders sweep``."""
+calendar address and the calendar feed itself; plus ``flask --app wsgi reminders sweep`` and
+``flask --app wsgi reminders digest``."""
 
 from __future__ import annotations
 
@@ -313,6 +314,37 @@ def sweep_command(now_text: str | None) -> None:
         f"Passage du {summary['today']} : {summary['created']} rappel(s) créé(s), "
         f"{summary['closed']} clos automatiquement."
     )
+
+
+@bp.cli.command("digest")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Jour du résumé (AAAA-MM-JJ) ; par défaut aujourd'hui (heure de Paris).",
+)
+def digest_command(day: datetime | None) -> None:
+    """Envoie le résumé quotidien des rappels par e-mail, à la main.
+
+    Sans danger à relancer : un utilisateur qui a déjà reçu le résumé du jour (ou n'avait
+    rien à recevoir) est laissé de côté ; un envoi en échec est retenté. Code de sortie 1
+    si un envoi a échoué."""
+    from app.formatting import format_date
+    from app.reminders.jobs import send_digests
+
+    summary = send_digests(utcnow(), day=day.date() if day else None)
+    db.session.commit()
+    shown = format_date(datetime.fromisoformat(summary["today"]).date())
+    sent = summary["sent"]
+    click.echo(
+        f"Résumé du {shown} : {sent} envoyé{'s' if sent > 1 else ''}, "
+        f"{summary['failed']} en échec, {summary['skipped']} sans rappel"
+    )
+    if summary["earlier"]:
+        click.echo(f"Déjà traités plus tôt ce jour-là (non renvoyés) : {summary['earlier']}")
+    if summary["failed"]:
+        raise SystemExit(1)
 
 
 def _parse_now(text: str | None) -> datetime:
