@@ -25,6 +25,7 @@ MODELS = (
     "app.reminders.models",
     "app.reports.models",
     "app.scheduler",  # JobRun: the scheduler's run ledger
+    "app.search",  # SearchTerm: typed search terms, kept server-side
     "app.support.models",
     "app.users.models",
 )

@@ -57,10 +57,20 @@ class DefaultConfig:
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    # Failed-login throttling, counted in the database so it holds across processes.
+    # Failed-login throttling, counted in the database so it holds across processes, built so
+    # that a stranger cannot lock someone else out (app.auth.services.login_throttle,
+    # docs/security.md). Within LOGIN_WINDOW: failures per e-mail *and* client address, then
+    # per address, refuse for the window; failures per e-mail from every address only impose
+    # a growing delay after the last one (LOGIN_EMAIL_DELAY × failures past the threshold,
+    # at most LOGIN_EMAIL_DELAY_MAX), which an address the e-mail logged in from within
+    # LOGIN_KNOWN_ADDRESS_TTL is spared.
     LOGIN_WINDOW = timedelta(minutes=15)
-    LOGIN_MAX_FAILURES_PER_EMAIL = 5
+    LOGIN_MAX_FAILURES_PER_PAIR = 5
     LOGIN_MAX_FAILURES_PER_IP = 30
+    LOGIN_EMAIL_SLOWDOWN_AFTER = 20
+    LOGIN_EMAIL_DELAY = timedelta(seconds=10)
+    LOGIN_EMAIL_DELAY_MAX = timedelta(minutes=5)
+    LOGIN_KNOWN_ADDRESS_TTL = timedelta(days=30)
 
     # argon2id cost (argon2-cffi defaults); tests lower them to keep the suite fast.
     ARGON2_TIME_COST = 3

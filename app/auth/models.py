@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UtcDateTime, db, utcnow
@@ -18,7 +18,11 @@ class Factor(StrEnum):
 
 
 class LoginAttempt(db.Model):
-    """One login attempt. Kept in the database so throttling holds across server processes."""
+    """One login attempt. Kept in the database so throttling holds across server processes.
+
+    ``is_throttled``: refused by the throttling before the password was checked. Such rows
+    are kept for the record but count in no limit: only checked failures do, so refused
+    attempts neither extend a refusal nor push the e-mail's delay further."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (
@@ -31,6 +35,7 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str | None] = mapped_column(String(45))
     is_success: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     factor: Mapped[str] = mapped_column(
         String(10), default=Factor.PASSWORD, server_default=Factor.PASSWORD.value
     )

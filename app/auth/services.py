@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from app.auth.models import (
 )
 from app.db import db, utcnow
 from app.errors import DomainError
+from app.search import forget_searches
 from app.users.models import User, new_session_token
 
 MIN_PASSWORD_LENGTH = 12
@@ -127,13 +130,107 @@ def _recent_failures(column, value, since: datetime, factor: Factor = Factor.PAS
     )
 
 
-def _throttled(email: str, ip: str | None, now: datetime) -> bool:
+@dataclass(frozen=True)
+class Throttle:
+    """Why a login attempt is refused before its password is checked, and for how long.
+    ``reason``: "pair" (this e-mail from this address), "address" (this address, whatever
+    the e-mail) or "email" (this e-mail from every address: a delay, not a lock)."""
+
+    reason: str
+    retry_after: int  # seconds
+
+
+def _checked_failures(*conditions, since: datetime):
+    """Password failures whose password was checked (refused attempts count in no limit)."""
+    return select(func.count(LoginAttempt.id)).where(
+        *conditions,
+        LoginAttempt.at >= since,
+        LoginAttempt.is_success.is_(False),
+        LoginAttempt.is_throttled.is_(False),
+        LoginAttempt.factor == Factor.PASSWORD,
+    )
+
+
+def _is_known_address(email: str, ip: str | None, now: datetime) -> bool:
+    """Whether this e-mail logged in with its password from ``ip`` within
+    LOGIN_KNOWN_ADDRESS_TTL: the user's own address, spared the e-mail's delay."""
+    if not ip:
+        return False
+    since = now - current_app.config["LOGIN_KNOWN_ADDRESS_TTL"]
+    return (
+        db.session.scalar(
+            select(LoginAttempt.id)
+            .where(
+                LoginAttempt.email == email,
+                LoginAttempt.ip == ip,
+                LoginAttempt.at >= since,
+                LoginAttempt.is_success.is_(True),
+                LoginAttempt.factor == Factor.PASSWORD,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def login_throttle(email: str, ip: str | None, now: datetime) -> Throttle | None:
+    """The throttling of password attempts, or None when this attempt may be checked.
+
+    Failures are counted in LOGIN_WINDOW, three ways, so that a stranger cannot lock
+    someone else out (docs/security.md):
+
+    - per e-mail *and* address: LOGIN_MAX_FAILURES_PER_PAIR refuse that pair for the window;
+      the same e-mail from another address is not refused;
+    - per address: LOGIN_MAX_FAILURES_PER_IP refuse the address for the window;
+    - per e-mail from every address: past LOGIN_EMAIL_SLOWDOWN_AFTER failures, each attempt
+      waits LOGIN_EMAIL_DELAY × (failures past the threshold + 1), at most
+      LOGIN_EMAIL_DELAY_MAX, after the e-mail's last failure. A delay, never a lock; and an
+      address this e-mail logged in from (LOGIN_KNOWN_ADDRESS_TTL) is spared it.
+
+    Nothing here depends on whether the account exists: an unknown e-mail gets the same
+    answers after the same queries."""
     cfg = current_app.config
-    since = now - cfg["LOGIN_WINDOW"]
-    if _recent_failures(LoginAttempt.email, email, since) >= cfg["LOGIN_MAX_FAILURES_PER_EMAIL"]:
-        return True
-    return bool(ip) and (
-        _recent_failures(LoginAttempt.ip, ip, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+    window = cfg["LOGIN_WINDOW"]
+    since = now - window
+    pair = db.session.scalar(
+        _checked_failures(
+            LoginAttempt.email == email,
+            LoginAttempt.ip == ip if ip else LoginAttempt.ip.is_(None),
+            since=since,
+        )
+    )
+    if pair >= cfg["LOGIN_MAX_FAILURES_PER_PAIR"]:
+        return Throttle("pair", int(window.total_seconds()))
+    if ip and (
+        db.session.scalar(_checked_failures(LoginAttempt.ip == ip, since=since))
+        >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+    ):
+        return Throttle("address", int(window.total_seconds()))
+    failures, last = db.session.execute(
+        _checked_failures(LoginAttempt.email == email, since=since).add_columns(
+            func.max(LoginAttempt.at)
+        )
+    ).one()
+    threshold = cfg["LOGIN_EMAIL_SLOWDOWN_AFTER"]
+    if failures < threshold or _is_known_address(email, ip, now):
+        return None
+    if last.tzinfo is None:  # SQLite returns the aggregate's value naive (UTC)
+        last = last.replace(tzinfo=UTC)
+    delay = min(cfg["LOGIN_EMAIL_DELAY"] * (failures - threshold + 1), cfg["LOGIN_EMAIL_DELAY_MAX"])
+    remaining = (last + delay - now).total_seconds()
+    return Throttle("email", math.ceil(remaining)) if remaining > 0 else None
+
+
+def _throttle_message(throttle: Throttle) -> str:
+    if throttle.reason == "email":
+        return _(
+            "Trop de tentatives, réessayez dans %(seconds)s secondes.",
+            seconds=throttle.retry_after,
+        )
+    return _(
+        "Trop de tentatives de connexion échouées. Pour votre sécurité, réessayez dans "
+        "%(minutes)s minutes ou demandez à votre administrateur de vérifier votre compte.",
+        minutes=max(1, throttle.retry_after // 60),
     )
 
 
@@ -142,27 +239,24 @@ def authenticate(email: str, password: str, *, ip: str | None, now: datetime | N
 
     The same message answers an unknown e-mail and a wrong password, and a dummy hash is
     verified for unknown e-mails, so the answer does not reveal whether an account exists.
+    A throttled attempt (``login_throttle``) is refused without checking the password.
     """
     global _DUMMY_HASH
     now = now or utcnow()
     email = email.strip().lower()
-    if _throttled(email, ip, now):
-        db.session.add(LoginAttempt(at=now, email=email, ip=ip, is_success=False))
+    throttle = login_throttle(email, ip, now)
+    if throttle is not None:
+        db.session.add(
+            LoginAttempt(at=now, email=email, ip=ip, is_success=False, is_throttled=True)
+        )
         record(
             None,
             "auth.login_throttled",
             outcome=AuditOutcome.REFUSED,
             now=now,
-            details={"email_domain": email.partition("@")[2]},
+            details={"email_domain": email.partition("@")[2], "reason": throttle.reason},
         )
-        minutes = int(current_app.config["LOGIN_WINDOW"].total_seconds() // 60)
-        raise LoginRefused(
-            _(
-                "Trop de tentatives de connexion échouées. Pour votre sécurité, réessayez dans "
-                "%(minutes)s minutes ou demandez à votre administrateur de vérifier votre compte.",
-                minutes=minutes,
-            )
-        )
+        raise LoginRefused(_throttle_message(throttle))
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password(secrets.token_hex(8))
@@ -192,11 +286,22 @@ def reauthenticate(user: User, password: str, *, ip: str | None, now: datetime |
     """Confirm the password of a logged-in user before a sensitive action. Shares the login
     throttling: failures here count as failed logins of the account."""
     now = now or utcnow()
-    if _throttled(user.email, ip, now):
-        record(user, "auth.login_throttled", outcome=AuditOutcome.REFUSED, now=now, target=user)
-        raise LoginRefused(
-            _("Trop de tentatives échouées. Réessayez dans quelques minutes."), field="password"
+    throttle = login_throttle(user.email, ip, now)
+    if throttle is not None:
+        record(
+            user,
+            "auth.login_throttled",
+            outcome=AuditOutcome.REFUSED,
+            now=now,
+            target=user,
+            details={"reason": throttle.reason},
         )
+        message = (
+            _throttle_message(throttle)
+            if throttle.reason == "email"
+            else _("Trop de tentatives échouées. Réessayez dans quelques minutes.")
+        )
+        raise LoginRefused(message, field="password")
     ok = _verify(user.password_hash, password)
     db.session.add(LoginAttempt(at=now, email=user.email, ip=ip, is_success=ok))
     if not ok:
@@ -206,8 +311,10 @@ def reauthenticate(user: User, password: str, *, ip: str | None, now: datetime |
 
 
 def logout(user: User) -> None:
-    """End every session of ``user``: the old cookie no longer matches the token."""
+    """End every session of ``user``: the old cookie no longer matches the token. The terms
+    they typed in search boxes are deleted."""
     user.session_token = new_session_token()
+    forget_searches(user)
     record(user, "auth.logout", target=user)
 
 

@@ -46,6 +46,7 @@ from app.permissions import (
     can_read_household_path_detail,
     has_permission,
 )
+from app.search import contains
 from app.users.models import User
 from app.users.queries import user_by_name, users_by_name
 
@@ -290,29 +291,51 @@ SORTS: dict[str, Callable] = {
 }
 
 
+def household_search(user, term: str):
+    """The condition "``term`` (a ``search_key``) appears in a field ``user`` may read".
+
+    Everyone who sees a household searches its reference, its head of household's name,
+    its current dwelling's address and its current lease reference. Holders of
+    READ_SOCIAL_CONTENT also search every member's name and the household's own address
+    (the "Situation" they alone read). Landlord staff therefore cannot find a household by
+    the name of a member their pages hide. ``term`` is matched literally (``contains``)."""
+    current_lease = (
+        Occupancy.household_id == Household.id,
+        Occupancy.end_on.is_(None),
+        Dwelling.id == Occupancy.dwelling_id,
+    )
+    may_read_social = has_permission(user, Permission.READ_SOCIAL_CONTENT)
+    # Correlated (EXISTS), so only the viewer's households are tried: as an IN list it
+    # matched the pattern against every current lease of the country.
+    conditions = [
+        contains(func.lower(Household.reference), term),
+        exists().where(
+            Member.household_id == Household.id,
+            contains(Member.search_name, term),
+            *(() if may_read_social else (Member.is_head.is_(True),)),
+        ),
+        exists().where(
+            *current_lease,
+            or_(
+                contains(Dwelling.search_address, term),
+                contains(func.lower(Occupancy.lease_reference), term),
+            ),
+        ),
+    ]
+    if may_read_social:
+        conditions.append(contains(Household.search_address, term))
+    return or_(*conditions)
+
+
 def household_list(user, filters: ListFilters) -> Select:
     """The list and its search, always built on ``visible_households(user)``: a search never
-    reaches a household the list would not show. Target-public filtering is social content
-    and ignored for viewers who may not read it."""
+    reaches a household the list would not show, nor matches a field the user may not read
+    (``household_search``). Target-public filtering is social content and ignored for
+    viewers who may not read it."""
     query = visible_households(user).outerjoin(User, User.id == Household.referent_id)
     term = search_key(filters.q)
     if term:
-        like = f"%{term}%"
-        query = query.where(
-            or_(
-                func.lower(Household.reference).like(like),
-                Household.search_address.like(like),
-                exists().where(Member.household_id == Household.id, Member.search_name.like(like)),
-                # Correlated (EXISTS), so only the viewer's households are tried: as an
-                # IN list it matched the pattern against every current lease of the country.
-                exists().where(
-                    Occupancy.household_id == Household.id,
-                    Occupancy.end_on.is_(None),
-                    Dwelling.id == Occupancy.dwelling_id,
-                    Dwelling.search_address.like(like),
-                ),
-            )
-        )
+        query = query.where(household_search(user, term))
     if filters.project_id:
         query = query.where(Household.project_id == filters.project_id)
     if filters.stage:
@@ -323,7 +346,7 @@ def household_list(user, filters: ListFilters) -> Select:
         query = query.where(Household.id.in_(landlord_household_ids(filters.landlord_id)))
     if filters.target_public and has_permission(user, Permission.READ_SOCIAL_CONTENT):
         padded = literal(",") + Household.target_publics + literal(",")
-        query = query.where(padded.like(f"%,{filters.target_public},%"))
+        query = query.where(contains(padded, f",{filters.target_public},"))
     sort = SORTS.get(filters.sort, SORTS["reference"])()
     order = sort.desc() if filters.descending else sort.asc()
     return query.order_by(order, Household.reference.asc()).options(*household_for_display())

@@ -37,6 +37,7 @@ from app.housing.services import Deadline, add_months, first_of_month, next_dead
 from app.organisations.models import Organisation, OrganisationKind
 from app.permissions import Permission, Role, can_read_social_content, has_permission
 from app.projects.models import Project, project_partner
+from app.search import contains
 from app.users.models import User
 from app.users.queries import users_by_name
 
@@ -423,11 +424,9 @@ def _tenancy_facts(user, *, text: str = "", landlord_id: int | None = None):
         ).where(
             or_(
                 # the same text as search_key(f"{reference} {head_name}")
-                (reference + " " + func.coalesce(head.search_name, reference)).contains(
-                    text, autoescape=True
-                ),
-                Dwelling.search_address.contains(text, autoescape=True),
-                func.lower(Occupancy.lease_reference).contains(text, autoescape=True),
+                contains(reference + " " + func.coalesce(head.search_name, reference), text),
+                contains(Dwelling.search_address, text),
+                contains(func.lower(Occupancy.lease_reference), text),
             )
         )
     return query.subquery("tenancy_facts")

@@ -56,7 +56,7 @@ from app.housing.queries import (
 )
 from app.organisations.models import Organisation
 from app.permissions import Permission, permission_required
-from app.search import recalled_search, redirect_to_results
+from app.search import contains, recalled_search, redirect_to_results
 
 bp = Blueprint("housing", __name__, cli_group="housing")
 
@@ -443,7 +443,7 @@ def dwellings():
     query = visible_dwellings(current_user).order_by(Dwelling.city, Dwelling.address)
     text = search_key(typed)
     if text:
-        query = query.where(Dwelling.search_address.contains(text))
+        query = query.where(contains(Dwelling.search_address, text))
     found = db.session.scalars(query).all()
     occupants = dwelling_occupants([d.id for d in found])
     visible_ids = set(

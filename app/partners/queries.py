@@ -17,6 +17,7 @@ from app.households.models import search_key
 from app.households.queries import TimelineEvent
 from app.partners.models import Partner, Referral, TripartiteMeeting
 from app.permissions import can_read_social_content
+from app.search import contains
 from app.users.queries import users_by_name
 
 
@@ -29,7 +30,7 @@ def search_partners(q: str | None = None, domain: str | None = None, *, active_o
     if domain:
         query = query.where(Partner.domain == domain)
     for word in search_key(q).split():
-        query = query.where(Partner.search_text.contains(word, autoescape=True))
+        query = query.where(contains(Partner.search_text, word))
     return query
 
 

@@ -52,6 +52,7 @@ from app.interventions.models import Intervention
 from app.interventions.queries import contact_counts, last_contacts
 from app.projects.models import Project, TargetPublic
 from app.reminders.models import OPEN_STATUSES, Reminder
+from app.search import contains
 from app.support.models import (
     ExitReason,
     HousingAtExit,
@@ -766,7 +767,8 @@ def _by_public(scope, period: Period) -> Section:
     supported = _supported_ids(scope, period)
     padded = literal(",") + Household.target_publics + literal(",")
     columns = [
-        _sum_if(padded.like(f"%,{public.value},%")).label(public.value) for public in TargetPublic
+        _sum_if(contains(padded, f",{public.value},")).label(public.value)
+        for public in TargetPublic
     ]
     row = db.session.execute(
         select(*columns, _sum_if(Household.target_publics == "").label("none")).where(

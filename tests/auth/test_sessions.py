@@ -118,7 +118,7 @@ def test_reauth_refuses_a_foreign_next(client):
 def test_failed_reauthentications_count_as_failed_logins(client, app):
     user = make_user()
     client.login(user)
-    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_EMAIL"]):
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_PAIR"]):
         assert (
             client.post("/mon-compte/confirmer", data={"password": "faux-mot-de-passe"}).status_code
             == 401
