@@ -129,7 +129,7 @@ def _support(w: SimpleNamespace) -> None:
     )
 
     worker = w.users["travailleur_social"]
-    w.intensity_level = make_intensity_levels()[0]
+    w.intensity_level = make_intensity_levels(w.project)[0]
     w.measure = make_measure(w.household, type="hlm_accompagnes")
     w.objective = make_objective(w.household)
     closed = make_measure(w.household, type="asll", start_on=date(2024, 1, 10))

@@ -56,6 +56,8 @@ from app.permissions import Role
 from app.reminders.models import (
     MANUAL_RULE,
     OPEN_STATUSES,
+    PARTNER_CORRECTION_RULE,
+    PROJECT_ACCESS_RULE,
     REASSIGNMENT_RULE,
     Reminder,
     ReminderStatus,
@@ -584,6 +586,10 @@ def rule_title(code: str) -> str:
         return "Rappel personnel"
     if code == REASSIGNMENT_RULE:
         return "Prendre contact après une réaffectation"
+    if code == PROJECT_ACCESS_RULE:
+        return "Nouvel accès à votre projet"
+    if code == PARTNER_CORRECTION_RULE:
+        return "Correction proposée pour l'annuaire des partenaires"
     rule = RULES_BY_CODE.get(code)
     return rule.title if rule else code
 
@@ -766,6 +772,8 @@ def digest_text(user, overdue: list[Reminder], due_today: list[Reminder], base_u
     text of a manual reminder."""
 
     def line(reminder: Reminder) -> str:
+        if reminder.household_id is None:  # a notice to coordinators: no household
+            return f"- {reminder.shown_on:%d/%m/%Y} · {rule_title(reminder.rule_code)}"
         link = f"{base_url}/menages/{reminder.household_id}/rappels"
         return (
             f"- {reminder.shown_on:%d/%m/%Y} · {rule_title(reminder.rule_code)} · "
