@@ -126,7 +126,7 @@ def _insert(conn, table_name: str, /, **values) -> int:
             if isinstance(kind, Numeric) and not isinstance(kind, Integer)
             else 1
             if isinstance(kind, Integer)
-            else f"{table_name}-{column.name}-{len(values)}"
+            else f"{column.name}-{len(values)}"[: getattr(kind, "length", None)]
         )
     return conn.execute(table.insert().values(**values)).inserted_primary_key[0]
 
