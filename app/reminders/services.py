@@ -100,9 +100,9 @@ def notify_project_access(actor, user, projects, *, now: datetime | None = None)
             rule_code=PROJECT_ACCESS_RULE,
             title=f"Accès au projet « {project.name} » donné à {user.full_name}",
             body=(
-                f"Compte de {user.full_name} ({organisation.name if organisation else '—'}, "
-                f"{user.role_labels}), modifié par {actor.full_name}. Si cet accès n'était "
-                "pas prévu, signalez-le à l'administrateur."
+                f"{user.full_name} ({organisation.name if organisation else '—'}, "
+                f"{user.role_labels}) : accès donné par {actor.full_name}. Si cet accès "
+                "n'était pas prévu, signalez-le à l'administrateur."
             ),
             now=now,
             project_id=project.id,

@@ -29,7 +29,7 @@ def test_a_notice_is_postponed_from_the_inbox_by_its_addressees_only(
     notice = _notice(team)
     client.login(team.coordinator)
     inbox = page(client.get("/rappels/"))
-    assert "donné à Nadia Nouvelle" in inbox and "modifié par Alain Admin" in inbox
+    assert "donné à Nadia Nouvelle" in inbox and "accès donné par Alain Admin" in inbox
     form = client.get(f"/rappels/{notice.id}/reporter")
     assert form.status_code == 200 and "Ménage" not in page(form).split("<h1>")[1]
     later = today_paris() + timedelta(days=3)
