@@ -651,7 +651,11 @@ def _support() -> None:
 
     rng = random.Random(20260312)  # noqa: S311 - reproducible demo data, not a secret
     today = today_paris()
-    levels = support.ensure_default_intensity_levels()
+    levels_by_project: dict[int, list] = {}
+    # The directory belongs to the first association (Trait d'Union): it edits it, the
+    # others read it and propose corrections.
+    owner_name = next(spec.name for spec in ORGANISATIONS if spec.key == "tdu")
+    owner_id = db.session.scalar(select(Organisation.id).where(Organisation.name == owner_name))
     known = set(db.session.scalars(select(Partner.name)))
     for name, domain, kind, address, city, phone, (contact, title) in DEMO_PARTNERS:
         if name in known:
@@ -664,6 +668,7 @@ def _support() -> None:
             city=city,
             phone=phone,
             search_text=search_key(f"{name} {kind} {city}"),
+            owner_organisation_id=owner_id,
         )
         db.session.add(partner)
         db.session.flush()
@@ -685,6 +690,11 @@ def _support() -> None:
         if household.id in supported:
             continue
         worker = db.session.get(User, household.referent_id)
+        if household.project_id not in levels_by_project:
+            levels_by_project[household.project_id] = support.ensure_default_intensity_levels(
+                household.project
+            )
+        levels = levels_by_project[household.project_id]
         level = levels[index % len(levels)]
         exits = index in (4, 9)  # two households already out, checked at +6 and +12 months
         start = today - timedelta(days=rng.randint(420, 700) if exits else rng.randint(90, 540))

@@ -155,6 +155,27 @@ def can_read_social_content(user) -> bool:
     return has_permission(user, Permission.READ_SOCIAL_CONTENT)
 
 
+def coordinates_project(user, project_id: int | None) -> bool:
+    """A project's own settings (its intensity levels) are changed by the coordinators who
+    work on that project, and by no one else."""
+    return (
+        has_permission(user, Permission.MANAGE_INTENSITY_LEVELS)
+        and project_id is not None
+        and project_id in user.project_ids
+    )
+
+
+def can_edit_partner(user, partner) -> bool:
+    """A partner entry is edited by the organisation that created it (its coordinators and
+    administrators); an entry without a known owner, by administrators. Everyone else who
+    reads the directory may propose a correction to the owner."""
+    if not has_permission(user, Permission.MANAGE_PARTNERS):
+        return False
+    if partner.owner_organisation_id is None:
+        return Role.ADMIN in user.roles
+    return partner.owner_organisation_id == user.organisation_id
+
+
 def can_edit_households(user) -> bool:
     return has_permission(user, Permission.EDIT_HOUSEHOLDS)
 

@@ -214,17 +214,18 @@ def make_consent(household, partner_category: str, data_category: str, given_on=
 # --- support, interventions, partners ------------------------------------------------------
 
 
-def make_intensity_levels():
+def make_intensity_levels(project):
+    """The project's default levels: [Renforcée 7 j ×2, Soutenue 14 j ×1,5, Modérée 30 j ×1]."""
     from app.support.services import ensure_default_intensity_levels
 
-    return ensure_default_intensity_levels()
+    return ensure_default_intensity_levels(project)
 
 
 def make_measure(household, actor=None, **values):
     from app.support.models import MeasureType
     from app.support.services import open_measure
 
-    levels = make_intensity_levels()
+    levels = make_intensity_levels(household.project)
     actor = actor or household.referent or make_user()
     return open_measure(
         actor,

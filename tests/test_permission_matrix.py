@@ -307,6 +307,11 @@ MATRIX: dict[str, Case] = {
     "partners.add_contact POST": Case(
         "/partenaires/{w.partner.id}/contacts", only("admin", "coordinateur")
     ),
+    # Anyone who reads the directory may propose a correction (empty form: shown again).
+    "partners.propose_correction POST": Case(
+        "/partenaires/{w.partner.id}/correction",
+        only("admin", "coordinateur", "travailleur_social", "autre_travailleur_social"),
+    ),
     # partners: the household's tab (meetings shown to the landlord), referrals and meetings
     "partners.household GET": Case(H + "/partenaires", household_file()),
     "partners.refer GET": Case(H + "/partenaires/orientations/nouvelle", household_social()),

@@ -129,7 +129,7 @@ def _support(w: SimpleNamespace) -> None:
     )
 
     worker = w.users["travailleur_social"]
-    w.intensity_level = make_intensity_levels()[0]
+    w.intensity_level = make_intensity_levels(w.project)[0]
     w.measure = make_measure(w.household, type="hlm_accompagnes")
     w.objective = make_objective(w.household)
     closed = make_measure(w.household, type="asll", start_on=date(2024, 1, 10))
@@ -146,6 +146,10 @@ def _support(w: SimpleNamespace) -> None:
     )
     w.closed_measure, w.post_exit_check = closed, exit_.checks[0]
     w.intervention = make_intervention(w.household, author=worker, note="Note réservée")
-    w.partner = make_partner(name="CMP Lyon 8e", domain="sante")
+    # The directory entry belongs to the project's association (its admin and coordinator
+    # edit it; the others read it and may propose a correction).
+    w.partner = make_partner(
+        name="CMP Lyon 8e", domain="sante", owner_organisation_id=w.association.id
+    )
     w.referral = make_referral(w.household, w.partner)
     w.meeting = make_meeting(w.household)

@@ -72,6 +72,19 @@ class PartnerForm(VersionedForm):
     is_active = BooleanField("Partenaire actif (proposé pour les orientations)", default=True)
 
 
+class CorrectionForm(FlaskForm):
+    message = TextAreaField(
+        "Correction proposée",
+        description="Par exemple : nouveau numéro de téléphone, structure fermée. "
+        "Aucune information sur les ménages.",
+        validators=[
+            DataRequired("Indiquez la correction à proposer."),
+            Length(max=1000, message="1000 caractères au plus."),
+        ],
+        filters=[strip_or_none],
+    )
+
+
 class ContactForm(FlaskForm):
     full_name = _string("Prénom et nom", 120, required="Indiquez le nom du contact.")
     job_title = _string("Fonction", 120)

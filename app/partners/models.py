@@ -60,8 +60,15 @@ class Partner(VersionedMixin, db.Model):
     # name, kind and city lower-case without accents, kept by the services for search.
     search_text: Mapped[str] = mapped_column(String(400), default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The organisation that created the entry: only its coordinators and administrators
+    # edit it; everyone else reads it and may propose a correction. NULL for an entry whose
+    # creator is unknown (older data): administrators edit those.
+    owner_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), index=True
+    )
 
     updated_by = relationship("User", lazy="select")
+    owner = relationship("Organisation", lazy="select")
     contacts = relationship("PartnerContact", lazy="selectin", order_by="PartnerContact.full_name")
 
     @property

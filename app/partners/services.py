@@ -1,9 +1,15 @@
 """Partner directory, referrals with the consent check, tripartite meetings. Services never
-commit."""
+commit.
+
+A directory entry belongs to the organisation that created it (``can_edit_partner``): only it
+edits the entry; others propose a correction, which reaches the owner's coordinators as a
+notice through the listeners named in ``CORRECTION_LISTENERS`` (``reminders`` sits above
+``partners``: named here, imported late)."""
 
 from __future__ import annotations
 
 from datetime import date
+from importlib import import_module
 
 from sqlalchemy import func, select
 
@@ -23,6 +29,7 @@ from app.partners.models import (
     ReferralStatusChange,
     TripartiteMeeting,
 )
+from app.permissions import can_edit_partner
 
 S = ReferralStatus
 # Where a referral may go from each status; refused, done and abandoned are final.
@@ -67,9 +74,22 @@ def _apply_partner(partner: Partner, values: dict) -> None:
     )
 
 
+# ``module:function(actor, partner, message)``, called when a correction is proposed.
+CORRECTION_LISTENERS: tuple[str, ...] = ("app.reminders.services:notify_partner_correction",)
+CORRECTION_MAX = 1000
+
+
+def _require_editor(actor, partner: Partner) -> None:
+    if not can_edit_partner(actor, partner):
+        raise DomainError(
+            "Cette fiche appartient à une autre organisation : proposez-lui une correction."
+        )
+
+
 def create_partner(actor, **values) -> Partner:
+    """A new directory entry, owned by the actor's organisation."""
     _check_partner(values)
-    partner = Partner(updated_by_id=actor.id)
+    partner = Partner(updated_by_id=actor.id, owner_organisation_id=actor.organisation_id)
     _apply_partner(partner, values)
     db.session.add(partner)
     record(actor, "partner.created", target=partner, details={"domain": partner.domain})
@@ -78,6 +98,7 @@ def create_partner(actor, **values) -> Partner:
 
 def update_partner(actor, partner: Partner, *, version, is_active: bool, **values) -> None:
     check_version(partner, version)
+    _require_editor(actor, partner)
     _check_partner(values, exclude_id=partner.id)
     _apply_partner(partner, values)
     partner.is_active = bool(is_active)
@@ -94,6 +115,7 @@ def add_partner_contact(
     phone: str | None = None,
     email: str | None = None,
 ) -> PartnerContact:
+    _require_editor(actor, partner)
     if not _clean(full_name):
         raise DomainError("Indiquez le nom du contact.", field="full_name")
     if not _clean(phone) and not _clean(email):
@@ -108,6 +130,32 @@ def add_partner_contact(
     db.session.add(contact)
     record(actor, "partner.contact_added", target=partner)
     return contact
+
+
+def propose_correction(actor, partner: Partner, *, message: str | None) -> None:
+    """Ask the organisation that owns ``partner`` to correct it: its coordinators get a
+    notice with the message. The journal keeps who proposed it, not the text."""
+    message = _clean(message)
+    if message is None:
+        raise DomainError("Indiquez la correction à proposer.", field="message")
+    if len(message) > CORRECTION_MAX:
+        raise DomainError(f"{CORRECTION_MAX} caractères au plus.", field="message")
+    if can_edit_partner(actor, partner):
+        raise DomainError("Cette fiche est celle de votre organisation : modifiez-la directement.")
+    if partner.owner_organisation_id is None:
+        raise DomainError(
+            "Cette fiche n'a pas d'organisation propriétaire connue : signalez la correction "
+            "à l'administrateur d'Ancrage."
+        )
+    for dotted in CORRECTION_LISTENERS:
+        module_name, _, attribute = dotted.partition(":")
+        getattr(import_module(module_name), attribute)(actor, partner, message)
+    record(
+        actor,
+        "partner.correction_proposed",
+        target=partner,
+        details={"owner_organisation_id": partner.owner_organisation_id},
+    )
 
 
 # --- referrals ----------------------------------------------------------------------------

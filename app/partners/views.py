@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from app.db import db
@@ -12,6 +12,7 @@ from app.households.views import open_household_file
 from app.partners import services
 from app.partners.forms import (
     ContactForm,
+    CorrectionForm,
     MeetingForm,
     PartnerForm,
     ReferralForm,
@@ -26,7 +27,12 @@ from app.partners.queries import (
     search_partners,
 )
 from app.partners.services import REFERRAL_TRANSITIONS
-from app.permissions import Permission, can_read_social_content, permission_required
+from app.permissions import (
+    Permission,
+    can_edit_partner,
+    can_read_social_content,
+    permission_required,
+)
 
 bp = Blueprint("partners", __name__)
 
@@ -84,17 +90,50 @@ def create():
     return done or render_template("partners/partner_form.html", form=form, partner=None)
 
 
+def _detail_page(partner, *, contact_form=None, correction_form=None):
+    return render_template(
+        "partners/detail.html",
+        partner=partner,
+        can_edit=can_edit_partner(current_user, partner),
+        contact_form=contact_form or ContactForm(),
+        correction_form=correction_form or CorrectionForm(),
+    )
+
+
+def _editable_partner_or_403(partner_id: int):
+    """Anyone who reads the directory sees the entry: editing it is for its owner only."""
+    partner = get_partner_or_404(partner_id)
+    if not can_edit_partner(current_user, partner):
+        abort(403)
+    return partner
+
+
 @bp.route("/partenaires/<int:partner_id>")
 @permission_required(VIEW)
 def detail(partner_id: int):
+    return _detail_page(get_partner_or_404(partner_id))
+
+
+@bp.route("/partenaires/<int:partner_id>/correction", methods=["POST"])
+@permission_required(VIEW)
+def propose_correction(partner_id: int):
+    """Propose a correction of another organisation's entry to its coordinators."""
     partner = get_partner_or_404(partner_id)
-    return render_template("partners/detail.html", partner=partner, contact_form=ContactForm())
+    form = CorrectionForm()
+    done = submit(
+        form,
+        lambda: services.propose_correction(current_user, partner, message=form.message.data),
+        "Correction proposée : les coordinateur·rices de l'organisation qui tient cette fiche "
+        "l'ont reçue dans leurs rappels.",
+        url_for(".detail", partner_id=partner.id),
+    )
+    return done or _detail_page(partner, correction_form=form)
 
 
 @bp.route("/partenaires/<int:partner_id>/modifier", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def edit(partner_id: int):
-    partner = get_partner_or_404(partner_id)
+    partner = _editable_partner_or_403(partner_id)
     form = PartnerForm(obj=partner)
     if not form.is_submitted():
         form.expected_version.data = partner.version
@@ -116,7 +155,7 @@ def edit(partner_id: int):
 @bp.route("/partenaires/<int:partner_id>/contacts", methods=["POST"])
 @permission_required(MANAGE)
 def add_contact(partner_id: int):
-    partner = get_partner_or_404(partner_id)
+    partner = _editable_partner_or_403(partner_id)
     form = ContactForm()
     done = submit(
         form,
@@ -131,7 +170,7 @@ def add_contact(partner_id: int):
         "Contact ajouté.",
         url_for(".detail", partner_id=partner.id),
     )
-    return done or render_template("partners/detail.html", partner=partner, contact_form=form)
+    return done or _detail_page(partner, contact_form=form)
 
 
 # --- the household's tab ------------------------------------------------------------------

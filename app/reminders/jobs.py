@@ -59,6 +59,8 @@ from app.reminders.models import (
     DIGEST_MAX_ATTEMPTS,
     MANUAL_RULE,
     OPEN_STATUSES,
+    PARTNER_CORRECTION_RULE,
+    PROJECT_ACCESS_RULE,
     REASSIGNMENT_RULE,
     DigestDelivery,
     DigestState,
@@ -589,6 +591,10 @@ def rule_title(code: str) -> str:
         return "Rappel personnel"
     if code == REASSIGNMENT_RULE:
         return "Prendre contact après une réaffectation"
+    if code == PROJECT_ACCESS_RULE:
+        return "Nouvel accès à votre projet"
+    if code == PARTNER_CORRECTION_RULE:
+        return "Correction proposée pour l'annuaire des partenaires"
     rule = RULES_BY_CODE.get(code)
     return rule.title if rule else code
 
@@ -804,6 +810,13 @@ def digest_content(user, due: list[Reminder], day: date, base_url: str) -> Diges
     from flask import render_template
 
     def item(reminder: Reminder) -> dict:
+        if reminder.household_id is None:  # a notice to coordinators: no household
+            return {
+                "shown_on": reminder.shown_on,
+                "title": rule_title(reminder.rule_code),
+                "reference": None,
+                "link": f"{base_url}/rappels/",
+            }
         return {
             "shown_on": reminder.shown_on,
             "title": rule_title(reminder.rule_code),

@@ -1,6 +1,8 @@
 """Reminders (rappels), their adjustable thresholds, the digest deliveries and calendar tokens.
 
-A reminder is about one household and addressed either to one user (the référent, the
+A reminder is about one household — or, for a notice about the administration of Ancrage
+(someone given access to a project, a correction proposed for a partner entry), about no
+household at all — and addressed either to one user (the référent, the
 author of a manual reminder) or to a role, optionally within one organisation (coordinators
 of the household's project; the staff of the dwelling's landlord). Who actually sees it is
 always further restricted to the households the user may see (``visible_households``).
@@ -41,6 +43,10 @@ OPEN_STATUSES = (ReminderStatus.A_FAIRE.value, ReminderStatus.REPORTE.value)
 MANUAL_RULE = "manuel"
 # Created when a coordinator hands a household to a new référent (app.reports.services).
 REASSIGNMENT_RULE = "reaffectation"
+# Notices without a household, for coordinators (app.reminders.services): someone was given
+# access to their project; a correction was proposed for their organisation's partner entry.
+PROJECT_ACCESS_RULE = "acces_projet"
+PARTNER_CORRECTION_RULE = "correction_partenaire"
 
 
 class Reminder(db.Model):
@@ -69,12 +75,19 @@ class Reminder(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rule_code: Mapped[str] = mapped_column(String(40))
-    household_id: Mapped[int] = mapped_column(
+    # NULL for a notice: then only its addressees see it, and when it names a project,
+    # only those of them who work on that project.
+    household_id: Mapped[int | None] = mapped_column(
         ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
     )
     # The record the rule looked at (occupancy, measure, procedure stage…), or the household.
     subject_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
+    # A notice's message (the proposed correction), shown under the title.
+    body: Mapped[str | None] = mapped_column(Text)
     due_on: Mapped[date] = mapped_column(Date)
     recipient_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), index=True

@@ -2,8 +2,10 @@
 
 A user sees a reminder when it is addressed to them — to them by name, or to one of their
 roles (within their organisation when the reminder names one) — and only about households
-they may see (``visible_households``). On a household's own tab, the support team
-(``READ_SOCIAL_CONTENT``) also sees the reminders addressed to its colleagues.
+they may see (``visible_households``). A notice (no household) is seen by its addressees, and
+when it names a project, only by those of them who work on that project. On a household's own
+tab, the support team (``READ_SOCIAL_CONTENT``) also sees the reminders addressed to its
+colleagues.
 """
 
 from __future__ import annotations
@@ -56,11 +58,16 @@ def _visible_household_ids(user) -> Select:
 
 
 def my_reminders(user) -> Select:
-    """Reminders addressed to ``user`` about households they can see."""
+    """Reminders addressed to ``user`` about households they can see, and their notices."""
     if not has_permission(user, Permission.VIEW_REMINDERS):
         return select(Reminder).where(false())
+    notice = and_(
+        Reminder.household_id.is_(None),
+        or_(Reminder.project_id.is_(None), Reminder.project_id.in_(user.project_ids or [-1])),
+    )
     return select(Reminder).where(
-        addressed_to(user), Reminder.household_id.in_(_visible_household_ids(user))
+        addressed_to(user),
+        or_(Reminder.household_id.in_(_visible_household_ids(user)), notice),
     )
 
 
@@ -169,7 +176,9 @@ def calendar_events(user, today: date) -> list[CalendarEvent]:
             f"{rule_title(r.rule_code)} · ménage {r.household.reference}",
             r.household_id,
         )
-        for r in db.session.scalars(my_open_reminders(user))
+        for r in db.session.scalars(
+            my_open_reminders(user).where(Reminder.household_id.is_not(None))
+        )
     ]
     visible = _visible_household_ids(user)
     if can_read_social_content(user):

@@ -13,8 +13,11 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError
 from app.formatting import today_paris
+from app.permissions import Role
 from app.reminders.models import (
     MANUAL_RULE,
+    PARTNER_CORRECTION_RULE,
+    PROJECT_ACCESS_RULE,
     SETTINGS,
     CalendarFeed,
     Reminder,
@@ -60,6 +63,70 @@ def create_manual_reminder(
     db.session.add(reminder)
     record(actor, "reminder.created", household_id=household.id, target=reminder, now=now)
     return reminder
+
+
+# --- notices for coordinators (no household) ------------------------------------------------
+
+
+def _notice(actor, *, rule_code: str, title: str, body: str, now: datetime, **recipient):
+    notice = Reminder(
+        rule_code=rule_code,
+        household_id=None,
+        subject_id=None,  # NULLs never collide: each event leaves its own notice
+        title=title[:TITLE_MAX],
+        body=body,
+        due_on=today_paris(now),
+        recipient_role=Role.COORDINATEUR.value,
+        status=ReminderStatus.A_FAIRE,
+        created_at=now,
+        created_by_id=actor.id,
+        **recipient,
+    )
+    db.session.add(notice)
+    return notice
+
+
+def notify_project_access(actor, user, projects, *, now: datetime | None = None) -> list:
+    """Tell the coordinators of each of ``projects`` that ``user`` was given access to it
+    (called by ``app.users.services``; the notice is seen by the coordinators who work on
+    the project, whatever their organisation)."""
+    from app.organisations.models import Organisation
+
+    now = now or utcnow()
+    organisation = db.session.get(Organisation, user.organisation_id)
+    notices = [
+        _notice(
+            actor,
+            rule_code=PROJECT_ACCESS_RULE,
+            title=f"Accès au projet « {project.name} » donné à {user.full_name}",
+            body=(
+                f"{user.full_name} ({organisation.name if organisation else '—'}, "
+                f"{user.role_labels}) : accès donné par {actor.full_name}. Si cet accès "
+                "n'était pas prévu, signalez-le à l'administrateur."
+            ),
+            now=now,
+            project_id=project.id,
+        )
+        for project in projects
+    ]
+    db.session.flush()
+    return notices
+
+
+def notify_partner_correction(actor, partner, message: str, *, now: datetime | None = None):
+    """Tell the coordinators of the organisation that owns ``partner`` that ``actor``
+    proposes a correction (called by ``app.partners.services.propose_correction``)."""
+    now = now or utcnow()
+    notice = _notice(
+        actor,
+        rule_code=PARTNER_CORRECTION_RULE,
+        title=f"Correction proposée pour « {partner.name} » dans l'annuaire",
+        body=f"Proposée par {actor.full_name} : {message}",
+        now=now,
+        recipient_organisation_id=partner.owner_organisation_id,
+    )
+    db.session.flush()
+    return notice
 
 
 def _require_open(reminder: Reminder) -> None:

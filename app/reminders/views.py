@@ -82,7 +82,7 @@ def inbox():
 
 
 def _back(reminder: Reminder, back: str | None):
-    if back == "menage":
+    if back == "menage" and reminder.household_id is not None:
         return redirect(url_for(".household", household_id=reminder.household_id))
     return redirect(url_for(".inbox"))
 

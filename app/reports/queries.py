@@ -946,11 +946,24 @@ def _intensity_mix(scope, period: Period) -> Section:
         .group_by(ranked.c.level_id)
         .subquery()
     )
+    # Each project has its own levels, mostly under the same names: the levels of the scope's
+    # projects, one line per name (keyed by its first level, so one project's keys are its
+    # levels' ids).
     rows = db.session.execute(
-        select(IntensityLevel.id, IntensityLevel.name, func.coalesce(counts.c.n, 0))
+        select(
+            func.min(IntensityLevel.id),
+            IntensityLevel.name,
+            func.coalesce(func.sum(counts.c.n), 0),
+        )
         .outerjoin(counts, counts.c.level_id == IntensityLevel.id)
-        .where(or_(IntensityLevel.is_active.is_(True), counts.c.n > 0))
-        .order_by(IntensityLevel.caseload_weight.desc(), IntensityLevel.name)
+        .where(
+            IntensityLevel.project_id.in_(
+                select(Household.project_id).where(Household.id.in_(scope))
+            ),
+            or_(IntensityLevel.is_active.is_(True), counts.c.n > 0),
+        )
+        .group_by(IntensityLevel.name)
+        .order_by(func.max(IntensityLevel.caseload_weight).desc(), IntensityLevel.name)
     ).all()
     return Section(
         "intensite",

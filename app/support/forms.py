@@ -55,6 +55,10 @@ class _Decimal(DecimalField):
 
 
 class IntensityLevelForm(VersionedForm):
+    # Creation only: a level belongs to one project for good (the edit form drops it).
+    project_id = SelectField(
+        "Projet", coerce=int, validators=[DataRequired("Choisissez le projet.")]
+    )
     name = StringField(
         "Nom du niveau",
         validators=[DataRequired("Indiquez le nom du niveau."), Length(max=60)],

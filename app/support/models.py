@@ -31,22 +31,27 @@ from app.households.models import LabelledEnum, SupportDomain
 
 
 class IntensityLevel(VersionedMixin, db.Model):
-    """A level of support intensity, configured by coordinators."""
+    """A level of support intensity of one project, configured by that project's
+    coordinators. A measure only takes a level of its household's project, so no one outside
+    the project changes the rhythm of its measures."""
 
     __tablename__ = "intensity_level"
     __table_args__ = (
         CheckConstraint("contact_every_days BETWEEN 1 AND 365", name="rhythm_range"),
         CheckConstraint("caseload_weight > 0", name="weight_positive"),
+        UniqueConstraint("project_id", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(60), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
     contact_every_days: Mapped[int] = mapped_column(Integer)
     caseload_weight: Mapped[Decimal] = mapped_column(Numeric(3, 1))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     updated_by = relationship("User", lazy="select")
+    project = relationship("Project", lazy="select")
 
     @property
     def rhythm_label(self) -> str:

@@ -59,11 +59,33 @@ def get_post_exit_check_or_404(household, check_id: int) -> PostExitCheck:
     return _child_or_404(PostExitCheck, household, check_id)
 
 
-def intensity_levels(*, active_only: bool = True) -> list[IntensityLevel]:
-    query = select(IntensityLevel).order_by(IntensityLevel.contact_every_days, IntensityLevel.name)
+def intensity_levels(project_id: int, *, active_only: bool = True) -> list[IntensityLevel]:
+    """One project's levels (a measure takes a level of its household's project)."""
+    query = (
+        select(IntensityLevel)
+        .where(IntensityLevel.project_id == project_id)
+        .order_by(IntensityLevel.contact_every_days, IntensityLevel.name)
+    )
     if active_only:
         query = query.where(IntensityLevel.is_active.is_(True))
     return list(db.session.scalars(query))
+
+
+def managed_intensity_levels(user) -> Select:
+    """The levels of the projects ``user`` coordinates (the settings page), by project."""
+    return (
+        select(IntensityLevel)
+        .where(IntensityLevel.project_id.in_(user.project_ids or [-1]))
+        .order_by(IntensityLevel.project_id, IntensityLevel.contact_every_days, IntensityLevel.name)
+    )
+
+
+def get_managed_intensity_level_or_404(user, level_id: int) -> IntensityLevel:
+    """A level of one of ``user``'s projects; another project's level is a 404."""
+    level = db.session.scalar(managed_intensity_levels(user).where(IntensityLevel.id == level_id))
+    if level is None:
+        abort(404)
+    return level
 
 
 # --- the household's support tab ------------------------------------------------------------
@@ -368,4 +390,11 @@ def _open_measure_facts(household, viewer) -> list:
 def intensity_choices() -> list[tuple[str, str]]:
     """The active levels as (key, name) choices for the diagnostic's recommended intensity;
     the key is the accent-free lower-case name (``renforcee``, ``soutenue``, ``moderee``)."""
-    return [(search_key(level.name).replace(" ", "_"), level.name) for level in intensity_levels()]
+    rows = db.session.execute(
+        select(IntensityLevel.name)
+        .where(IntensityLevel.is_active.is_(True))
+        .group_by(IntensityLevel.name)
+        .order_by(func.min(IntensityLevel.contact_every_days), IntensityLevel.name)
+    )
+    # Each project has its own levels, mostly under the same names: one choice per name.
+    return list(dict((search_key(name).replace(" ", "_"), name) for (name,) in rows).items())

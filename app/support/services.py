@@ -12,7 +12,8 @@ from app.audit.services import record
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
-from app.households.models import SupportDomain
+from app.households.models import Household, SupportDomain
+from app.permissions import coordinates_project
 from app.support.models import (
     DEFAULT_INTENSITY_LEVELS,
     POST_EXIT_CHECK_MONTHS,
@@ -57,20 +58,35 @@ def _not_in_future(day: date, today: date, field: str) -> None:
 # --- intensity levels ---------------------------------------------------------------------
 
 
-def ensure_default_intensity_levels(actor=None) -> list[IntensityLevel]:
-    """Create the default levels that do not exist yet (by name); return every level."""
-    existing = {level.name: level for level in db.session.scalars(select(IntensityLevel))}
+def ensure_default_intensity_levels(project, actor=None) -> list[IntensityLevel]:
+    """Create ``project``'s default levels that do not exist yet (by name); return every
+    level of the project."""
+    existing = {
+        level.name: level
+        for level in db.session.scalars(
+            select(IntensityLevel).where(IntensityLevel.project_id == project.id)
+        )
+    }
     for name, days, weight in DEFAULT_INTENSITY_LEVELS:
         if name not in existing:
-            level = IntensityLevel(name=name, contact_every_days=days, caseload_weight=weight)
+            level = IntensityLevel(
+                project_id=project.id, name=name, contact_every_days=days, caseload_weight=weight
+            )
             db.session.add(level)
             existing[name] = level
-            record(actor, "intensity_level.created", target=level, details={"default": True})
+            record(
+                actor,
+                "intensity_level.created",
+                target=level,
+                details={"default": True, "project_id": project.id},
+            )
     db.session.flush()
     return sorted(existing.values(), key=lambda level: level.contact_every_days)
 
 
-def _check_level_values(name, contact_every_days, caseload_weight, *, exclude_id=None) -> None:
+def _check_level_values(
+    project_id, name, contact_every_days, caseload_weight, *, exclude_id=None
+) -> None:
     _require(name, "Indiquez le nom du niveau.", "name")
     if contact_every_days is None or not 1 <= contact_every_days <= 365:
         raise DomainError(
@@ -82,25 +98,37 @@ def _check_level_values(name, contact_every_days, caseload_weight, *, exclude_id
             "Le poids dans la file active doit être compris entre 0,1 et 10.",
             field="caseload_weight",
         )
-    clash = select(IntensityLevel.id).where(func.lower(IntensityLevel.name) == name.lower())
+    clash = select(IntensityLevel.id).where(
+        IntensityLevel.project_id == project_id, func.lower(IntensityLevel.name) == name.lower()
+    )
     if exclude_id is not None:
         clash = clash.where(IntensityLevel.id != exclude_id)
     if db.session.scalar(clash) is not None:
-        raise DomainError("Un niveau porte déjà ce nom.", field="name")
+        raise DomainError("Un niveau de ce projet porte déjà ce nom.", field="name")
+
+
+def _require_project_coordinator(actor, project_id) -> None:
+    if not coordinates_project(actor, project_id):
+        raise DomainError(
+            "Choisissez un projet dont vous êtes coordinateur·rice.", field="project_id"
+        )
 
 
 def create_intensity_level(
-    actor, *, name: str, contact_every_days: int, caseload_weight: Decimal
+    actor, *, project_id: int, name: str, contact_every_days: int, caseload_weight: Decimal
 ) -> IntensityLevel:
-    _check_level_values(name, contact_every_days, caseload_weight)
+    """A new level for one project; only that project's coordinators create it."""
+    _require_project_coordinator(actor, project_id)
+    _check_level_values(project_id, name, contact_every_days, caseload_weight)
     level = IntensityLevel(
+        project_id=project_id,
         name=name.strip(),
         contact_every_days=contact_every_days,
         caseload_weight=caseload_weight,
         updated_by_id=actor.id,
     )
     db.session.add(level)
-    record(actor, "intensity_level.created", target=level)
+    record(actor, "intensity_level.created", target=level, details={"project_id": project_id})
     return level
 
 
@@ -115,18 +143,24 @@ def update_intensity_level(
     is_active: bool,
 ) -> None:
     check_version(level, version)
-    _check_level_values(name, contact_every_days, caseload_weight, exclude_id=level.id)
+    _require_project_coordinator(actor, level.project_id)
+    _check_level_values(
+        level.project_id, name, contact_every_days, caseload_weight, exclude_id=level.id
+    )
     level.name = name.strip()
     level.contact_every_days = contact_every_days
     level.caseload_weight = caseload_weight
     level.is_active = is_active
     level.updated_by_id = actor.id
-    record(actor, "intensity_level.updated", target=level)
+    record(actor, "intensity_level.updated", target=level, details={"project_id": level.project_id})
 
 
-def _active_level(level_id) -> IntensityLevel:
+def _active_level(level_id, household_id: int) -> IntensityLevel:
+    """An active level of the household's project (a level of another project is refused as
+    if it did not exist)."""
     level = db.session.get(IntensityLevel, level_id) if level_id else None
-    if level is None or not level.is_active:
+    project_id = db.session.scalar(select(Household.project_id).where(Household.id == household_id))
+    if level is None or not level.is_active or level.project_id != project_id:
         raise DomainError("Choisissez une intensité d'accompagnement.", field="intensity_level_id")
     return level
 
@@ -155,7 +189,7 @@ def open_measure(
         raise DomainError(
             "La fin prévue doit être postérieure à la date de début.", field="planned_end_on"
         )
-    level = _active_level(intensity_level_id)
+    level = _active_level(intensity_level_id, household.id)
     if household.referent_id is None:
         raise DomainError(
             "Ce ménage n'a pas encore de référent·e : nommez-le ou la dans la fiche du ménage "
@@ -264,7 +298,7 @@ def change_intensity(
 ) -> IntensityChange:
     check_version(measure, version)
     _require_open(measure)
-    level = _active_level(intensity_level_id)
+    level = _active_level(intensity_level_id, measure.household_id)
     if level.id == measure.intensity_level_id:
         raise DomainError(
             "C'est déjà l'intensité de cette mesure : choisissez un autre niveau.",

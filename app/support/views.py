@@ -3,7 +3,7 @@ and the intensity levels page for coordinators."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from app.db import db
@@ -25,8 +25,8 @@ from app.support.forms import (
     RenewalForm,
     review_form,
 )
-from app.support.models import IntensityLevel
 from app.support.queries import (
+    get_managed_intensity_level_or_404,
     get_measure_or_404,
     get_objective_or_404,
     get_post_exit_check_or_404,
@@ -34,6 +34,7 @@ from app.support.queries import (
     household_objectives,
     household_reviews,
     intensity_levels,
+    managed_intensity_levels,
 )
 
 bp = Blueprint("support", __name__)
@@ -83,10 +84,11 @@ def household(household_id: int):
 # --- measures -----------------------------------------------------------------------------
 
 
-def _level_choices(form_field, *, exclude_id: int | None = None) -> None:
+def _level_choices(form_field, project_id: int, *, exclude_id: int | None = None) -> None:
+    """The active levels of the household's project."""
     form_field.choices = [
         (level.id, f"{level.name} — {level.rhythm_label}")
-        for level in intensity_levels()
+        for level in intensity_levels(project_id)
         if level.id != exclude_id
     ]
 
@@ -95,13 +97,13 @@ def _level_choices(form_field, *, exclude_id: int | None = None) -> None:
 @permission_required(*MANAGE)
 def open_measure(household_id: int):
     household = open_household_file(household_id)
-    if not intensity_levels():
-        # A fresh installation: the default levels (renforcée, soutenue, modérée) are created
-        # on first use, so that a measure can always be opened.
-        services.ensure_default_intensity_levels(current_user)
+    if not intensity_levels(household.project_id):
+        # A new project: its default levels (renforcée, soutenue, modérée) are created on
+        # first use, so that a measure can always be opened.
+        services.ensure_default_intensity_levels(household.project, current_user)
         db.session.commit()
     form = MeasureForm()
-    _level_choices(form.intensity_level_id)
+    _level_choices(form.intensity_level_id, household.project_id)
     if not form.is_submitted():
         form.start_on.data = today_paris()
     done = submit(
@@ -169,7 +171,9 @@ def change_intensity(household_id: int, measure_id: int):
     household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
     form = IntensityChangeForm()
-    _level_choices(form.intensity_level_id, exclude_id=measure.intensity_level_id)
+    _level_choices(
+        form.intensity_level_id, household.project_id, exclude_id=measure.intensity_level_id
+    )
     if not form.is_submitted():
         form.expected_version.data = measure.version
         form.changed_on.data = today_paris()
@@ -383,9 +387,14 @@ LEVELS = Permission.MANAGE_INTENSITY_LEVELS
 @bp.route("/accompagnement/intensites/")
 @permission_required(LEVELS)
 def intensity_levels_page():
-    return render_template(
-        "support/intensity_levels.html", levels=intensity_levels(active_only=False)
-    )
+    """The levels of each project the coordinator works on (only theirs: other projects'
+    levels are not theirs to change)."""
+    levels = db.session.scalars(managed_intensity_levels(current_user)).all()
+    projects = [
+        (project, [level for level in levels if level.project_id == project.id])
+        for project in current_user.projects
+    ]
+    return render_template("support/intensity_levels.html", projects=projects)
 
 
 def _level_page(form, level):
@@ -396,10 +405,16 @@ def _level_page(form, level):
 @permission_required(LEVELS)
 def create_intensity_level():
     form = IntensityLevelForm()
+    form.project_id.choices = [(0, "— Choisir —")] + [
+        (project.id, project.name) for project in current_user.projects
+    ]
+    if not form.is_submitted():
+        form.project_id.data = request.args.get("projet", type=int) or 0
     done = submit(
         form,
         lambda: services.create_intensity_level(
             current_user,
+            project_id=form.project_id.data,
             name=form.name.data,
             contact_every_days=form.contact_every_days.data,
             caseload_weight=form.caseload_weight.data,
@@ -413,8 +428,9 @@ def create_intensity_level():
 @bp.route("/accompagnement/intensites/<int:level_id>/modifier", methods=["GET", "POST"])
 @permission_required(LEVELS)
 def edit_intensity_level(level_id: int):
-    level = db.get_or_404(IntensityLevel, level_id)
+    level = get_managed_intensity_level_or_404(current_user, level_id)
     form = IntensityLevelForm(obj=level)
+    del form.project_id
     if not form.is_submitted():
         form.expected_version.data = level.version
     done = submit(

@@ -1,7 +1,15 @@
 """Account management by administrators. Admins never choose a user's password: creation and
-reset issue a temporary one, shown once, that the user must replace at first login."""
+reset issue a temporary one, shown once, that the user must replace at first login.
+
+Every change of who may see what is in the journal with its before and after: roles,
+projects and organisation (ids and names; nothing sensitive). The coordinators of a project
+are told when someone is given access to it, by the listeners named in
+``PROJECT_ACCESS_LISTENERS`` (``reminders`` sits above ``users``: named here, imported late,
+as the household hub does with its timeline providers)."""
 
 from __future__ import annotations
+
+from importlib import import_module
 
 from sqlalchemy import func, select
 
@@ -61,6 +69,43 @@ def _apply(user: User, cleaned: dict) -> None:
     ]
 
 
+# ``module:function(actor, user, projects)``, called when ``user`` is added to ``projects``.
+PROJECT_ACCESS_LISTENERS: tuple[str, ...] = ("app.reminders.services:notify_project_access",)
+
+
+def _access(user: User) -> dict:
+    """What the journal keeps of a user's access: roles, projects, organisation."""
+    organisation = (
+        db.session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    )
+    return {
+        "roles": sorted(user.roles),
+        "projects": [
+            {"id": p.id, "name": p.name} for p in sorted(user.projects, key=lambda p: p.id)
+        ],
+        "organisation": {"id": organisation.id, "name": organisation.name}
+        if organisation
+        else None,
+    }
+
+
+def _access_changes(before: dict, after: dict) -> dict:
+    """``{"roles": {"before": …, "after": …}, …}`` for what changed."""
+    return {
+        key: {"before": before[key], "after": after[key]}
+        for key in after
+        if before[key] != after[key]
+    }
+
+
+def _tell_project_coordinators(actor, user: User, projects) -> None:
+    if not projects:
+        return
+    for dotted in PROJECT_ACCESS_LISTENERS:
+        module_name, _, attribute = dotted.partition(":")
+        getattr(import_module(module_name), attribute)(actor, user, projects)
+
+
 def create_user(actor, **values) -> tuple[User, str]:
     """Create an account; returns it with its temporary password (shown once)."""
     user = User()
@@ -68,18 +113,35 @@ def create_user(actor, **values) -> tuple[User, str]:
     temporary = generate_temporary_password()
     set_password(user, temporary, is_temporary=True)
     db.session.add(user)
-    record(actor, "user.created", target=user, details={"roles": sorted(user.roles)})
+    db.session.flush()
+    access = _access(user)
+    record(
+        actor,
+        "user.created",
+        target=user,
+        details={
+            **access,
+            "changes": _access_changes({"roles": [], "projects": [], "organisation": None}, access),
+        },
+    )
+    _tell_project_coordinators(actor, user, list(user.projects))
     return user, temporary
 
 
 def update_user(actor, user: User, *, version, **values) -> User:
     check_version(user, version)
-    before = user.roles
+    before = _access(user)
+    previous_projects = set(user.project_ids)
     _apply(user, _validated(values, exclude_id=user.id))
-    if user.roles != before:
+    after = _access(user)
+    changes = _access_changes(before, after)
+    if changes:
         # Fewer rights must take effect now, not at the user's next login.
         user.session_token = new_session_token()
-    record(actor, "user.updated", target=user, details={"roles": sorted(user.roles)})
+    record(actor, "user.updated", target=user, details={**after, "changes": changes})
+    _tell_project_coordinators(
+        actor, user, [p for p in user.projects if p.id not in previous_projects]
+    )
     return user
 
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +17,13 @@ from app.users.forms import UserForm
 from app.users.models import User
 
 bp = Blueprint("users", __name__, url_prefix="/admin/utilisateurs")
+
+# Account forms (roles, projects, organisation) and temporary passwords decide who reads
+# what: the administrator's password must have been typed in the last 5 minutes — stricter
+# than the 10 of exports — both to open the form and to save it. A form kept open longer
+# goes through the confirmation page and is filled again; nothing is saved before.
+ADMIN_REAUTH_MAX_AGE = timedelta(minutes=5)
+admin_reauth_required = reauth_required(max_age=ADMIN_REAUTH_MAX_AGE)
 
 
 def _get_or_404(user_id: int) -> User:
@@ -50,6 +59,7 @@ def index():
 
 @bp.route("/nouveau", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_USERS)
+@admin_reauth_required
 def create():
     form = _form(None)
     if form.validate_on_submit():
@@ -68,6 +78,7 @@ def create():
 
 @bp.route("/<int:user_id>/modifier", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_USERS)
+@admin_reauth_required
 def edit(user_id: int):
     user = _get_or_404(user_id)
     form = _form(user)
@@ -118,6 +129,7 @@ def toggle_active(user_id: int):
 
 @bp.route("/<int:user_id>/reinitialiser-mot-de-passe", methods=["POST"])
 @permission_required(Permission.MANAGE_USERS)
+@admin_reauth_required
 def reset_password(user_id: int):
     user = _get_or_404(user_id)
     form = VersionedForm()

@@ -19,6 +19,7 @@ from tests.factories import (
     make_household,
     make_landlord,
     make_meeting,
+    make_organisation,
     make_partner,
     make_project,
     make_referral,
@@ -249,3 +250,82 @@ def test_coordinator_adds_a_partner_and_a_contact(app, client):
     body = page(client.get(f"/partenaires/{partner.id}"))
     assert "Dr Hélène Vidal" in body
     assert "CSAPA Le Griffon" in page(client.get("/partenaires/?q=griffon"))
+
+
+def test_an_entry_is_edited_by_its_organisation_only_others_propose_a_correction(
+    app, client, make_client
+):
+    """Trait d'Union's coordinator creates an entry; Passerelle's coordinator reads it, may
+    neither edit it nor add a contact, and proposes a correction that reaches Trait d'Union's
+    coordinators (and only them) as a notice."""
+    owner_org = make_organisation(name="Trait d'Union")
+    other_org = make_organisation(name="Passerelle")
+    owner = make_user(Role.COORDINATEUR, organisation=owner_org, projects=[make_project()])
+    colleague = make_user(Role.COORDINATEUR, organisation=owner_org)
+    outsider = make_user(Role.COORDINATEUR, organisation=other_org, full_name="Paul Passerelle")
+    client.login(owner)
+    client.post("/partenaires/nouveau", data={"name": "CSAPA Le Griffon", "domain": "sante"})
+    partner = db.session.scalar(select(Partner))
+    assert partner.owner_organisation_id == owner_org.id
+
+    other = make_client()
+    other.login(outsider)
+    assert "CSAPA Le Griffon" in page(other.get(f"/partenaires/{partner.id}"))
+    assert other.get(f"/partenaires/{partner.id}/modifier").status_code == 403
+    edit = other.post(
+        f"/partenaires/{partner.id}/modifier",
+        data={"name": "Renommé", "domain": "sante", "expected_version": str(partner.version)},
+    )
+    contact = other.post(
+        f"/partenaires/{partner.id}/contacts", data={"full_name": "X", "phone": "0600000000"}
+    )
+    assert (edit.status_code, contact.status_code) == (403, 403)
+    with pytest.raises(DomainError, match="appartient à une autre organisation"):
+        services.update_partner(
+            outsider,
+            partner,
+            version=partner.version,
+            is_active=True,
+            name="Renommé",
+            domain="sante",
+        )
+    db.session.rollback()
+    assert db.session.get(Partner, partner.id).name == "CSAPA Le Griffon"
+    assert not db.session.get(Partner, partner.id).contacts
+
+    empty = other.post(f"/partenaires/{partner.id}/correction", data={"message": " "})
+    assert "Indiquez la correction à proposer." in page(empty)
+    sent = other.post(
+        f"/partenaires/{partner.id}/correction",
+        data={"message": "Nouveau numéro : 04 78 00 00 00"},
+    )
+    assert sent.status_code == 302
+    assert audited("partner.correction_proposed") == 1
+    assert "04 78 00 00 00" not in str(
+        db.session.scalar(
+            select(AuditEntry.details).where(AuditEntry.action == "partner.correction_proposed")
+        )
+    )
+    for reader, sees in ((client, True), (other, False)):
+        inbox = page(reader.get("/rappels/"))
+        assert ("Correction proposée pour « CSAPA Le Griffon »" in inbox) is sees
+        assert ("Nouveau numéro : 04 78 00 00 00" in inbox) is sees
+    third = make_client()
+    third.login(colleague)
+    assert "Proposée par Paul Passerelle" in page(third.get("/rappels/"))
+    # The owner edits their entry directly; proposing to oneself is refused.
+    assert "modifiez-la directement" in page(
+        client.post(f"/partenaires/{partner.id}/correction", data={"message": "Test"})
+    )
+
+
+def test_an_entry_without_a_known_owner_is_edited_by_administrators_only(app, client):
+    partner = make_partner(name="Mission locale Est")
+    coordinator = make_user(Role.COORDINATEUR)
+    client.login(coordinator)
+    assert client.get(f"/partenaires/{partner.id}/modifier").status_code == 403
+    refused = client.post(f"/partenaires/{partner.id}/correction", data={"message": "Fermée"})
+    assert "signalez la correction à l'administrateur" in page(refused)
+    client.logout()
+    client.login(make_user(Role.ADMIN))
+    assert client.get(f"/partenaires/{partner.id}/modifier").status_code == 200

@@ -49,7 +49,7 @@ def world(app):
         "coordinator": make_user(Role.COORDINATEUR, projects=[project]),
         "workers": [make_user(projects=[project]) for _ in range(3)],
         "staff": make_user(Role.PERSONNEL_BAILLEUR, organisation=landlord),
-        "levels": make_intensity_levels(),
+        "levels": make_intensity_levels(project),
     }
 
 

@@ -18,7 +18,7 @@ COORDINATORS = (Role.COORDINATEUR.value, None)
 def _supported(team, *, level: int = 1, start_on=date(2025, 3, 1), end_on=date(2026, 3, 1)):
     """A household with an open measure: levels are Renforcée (7 days), Soutenue (14 days),
     Modérée (30 days)."""
-    levels = make_intensity_levels()
+    levels = make_intensity_levels(team.project)
     household = make_household(team.project, referent=team.worker)
     measure = support.open_measure(
         team.worker,
@@ -88,7 +88,7 @@ def test_the_hook_closes_it_at_once_for_one_household(app, team):
 
 def test_the_tightest_rhythm_of_open_measures_applies(app, team):
     household, _ = _supported(team, level=2)  # monthly
-    levels = make_intensity_levels()
+    levels = make_intensity_levels(team.project)
     support.open_measure(
         team.worker,
         household,

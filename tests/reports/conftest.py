@@ -88,7 +88,8 @@ def _people(project_name: str):
         w1=w1,
         w2=w2,
         outsider=outsider,
-        levels=make_intensity_levels(),  # [Renforcée 7 j ×2, Soutenue 14 j ×1,5, Modérée 30 j ×1]
+        # [Renforcée 7 j ×2, Soutenue 14 j ×1,5, Modérée 30 j ×1]
+        levels=make_intensity_levels(project),
     )
 
 

@@ -215,3 +215,26 @@ def test_the_default_period_is_the_current_year_to_date(client, programme):
     text = page(client.get("/pilotage/indicateurs"))
     today = today_paris()
     assert f"du {format_date(date(today.year, 1, 1))} au {format_date(today)}" in text
+
+
+def test_intensity_mix_over_two_projects_shows_each_level_name_once(programme):
+    """Each project has its own levels under the same names: one line per name, summed."""
+    from app.permissions import Role
+    from tests.factories import make_household, make_intensity_levels, make_measure, make_user
+
+    theirs = make_intensity_levels(programme.other_project)
+    household = make_household(programme.other_project, referent=programme.outsider)
+    make_measure(
+        household,
+        intensity_level_id=theirs[0].id,  # their Renforcée
+        start_on=date(2025, 1, 1),
+        planned_end_on=date(2026, 1, 1),
+    )
+    both = make_user(Role.COORDINATEUR, projects=[programme.project, programme.other_project])
+    period = Period(*PERIOD)
+    one = indicators(both, [programme.project.id], period).values()
+    two = indicators(both, [programme.project.id, programme.other_project.id], period).values()
+    keys = [key for key in two if key.startswith("intensity_")]
+    renforcee = programme.levels[0]
+    assert sorted(keys) == sorted(f"intensity_{level.id}" for level in programme.levels)
+    assert two[f"intensity_{renforcee.id}"] == one[f"intensity_{renforcee.id}"] + 1

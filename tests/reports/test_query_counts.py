@@ -32,7 +32,7 @@ def _populate(n: int):
     project = make_project(lead_landlord=landlord)
     coordinator = make_user(Role.COORDINATEUR, projects=[project])
     workers = [make_user(projects=[project]) for _ in range(3)]
-    levels = make_intensity_levels()
+    levels = make_intensity_levels(project)
     for i in range(n):
         household = make_household(project, referent=workers[i % 3], target_publics="sortie_rue")
         measure = make_measure(

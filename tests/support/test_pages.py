@@ -12,10 +12,12 @@ from app.support.models import IntensityLevel, Measure, MeasureRenewal, PostExit
 from tests.conftest import page
 from tests.factories import (
     make_household,
+    make_intensity_levels,
     make_intervention,
     make_landlord,
     make_measure,
     make_objective,
+    make_organisation,
     make_project,
     make_tenancy,
     make_user,
@@ -143,18 +145,102 @@ def test_an_exit_through_the_form_schedules_the_checks_once(people, client):
 
 def test_coordinators_configure_intensity_levels(people, client):
     client.login(people["coordinator"])
+    project_id = str(people["household"].project_id)
     response = client.post(
         "/accompagnement/intensites/nouveau",
-        data={"name": "Légère", "contact_every_days": "45", "caseload_weight": "0,5"},
+        data={
+            "project_id": project_id,
+            "name": "Légère",
+            "contact_every_days": "45",
+            "caseload_weight": "0,5",
+        },
     )
     assert response.status_code == 302
     level = db.session.scalar(select(IntensityLevel).where(IntensityLevel.name == "Légère"))
     assert level.contact_every_days == 45 and str(level.caseload_weight) == "0.5"
+    assert level.project_id == people["household"].project_id
     body = page(client.get("/accompagnement/intensites/"))
     assert "Légère" in body and "Un contact tous les 45 jours" in body
     response = client.post(
         "/accompagnement/intensites/nouveau",
-        data={"name": "Trop lente", "contact_every_days": "400", "caseload_weight": "1"},
+        data={
+            "project_id": project_id,
+            "name": "Trop lente",
+            "contact_every_days": "400",
+            "caseload_weight": "1",
+        },
     )
     assert "entre 1 et 365 jours" in page(response)
     assert count(IntensityLevel, IntensityLevel.name == "Trop lente") == 0
+
+
+def test_a_coordinator_changes_only_the_levels_of_their_own_projects(people, client):
+    """Another association's coordinator, on another project, neither sees, edits nor adds
+    to this project's levels; this project's measures never take their levels."""
+    household = people["household"]
+    ours = make_intensity_levels(household.project)
+    other_project = make_project(name="Projet d'une autre association")
+    theirs = make_intensity_levels(other_project)
+    outsider = make_user(
+        Role.COORDINATEUR, organisation=make_organisation(), projects=[other_project]
+    )
+    client.login(outsider)
+    body = page(client.get("/accompagnement/intensites/"))
+    assert "Projet d'une autre association" in body and household.project.name not in body
+    edit = f"/accompagnement/intensites/{ours[0].id}/modifier"
+    assert client.get(edit).status_code == 404
+    refused = client.post(
+        edit,
+        data={
+            "name": "Piratée",
+            "contact_every_days": "365",
+            "caseload_weight": "0,1",
+            "is_active": "y",
+            "expected_version": str(ours[0].version),
+        },
+    )
+    assert refused.status_code == 404
+    refused = client.post(
+        "/accompagnement/intensites/nouveau",
+        data={
+            "project_id": str(household.project_id),
+            "name": "Intruse",
+            "contact_every_days": "10",
+            "caseload_weight": "1",
+        },
+    )
+    assert refused.status_code == 200
+    assert count(IntensityLevel, IntensityLevel.name.in_(("Piratée", "Intruse"))) == 0
+    db.session.refresh(ours[0])
+    assert (ours[0].name, ours[0].contact_every_days) == ("Renforcée", 7)
+    # Their own project's levels they do change.
+    done = client.post(
+        f"/accompagnement/intensites/{theirs[0].id}/modifier",
+        data={
+            "name": "Renforcée",
+            "contact_every_days": "5",
+            "caseload_weight": "2",
+            "is_active": "y",
+            "expected_version": str(theirs[0].version),
+        },
+    )
+    assert done.status_code == 302
+    db.session.refresh(theirs[0])
+    assert theirs[0].contact_every_days == 5
+    db.session.refresh(ours[0])
+    assert ours[0].contact_every_days == 7
+    # A measure of this project refuses the other project's level.
+    client.logout()
+    client.login(people["worker"])
+    form = page(client.get(f"/menages/{household.id}/accompagnement/mesures/nouvelle"))
+    assert f'value="{ours[1].id}"' in form and f'value="{theirs[1].id}"' not in form
+    refused = client.post(
+        f"/menages/{household.id}/accompagnement/mesures/nouvelle",
+        data={
+            "type": "asll",
+            "intensity_level_id": str(theirs[1].id),
+            "start_on": "2026-03-01",
+            "planned_end_on": "2026-09-01",
+        },
+    )
+    assert refused.status_code == 200 and count(Measure) == 0

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.models import AuditEntry
 from app.db import db
 from app.errors import DomainError
+from app.permissions import Role
 from app.support import services
 from app.support.models import (
     IntensityChange,
@@ -24,6 +25,7 @@ from tests.factories import (
     make_intensity_levels,
     make_measure,
     make_objective,
+    make_project,
     make_user,
 )
 
@@ -49,8 +51,9 @@ def household(worker):
 
 
 def test_default_intensity_levels_are_created_once(app):
-    levels = services.ensure_default_intensity_levels()
-    services.ensure_default_intensity_levels()
+    project = make_project()
+    levels = services.ensure_default_intensity_levels(project)
+    services.ensure_default_intensity_levels(project)
     assert [(lv.name, lv.contact_every_days) for lv in levels] == [
         ("Renforcée", 7),
         ("Soutenue", 14),
@@ -62,13 +65,17 @@ def test_default_intensity_levels_are_created_once(app):
 def test_intensity_level_rhythm_out_of_range_is_refused(app, worker):
     with pytest.raises(DomainError, match="entre 1 et 365 jours"):
         services.create_intensity_level(
-            worker, name="Très légère", contact_every_days=0, caseload_weight=Decimal("0.5")
+            make_user(Role.COORDINATEUR, projects=[project := make_project()]),
+            project_id=project.id,
+            name="Très légère",
+            contact_every_days=0,
+            caseload_weight=Decimal("0.5"),
         )
     assert count(IntensityLevel) == 0
 
 
 def test_opening_a_measure_records_referent_intensity_and_first_review(household, worker):
-    levels = make_intensity_levels()
+    levels = make_intensity_levels(household.project)
     measure = services.open_measure(
         worker,
         household,
@@ -189,7 +196,7 @@ def test_renewal_from_a_stale_form_is_refused(household, worker):
 
 
 def test_intensity_changes_keep_their_history(household, worker):
-    levels = make_intensity_levels()
+    levels = make_intensity_levels(household.project)
     measure = make_measure(household, intensity_level_id=levels[2].id)
     services.change_intensity(
         worker,

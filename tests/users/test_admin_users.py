@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.db import db
 from app.permissions import Role
+from app.reminders.models import Reminder
 from app.users.models import User
 from tests.conftest import page
 from tests.factories import make_landlord, make_organisation, make_project, make_user
@@ -169,3 +170,184 @@ def test_role_change_takes_effect_at_once(client, make_client):
     )
     assert db.session.get(User, staff.id).roles == {Role.ADMIN}
     assert session.get("/accueil").status_code == 302  # must log in again with the new rights
+
+
+def _stale(client, minutes: int = 6) -> None:
+    """The administrator typed their password ``minutes`` ago (past the 5 of account changes,
+    within the 10 of other sensitive actions)."""
+    with client.session_transaction() as session:
+        session["auth_fresh_at"] -= minutes * 60
+
+
+def test_account_changes_and_temporary_passwords_need_the_password_again(client):
+    admin = _admin(client)
+    association = make_organisation()
+    project = make_project(name="Projet Confluence")
+    worker = make_user(organisation=association, full_name="Karim Haddad")
+    before_hash = worker.password_hash
+    _stale(client)
+    edit = f"/admin/utilisateurs/{worker.id}/modifier"
+    opened = client.get(edit)
+    assert opened.status_code == 302 and "/mon-compte/confirmer" in opened.headers["Location"]
+    assert "Confirmez votre mot de passe" in page(client.get(opened.headers["Location"]))
+    attempts = [
+        client.post(
+            edit,
+            data=_user_form(
+                association,
+                full_name=worker.full_name,
+                email=worker.email,
+                roles=["coordinateur"],
+                project_ids=[str(project.id)],
+                expected_version=str(worker.version),
+            ),
+            headers={"Referer": f"http://localhost{edit}"},
+        ),
+        client.post(f"/admin/utilisateurs/{worker.id}/reinitialiser-mot-de-passe"),
+        client.post("/admin/utilisateurs/nouveau", data=_user_form(association)),
+        client.get("/admin/utilisateurs/nouveau"),
+    ]
+    for response in attempts:
+        assert response.status_code == 302
+        assert "/mon-compte/confirmer" in response.headers["Location"]
+    # Nothing changed before the password is confirmed.
+    db.session.expire_all()
+    unchanged = db.session.get(User, worker.id)
+    assert unchanged.roles == {Role.TRAVAILLEUR_SOCIAL} and unchanged.projects == []
+    assert unchanged.password_hash == before_hash and not unchanged.is_password_temporary
+    assert db.session.scalar(select(func.count(User.id)).where(User.email.like("sophie%"))) == 0
+    # The saved form comes back to the form page once the password is confirmed.
+    assert attempts[0].headers["Location"] == f"/mon-compte/confirmer?next={edit}"
+    confirmed = client.post(
+        "/mon-compte/confirmer", data={"password": "mot-de-passe-de-test", "next": edit}
+    )
+    assert confirmed.headers["Location"] == edit
+    assert client.get(edit).status_code == 200
+    saved = client.post(
+        edit,
+        data=_user_form(
+            association,
+            full_name=worker.full_name,
+            email=worker.email,
+            roles=["coordinateur"],
+            project_ids=[str(project.id)],
+            expected_version=str(worker.version),
+        ),
+    )
+    assert saved.status_code == 302
+    assert db.session.get(User, worker.id).roles == {Role.COORDINATEUR}
+    assert db.session.scalar(
+        select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "auth.reauthenticated", AuditEntry.actor_id == admin.id
+        )
+    )
+
+
+def test_the_journal_keeps_roles_projects_and_organisation_before_and_after(client):
+    admin = _admin(client)
+    first_org = make_organisation(name="Trait d'Union")
+    second_org = make_organisation(name="Passerelle")
+    kept = make_project(name="Projet Confluence")
+    added = make_project(name="Projet Vaulx")
+    worker = make_user(organisation=first_org, projects=[kept])
+    response = client.post(
+        f"/admin/utilisateurs/{worker.id}/modifier",
+        data=_user_form(
+            second_org,
+            full_name=worker.full_name,
+            email=worker.email,
+            roles=["travailleur_social", "coordinateur"],
+            project_ids=[str(kept.id), str(added.id)],
+            expected_version=str(worker.version),
+        ),
+    )
+    assert response.status_code == 302
+    entry = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "user.updated", AuditEntry.target_id == worker.id
+        )
+    )
+    assert entry.actor_id == admin.id
+    changes = entry.details["changes"]
+    assert changes["roles"] == {
+        "before": ["travailleur_social"],
+        "after": ["coordinateur", "travailleur_social"],
+    }
+    assert changes["projects"] == {
+        "before": [{"id": kept.id, "name": "Projet Confluence"}],
+        "after": [
+            {"id": kept.id, "name": "Projet Confluence"},
+            {"id": added.id, "name": "Projet Vaulx"},
+        ],
+    }
+    assert changes["organisation"] == {
+        "before": {"id": first_org.id, "name": "Trait d'Union"},
+        "after": {"id": second_org.id, "name": "Passerelle"},
+    }
+    # A change of name only: nothing about access in the entry's changes.
+    client.post(
+        f"/admin/utilisateurs/{worker.id}/modifier",
+        data=_user_form(
+            second_org,
+            full_name="Nom corrigé",
+            email=worker.email,
+            roles=["travailleur_social", "coordinateur"],
+            project_ids=[str(kept.id), str(added.id)],
+            expected_version=str(db.session.get(User, worker.id).version),
+        ),
+    )
+    latest = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "user.updated").order_by(AuditEntry.id.desc())
+    )
+    assert latest.details["changes"] == {}
+    # The journal page shows it to administrators.
+    assert "Projet Vaulx" in page(client.get("/admin/journal"))
+
+
+def test_the_coordinators_of_a_project_are_told_when_someone_is_given_access(client, make_client):
+    _admin(client)
+    association = make_organisation(name="Trait d'Union")
+    project = make_project(name="Projet Confluence")
+    elsewhere = make_project(name="Projet Vaulx")
+    coordinator = make_user(Role.COORDINATEUR, organisation=association, projects=[project])
+    # A coordinator of another organisation on the same project is told too.
+    partner_coordinator = make_user(
+        Role.COORDINATEUR, organisation=make_organisation(), projects=[project]
+    )
+    other_coordinator = make_user(Role.COORDINATEUR, projects=[elsewhere])
+    worker = make_user(organisation=association, full_name="Karim Haddad", projects=[elsewhere])
+    client.post(
+        f"/admin/utilisateurs/{worker.id}/modifier",
+        data=_user_form(
+            association,
+            full_name=worker.full_name,
+            email=worker.email,
+            roles=["travailleur_social"],
+            project_ids=[str(project.id), str(elsewhere.id)],
+            expected_version=str(worker.version),
+        ),
+    )
+    notice = "Accès au projet « Projet Confluence » donné à Karim Haddad"
+    for user, told in (
+        (coordinator, True),
+        (partner_coordinator, True),
+        (other_coordinator, False),  # Projet Vaulx: Karim was already on it
+    ):
+        session = make_client()
+        session.login(user)
+        inbox = page(session.get("/rappels/"))
+        assert (notice in inbox) is told, user
+        assert "Projet Vaulx" not in inbox
+    reminder = db.session.scalar(select(Reminder).where(Reminder.rule_code == "acces_projet"))
+    assert reminder.project_id == project.id and reminder.household_id is None
+    # The coordinator closes it like any reminder.
+    session = make_client()
+    session.login(coordinator)
+    assert session.post(f"/rappels/{reminder.id}/fait").status_code == 302
+    assert db.session.get(Reminder, reminder.id).status == "fait"
+    # A new account with a project tells that project's coordinators too.
+    client.post(
+        "/admin/utilisateurs/nouveau",
+        data=_user_form(association, project_ids=[str(project.id)]),
+    )
+    assert "donné à Sophie Martin" in page(session.get("/rappels/"))
