@@ -252,7 +252,9 @@ def _csv_rows(content: bytes, limits: ImportLimits, _budget: _Budget) -> Iterato
 
 # --- reading XLSX --------------------------------------------------------------------------
 
-_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])")
+_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])")
+_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s/>])")
+_SMALLEST_CELL = len(b"<c/>")
 # Excel never writes these; a DOCTYPE can declare entities (billion laughs) and CDATA can
 # hide a huge text from the run-length check below.
 _FORBIDDEN_XML = re.compile(rb"<!(?:DOCTYPE|ENTITY|\[CDATA\[)")
@@ -284,8 +286,10 @@ def _check_archive(content: bytes, limits: ImportLimits, budget: _Budget) -> Non
 
 def _scan_xml(archive: zipfile.ZipFile, part, limits: ImportLimits, budget: _Budget) -> None:
     # Between two "<" lies one tag or one text: no legitimate one is this long (a cell's
-    # text is at most max_cell_chars characters, at most ~10 bytes each once escaped).
+    # text is at most max_cell_chars characters, at most ~10 bytes each once escaped). The
+    # pattern starts only after a "<" (or at the start), so the search stays linear.
     longest = max(4096, 10 * limits.max_cell_chars)
+    too_long = re.compile(rb"(?<![^<])[^<]{%d}" % (longest + 1))
     rows = cells = 0
     tail = b""
     with archive.open(part) as stream:
@@ -293,25 +297,33 @@ def _scan_xml(archive: zipfile.ZipFile, part, limits: ImportLimits, budget: _Bud
             budget.check()
             chunk = stream.read(_ZIP_CHUNK)
             data = tail + chunk
-            if max(map(len, data.split(b"<"))) > longest:
+            if too_long.search(data):
                 raise _refuse_cell(limits, max(rows, 1))
             if _FORBIDDEN_XML.search(data):
                 raise FileRefused(NOT_READABLE)
             # The last tag may be cut by the chunk: it is scanned with the next one.
-            end = data.rfind(b"<") if chunk else len(data)
+            end = data.rfind(b"<") if chunk else -1
             end = len(data) if end == -1 else end
-            for match in _ROW_OR_CELL.finditer(data, 0, end):
-                if match.group(1) == b"row":
-                    rows, cells = rows + 1, 0
-                    if rows > limits.max_rows:
-                        raise _refuse_rows(limits)
-                else:
-                    cells += 1
-                    if cells > limits.max_columns:
-                        raise _refuse_columns(limits, rows)
+            rows, cells = _count_rows(data[:end], rows, cells, limits)
             tail = data[end:]
             if not chunk:
                 return
+
+
+def _count_rows(data: bytes, rows: int, cells: int, limits: ImportLimits) -> tuple[int, int]:
+    """Rows so far, and cells of the current row, after ``data`` (split on row tags, in C;
+    cells counted only in a piece long enough to hold too many)."""
+    pieces = _ROW.split(data)
+    rows += len(pieces) - 1
+    if rows > limits.max_rows:
+        raise _refuse_rows(limits)
+    for index, piece in enumerate(pieces):
+        cells = cells if index == 0 else 0
+        if (cells + len(piece) // _SMALLEST_CELL) > limits.max_columns:
+            cells += len(_CELL.findall(piece))
+            if cells > limits.max_columns:
+                raise _refuse_columns(limits, rows - len(pieces) + 1 + index)
+    return rows, cells
 
 
 def _xlsx_rows(content: bytes, limits: ImportLimits, budget: _Budget) -> Iterator[tuple]:
