@@ -425,11 +425,11 @@ def test_cli_lists_the_first_bad_rows_and_counts_the_others(app, landlord, tmp_p
 
 
 def test_another_users_page_answers_while_a_hostile_import_is_refused(
-    app, make_client, landlord, tmp_path
+    app, make_client, landlord, three_million_rows
 ):
     # The workbook that the streaming scan must read through (the unzipped-size guard is
     # lifted for the test, so that the refusal takes a while).
-    path = rows_xlsx(tmp_path / "hostile.xlsx", 3_000_000)
+    path = three_million_rows
     app.config["RENT_IMPORT_MAX_UNZIPPED_BYTES"] = 2**40
     colleague = make_user(Role.TRAVAILLEUR_SOCIAL, projects=[landlord["project"]])
     attacker, other = make_client(), make_client()
