@@ -57,7 +57,7 @@ from app.housing.queries import (
 from app.organisations.models import Organisation
 from app.permissions import Permission, permission_required
 from app.search import recalled_search, redirect_to_results
-from app.uploads import upload_limit
+from app.uploads import megabytes, upload_limit
 
 bp = Blueprint("housing", __name__, cli_group="housing")
 
@@ -555,11 +555,11 @@ def _parse_month_field(value: str | None) -> date | None:
 def import_accounts():
     form = ImportForm()
     report = None
+    limits = rent_import.ImportLimits.from_config()
     if form.validate_on_submit():
         upload = form.file.data
         # The route's upload limit already bounds the body; one byte more than the import's
         # limit is enough for the reader to tell a file that is too large.
-        limits = rent_import.ImportLimits.from_config()
         content = upload.read(limits.max_bytes + 1) if upload else b""
         organisation = current_user.organisation
         try:
@@ -580,7 +580,12 @@ def import_accounts():
         else:
             db.session.commit()
     return render_template(
-        "housing/import.html", form=form, report=report, columns=rent_import.IMPORT_COLUMNS
+        "housing/import.html",
+        form=form,
+        report=report,
+        columns=rent_import.IMPORT_COLUMNS,
+        limits=limits,
+        max_size=megabytes(limits.max_bytes),
     )
 
 
