@@ -82,6 +82,22 @@ class DefaultConfig:
     LANGUAGES = ("fr", "en")
 
     PAGE_SIZE = 25
+
+    # Request bodies (see docs/security.md): past MAX_CONTENT_LENGTH the French 413 page;
+    # routes taking a file raise it for themselves (app.uploads.upload_limit). Werkzeug's
+    # bounds on the text fields of a form, spelled out: 500 kB in memory, 1,000 parts.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 500_000
+    MAX_FORM_PARTS = 1000
+    # The rent-account import (app.housing.rent_import.ImportLimits; docs/housing.md): file
+    # size, lines, columns, characters per cell, seconds of reading, and the size an .xlsx
+    # (a zip) may unzip to. The first one exceeded refuses the file before any write.
+    RENT_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    RENT_IMPORT_MAX_ROWS = 250_000
+    RENT_IMPORT_MAX_COLUMNS = 60
+    RENT_IMPORT_MAX_CELL_CHARS = 200
+    RENT_IMPORT_MAX_SECONDS = 20
+    RENT_IMPORT_MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
     PROXY_FIX = False
 
     MAIL_SERVER = "127.0.0.1"

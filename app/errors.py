@@ -100,6 +100,8 @@ def register_error_handlers(app) -> None:
     def http_error(error: HTTPException):
         if error.code in (403, 404):
             _record_refusal(app, error.code)
+        if error.code == 413:
+            return _too_large()
         if error.code in ERROR_TITLES:
             return render_error(error.code)
         return error
@@ -111,6 +113,20 @@ def register_error_handlers(app) -> None:
 
         db.session.rollback()
         return render_error(500)
+
+
+def _too_large():
+    """The body was refused unread: say the limit, and offer the form again."""
+    from flask import request
+
+    from app.uploads import too_large_message
+
+    back = request.path if request.url_rule and "GET" in request.url_rule.methods else None
+    title, _default = ERROR_TITLES[413]
+    page = render_template(
+        "errors/error.html", code=413, title=title, message=too_large_message(), back_url=back
+    )
+    return page, 413
 
 
 def _record_refusal(app, status: int) -> None:

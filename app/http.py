@@ -17,6 +17,10 @@ _TEMPORARY_PASSWORD_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 
 
 def register_request_hooks(app) -> None:
+    from app.uploads import register_upload_limits
+
+    register_upload_limits(app)
+
     @app.before_request
     def _assign_request_id():
         g.request_id = str(uuid.uuid4())

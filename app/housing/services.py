@@ -7,25 +7,21 @@ commit; a refusal is a ``DomainError`` with a French message."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditOutcome
 from app.audit.services import record
-from app.db import db, utcnow
+from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
 from app.housing.models import (
-    AplStatus,
     Dwelling,
     Funding,
     GlaAction,
@@ -41,6 +37,13 @@ from app.housing.models import (
     RepaymentPlanStatus,
     Typology,
     refresh_tenancy_figures,
+)
+from app.housing.rent_import import (
+    ImportLimits,
+    ImportRejected,
+    ImportReport,
+    read_rent_accounts,
+    report_progress,
 )
 from app.organisations.models import OrganisationKind
 
@@ -584,423 +587,9 @@ def record_procedure_stage(
     return entry
 
 
-# --- rent-account import -----------------------------------------------------------------
+# --- rent-account import (reading and validation: app/housing/rent_import.py) ---------------
 
-
-@dataclass(frozen=True)
-class ImportColumn:
-    key: str
-    header: str  # the header of the template
-    required: bool
-    aliases: tuple[str, ...] = ()
-    hint: str = ""
-
-
-IMPORT_COLUMNS = (
-    ImportColumn(
-        "reference",
-        "Référence du bail",
-        True,
-        ("reference bail", "ref bail", "reference", "n bail", "numero de bail", "num bail"),
-        "la référence du bail dans votre logiciel, telle que saisie dans Ancrage",
-    ),
-    ImportColumn(
-        "month",
-        "Mois",
-        False,
-        ("mois du compte", "periode"),
-        "AAAA-MM ou MM/AAAA ; facultatif si le mois est choisi à l'import",
-    ),
-    ImportColumn(
-        "balance",
-        "Solde",
-        True,
-        ("solde du compte", "solde locataire", "dette"),
-        "montant dû par le ménage en fin de mois (négatif s'il est créditeur), ex. 1 234,56",
-    ),
-    ImportColumn(
-        "amount_due",
-        "Loyer et charges du mois",
-        True,
-        ("loyer et charges", "loyer charges comprises", "quittancement", "montant quittance"),
-        "loyer + charges appelés pour le mois, ex. 412,80",
-    ),
-    ImportColumn(
-        "last_payment_on",
-        "Date du dernier paiement",
-        False,
-        ("dernier paiement", "date dernier paiement"),
-        "JJ/MM/AAAA, vide s'il n'y a eu aucun paiement",
-    ),
-    ImportColumn(
-        "apl_status", "APL", False, ("statut apl", "apl maintenue"), "maintenue, suspendue ou sans"
-    ),
-    ImportColumn(
-        "caf_reported_on",
-        "Date de signalement CAF",
-        False,
-        ("signalement caf", "date signalement caf"),
-        "JJ/MM/AAAA, vide si pas de signalement",
-    ),
-)
-TEMPLATE_HEADER = ";".join(c.header for c in IMPORT_COLUMNS)
-MAX_REPORTED_PROBLEMS = 500
 _WRITE_CHUNK = 5000
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int
-    reference: str
-    reasons: tuple[str, ...]
-
-    @property
-    def reason(self) -> str:
-        return " ; ".join(self.reasons)
-
-
-@dataclass
-class ImportReport:
-    """What the import found: file-level problems, every bad row, and what was written."""
-
-    file_format: str = ""
-    rows: int = 0
-    file_problems: list[str] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    months: tuple[date, ...] = ()
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.file_problems and not self.problems
-
-    @property
-    def shown_problems(self) -> list[RowProblem]:
-        return self.problems[:MAX_REPORTED_PROBLEMS]
-
-
-class ImportRejected(DomainError):
-    """The file has problems: nothing was imported; ``report`` lists them."""
-
-    def __init__(self, report: ImportReport):
-        count = len(report.problems)
-        if report.file_problems:
-            message = "Le fichier n'a pas pu être lu : rien n'a été importé."
-        else:
-            message = (
-                f"{count} ligne{'s' if count > 1 else ''} à corriger : rien n'a été importé. "
-                "Corrigez le fichier puis importez-le de nouveau."
-            )
-        super().__init__(message, field="file")
-        self.report = report
-
-
-def _normalise_header(text: object) -> str:
-    key = search_key(str(text or "")).replace("°", "")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", key).split())
-
-
-_HEADER_KEYS = {
-    name: column.key
-    for column in IMPORT_COLUMNS
-    for name in (_normalise_header(column.header), *column.aliases)
-}
-
-
-def _decode(content: bytes) -> str:
-    """UTF-8 (with or without BOM), otherwise Windows-1252 (Excel's French CSV)."""
-    if content.startswith(b"\xef\xbb\xbf"):
-        content = content[3:]
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")
-
-
-def _csv_rows(content: bytes) -> Iterator[tuple[int, list]]:
-    text = _decode(content)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    for row in reader:
-        yield reader.line_num, row
-
-
-def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list]]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    try:
-        sheet = workbook.worksheets[0]
-        for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield line, list(row)
-    finally:
-        workbook.close()
-
-
-def _is_blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-_AMOUNT = re.compile(r"^[+-]?\d+(\.\d{1,2})?$")
-
-
-def parse_amount(value) -> int:
-    """Cents from ``1 234,56``, ``-12,5``, ``412.80``, ``1.234,56 €`` or a spreadsheet number."""
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, int | float | Decimal):
-        try:
-            return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
-        except InvalidOperation as error:
-            raise ValueError from error
-    text = str(value).strip().replace("€", "")
-    for space in (" ", "\u00a0", "\u202f"):
-        text = text.replace(space, "")
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    if not _AMOUNT.match(text):
-        raise ValueError
-    return int((Decimal(text) * 100).quantize(Decimal(1)))
-
-
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y")
-
-
-def parse_day(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError
-
-
-_MONTH_PATTERNS = (
-    (re.compile(r"^(\d{4})-(\d{1,2})$"), 1, 2),
-    (re.compile(r"^(\d{1,2})/(\d{4})$"), 2, 1),
-)
-
-
-def parse_month(value) -> date:
-    """First day of the month from ``2026-03``, ``03/2026``, a date or a spreadsheet date."""
-    if isinstance(value, date):
-        return first_of_month(value if not isinstance(value, datetime) else value.date())
-    text = str(value).strip()
-    for pattern, year_group, month_group in _MONTH_PATTERNS:
-        match = pattern.match(text)
-        if match:
-            return date(int(match.group(year_group)), int(match.group(month_group)), 1)
-    return first_of_month(parse_day(text))
-
-
-_APL_VALUES = {
-    "maintenue": AplStatus.MAINTENUE,
-    "maintenu": AplStatus.MAINTENUE,
-    "oui": AplStatus.MAINTENUE,
-    "suspendue": AplStatus.SUSPENDUE,
-    "suspendu": AplStatus.SUSPENDUE,
-    "sans": AplStatus.SANS_APL,
-    "sans apl": AplStatus.SANS_APL,
-    "non": AplStatus.SANS_APL,
-    "aucune": AplStatus.SANS_APL,
-}
-
-
-def _month_label(month: date) -> str:
-    return format_date(month).split(" ", 1)[1]
-
-
-@dataclass(frozen=True)
-class _Lease:
-    occupancy_id: int
-    start_on: date
-    end_on: date | None
-
-
-def _lease_index(organisation_id: int) -> dict[str, _Lease]:
-    """Every lease reference of the organisation, in one query. When a reference was reused
-    (a glissement keeps it), the current lease wins, then the most recent one."""
-    rows = db.session.execute(
-        select(Occupancy.lease_reference, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
-        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
-        .order_by(Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
-    )
-    return {ref: _Lease(oid, start, end) for ref, oid, start, end in rows}
-
-
-def _progress(iterable: Iterable, progress: Callable | None, **kwargs) -> Iterable:
-    return progress(iterable, **kwargs) if progress else iterable
-
-
-def read_rent_accounts(
-    organisation_id: int,
-    content: bytes,
-    *,
-    month: date | None = None,
-    today: date | None = None,
-    progress: Callable | None = None,
-) -> tuple[ImportReport, list[dict]]:
-    """Parse and validate a landlord's extract without writing anything.
-
-    Returns the report and, when it is valid, the rows to write (one dict per snapshot)."""
-    today = today or today_paris()
-    current_month = first_of_month(today)
-    report = ImportReport(file_format="xlsx" if content[:4] == b"PK\x03\x04" else "csv")
-    try:
-        rows = iter(_xlsx_rows(content) if report.file_format == "xlsx" else _csv_rows(content))
-        _header_line, header = next(
-            ((n, r) for n, r in rows if not all(_is_blank(v) for v in r)), (0, None)
-        )
-    except Exception:
-        report.file_problems.append(
-            "Le fichier n'est ni un CSV (séparateur point-virgule) ni un classeur Excel "
-            "(.xlsx) lisible."
-        )
-        return report, []
-    if header is None:
-        report.file_problems.append("Le fichier est vide.")
-        return report, []
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        key = _HEADER_KEYS.get(_normalise_header(name))
-        if key and key not in positions:
-            positions[key] = index
-    missing = [c.header for c in IMPORT_COLUMNS if c.required and c.key not in positions]
-    if missing:
-        hint = ""
-        if (
-            report.file_format == "csv"
-            and len(header) == 1
-            and ("," in header[0] or "\t" in header[0])
-        ):
-            hint = " Le séparateur attendu est le point-virgule (;)."
-        report.file_problems.append(
-            "Colonnes obligatoires absentes : " + ", ".join(missing) + "." + hint
-        )
-        return report, []
-    if month is None and "month" not in positions:
-        report.file_problems.append(
-            "Le mois du compte n'est indiqué nulle part : choisissez-le ou ajoutez une "
-            "colonne « Mois »."
-        )
-        return report, []
-
-    leases = _lease_index(organisation_id)
-    seen: dict[tuple[int, date], int] = {}
-    values: list[dict] = []
-    imported_at = utcnow()
-    width = max(positions.values()) + 1
-
-    for line, raw in _progress(rows, progress, desc="Lecture", unit=" lignes"):
-        if all(_is_blank(v) for v in raw):
-            continue
-        report.rows += 1
-        cells = list(raw) + [None] * (width - len(raw))
-        cell = {key: cells[index] for key, index in positions.items()}
-        reasons: list[str] = []
-        reference = "" if _is_blank(cell["reference"]) else str(cell["reference"]).strip()
-        if isinstance(cell["reference"], float) and cell["reference"].is_integer():
-            reference = str(int(cell["reference"]))
-        lease = leases.get(reference)
-        if not reference:
-            reasons.append("référence du bail manquante")
-        elif lease is None:
-            reasons.append(f"référence de bail inconnue pour votre organisation (« {reference} »)")
-
-        row_month = month
-        if "month" in positions and not _is_blank(cell["month"]):
-            try:
-                row_month = parse_month(cell["month"])
-            except ValueError:
-                reasons.append(f"mois illisible (« {cell['month']} », attendu AAAA-MM)")
-                row_month = None
-            else:
-                if month is not None and row_month != month:
-                    reasons.append(
-                        f"le mois de la ligne ({_month_label(row_month)}) n'est pas le mois "
-                        f"choisi ({_month_label(month)})"
-                    )
-        elif month is None:
-            reasons.append("mois manquant")
-        if row_month is not None:
-            if row_month > current_month:
-                reasons.append(f"mois dans le futur ({_month_label(row_month)})")
-            elif lease is not None and row_month < first_of_month(lease.start_on):
-                reasons.append(f"le bail commence le {format_date(lease.start_on)}, après ce mois")
-            elif lease is not None and lease.end_on and row_month > first_of_month(lease.end_on):
-                reasons.append(f"le bail est terminé depuis le {format_date(lease.end_on)}")
-
-        amounts = {}
-        for key, label in (("balance", "solde"), ("amount_due", "loyer et charges du mois")):
-            if _is_blank(cell[key]):
-                reasons.append(f"{label} manquant")
-                continue
-            try:
-                amounts[key] = parse_amount(cell[key])
-            except ValueError:
-                reasons.append(f"{label} illisible (« {cell[key]} », attendu par ex. 1 234,56)")
-        if amounts.get("amount_due", 0) < 0:
-            reasons.append("le loyer et les charges du mois ne peuvent pas être négatifs")
-
-        days = {}
-        for key, label in (
-            ("last_payment_on", "date du dernier paiement"),
-            ("caf_reported_on", "date de signalement CAF"),
-        ):
-            raw_day = cell.get(key)
-            if _is_blank(raw_day):
-                days[key] = None
-                continue
-            try:
-                days[key] = parse_day(raw_day)
-            except ValueError:
-                reasons.append(
-                    f"{label} illisible ou impossible (« {raw_day} », attendu JJ/MM/AAAA)"
-                )
-                continue
-            if days[key] > today:
-                reasons.append(f"{label} dans le futur")
-
-        apl = None
-        if not _is_blank(cell.get("apl_status")):
-            apl = _APL_VALUES.get(_normalise_header(cell["apl_status"]))
-            if apl is None:
-                reasons.append(
-                    f"APL illisible (« {cell['apl_status']} », "
-                    "attendu maintenue, suspendue ou sans)"
-                )
-
-        if lease is not None and row_month is not None:
-            first_line = seen.setdefault((lease.occupancy_id, row_month), line)
-            if first_line != line:
-                reasons.append(
-                    f"ligne en double : ce bail et ce mois figurent déjà ligne {first_line}"
-                )
-        if reasons:
-            report.problems.append(RowProblem(line, reference, tuple(reasons)))
-            continue
-        values.append(
-            {
-                "occupancy_id": lease.occupancy_id,
-                "month": row_month,
-                "balance_cents": amounts["balance"],
-                "amount_due_cents": amounts["amount_due"],
-                "last_payment_on": days["last_payment_on"],
-                "apl_status": apl,
-                "caf_reported_on": days["caf_reported_on"],
-                "imported_at": imported_at,
-            }
-        )
-    if report.rows == 0:
-        report.file_problems.append("Le fichier ne contient aucune ligne de compte.")
-    report.months = tuple(sorted({v["month"] for v in values}))
-    return report, (values if report.is_valid else [])
 
 
 def _upsert_statement():
@@ -1043,14 +632,18 @@ def import_rent_accounts(
     today: date | None = None,
     progress: Callable | None = None,
     via: str = "web",
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Import the landlord's monthly extract, all or nothing.
 
     Rows are matched by lease reference among ``organisation``'s leases only (another
-    landlord's reference is unknown here). Any bad row → ``ImportRejected`` and nothing is
-    written. A month imported again updates its snapshots (unique occupancy × month)."""
+    landlord's reference is unknown here). The whole file is read and validated first,
+    within ``limits`` (from the configuration by default), before the first write; any bad
+    row or exceeded limit → ``ImportRejected`` and nothing is written. The writes are then
+    a few bulk upserts. A month imported again updates its snapshots (unique occupancy ×
+    month)."""
     report, values = read_rent_accounts(
-        organisation.id, content, month=month, today=today, progress=progress
+        organisation.id, content, month=month, today=today, progress=progress, limits=limits
     )
     if not report.is_valid:
         raise ImportRejected(report)
@@ -1059,7 +652,7 @@ def import_rent_accounts(
     report.created = len(values) - report.updated
     statement = _upsert_statement()
     chunks = [values[i : i + _WRITE_CHUNK] for i in range(0, len(values), _WRITE_CHUNK)]
-    for chunk in _progress(chunks, progress, desc="Enregistrement", unit=" lots"):
+    for chunk in report_progress(chunks, progress, desc="Enregistrement", unit=" lots"):
         db.session.execute(statement, chunk)
     # The upsert bypasses the ORM (and its flush listener): the dashboard's figures of these
     # leases are refreshed here, in the same transaction.
@@ -1090,7 +683,7 @@ def record_refused_import(actor, organisation, report: ImportReport, *, via: str
         details={
             "format": report.file_format,
             "rows": report.rows,
-            "bad_rows": len(report.problems),
+            "bad_rows": report.bad_rows,
             "file_problems": len(report.file_problems),
             "via": via,
         },

@@ -23,7 +23,7 @@ from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
 from app.households.models import Household, search_key
 from app.households.queries import get_household_or_404, visible_households
 from app.households.views import open_household_file
-from app.housing import services
+from app.housing import rent_import, services
 from app.housing.forms import (
     DwellingForm,
     EndOccupancyForm,
@@ -57,10 +57,10 @@ from app.housing.queries import (
 from app.organisations.models import Organisation
 from app.permissions import Permission, permission_required
 from app.search import contains, recalled_search, redirect_to_results
+from app.uploads import megabytes, upload_limit
 
 bp = Blueprint("housing", __name__, cli_group="housing")
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
 
 
@@ -544,28 +544,30 @@ def _parse_month_field(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return services.parse_month(value)
+        return rent_import.parse_month(value)
     except ValueError as error:
         raise DomainError("Indiquez le mois au format AAAA-MM.", field="month") from error
 
 
 @bp.route("/logements/import", methods=["GET", "POST"])
+@upload_limit("RENT_IMPORT_MAX_BYTES")
 @permission_required(Permission.IMPORT_RENT_ACCOUNTS)
 def import_accounts():
     form = ImportForm()
     report = None
+    limits = rent_import.ImportLimits.from_config()
     if form.validate_on_submit():
         upload = form.file.data
-        content = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
+        # The route's upload limit already bounds the body; one byte more than the import's
+        # limit is enough for the reader to tell a file that is too large.
+        content = upload.read(limits.max_bytes + 1) if upload else b""
         organisation = current_user.organisation
         try:
             if not content:
                 raise DomainError("Choisissez le fichier à importer.", field="file")
-            if len(content) > MAX_IMPORT_BYTES:
-                raise DomainError("Le fichier dépasse 20 Mo : découpez-le.", field="file")
             month = _parse_month_field(form.month.data)
             report = services.import_rent_accounts(
-                current_user, organisation, content=content, month=month
+                current_user, organisation, content=content, month=month, limits=limits
             )
         except services.ImportRejected as rejected:
             db.session.rollback()
@@ -578,7 +580,12 @@ def import_accounts():
         else:
             db.session.commit()
     return render_template(
-        "housing/import.html", form=form, report=report, columns=services.IMPORT_COLUMNS
+        "housing/import.html",
+        form=form,
+        report=report,
+        columns=rent_import.IMPORT_COLUMNS,
+        limits=limits,
+        max_size=megabytes(limits.max_bytes),
     )
 
 
@@ -611,14 +618,18 @@ def import_accounts_command(file: Path, organisation_id: int | None, month: str 
     def progress(iterable, **kwargs):
         return tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
 
+    limits = rent_import.ImportLimits.from_config()
+    with file.open("rb") as stream:  # one byte more than the limit tells a file too large
+        content = stream.read(limits.max_bytes + 1)
     try:
         report = services.import_rent_accounts(
             None,
             organisation,
-            content=file.read_bytes(),
+            content=content,
             month=chosen_month,
             progress=progress,
             via="cli",
+            limits=limits,
         )
     except services.ImportRejected as rejected:
         db.session.rollback()
@@ -630,6 +641,9 @@ def import_accounts_command(file: Path, organisation_id: int | None, month: str 
             click.echo(
                 f"Ligne {row.line} ({row.reference or 'sans référence'}) : {row.reason}", err=True
             )
+        if rejected.report.hidden_problems:
+            hidden = rejected.report.hidden_problems
+            click.echo(f"… et {hidden} autres lignes à corriger.", err=True)
         raise click.ClickException(rejected.message) from None
     db.session.commit()
     click.echo(
