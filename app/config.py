@@ -28,6 +28,10 @@ class DefaultConfig:
     DB_STATEMENT_TIMEOUT_MS = 30000
     # The 503 page's Retry-After header, in seconds.
     BUSY_RETRY_AFTER_SECONDS = 5
+    # On SIGTERM/SIGINT the scheduler lets a running job finish for this long, then abandons
+    # it (its transaction is never committed; its slot runs again). Keep it below the service
+    # manager's stop timeout (systemd: TimeoutStopSec, 90 s by default).
+    SCHEDULER_STOP_GRACE_SECONDS = 20
 
     # Sessions: Flask-Login "alternative tokens" (see app.auth) make logout final.
     SESSION_COOKIE_HTTPONLY = True
