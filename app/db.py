@@ -129,7 +129,8 @@ def _stamp_editor(session, _flush_context, _instances) -> None:
 # (SQLITE_BUSY_SNAPSHOT). Hence:
 #
 # - requests that only read (GET, HEAD, OPTIONS) begin deferred and never take the lock;
-# - every other request, CLI command and scheduler job begins IMMEDIATE: they write;
+# - every other request, CLI command and scheduler job begins IMMEDIATE: they write; a view
+#   marked ``takes_write_lock_late`` (an upload parsed before it is written) begins deferred;
 # - when a deferred transaction is about to write (the GET that records ``household.read``,
 #   stores an indicator cache entry or an access refusal), ``_restart_as_immediate`` ends
 #   the read (nothing was written yet) and begins IMMEDIATE in its place, so that write
@@ -198,7 +199,7 @@ def _sqlite_begin(connection) -> None:
     if connection.info.get(_BUSY) != busy:
         connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy)}")
         connection.info[_BUSY] = busy
-    if web and request.method in READ_ONLY_METHODS:
+    if web and (request.method in READ_ONLY_METHODS or _view_takes_write_lock_late()):
         connection.exec_driver_sql("BEGIN")
         connection.info[_TXN] = "deferred"
     else:
@@ -210,6 +211,25 @@ def _sqlite_begin(connection) -> None:
 @event.listens_for(Engine, "rollback")
 def _on_end(connection) -> None:
     connection.info.pop(_TXN, None)
+
+
+def takes_write_lock_late(view):
+    """Mark a view that works long before it writes (parsing an upload): on SQLite its
+    transactions begin deferred even for a POST and take the write lock at the first write
+    statement (``_write_intent``), so the parsing does not block other writers. The reads
+    before that first write are then not serialised with it — PostgreSQL's READ COMMITTED
+    guarantee, not SQLite's IMMEDIATE one: use it where the write relies on unique keys and
+    versions, not on what was read earlier. Put it between ``@bp.route`` and the other
+    decorators."""
+    view.takes_write_lock_late = True
+    return view
+
+
+def _view_takes_write_lock_late() -> bool:
+    from flask import current_app, request
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "takes_write_lock_late", False))
 
 
 def _postgres_request_timeouts(connection) -> None:

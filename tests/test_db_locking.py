@@ -11,11 +11,13 @@ The web busy timeout / lock timeout is lowered to 1 s here to keep the run short
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import textwrap
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -24,9 +26,11 @@ from sqlalchemy.exc import OperationalError
 from app.audit.models import AuditEntry
 from app.db import db
 from app.errors import is_database_busy
+from app.formatting import today_paris
 from app.households.models import Household
 from app.scheduler import JobRun
 from tests.conftest import IS_POSTGRES, page
+from tests.factories import rent_account_csv
 from tests.world import build_world
 
 BUSY = "Ancrage est très sollicité, réessayez dans quelques secondes"
@@ -192,6 +196,34 @@ def test_under_a_held_write_lock_writes_get_503_and_reads_answer(w, make_client)
     assert _count(Household) == households_before + 1
 
 
+def test_an_import_parsed_under_the_lock_answers_503_and_imports_nothing(w, make_client):
+    """The rent-account import parses its file before taking the write lock
+    (``takes_write_lock_late``); when the lock stays taken, the write answers 503."""
+    from app.housing.models import RentAccountSnapshot
+
+    w.occupancy.lease_reference = "B-LOCK-1"
+    staff = _logged_in(make_client, w.users["bailleur"])
+    month = today_paris().replace(day=1) - timedelta(days=1)
+    content = rent_account_csv(f"B-LOCK-1;{month:%Y-%m};100;400;;;")
+
+    def upload():
+        return staff.post(
+            "/logements/import",
+            data={"file": (io.BytesIO(content), "extrait.csv")},
+            content_type="multipart/form-data",
+        )
+
+    db.session.commit()
+    with write_lock():
+        refused = upload()
+    _assert_busy_page(refused)
+    assert _count(RentAccountSnapshot) == 0
+    assert _count(AuditEntry, AuditEntry.action.like("rent_accounts.%")) == 0
+    done = upload()
+    assert "Import terminé" in page(done), page(done)[-3000:]
+    assert _count(RentAccountSnapshot) == 1
+
+
 @pytest.mark.skipif(IS_POSTGRES, reason="SQLite's deferred read upgraded to a write")
 def test_a_read_that_records_waits_for_the_lock_instead_of_failing(w, make_client, app):
     """The household file reads first, then records ``household.read``. Another process
@@ -233,10 +265,19 @@ def test_only_requests_that_may_write_take_the_sqlite_write_lock(app):
         finally:
             other.close()
 
-    for method, free in (("GET", True), ("HEAD", True), ("POST", False), ("DELETE", False)):
-        with app.test_request_context("/", method=method):
+    requests = (
+        ("GET", "/", True),
+        ("HEAD", "/", True),
+        ("POST", "/", False),
+        ("DELETE", "/", False),
+        ("POST", "/menages/nouveau", False),
+        # Marked takes_write_lock_late: the upload is parsed before the lock is taken.
+        ("POST", "/logements/import", True),
+    )
+    for method, url, free in requests:
+        with app.test_request_context(url, method=method):
             db.session.execute(text("SELECT 1"))
-            assert lock_is_free() is free, method
+            assert lock_is_free() is free, (method, url)
             db.session.rollback()
             db.session.remove()
     db.session.execute(text("SELECT 1"))  # outside a request: CLI commands, jobs
