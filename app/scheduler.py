@@ -12,7 +12,7 @@ session and never commit; ``run_job`` commits once.
 
 SIGTERM and SIGINT stop it cleanly: no new job starts, the running one may finish within
 ``SCHEDULER_STOP_GRACE_SECONDS`` (a second signal cuts the wait short), else it is abandoned
-— its transaction, claim included, is never committed, so its slot runs again — then the
+— its transaction, claim included, is never committed, so its slot stays free — then the
 lock is released, a French line says what happened, and the process exits with status 0.
 """
 
@@ -372,8 +372,8 @@ def scheduler_command(max_seconds: float | None) -> None:
         lock.release()
     if abandoned:
         click.echo(
-            f"Tâche abandonnée ({', '.join(abandoned)}) : rien n'en est enregistré, elle sera "
-            "refaite au prochain passage. / Running job abandoned, nothing of it committed."
+            f"Tâche abandonnée ({', '.join(abandoned)}) : rien n'en est enregistré, elle pourra "
+            "être refaite. / Running job abandoned, nothing of it committed."
         )
     click.echo("Planificateur arrêté, verrou libéré. / Scheduler stopped, lock released.")
     if abandoned:
