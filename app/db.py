@@ -196,8 +196,8 @@ def _sqlite_begin(connection) -> None:
         busy = _setting("SQLITE_BUSY_TIMEOUT_MS", 5000)
     else:
         busy = _setting("SQLITE_CLI_BUSY_TIMEOUT_MS", 30000)
-    if connection.info.get(_BUSY) != busy:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy)}")
+    if connection.info.get(_BUSY) != busy:  # a connection setting: no I/O, no lock
+        connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={int(busy)}")
         connection.info[_BUSY] = busy
     if web and (request.method in READ_ONLY_METHODS or _view_takes_write_lock_late()):
         connection.exec_driver_sql("BEGIN")
