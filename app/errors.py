@@ -159,7 +159,7 @@ def database_busy(app, error: BaseException):
         request.method,
         request.url_rule.rule if request.url_rule else "-",
         type(original).__name__,
-        getattr(original, "sqlstate", None) or str(original).splitlines()[0][:80],
+        getattr(original, "sqlstate", None) or str(original)[:80].split("\n")[0],
     )
     body = app.jinja_env.get_template("errors/busy.html").render(message=BUSY_MESSAGE)
     retry_after = str(int(app.config.get("BUSY_RETRY_AFTER_SECONDS", 5)))
