@@ -21,6 +21,20 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
+    # Lock discipline (app/db.py): how long a web request waits for the database before the
+    # 503 page, and how long CLI commands and scheduler jobs wait (SQLite); PostgreSQL's
+    # lock_timeout and statement_timeout for every transaction of a web request (0: none).
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+    SQLITE_CLI_BUSY_TIMEOUT_MS = 30000
+    DB_LOCK_TIMEOUT_MS = 5000
+    DB_STATEMENT_TIMEOUT_MS = 30000
+    # The 503 page's Retry-After header, in seconds.
+    BUSY_RETRY_AFTER_SECONDS = 5
+    # On SIGTERM/SIGINT the scheduler lets a running job finish for this long, then abandons
+    # it (its transaction is never committed; its slot runs again). Keep it below the service
+    # manager's stop timeout (systemd: TimeoutStopSec, 90 s by default).
+    SCHEDULER_STOP_GRACE_SECONDS = 20
+
     # Sessions: Flask-Login "alternative tokens" (see app.auth) make logout final.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

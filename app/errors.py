@@ -108,6 +108,8 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
+        if is_database_busy(error):
+            return database_busy(app, error)
         app.logger.exception("Unhandled error", exc_info=error)
         from app.db import db
 
@@ -127,6 +129,57 @@ def _too_large():
         "errors/error.html", code=413, title=title, message=too_large_message(), back_url=back
     )
     return page, 413
+
+
+# SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), extended codes included (BUSY_SNAPSHOT...).
+_SQLITE_BUSY_CODES = {5, 6}
+# PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout),
+# serialization_failure, deadlock_detected.
+_POSTGRES_BUSY_STATES = {"55P03", "57014", "40001", "40P01"}
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """Whether ``error`` means "the database stayed busy past its wait": worth a 503 and a
+    retry, not a 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    original = error.orig if isinstance(error, DBAPIError) else error
+    if isinstance(original, sqlite3.OperationalError):
+        code = getattr(original, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_BUSY_CODES
+        return "locked" in str(original) or "busy" in str(original)
+    return getattr(original, "sqlstate", None) in _POSTGRES_BUSY_STATES
+
+
+BUSY_MESSAGE = "Ancrage est très sollicité, réessayez dans quelques secondes."
+
+
+def database_busy(app, error: BaseException):
+    """The 503 page: the transaction is rolled back, a warning logged (the error's kind, never
+    the statement or its values), and the page is built without touching the database — the
+    user, the navigation and the translations all would — so it cannot fail the same way."""
+    from flask import request
+
+    from app.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the page must still be answered
+        app.logger.exception("Rollback after a busy database failed")
+    original = getattr(error, "orig", error)
+    app.logger.warning(
+        "Database busy, answered 503: %s %s (%s %s)",
+        request.method,
+        request.url_rule.rule if request.url_rule else "-",
+        type(original).__name__,
+        getattr(original, "sqlstate", None) or str(original)[:80].split("\n")[0],
+    )
+    body = app.jinja_env.get_template("errors/busy.html").render(message=BUSY_MESSAGE)
+    retry_after = str(int(app.config.get("BUSY_RETRY_AFTER_SECONDS", 5)))
+    return body, 503, {"Retry-After": retry_after}
 
 
 def _record_refusal(app, status: int) -> None:

@@ -9,6 +9,11 @@ Every run claims a unique ``(job, slot)`` row in ``job_run`` in the same transac
 job's work: a second run for the same slot (a restart, a misfire, a second process despite
 the lock) fails to insert and skips. Jobs are plain functions ``job(now)`` that change the
 session and never commit; ``run_job`` commits once.
+
+SIGTERM and SIGINT stop it cleanly: no new job starts, the running one may finish within
+``SCHEDULER_STOP_GRACE_SECONDS`` (a second signal cuts the wait short), else it is abandoned
+— its transaction, claim included, is never committed, so its slot stays free — then the
+lock is released, a French line says what happened, and the process exits with status 0.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -250,14 +258,74 @@ def build_scheduler(app):
     return scheduler
 
 
+# Jobs running now, in the scheduler's worker threads (for a clean stop).
+_running: set[str] = set()
+_running_lock = threading.Lock()
+
+
+def running_jobs() -> list[str]:
+    with _running_lock:
+        return sorted(_running)
+
+
 def _run_in_context(app, job_id: str) -> None:
-    with app.app_context():
+    with _running_lock:
+        _running.add(job_id)
+    try:
+        with app.app_context():
+            try:
+                run_job(job_by_id(job_id))
+            except Exception:  # noqa: S110 - logged by run_job; the scheduler keeps going
+                pass
+            finally:
+                db.session.remove()
+    finally:
+        with _running_lock:
+            _running.discard(job_id)
+
+
+class _StopRequest:
+    """What the SIGTERM/SIGINT handler saw. The handler only records the signal and asks the
+    scheduler to stop from another thread (as APScheduler wants); the main thread does the
+    rest once ``start()`` has returned."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self.signals: list[str] = []
+
+    def __call__(self, signum, _frame) -> None:
+        self.signals.append(signal.Signals(signum).name)
+        if len(self.signals) > 1:
+            return
+        if not self.scheduler.running:  # not started yet: leave before it starts
+            raise KeyboardInterrupt
+        threading.Thread(target=self._shutdown, daemon=True).start()
+
+    def _shutdown(self) -> None:
         try:
-            run_job(job_by_id(job_id))
-        except Exception:  # noqa: S110 - logged by run_job; the scheduler keeps going
-            pass
-        finally:
-            db.session.remove()
+            self.scheduler.shutdown(wait=False)
+        except Exception:  # already stopped (e.g. --max-seconds at the same moment)
+            log.debug("scheduler already stopped", exc_info=True)
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self)
+
+
+def _finish_or_abandon(stop: _StopRequest, grace: float) -> list[str]:
+    """Wait up to ``grace`` seconds for the running jobs (a second signal ends the wait);
+    return those still running, which are abandoned."""
+    running = running_jobs()
+    if not running:
+        return []
+    click.echo(
+        f"Tâche en cours ({', '.join(running)}) : le planificateur attend sa fin, au plus "
+        f"{grace:g} s. / Waiting for the running job, at most {grace:g} s."
+    )
+    deadline = time.monotonic() + grace
+    while running_jobs() and time.monotonic() < deadline and len(stop.signals) < 2:
+        time.sleep(0.1)
+    return running_jobs()
 
 
 @click.command("scheduler")
@@ -269,7 +337,8 @@ def _run_in_context(app, job_id: str) -> None:
 )
 @with_appcontext
 def scheduler_command(max_seconds: float | None) -> None:
-    """Run the job scheduler (one process only; a second one exits)."""
+    """Run the job scheduler (one process only; a second one exits). SIGTERM or SIGINT stop it
+    cleanly (exit status 0)."""
     app = current_app._get_current_object()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     lock = scheduler_lock(app)
@@ -279,6 +348,7 @@ def scheduler_command(max_seconds: float | None) -> None:
         click.echo(str(error), err=True)
         raise SystemExit(3) from None
     scheduler = build_scheduler(app)
+    stop = _StopRequest(scheduler)
     if max_seconds is not None:  # shutdown() from another thread is the documented way
         stopper = threading.Timer(max_seconds, scheduler.shutdown)
         stopper.daemon = True
@@ -287,13 +357,33 @@ def scheduler_command(max_seconds: float | None) -> None:
         "Planificateur démarré / scheduler started: "
         + ", ".join(f"{job.id} ({_cron_label(job.cron)})" for job in JOBS)
     )
+    abandoned: list[str] = []
     try:
+        stop.install()
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        if stop.signals:
+            click.echo(
+                f"Signal {stop.signals[0]} reçu : le planificateur s'arrête, aucune nouvelle "
+                f"tâche ne démarre. / {stop.signals[0]} received: stopping."
+            )
+            grace = float(app.config.get("SCHEDULER_STOP_GRACE_SECONDS", 20))
+            abandoned = _finish_or_abandon(stop, grace)
         lock.release()
-    click.echo("Planificateur arrêté / scheduler stopped.")
+    if abandoned:
+        click.echo(
+            f"Tâche abandonnée ({', '.join(abandoned)}) : rien n'en est enregistré, elle pourra "
+            "être refaite. / Running job abandoned, nothing of it committed."
+        )
+    click.echo("Planificateur arrêté, verrou libéré. / Scheduler stopped, lock released.")
+    if abandoned:
+        # The job's thread cannot be stopped; leaving now ends it with its transaction
+        # uncommitted (the database rolls it back when the connection goes).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _cron_label(cron: dict) -> str:

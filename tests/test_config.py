@@ -71,8 +71,9 @@ def test_sqlite_connections_use_wal_foreign_keys_and_begin_immediate(app):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
-        # The transaction opened by that read is already a write transaction (IMMEDIATE):
-        # another writer must wait for it instead of failing later on a stale snapshot.
+        # Outside a request (CLI, jobs, this test) the transaction opened by that read is
+        # already a write transaction (IMMEDIATE): another writer must wait for it instead of
+        # failing later on a stale snapshot. Requests: tests/test_db_locking.py.
         other = sqlite3.connect(db.engine.url.database, timeout=0.2, isolation_level=None)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")

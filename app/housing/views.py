@@ -16,7 +16,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.db import db
+from app.db import db, takes_write_lock_late
 from app.errors import DomainError
 from app.formatting import format_date
 from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
@@ -551,6 +551,7 @@ def _parse_month_field(value: str | None) -> date | None:
 
 @bp.route("/logements/import", methods=["GET", "POST"])
 @upload_limit("RENT_IMPORT_MAX_BYTES")
+@takes_write_lock_late  # the file is parsed before anything is written
 @permission_required(Permission.IMPORT_RENT_ACCOUNTS)
 def import_accounts():
     form = ImportForm()

@@ -1,0 +1,301 @@
+"""Lock discipline: while another process holds the database's write lock, writes answer a
+French 503 with Retry-After (never a 500) and change nothing, pages that only read answer
+normally, and a page that records its read in the journal answers either normally WITH the
+entry or 503 — never without it.
+
+SQLite: a second process holds ``BEGIN IMMEDIATE`` (the write lock) for up to 15 s, released
+as soon as the requests are done. PostgreSQL: a second connection holds every table in
+EXCLUSIVE mode (reads pass, writes wait), and ``lock_timeout`` ends the wait.
+The web busy timeout / lock timeout is lowered to 1 s here to keep the run short.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
+
+from app.audit.models import AuditEntry
+from app.db import db
+from app.errors import is_database_busy
+from app.formatting import today_paris
+from app.households.models import Household
+from app.scheduler import JobRun
+from tests.conftest import IS_POSTGRES, page
+from tests.factories import rent_account_csv
+from tests.world import build_world
+
+BUSY = "Ancrage est très sollicité, réessayez dans quelques secondes"
+HOLD_SECONDS = 15
+
+
+@pytest.fixture
+def app_config():
+    return {"SQLITE_BUSY_TIMEOUT_MS": 1000, "DB_LOCK_TIMEOUT_MS": 1000}
+
+
+@pytest.fixture
+def w(app):
+    world = build_world()
+    db.session.commit()
+    return world
+
+
+# --- the second process / connection holding the write lock ----------------------------------
+
+_SQLITE_HOLDER = textwrap.dedent(
+    """
+    import select, sqlite3, sys
+    path, seconds, write = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "write"
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    connection.execute("BEGIN IMMEDIATE")
+    if write:
+        connection.execute(
+            "INSERT INTO job_run (job_id, slot, started_at) "
+            "VALUES ('lock-test', 'holder', '2026-01-01 00:00:00')"
+        )
+    print("locked", flush=True)
+    select.select([sys.stdin], [], [], seconds)  # until told (a line) or the time is up
+    connection.execute("COMMIT" if write else "ROLLBACK")
+    print("released", flush=True)
+    """
+)
+
+
+@contextmanager
+def sqlite_write_lock(seconds: float = HOLD_SECONDS, *, write: bool = False):
+    """Another process holds SQLite's write lock for ``seconds`` or until the block ends; with
+    ``write`` it also inserts a ``job_run`` row and commits it when releasing."""
+    mode = "write" if write else "read"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _SQLITE_HOLDER, db.engine.url.database, str(seconds), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        if holder.poll() is None:
+            holder.stdin.write("release\n")
+            holder.stdin.flush()
+        out, _ = holder.communicate(timeout=HOLD_SECONDS + 10)
+    assert "released" in out and holder.returncode == 0
+
+
+@contextmanager
+def postgres_write_lock():
+    """A second connection holds every table in EXCLUSIVE mode: others may read, not write."""
+    engine = create_engine(db.engine.url)
+    connection = engine.connect()
+    try:
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        connection.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+        yield connection
+    finally:
+        connection.rollback()
+        connection.close()
+        engine.dispose()
+
+
+def write_lock():
+    return postgres_write_lock() if IS_POSTGRES else sqlite_write_lock()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _logged_in(make_client, user):
+    client = make_client()
+    client.login(user)
+    client.csrf_token()  # fetched now: fetching it later would be a request under the lock
+    return client
+
+
+def _count(model, *conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions))
+
+
+def _reads(household_id: int) -> int:
+    return _count(
+        AuditEntry, AuditEntry.action == "household.read", AuditEntry.household_id == household_id
+    )
+
+
+def _assert_busy_page(response) -> None:
+    assert response.status_code == 503, page(response)[:500]
+    assert int(response.headers["Retry-After"]) > 0
+    body = page(response)
+    assert BUSY in body
+    assert "Erreur interne" not in body
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_under_a_held_write_lock_writes_get_503_and_reads_answer(w, make_client):
+    worker = w.users["travailleur_social"]
+    coordinator = w.users["coordinateur"]
+    social = _logged_in(make_client, worker)
+    coordination = _logged_in(make_client, coordinator)
+    stranger = make_client()
+    stranger.csrf_token()
+    household_url = f"/menages/{w.household.id}"
+    household_id = w.household.id
+    new_household = {
+        "project_id": w.project.id,
+        "head_first_name": "Mamadou",
+        "head_last_name": "Koné",
+        "head_birth_on": "1979-07-14",
+        "referent_id": worker.id,
+    }
+    login = {"email": worker.email, "password": "mot-de-passe-de-test"}
+    households_before = _count(Household)
+    reads_before = _reads(household_id)
+    audit_before = _count(AuditEntry)
+    db.session.commit()  # the test holds no transaction: on SQLite it would wait too
+
+    with write_lock():
+        created = social.post("/menages/nouveau", data=new_household)
+        logged = stranger.post("/connexion", data=login)
+        listed = social.get("/menages/")
+        indicators = coordination.get("/pilotage/indicateurs?debut=2026-01-01&fin=2026-03-31")
+        file_page = social.get(household_url)
+
+    _assert_busy_page(created)
+    assert "n'a pas été enregistré" in page(created)
+    _assert_busy_page(logged)
+    assert listed.status_code == 200 and w.household.reference in page(listed)
+    # The indicators only read; keeping them in the cache is a bonus that may wait.
+    assert indicators.status_code == 200 and "Chiffres calculés" in page(indicators)
+    # The file records its read: shown with its journal entry, or not shown at all.
+    assert file_page.status_code in (200, 503)
+    if file_page.status_code == 200:
+        assert _reads(household_id) == reads_before + 1
+    else:
+        _assert_busy_page(file_page)
+        assert "Réessayer" in page(file_page)
+        assert _reads(household_id) == reads_before
+    # Nothing was written by the refused requests (no household, no login trace).
+    assert _count(Household) == households_before
+    assert _count(AuditEntry) == audit_before + (file_page.status_code == 200)
+
+    # Once the lock is gone, the same requests go through.
+    assert social.get(household_url).status_code == 200
+    assert _reads(household_id) == reads_before + 1 + (file_page.status_code == 200)
+    assert social.post("/menages/nouveau", data=new_household).status_code == 302
+    assert _count(Household) == households_before + 1
+
+
+def test_an_import_parsed_under_the_lock_answers_503_and_imports_nothing(w, make_client):
+    """The rent-account import parses its file before taking the write lock
+    (``takes_write_lock_late``); when the lock stays taken, the write answers 503."""
+    from app.housing.models import RentAccountSnapshot
+
+    w.occupancy.lease_reference = "B-LOCK-1"
+    staff = _logged_in(make_client, w.users["bailleur"])
+    month = today_paris().replace(day=1) - timedelta(days=1)
+    content = rent_account_csv(f"B-LOCK-1;{month:%Y-%m};100;400;;;")
+
+    def upload():
+        return staff.post(
+            "/logements/import",
+            data={"file": (io.BytesIO(content), "extrait.csv")},
+            content_type="multipart/form-data",
+        )
+
+    db.session.commit()
+    with write_lock():
+        refused = upload()
+    _assert_busy_page(refused)
+    assert _count(RentAccountSnapshot) == 0
+    assert _count(AuditEntry, AuditEntry.action.like("rent_accounts.%")) == 0
+    done = upload()
+    assert "Import terminé" in page(done), page(done)[-3000:]
+    assert _count(RentAccountSnapshot) == 1
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's deferred read upgraded to a write")
+def test_a_read_that_records_waits_for_the_lock_instead_of_failing(w, make_client, app):
+    """The household file reads first, then records ``household.read``. Another process
+    holds the lock and commits a write meanwhile: the page's read snapshot is then stale, and
+    a transaction that upgraded it in place would fail at once (SQLITE_BUSY_SNAPSHOT). The
+    record is a transaction of its own begun IMMEDIATE: it waits, then succeeds."""
+    app.config["SQLITE_BUSY_TIMEOUT_MS"] = 10000
+    social = _logged_in(make_client, w.users["travailleur_social"])
+    household_url = f"/menages/{w.household.id}"
+    reads_before = _reads(w.household.id)
+    household_id = w.household.id
+    db.session.commit()
+
+    with sqlite_write_lock(seconds=1.5, write=True):
+        started = time.monotonic()
+        response = social.get(household_url)
+        waited = time.monotonic() - started
+
+    assert response.status_code == 200, page(response)[:500]
+    assert _reads(household_id) == reads_before + 1
+    assert _count(JobRun, JobRun.job_id == "lock-test") == 1  # the other writer's row
+    assert waited > 0.5  # it did wait for the other writer (released after 1.5 s)
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite transaction modes")
+def test_only_requests_that_may_write_take_the_sqlite_write_lock(app):
+    """A GET's transaction reads without the write lock; a POST's, a CLI's or a job's holds it
+    from its first statement."""
+    path = db.engine.url.database
+
+    def lock_is_free() -> bool:
+        other = __import__("sqlite3").connect(path, timeout=0.1, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return True
+        except Exception:
+            return False
+        finally:
+            other.close()
+
+    requests = (
+        ("GET", "/", True),
+        ("HEAD", "/", True),
+        ("POST", "/", False),
+        ("DELETE", "/", False),
+        ("POST", "/menages/nouveau", False),
+        # Marked takes_write_lock_late: the upload is parsed before the lock is taken.
+        ("POST", "/logements/import", True),
+    )
+    for method, url, free in requests:
+        with app.test_request_context(url, method=method):
+            db.session.execute(text("SELECT 1"))
+            assert lock_is_free() is free, (method, url)
+            db.session.rollback()
+            db.session.remove()
+    db.session.execute(text("SELECT 1"))  # outside a request: CLI commands, jobs
+    assert lock_is_free() is False
+    db.session.rollback()
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL per-transaction timeouts")
+def test_postgres_web_transactions_carry_lock_and_statement_timeouts(app):
+    app.config.update(DB_LOCK_TIMEOUT_MS=1500, DB_STATEMENT_TIMEOUT_MS=200)
+    with app.test_request_context("/"):
+        assert db.session.scalar(text("SHOW lock_timeout")) == "1500ms"
+        assert db.session.scalar(text("SHOW statement_timeout")) == "200ms"
+        with pytest.raises(OperationalError) as raised:
+            db.session.execute(text("SELECT pg_sleep(2)"))
+        assert is_database_busy(raised.value)  # the statement timeout: a 503, not a 500
+        db.session.rollback()
+        db.session.remove()
+    # Outside a request (CLI, jobs): the server's settings, no limit by default.
+    assert db.session.scalar(text("SHOW statement_timeout")) == "0"
+    db.session.rollback()
