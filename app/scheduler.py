@@ -13,6 +13,7 @@ session and never commit; ``run_job`` commits once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -62,6 +63,33 @@ class JobRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     summary: Mapped[dict | None] = mapped_column(JSON)
+
+
+class SchedulerHeartbeat(db.Model):
+    """One row, refreshed when the scheduler starts and after each job it runs (the hourly
+    sweep at least): the readiness check (``/sante/pret``) reads its age."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+HEARTBEAT_ID = 1
+
+
+def beat(now: datetime | None = None, *, started: bool = False) -> None:
+    """Record that the scheduler is alive (commits: called outside any job's transaction)."""
+    now = now or utcnow()
+    row = db.session.get(SchedulerHeartbeat, HEARTBEAT_ID)
+    if row is None:
+        row = SchedulerHeartbeat(id=HEARTBEAT_ID, started_at=now, beat_at=now)
+        db.session.add(row)
+    row.beat_at = now
+    if started:
+        row.started_at = now
+    db.session.commit()
 
 
 # --- slots -------------------------------------------------------------------------------
@@ -251,31 +279,38 @@ def build_scheduler(app):
 def _run_in_context(app, job_id: str) -> None:
     with app.app_context():
         try:
-            run_job(job_by_id(job_id))
-        except Exception:  # noqa: S110 - logged by run_job; the scheduler keeps going
-            pass
+            with contextlib.suppress(Exception):  # logged by run_job; the scheduler keeps going
+                run_job(job_by_id(job_id))
+            beat()  # alive, whatever the job's outcome (a failed job is in the log)
+        except Exception:
+            log.exception("scheduler heartbeat could not be written")
         finally:
             db.session.remove()
 
 
-@click.command("scheduler")
+@click.command(
+    "scheduler",
+    help="Lancer le planificateur des tâches (un seul processus ; un second s'arrête).",
+)
 @click.option(
     "--max-seconds",
     type=float,
     default=None,
-    help="Stop after this many seconds (tests, one-off runs). Default: run until stopped.",
+    help="S'arrêter après ce nombre de secondes (tests) ; par défaut, tourner jusqu'à l'arrêt.",
 )
 @with_appcontext
 def scheduler_command(max_seconds: float | None) -> None:
     """Run the job scheduler (one process only; a second one exits)."""
     app = current_app._get_current_object()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.INFO)  # its job runs, in our log format
     lock = scheduler_lock(app)
     try:
         lock.acquire()
     except SchedulerAlreadyRunning as error:
         click.echo(str(error), err=True)
         raise SystemExit(3) from None
+    beat(started=True)
+    db.session.remove()
     scheduler = build_scheduler(app)
     if max_seconds is not None:  # shutdown() from another thread is the documented way
         stopper = threading.Timer(max_seconds, scheduler.shutdown)

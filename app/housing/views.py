@@ -59,6 +59,7 @@ from app.permissions import Permission, permission_required
 from app.search import recalled_search, redirect_to_results
 
 bp = Blueprint("housing", __name__, cli_group="housing")
+bp.cli.help = "Logement : import des comptes locataires des bailleurs."
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
@@ -582,7 +583,11 @@ def import_accounts():
     )
 
 
-@bp.cli.command("import-accounts")
+@bp.cli.command(
+    "import-accounts",
+    help="Importer l'extrait mensuel des comptes locataires d'un bailleur (CSV ou XLSX), "
+    "tout ou rien.",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--organisation", "organisation_id", type=int, help="Id du bailleur.")
 @click.option("--month", help="Mois du compte (AAAA-MM) si le fichier n'a pas de colonne Mois.")
