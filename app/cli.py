@@ -36,6 +36,10 @@ def register_cli(app: Flask) -> None:
 def main() -> None:
     """The ``ancrage`` console script: every command of ``flask --app wsgi`` plus ``serve``,
     from any directory (settings from the environment and ANCRAGE_INSTANCE_PATH)."""
+    ancrage_group().main(prog_name="ancrage")
+
+
+def ancrage_group() -> FlaskGroup:
     from app import create_app
 
     cli = FlaskGroup(
@@ -49,7 +53,7 @@ def main() -> None:
     )
     cli.add_command(_french(shell_command, "Console Python dans le contexte de l'application."))
     cli.add_command(_french(routes_command, "Lister les adresses (routes) de l'application."))
-    cli.main(prog_name="ancrage")
+    return cli
 
 
 def _french(command: click.Command, help_line: str) -> click.Command:
