@@ -278,14 +278,21 @@ def build_scheduler(app):
 
 def _run_in_context(app, job_id: str) -> None:
     with app.app_context():
-        try:
-            with contextlib.suppress(Exception):  # logged by run_job; the scheduler keeps going
-                run_job(job_by_id(job_id))
-            beat()  # alive, whatever the job's outcome (a failed job is in the log)
-        except Exception:
-            log.exception("scheduler heartbeat could not be written")
-        finally:
-            db.session.remove()
+        with contextlib.suppress(Exception):  # logged by run_job; the scheduler keeps going
+            run_job(job_by_id(job_id))
+        _beat_safely()  # alive, whatever the job's outcome (a failed job is in the log)
+
+
+def _beat_safely(*, started: bool = False) -> None:
+    """A heartbeat that cannot be written (database busy or down) is logged and never stops
+    the scheduler: the next job beats again, and readiness reports the silence meanwhile."""
+    try:
+        beat(started=started)
+    except Exception:
+        db.session.rollback()
+        log.exception("scheduler heartbeat could not be written")
+    finally:
+        db.session.remove()
 
 
 @click.command(
@@ -309,8 +316,7 @@ def scheduler_command(max_seconds: float | None) -> None:
     except SchedulerAlreadyRunning as error:
         click.echo(str(error), err=True)
         raise SystemExit(3) from None
-    beat(started=True)
-    db.session.remove()
+    _beat_safely(started=True)
     scheduler = build_scheduler(app)
     if max_seconds is not None:  # shutdown() from another thread is the documented way
         stopper = threading.Timer(max_seconds, scheduler.shutdown)
