@@ -46,11 +46,22 @@ def ancrage_group() -> FlaskGroup:
         name="ancrage",
         create_app=create_app,
         add_default_commands=False,
+        add_version_option=False,
         load_dotenv=False,
+        set_debug_flag=False,
         help="Ancrage : suivi des ménages en logement HLM accompagné. Réglages : variables "
         "d'environnement (DATABASE_URL, SECRET_KEY…) et dossier d'instance "
         "(ANCRAGE_INSTANCE_PATH, qui contient config.py).",
     )
+    # The application is always create_app(): Flask's --app, --env-file and --debug options
+    # would only mislead an operator.
+    cli.params = [param for param in cli.params if param.name not in {"app", "env_file", "debug"}]
+    click.version_option(
+        package_name="ancrage",
+        prog_name="ancrage",
+        message="%(prog)s %(version)s",
+        help="Afficher la version installée.",
+    )(cli)
     cli.add_command(_french(shell_command, "Console Python dans le contexte de l'application."))
     cli.add_command(_french(routes_command, "Lister les adresses (routes) de l'application."))
     return cli

@@ -16,7 +16,9 @@ INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret"}
 class DefaultConfig:
     SECRET_KEY = ""
     DATABASE_URL = ""
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error logged with its traceback never shows the values
+    # (names, notes) of the statement that failed.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Sessions: Flask-Login "alternative tokens" (see app.auth) make logout final.

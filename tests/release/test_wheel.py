@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import uuid
@@ -129,6 +130,9 @@ def test_the_installed_wheel_migrates_serves_and_schedules(installed, fresh_data
         [installed / "python", "-c", "import app; print(app.__file__)"], cwd=outside, env=env
     )
     assert located.stdout.startswith(str(installed.parent)), located.stdout
+    version = _run([ancrage, "--version"], cwd=outside, env=env).stdout
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert version.strip() == f"ancrage {project['version']}"
     help_text = _run([ancrage, "--help"], cwd=outside, env=env).stdout
     for command in ("db", "serve", "scheduler", "create-admin", "backup", "housing"):
         assert f"  {command} " in help_text, help_text
