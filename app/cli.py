@@ -28,9 +28,34 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(serve)
     migrations = app.cli.commands.get("db")  # Flask-Migrate's group
     if migrations is not None:
-        app.cli.add_command(
-            _french(migrations, "Migrations du schéma de la base (db upgrade à chaque version).")
+        migrations = _french(
+            migrations, "Migrations du schéma de la base (db upgrade à chaque version)."
         )
+        migrations.commands = {
+            name: _french(command, MIGRATION_HELP.get(name, command.help))
+            for name, command in migrations.commands.items()
+        }
+        app.cli.add_command(migrations)
+
+
+# Flask-Migrate's subcommands, in French.
+MIGRATION_HELP = {
+    "branches": "Afficher les points de branchement des révisions.",
+    "check": "Vérifier s'il reste des changements du modèle sans révision.",
+    "current": "Afficher la révision actuelle de la base.",
+    "downgrade": "Revenir à une révision antérieure.",
+    "edit": "Modifier un fichier de révision.",
+    "heads": "Afficher les dernières révisions (têtes) des migrations.",
+    "history": "Lister les révisions dans l'ordre chronologique.",
+    "init": "Créer un dossier de migrations (inutile ici : il existe).",
+    "list-templates": "Lister les modèles de dossier de migrations.",
+    "merge": "Fusionner deux révisions en une nouvelle.",
+    "migrate": "Générer une révision à partir des modèles (alias de revision --autogenerate).",
+    "revision": "Créer un fichier de révision.",
+    "show": "Afficher une révision.",
+    "stamp": "Inscrire une révision dans la base sans lancer de migration.",
+    "upgrade": "Mettre la base à jour jusqu'à une révision (par défaut la dernière).",
+}
 
 
 def main() -> None:
