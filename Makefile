@@ -1,5 +1,12 @@
 # Ancrage — the two commands of the quick start are `make run` and `make test`.
-PYTHON ?= python3.11
+# The first of python3.13, python3.12, python3.11, python3 that is Python 3.11 or newer
+# (PYTHON=/path/to/python overrides it).
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for candidate in python3.13 python3.12 python3.11 python3; do \
+	command -v $$candidate >/dev/null 2>&1 && \
+	$$candidate -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && \
+	{ echo $$candidate; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
@@ -10,7 +17,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: run test test-postgres lint format migrate demo clean translations messages security bandit audit-deps
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 (ou plus récent) est requis : $(PYTHON) introuvable."; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Python 3.11 ou plus récent est requis : aucun de python3.13, python3.12, python3.11, python3 (en version 3.11 ou plus) n'a été trouvé. Installez-en un, ou indiquez-le : make run PYTHON=/chemin/vers/python3"; exit 1; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 ou plus récent est requis : $(PYTHON) introuvable."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

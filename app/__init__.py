@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.config import check_config, load_config
+from app.logs import configure_logging
 
 # Every domain's models, imported up front so that the metadata (create_all, Alembic
 # autogenerate) always knows every table, whichever views are registered.
@@ -33,6 +34,7 @@ MODELS = (
 BLUEPRINTS = (
     "app.audit.views",
     "app.auth.views",
+    "app.health.views",
     "app.home.views",
     "app.households.views",
     "app.housing.views",
@@ -48,22 +50,34 @@ BLUEPRINTS = (
 )
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+# An installed wheel carries templates/ and migrations/ here (setup.py's build step); a
+# checkout has them beside app/.
+BUNDLED_DIR = PACKAGE_DIR / "_bundled"
+IS_INSTALLED = BUNDLED_DIR.is_dir()
+
+
+def project_folder(name: str) -> str:
+    """``templates`` or ``migrations``: from the installed package, else from the checkout."""
+    return str((BUNDLED_DIR if IS_INSTALLED else PACKAGE_DIR.parent) / name)
+
+
 def create_app(overrides: dict | None = None, *, instance_path: str | None = None) -> Flask:
     """Build the application. ``instance_path`` (or ``ANCRAGE_INSTANCE_PATH``) points at the
-    folder holding ``config.py`` and the SQLite file; by default ``instance/`` beside ``app/``."""
-    instance_path = (
-        instance_path
-        or os.environ.get("ANCRAGE_INSTANCE_PATH")
-        or str(Path(__file__).resolve().parent.parent / "instance")
-    )
+    folder holding ``config.py`` and the SQLite file; by default ``instance/`` beside ``app/``
+    in a checkout, and Flask's ``<prefix>/var/app-instance`` for an installed wheel."""
+    instance_path = instance_path or os.environ.get("ANCRAGE_INSTANCE_PATH")
+    if not instance_path and not IS_INSTALLED:
+        instance_path = str(PACKAGE_DIR.parent / "instance")
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder="../templates",
+        template_folder=project_folder("templates"),
         instance_path=instance_path,
     )
     load_config(app, overrides)
     check_config(app)
+    configure_logging(app)
 
     _import_models()
     _init_extensions(app)
@@ -90,7 +104,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(
         app,
         db,
-        directory=str(app.root_path + "/../migrations"),
+        directory=project_folder("migrations"),
         render_as_batch=True,
         compare_type=True,
         render_item=render_migration_item,

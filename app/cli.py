@@ -1,13 +1,18 @@
-"""Command-line entry points (``flask --app wsgi …``). Commands commit; services never do."""
+"""Command-line entry points: ``ancrage …`` (the installed command, ``main`` below) and
+``flask --app wsgi …`` in a checkout. Commands commit; services never do.
+
+Help lines are in French, like the commands' output (``help=``; docstrings stay English)."""
 
 from __future__ import annotations
 
+import copy
 import subprocess  # nosec B404
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command
 from sqlalchemy import select
 
 from app.db import db
@@ -20,9 +25,115 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(rotate_totp_keys)
     app.cli.add_command(demo)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(serve)
+    migrations = app.cli.commands.get("db")  # Flask-Migrate's group
+    if migrations is not None:
+        migrations = _french(
+            migrations, "Migrations du schéma de la base (db upgrade à chaque version)."
+        )
+        migrations.commands = {
+            name: _french(command, MIGRATION_HELP.get(name, command.help))
+            for name, command in migrations.commands.items()
+        }
+        app.cli.add_command(migrations)
 
 
-@click.command("create-admin")
+# Flask-Migrate's subcommands, in French.
+MIGRATION_HELP = {
+    "branches": "Afficher les points de branchement des révisions.",
+    "check": "Vérifier s'il reste des changements du modèle sans révision.",
+    "current": "Afficher la révision actuelle de la base.",
+    "downgrade": "Revenir à une révision antérieure.",
+    "edit": "Modifier un fichier de révision.",
+    "heads": "Afficher les dernières révisions (têtes) des migrations.",
+    "history": "Lister les révisions dans l'ordre chronologique.",
+    "init": "Créer un dossier de migrations (inutile ici : il existe).",
+    "list-templates": "Lister les modèles de dossier de migrations.",
+    "merge": "Fusionner deux révisions en une nouvelle.",
+    "migrate": "Générer une révision à partir des modèles (alias de revision --autogenerate).",
+    "revision": "Créer un fichier de révision.",
+    "show": "Afficher une révision.",
+    "stamp": "Inscrire une révision dans la base sans lancer de migration.",
+    "upgrade": "Mettre la base à jour jusqu'à une révision (par défaut la dernière).",
+}
+
+
+def main() -> None:
+    """The ``ancrage`` console script: every command of ``flask --app wsgi`` plus ``serve``,
+    from any directory (settings from the environment and ANCRAGE_INSTANCE_PATH)."""
+    ancrage_group().main(prog_name="ancrage")
+
+
+def ancrage_group() -> FlaskGroup:
+    from app import create_app
+
+    cli = FlaskGroup(
+        name="ancrage",
+        create_app=create_app,
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+        set_debug_flag=False,
+        help="Ancrage : suivi des ménages en logement HLM accompagné. Réglages : variables "
+        "d'environnement (DATABASE_URL, SECRET_KEY…) et dossier d'instance "
+        "(ANCRAGE_INSTANCE_PATH, qui contient config.py).",
+    )
+    # The application is always create_app(): Flask's --app, --env-file and --debug options
+    # would only mislead an operator.
+    cli.params = [param for param in cli.params if param.name not in {"app", "env_file", "debug"}]
+    click.version_option(
+        package_name="ancrage",
+        prog_name="ancrage",
+        message="%(prog)s %(version)s",
+        help="Afficher la version installée.",
+    )(cli)
+    cli.add_command(_french(shell_command, "Console Python dans le contexte de l'application."))
+    cli.add_command(_french(routes_command, "Lister les adresses (routes) de l'application."))
+    return cli
+
+
+def _french(command: click.Command, help_line: str) -> click.Command:
+    """A copy of a third-party command (Flask's, Flask-Migrate's) with a French help line."""
+    command = copy.copy(command)
+    command.help = command.short_help = help_line
+    return command
+
+
+@click.command("serve", help="Servir l'application avec gunicorn (production).")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Adresse d'écoute.")
+@click.option("--workers", default=2, show_default=True, help="Nombre de processus.")
+@click.option("--threads", default=4, show_default=True, help="Fils d'exécution par processus.")
+@click.option("--timeout", default=60, show_default=True, help="Délai maximal d'une requête (s).")
+def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
+    """Serve the application with gunicorn (production). Each worker builds its own app, so no
+    database connection crosses a fork; the access log stays off (app/logs.py writes one
+    line per request without the query string)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {
+                "bind": bind,
+                "workers": workers,
+                "threads": threads,
+                "timeout": timeout,
+                "worker_class": "gthread" if threads > 1 else "sync",
+                # gunicorn ≥ 23's control socket is one path per user: two deployments (or
+                # a test run) would share it.
+                "control_socket_disable": True,
+            }.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            from app import create_app
+
+            return create_app()
+
+    Server().run()
+
+
+@click.command("create-admin", help="Créer le premier compte administrateur.")
 @click.option("--email", prompt="Adresse e-mail")
 @click.option("--name", "full_name", prompt="Prénom et nom")
 @click.option(
@@ -62,7 +173,9 @@ def create_admin(email: str, full_name: str, organisation: str, password: str) -
     click.echo(f"Administrateur {email} créé.")
 
 
-@click.command("demo")
+@click.command(
+    "demo", help="Charger les données de démonstration (sans doublon) et afficher les comptes."
+)
 @click.option("--quiet", is_flag=True, help="Ne pas afficher les comptes de démonstration.")
 def demo(quiet: bool) -> None:
     """Load realistic demo data (idempotent) and print the demo accounts."""
@@ -85,12 +198,18 @@ def demo(quiet: bool) -> None:
     )
 
 
-@click.group("backup")
+@click.group(
+    "backup",
+    help="Sauvegarder la base, ou restaurer une sauvegarde dans une nouvelle base.",
+)
 def backup() -> None:
     """Back up the database, or restore a backup into a new database."""
 
 
-@backup.command("create")
+@backup.command(
+    "create",
+    help="Sauvegarder la base (SQLite : copie en ligne vérifiée ; PostgreSQL : pg_dump).",
+)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -114,7 +233,10 @@ def backup_create(output: Path | None) -> None:
         click.echo(f"  {table}: {count}")
 
 
-@backup.command("restore")
+@backup.command(
+    "restore",
+    help="Restaurer une sauvegarde dans une base vide et afficher le nombre de lignes.",
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--into",
@@ -140,7 +262,10 @@ def _backup_error(error: Exception) -> str:
     return str(error)
 
 
-@click.command("rotate-totp-keys")
+@click.command(
+    "rotate-totp-keys",
+    help="Rechiffrer les secrets de double authentification avec la SECRET_KEY actuelle.",
+)
 def rotate_totp_keys() -> None:
     """Re-encrypt the TOTP secrets with the current SECRET_KEY (the old key must be listed in
     SECRET_KEY_FALLBACKS while this runs)."""

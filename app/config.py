@@ -18,7 +18,9 @@ LOCAL_MAIL_SENDER = "Ancrage <ne-pas-repondre@localhost>"
 class DefaultConfig:
     SECRET_KEY = ""
     DATABASE_URL = ""
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error logged with its traceback never shows the values
+    # (names, notes) of the statement that failed.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Lock discipline (app/db.py): how long a web request waits for the database before the
@@ -55,6 +57,11 @@ class DefaultConfig:
     # Closed files are anonymised this many years after the end of support (CNIL référentiel
     # 2021-028: "durée de l'accompagnement puis 2 ans"); each controller's DPO confirms it.
     RETENTION_YEARS = 2
+    # /sante/pret reports the scheduler as down when its heartbeat (refreshed after each job,
+    # the hourly sweep at least) is older than this.
+    SCHEDULER_HEARTBEAT_MAX_AGE = timedelta(hours=2)
+    # Application logs on stderr: "text" (one readable line) or "json" (one object a line).
+    LOG_FORMAT = "text"
     # Between the password and the second-factor code (the "half-authenticated" state).
     LOGIN_PENDING_TIMEOUT = timedelta(minutes=5)
 

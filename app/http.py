@@ -3,6 +3,8 @@ globals."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 
 from flask import abort, g, redirect, request, url_for
@@ -15,6 +17,8 @@ from app.permissions import Permission, can_read_social_content, has_permission
 # A user with a temporary password may only reach these endpoints until they choose one.
 _TEMPORARY_PASSWORD_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 
+request_log = logging.getLogger("ancrage.request")
+
 
 def register_request_hooks(app) -> None:
     from app.uploads import register_upload_limits
@@ -24,6 +28,7 @@ def register_request_hooks(app) -> None:
     @app.before_request
     def _assign_request_id():
         g.request_id = str(uuid.uuid4())
+        g.request_started = time.perf_counter()
 
     @app.before_request
     def _remember_actor():
@@ -63,6 +68,33 @@ def register_request_hooks(app) -> None:
             headers.setdefault("Cache-Control", "no-store")
         if app.config.get("SESSION_COOKIE_SECURE") and not (app.debug or app.testing):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    @app.after_request
+    def _log_request(response):
+        # Identifiers only: never the path or query string (search terms, names), never the
+        # user's name (app/logs.py).
+        request_id = g.get("request_id")
+        if request_id is None:  # a response made before the first hook ran
+            return response
+        response.headers["X-Request-Id"] = request_id
+        duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
+        request_log.info(
+            "%s %s %s",
+            request.method,
+            request.endpoint,
+            response.status_code,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "user_id": g.get("actor_id"),
+                    "method": request.method,
+                    "endpoint": request.endpoint,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                }
+            },
+        )
         return response
 
     @app.context_processor

@@ -72,6 +72,33 @@ class JobRun(db.Model):
     summary: Mapped[dict | None] = mapped_column(JSON)
 
 
+class SchedulerHeartbeat(db.Model):
+    """One row, refreshed when the scheduler starts and after each job it runs (the hourly
+    sweep at least): the readiness check (``/sante/pret``) reads its age."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+HEARTBEAT_ID = 1
+
+
+def beat(now: datetime | None = None, *, started: bool = False) -> None:
+    """Record that the scheduler is alive (commits: called outside any job's transaction)."""
+    now = now or utcnow()
+    row = db.session.get(SchedulerHeartbeat, HEARTBEAT_ID)
+    if row is None:
+        row = SchedulerHeartbeat(id=HEARTBEAT_ID, started_at=now, beat_at=now)
+        db.session.add(row)
+    row.beat_at = now
+    if started:
+        row.started_at = now
+    db.session.commit()
+
+
 # --- slots -------------------------------------------------------------------------------
 
 
@@ -279,6 +306,7 @@ def _run_in_context(app, job_id: str) -> None:
                 pass
             finally:
                 db.session.remove()
+            _beat_safely()  # alive, whatever the job's outcome (a failed job is in the log)
     finally:
         with _running_lock:
             _running.discard(job_id)
@@ -328,25 +356,41 @@ def _finish_or_abandon(stop: _StopRequest, grace: float) -> list[str]:
     return running_jobs()
 
 
-@click.command("scheduler")
+def _beat_safely(*, started: bool = False) -> None:
+    """A heartbeat that cannot be written (database busy or down) is logged and never stops
+    the scheduler: the next job beats again, and readiness reports the silence meanwhile."""
+    try:
+        beat(started=started)
+    except Exception:
+        db.session.rollback()
+        log.exception("scheduler heartbeat could not be written")
+    finally:
+        db.session.remove()
+
+
+@click.command(
+    "scheduler",
+    help="Lancer le planificateur des tâches (un seul processus ; un second s'arrête).",
+)
 @click.option(
     "--max-seconds",
     type=float,
     default=None,
-    help="Stop after this many seconds (tests, one-off runs). Default: run until stopped.",
+    help="S'arrêter après ce nombre de secondes (tests) ; par défaut, tourner jusqu'à l'arrêt.",
 )
 @with_appcontext
 def scheduler_command(max_seconds: float | None) -> None:
     """Run the job scheduler (one process only; a second one exits). SIGTERM or SIGINT stop it
     cleanly (exit status 0)."""
     app = current_app._get_current_object()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.INFO)  # its job runs, in our log format
     lock = scheduler_lock(app)
     try:
         lock.acquire()
     except SchedulerAlreadyRunning as error:
         click.echo(str(error), err=True)
         raise SystemExit(3) from None
+    _beat_safely(started=True)
     scheduler = build_scheduler(app)
     stop = _StopRequest(scheduler)
     if max_seconds is not None:  # shutdown() from another thread is the documented way

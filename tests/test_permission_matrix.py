@@ -232,6 +232,10 @@ MATRIX: dict[str, Case] = {
     ),
     # The secret address is the credential: no session needed, whoever asks.
     "reminders.feed GET": Case("/calendrier/{w.calendar_token}.ics", everyone(anonymous=200)),
+    # Health checks answer everyone, logged in or not. The world's database is built from the
+    # models (never stamped by Alembic) and no scheduler runs: not ready (tests/health).
+    "health.alive GET": Case("/sante", everyone(anonymous=200)),
+    "health.ready GET": Case("/sante/pret", everyone(ok=503, anonymous=503)),
     # pilotage: coordinators only (VIEW_CASELOADS, VIEW_INDICATORS, EXPORT_DATA); the empty
     # reassignment form is shown again with its errors. The printable synthesis follows the
     # household's visibility (landlord staff get its tenancy-only version).

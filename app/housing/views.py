@@ -60,6 +60,7 @@ from app.search import contains, recalled_search, redirect_to_results
 from app.uploads import megabytes, upload_limit
 
 bp = Blueprint("housing", __name__, cli_group="housing")
+bp.cli.help = "Logement : import des comptes locataires des bailleurs."
 
 EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
 
@@ -590,7 +591,11 @@ def import_accounts():
     )
 
 
-@bp.cli.command("import-accounts")
+@bp.cli.command(
+    "import-accounts",
+    help="Importer l'extrait mensuel des comptes locataires d'un bailleur (CSV ou XLSX), "
+    "tout ou rien.",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--organisation", "organisation_id", type=int, help="Id du bailleur.")
 @click.option("--month", help="Mois du compte (AAAA-MM) si le fichier n'a pas de colonne Mois.")

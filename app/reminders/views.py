@@ -47,6 +47,7 @@ from app.reminders.queries import (
 )
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
+bp.cli.help = "Rappels : passage manuel de la détection des échéances."
 
 VIEW = Permission.VIEW_REMINDERS
 
@@ -296,7 +297,9 @@ def _fold(line: str) -> str:
 # --- command line ----------------------------------------------------------------------------
 
 
-@bp.cli.command("sweep")
+@bp.cli.command(
+    "sweep", help="Lancer un passage des rappels à la main (sans effet s'il a déjà eu lieu)."
+)
 @click.option(
     "--now",
     "now_text",

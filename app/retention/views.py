@@ -18,6 +18,7 @@ from app.permissions import Permission, permission_required
 from app.retention.queries import subject_access_file
 
 bp = Blueprint("retention", __name__, cli_group="retention")
+bp.cli.help = "Conservation des données : anonymisation des dossiers clos."
 
 
 def _audit(household, fmt: str, sections) -> None:
@@ -71,8 +72,14 @@ def subject_access_json(household_id: int):
     )
 
 
-@bp.cli.command("run")
-@click.option("--now", "now_text", default=None, help="ISO date-time (default: now).")
+@bp.cli.command(
+    "run",
+    help="Anonymiser les dossiers clos dont la durée de conservation est passée (une fois par "
+    "jour).",
+)
+@click.option(
+    "--now", "now_text", default=None, help="Date-heure ISO du passage ; par défaut maintenant."
+)
 def run_command(now_text: str | None) -> None:
     """Anonymise the closed files past their retention period (once per Paris day)."""
     from app.formatting import PARIS
