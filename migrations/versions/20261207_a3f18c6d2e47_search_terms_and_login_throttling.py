@@ -6,7 +6,7 @@
   was checked; it counts in no limit (``app.auth.services.login_throttle``).
 
 Revision ID: a3f18c6d2e47
-Revises: c7e9a1b3d5f2
+Revises: 518725b17a65
 Create Date: 2026-12-07 02:10:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a3f18c6d2e47"
-down_revision = "c7e9a1b3d5f2"
+down_revision = "518725b17a65"
 branch_labels = None
 depends_on = None
 

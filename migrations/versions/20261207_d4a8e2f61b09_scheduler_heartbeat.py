@@ -5,7 +5,7 @@ by the readiness check ``/sante/pret`` (see ``app/scheduler.py``). Written by ha
 else changes.
 
 Revision ID: d4a8e2f61b09
-Revises: c7e9a1b3d5f2
+Revises: d4a8e2f6b1c3
 Create Date: 2026-12-07 02:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d4a8e2f61b09"
-down_revision = "c7e9a1b3d5f2"
+down_revision = "d4a8e2f6b1c3"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ Shared settings get an owner, and reminders may be notices without a household:
   are added: notices for coordinators (access given to their project, a proposed correction).
 
 Revision ID: d4a8e2f6b1c3
-Revises: c7e9a1b3d5f2
+Revises: a3f18c6d2e47
 Create Date: 2026-12-07 02:00:00
 
 """
@@ -24,7 +24,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d4a8e2f6b1c3"
-down_revision = "c7e9a1b3d5f2"
+down_revision = "a3f18c6d2e47"
 branch_labels = None
 depends_on = None
 
