@@ -27,6 +27,7 @@ MODELS = (
     "app.reports.models",
     "app.scheduler",  # JobRun: the scheduler's run ledger
     "app.search",  # SearchTerm: typed search terms, kept server-side
+    "app.submissions",  # FormSubmission: create forms' one-time keys
     "app.support.models",
     "app.users.models",
 )
@@ -87,8 +88,10 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
     from app.errors import register_error_handlers
     from app.formatting import register_template_filters
     from app.http import register_request_hooks
+    from app.submissions import register_submission_hooks
 
     register_request_hooks(app)
+    register_submission_hooks(app)
     register_template_filters(app)
     register_error_handlers(app)
     register_cli(app)

@@ -10,8 +10,10 @@ import sqlite3
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, Integer, MetaData, event
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import DateTime, Engine, Integer, MetaData, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -57,7 +59,29 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class GuardedSession(FlaskSession):
+    """The application's session: a flush that loses a race on a versioned record (the
+    ``UPDATE … WHERE version = ?`` of ``version_id_col`` matched no row because another
+    transaction saved first) raises the same ``StaleEditError`` as a form opened on an old
+    version, naming who saved and when, instead of SQLAlchemy's ``StaleDataError``. Commits
+    flush through here too, so every view's ``except DomainError`` (or, when the commit sits
+    outside it, the ``StaleEditError`` handler in ``app.errors``) shows the French message."""
+
+    def flush(self, objects=None) -> None:
+        watched = [
+            (type(record), inspect(record).identity, inspect(record).dict.get("version"))
+            for record in (*self.dirty, *self.deleted)
+            if isinstance(record, VersionedMixin) and inspect(record).identity is not None
+        ]
+        try:
+            super().flush(objects)
+        except StaleDataError as error:
+            from app.errors import stale_edit_after_race
+
+            raise stale_edit_after_race(watched) from error
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": GuardedSession})
 
 
 class VersionedMixin:

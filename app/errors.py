@@ -29,32 +29,69 @@ def check_version(record, submitted_version, *, who: str | None = None) -> None:
 
     Never assign the submitted version to the record: SQLAlchemy would then write it and
     move the version backwards. ``version_id_col`` still catches the short race between this
-    check and the flush.
+    check and the flush; ``app.db.GuardedSession`` turns that into the same refusal.
     """
-    from app.formatting import format_time
-
     try:
         submitted = int(submitted_version)
     except (TypeError, ValueError):
         submitted = -1
     if submitted != record.version:
-        author = who or _editor_name(record)
-        when = format_time(record.updated_at) if getattr(record, "updated_at", None) else ""
-        by = f" par {author}" if author else ""
-        at = f" à {when}" if when else ""
         raise StaleEditError(
-            f"Cette fiche a été modifiée{by}{at} depuis que vous l'avez ouverte. "
-            "Vos modifications n'ont pas été enregistrées : rechargez la page pour voir la "
-            "version actuelle, puis refaites votre saisie."
+            stale_edit_message(
+                who or _editor_name(getattr(record, "updated_by_id", None)),
+                getattr(record, "updated_at", None),
+            )
         )
 
 
-def _editor_name(record) -> str | None:
+def stale_edit_message(author: str | None, updated_at) -> str:
+    from app.formatting import format_time
+
+    by = f" par {author}" if author else ""
+    at = f" à {format_time(updated_at)}" if updated_at else ""
+    return (
+        f"Cette fiche a été modifiée{by}{at} depuis que vous l'avez ouverte. "
+        "Vos modifications n'ont pas été enregistrées : rechargez la page pour voir la "
+        "version actuelle, puis refaites votre saisie."
+    )
+
+
+def stale_edit_after_race(watched) -> StaleEditError:
+    """The refusal for a flush that lost a race: ``watched`` lists the versioned records it
+    was writing as ``(class, identity, version)``. The session's transaction is already
+    rolled back, so the winner's name and time are read on a connection of their own."""
+    from sqlalchemy import inspect, select
+
+    from app.db import db
+
+    with db.engine.connect() as connection:
+        for model, identity, version in watched:
+            table = model.__table__
+            keys = inspect(model).primary_key
+            current = connection.execute(
+                select(table.c.version, table.c.updated_by_id, table.c.updated_at).where(
+                    *(key == value for key, value in zip(keys, identity, strict=True))
+                )
+            ).first()
+            if current is None:
+                return StaleEditError(stale_edit_message(None, None))
+            if current.version != version:
+                author = _editor_name(current.updated_by_id, connection)
+                return StaleEditError(stale_edit_message(author, current.updated_at))
+    return StaleEditError(stale_edit_message(None, None))
+
+
+def _editor_name(editor_id: int | None, connection=None) -> str | None:
+    from sqlalchemy import select
+
     from app.db import db
     from app.users.models import User
 
-    editor_id = getattr(record, "updated_by_id", None)
-    editor = db.session.get(User, editor_id) if editor_id else None
+    if not editor_id:
+        return None
+    if connection is not None:
+        return connection.scalar(select(User.full_name).where(User.id == editor_id))
+    editor = db.session.get(User, editor_id)
     return editor.full_name if editor else None
 
 
@@ -95,6 +132,18 @@ def register_error_handlers(app) -> None:
             400,
             _l("Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."),
         )
+
+    @app.errorhandler(StaleEditError)
+    def stale_edit(error: StaleEditError):
+        """A stale edit that reached the commit outside the view's ``except DomainError``
+        (a lost race, seen at the flush): nothing was saved; the form page says why."""
+        from flask import flash, redirect
+
+        from app.db import db
+
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back_to_form())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -180,6 +229,22 @@ def database_busy(app, error: BaseException):
     body = app.jinja_env.get_template("errors/busy.html").render(message=BUSY_MESSAGE)
     retry_after = str(int(app.config.get("BUSY_RETRY_AFTER_SECONDS", 5)))
     return body, 503, {"Retry-After": retry_after}
+
+
+def back_to_form() -> str:
+    """Where to send a POST that was refused after its view ran: the same page when it can
+    be shown (the form, reloaded on the current data), else the page the form was on when
+    it is ours, else the home page."""
+    from urllib.parse import urlsplit
+
+    from flask import request, url_for
+
+    if request.url_rule is not None and "GET" in (request.url_rule.methods or ()):
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("home.index")
 
 
 def _record_refusal(app, status: int) -> None:

@@ -1,4 +1,5 @@
-"""Shared form helpers: French messages for WTForms' built-in errors, the version field."""
+"""Shared form helpers: French messages for WTForms' built-in errors, the version field, the
+one-time submission key of create forms."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.db import db
 from app.errors import DomainError
+from app.submissions import new_submission_key, remember_submission_key
 
 
 class VersionedForm(FlaskForm):
@@ -22,6 +24,22 @@ class VersionedForm(FlaskForm):
     """
 
     expected_version = HiddenField()
+
+
+class OnceForm(FlaskForm):
+    """A form that creates something: it carries a one-time submission key, drawn when the
+    form is rendered. Once the creation commits, the key is recorded with the page it led to
+    (``app.submissions``); the same form posted again (a double tap, a reloaded POST) then
+    creates nothing and leads to that page. Edit forms shared with the creation (``obj=``)
+    may carry it too: an edit posted twice is refused as stale anyway."""
+
+    submission_key = HiddenField(default=new_submission_key)
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        remember_submission_key(self.submission_key.data)
+        return True
 
 
 def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
@@ -95,10 +113,10 @@ def submit(form, action: Callable[[], object], message: str, redirect_to: str):
         return None
     try:
         action()
+        db.session.commit()  # inside: a race lost at the commit is a StaleEditError too
     except DomainError as error:
         db.session.rollback()
         apply_domain_error(form, error)
         return None
-    db.session.commit()
     flash(message, "success")
     return redirect(redirect_to)

@@ -291,6 +291,17 @@ MATRIX: dict[str, Case] = {
     "interventions.correct POST": Case(
         H + "/visites/{w.intervention.id}/corriger", household_social()
     ),
+    # w.intervention is the travailleur social's: its author and the coordinator may flag it
+    # as entered twice (a POST always comes back to the visits, done or refused).
+    "interventions.mark_duplicate GET": Case(
+        H + "/visites/{w.intervention.id}/doublon", household_social()
+    ),
+    "interventions.mark_duplicate POST": Case(
+        H + "/visites/{w.intervention.id}/doublon", household_social(302)
+    ),
+    "interventions.unmark_duplicate POST": Case(
+        H + "/visites/{w.intervention.id}/doublon/annuler", household_social(302)
+    ),
     # partners: the directory (VIEW_PARTNERS / MANAGE_PARTNERS, not scoped to a project)
     "partners.index GET": Case(
         "/partenaires/",

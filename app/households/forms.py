@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.forms import EuroField, MultiCheckboxField, VersionedForm, strip_or_none
+from app.forms import EuroField, MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
 from app.households.models import (
     DIAGNOSTIC_AXES,
     DataCategory,
@@ -91,7 +91,7 @@ def _amount(label: str) -> EuroField:
     )
 
 
-class HouseholdCreateForm(FlaskForm):
+class HouseholdCreateForm(OnceForm):
     # The service checks the project is one of the actor's, with its own message.
     project_id = SelectField("Projet", coerce=int_or_zero, validate_choice=False)
     head_first_name = _name("Prénom")
@@ -149,7 +149,7 @@ class HouseholdEditForm(VersionedForm):
     )
 
 
-class MemberForm(VersionedForm):
+class MemberForm(OnceForm, VersionedForm):
     first_name = _name("Prénom")
     last_name = _name("Nom")
     birth_on = _date("Date de naissance", required=False)
@@ -160,7 +160,7 @@ class MemberForm(VersionedForm):
     )
 
 
-class OrientationForm(FlaskForm):
+class OrientationForm(OnceForm):
     prescriber = SelectField("Prescripteur", choices=Prescriber.choices())
     prescriber_detail = StringField(
         "Précision",
@@ -189,7 +189,7 @@ def _diagnostic_fields():
     return fields
 
 
-class DiagnosticForm(FlaskForm):
+class DiagnosticForm(OnceForm):
     carried_out_on = _date("Date du diagnostic")
     needs = MultiCheckboxField("Besoins d'accompagnement", choices=SupportDomain.choices())
     recommended_intensity = SelectField("Intensité recommandée")
@@ -199,7 +199,7 @@ for _name_, _field in _diagnostic_fields().items():
     setattr(DiagnosticForm, _name_, _field)
 
 
-class AdhesionForm(FlaskForm):
+class AdhesionForm(OnceForm):
     signed_on = _date("Date de signature du contrat")
     objectives = TextAreaField(
         "Objectifs convenus avec le ménage",
@@ -211,7 +211,7 @@ class AdhesionForm(FlaskForm):
     )
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(OnceForm):
     partner_category = SelectField("Avec quels partenaires", choices=PartnerCategory.choices())
     data_category = SelectField("Quelles informations", choices=DataCategory.choices())
     given_on = _date("Date du consentement")
@@ -234,5 +234,5 @@ class ReferentForm(VersionedForm):
     referent_id = SelectField("Référent·e", coerce=int_or_zero)
 
 
-class TeamMemberForm(FlaskForm):
+class TeamMemberForm(OnceForm):
     user_id = SelectField("Professionnel·le", coerce=int_or_zero)

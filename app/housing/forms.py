@@ -9,7 +9,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms import EuroField, VersionedForm, strip_or_none
+from app.forms import EuroField, OnceForm, VersionedForm, strip_or_none
 from app.housing.models import (
     Funding,
     GlaActionKind,
@@ -45,7 +45,7 @@ def _choice(label: str, choices, message: str) -> SelectField:
     return SelectField(label, choices=CHOOSE + choices, validators=[DataRequired(message)])
 
 
-class DwellingForm(VersionedForm):
+class DwellingForm(OnceForm, VersionedForm):
     landlord_id = SelectField(
         "Bailleur", coerce=int, validators=[DataRequired("Choisissez le bailleur.")]
     )
@@ -85,7 +85,7 @@ class DwellingForm(VersionedForm):
     charges = EuroField("Charges mensuelles (€)", validators=[Optional()])
 
 
-class OccupancyForm(FlaskForm):
+class OccupancyForm(OnceForm):
     dwelling_id = SelectField(
         "Logement", coerce=int, validators=[DataRequired("Choisissez le logement.")]
     )
@@ -108,7 +108,7 @@ class EndOccupancyForm(VersionedForm):
     end_reason = _text("Motif", 200, "Par exemple : mutation, départ volontaire, décès.")
 
 
-class LeaseReviewForm(FlaskForm):
+class LeaseReviewForm(OnceForm):
     held_on = _date("Date du bilan")
     decision = _choice("Décision", LeaseReviewDecision.choices(), "Choisissez la décision.")
     comment = TextAreaField(
@@ -131,7 +131,7 @@ class GlissementForm(VersionedForm):
     )
 
 
-class GlaActionForm(FlaskForm):
+class GlaActionForm(OnceForm):
     kind = _choice("Action", GlaActionKind.choices(), "Choisissez le type d'action.")
     done_on = _date("Date")
     outcome = TextAreaField(
@@ -142,7 +142,7 @@ class GlaActionForm(FlaskForm):
     )
 
 
-class RepaymentPlanForm(FlaskForm):
+class RepaymentPlanForm(OnceForm):
     start_on = _date("Début du plan")
     monthly = EuroField(
         "Mensualité de remboursement (€)",
@@ -156,7 +156,7 @@ class RepaymentPlanStatusForm(VersionedForm):
     status = _choice("Statut", RepaymentPlanStatus.choices(), "Choisissez le statut.")
 
 
-class ProcedureStageForm(FlaskForm):
+class ProcedureStageForm(OnceForm):
     stage = _choice("Étape", ProcedureStageKind.choices(), "Choisissez l'étape.")
     occurred_on = _date("Date de l'étape")
     hearing_on = _date(

@@ -3,11 +3,10 @@ the input; the rules (dates, consent, duration range) live in ``services.py``.""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.forms import MultiCheckboxField, VersionedForm, strip_or_none
+from app.forms import MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.interventions.models import DURATION_MAX, DURATION_MIN, InterventionMode
 
@@ -47,7 +46,7 @@ class _TextsMixin:
     next_action_on = DateField("Date de la prochaine action", validators=[Optional()])
 
 
-class VisitForm(_TextsMixin, FlaskForm):
+class VisitForm(_TextsMixin, OnceForm):
     occurred_on = DateField("Date", validators=[InputRequired(DATE_MESSAGE)])
     mode = RadioField(
         "Type de contact",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -87,6 +88,11 @@ class Intervention(VersionedMixin, db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # A visit entered twice by mistake stays (visits are never deleted) but counts nowhere:
+    # not in contacts, rhythms, reminders, indicators nor caseloads (see mark_duplicate).
+    is_duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    duplicate_marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    duplicate_marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     author = relationship("User", foreign_keys=[author_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")
@@ -103,7 +109,9 @@ class Intervention(VersionedMixin, db.Model):
 
     @property
     def is_contact(self) -> bool:
-        return self.mode not in NOT_A_CONTACT
+        """A real contact with the household: neither a missed appointment nor a visit
+        marked as entered twice."""
+        return self.mode not in NOT_A_CONTACT and not self.is_duplicate
 
     @property
     def domain_list(self) -> list[SupportDomain]:

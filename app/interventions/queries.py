@@ -33,8 +33,13 @@ def get_intervention_or_404(household, intervention_id: int) -> Intervention:
     return intervention
 
 
+def _counts():
+    """A visit marked as entered twice counts nowhere (contacts, attempts, next actions)."""
+    return Intervention.is_duplicate.is_(False)
+
+
 def _is_contact():
-    return Intervention.mode.not_in([str(m) for m in NOT_A_CONTACT])
+    return Intervention.mode.not_in([str(m) for m in NOT_A_CONTACT]) & _counts()
 
 
 def household_interventions(household, *, limit: int | None = None) -> list[Intervention]:
@@ -60,6 +65,7 @@ def shared_summaries(household) -> list[Intervention]:
             .where(
                 Intervention.household_id == household.id,
                 Intervention.is_summary_shared.is_(True),
+                _counts(),
             )
             .order_by(Intervention.occurred_on.desc(), Intervention.id.desc())
         )
@@ -111,7 +117,7 @@ def last_attempts() -> Select:
             func.max(Intervention.occurred_on).label("last_attempt_on"),
             func.count().label("missed_count"),
         )
-        .where(Intervention.mode.in_([str(m) for m in NOT_A_CONTACT]))
+        .where(Intervention.mode.in_([str(m) for m in NOT_A_CONTACT]), _counts())
         .group_by(Intervention.household_id)
     )
 
@@ -133,7 +139,7 @@ def contact_counts(start_on: date, end_on: date) -> Select:
 def next_actions_due(on: date) -> Select:
     """``select(Intervention)`` whose planned next action falls on or before ``on``."""
     return select(Intervention).where(
-        Intervention.next_action_on.is_not(None), Intervention.next_action_on <= on
+        Intervention.next_action_on.is_not(None), Intervention.next_action_on <= on, _counts()
     )
 
 
@@ -223,9 +229,12 @@ def _full_event(intervention: Intervention) -> TimelineEvent:
     summary = ", ".join(d.label for d in intervention.domain_list)
     if intervention.duration_minutes:
         summary = f"{intervention.duration_minutes} min" + (f" · {summary}" if summary else "")
+    kind = "social" if intervention.is_contact else "reminder"
+    if intervention.is_duplicate:  # kept, struck through, counted nowhere
+        kind, summary = "duplicate", "Saisie en double, ne compte pas"
     return TimelineEvent(
         on=intervention.occurred_on,
-        kind="social" if intervention.is_contact else "reminder",
+        kind=kind,
         title=intervention.mode_label,
         summary=summary,
         detail="\n".join(lines) or None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from app.audit.services import record
-from app.db import db
-from app.errors import DomainError, check_version
+from app.db import db, utcnow
+from app.errors import DomainError, NotAllowed, check_version
 from app.formatting import today_paris
 from app.households.models import DataCategory, PartnerCategory, SupportDomain
 from app.households.queries import has_consent
@@ -191,3 +191,47 @@ def correct_intervention(
         },
     )
     return corrections
+
+
+def can_mark_duplicate(actor, intervention: Intervention) -> bool:
+    """Its author, or a coordinator (who sees the household), may say a visit was entered
+    twice; another worker of the team may not."""
+    from app.permissions import Role
+
+    return intervention.author_id == actor.id or actor.has_role(Role.COORDINATEUR)
+
+
+def mark_duplicate(actor, intervention: Intervention, *, now: datetime | None = None) -> None:
+    """Flag a visit entered twice by mistake. It stays in the file (visits are never
+    deleted), struck through, and leaves every count: contacts, contact rhythms and their
+    reminders, caseloads, indicators."""
+    if not can_mark_duplicate(actor, intervention):
+        raise NotAllowed("Seul l'auteur de la visite ou un coordinateur peut la marquer.")
+    if intervention.is_duplicate:
+        raise DomainError("Cette visite est déjà marquée comme saisie en double.")
+    intervention.is_duplicate = True
+    intervention.duplicate_marked_by_id = actor.id
+    intervention.duplicate_marked_at = now or utcnow()
+    record(
+        actor,
+        "intervention.marked_duplicate",
+        household_id=intervention.household_id,
+        target=intervention,
+    )
+
+
+def unmark_duplicate(actor, intervention: Intervention) -> None:
+    """Undo ``mark_duplicate`` (a visit flagged by mistake counts again)."""
+    if not can_mark_duplicate(actor, intervention):
+        raise NotAllowed("Seul l'auteur de la visite ou un coordinateur peut la rétablir.")
+    if not intervention.is_duplicate:
+        raise DomainError("Cette visite n'est pas marquée comme saisie en double.")
+    intervention.is_duplicate = False
+    intervention.duplicate_marked_by_id = None
+    intervention.duplicate_marked_at = None
+    record(
+        actor,
+        "intervention.duplicate_unmarked",
+        household_id=intervention.household_id,
+        target=intervention,
+    )

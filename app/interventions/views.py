@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app.db import db
 from app.errors import DomainError
@@ -110,3 +111,49 @@ def correct(household_id: int, intervention_id: int):
         form=form,
         can_share=can_share,
     )
+
+
+def _duplicate_target(household_id: int, intervention_id: int):
+    """The household and visit, loaded in scope; 403 unless the viewer may flag it."""
+    household = open_household_file(household_id)
+    intervention = get_intervention_or_404(household, intervention_id)
+    if not services.can_mark_duplicate(current_user, intervention):
+        abort(403)
+    return household, intervention
+
+
+@bp.route("/<int:intervention_id>/doublon", methods=["GET", "POST"])
+@permission_required(*RECORD)
+def mark_duplicate(household_id: int, intervention_id: int):
+    """Confirm, then flag a visit entered twice by mistake (its author or a coordinator)."""
+    household, intervention = _duplicate_target(household_id, intervention_id)
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            services.mark_duplicate(current_user, intervention)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Visite marquée comme saisie en double : elle ne compte plus.", "success")
+        return redirect(url_for("support.household", household_id=household.id))
+    return render_template(
+        "interventions/duplicate.html", household=household, intervention=intervention, form=form
+    )
+
+
+@bp.route("/<int:intervention_id>/doublon/annuler", methods=["POST"])
+@permission_required(*RECORD)
+def unmark_duplicate(household_id: int, intervention_id: int):
+    household, intervention = _duplicate_target(household_id, intervention_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            services.unmark_duplicate(current_user, intervention)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("La visite compte de nouveau.", "success")
+    return redirect(url_for("support.household", household_id=household.id))

@@ -1,11 +1,11 @@
 from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import VersionedForm
+from app.forms import OnceForm, VersionedForm
 from app.organisations.models import OrganisationKind
 
 
-class OrganisationForm(VersionedForm):
+class OrganisationForm(OnceForm, VersionedForm):
     name = StringField(
         "Nom",
         validators=[

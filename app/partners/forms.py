@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from app.forms import VersionedForm, strip_or_none
+from app.forms import OnceForm, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.partners.models import PartnerDomain
 
@@ -57,7 +57,7 @@ def _email(label: str) -> EmailField:
     )
 
 
-class PartnerForm(VersionedForm):
+class PartnerForm(OnceForm, VersionedForm):
     name = _string("Nom", 160, required="Indiquez le nom du partenaire.")
     domain = SelectField("Domaine", choices=PartnerDomain.choices())
     kind = _string("Type de structure", 80, "Par exemple : CMP, Mission locale, SIAE.")
@@ -85,14 +85,14 @@ class CorrectionForm(FlaskForm):
     )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(OnceForm):
     full_name = _string("Prénom et nom", 120, required="Indiquez le nom du contact.")
     job_title = _string("Fonction", 120)
     phone = TelField("Téléphone", validators=[Optional(), Length(max=30)], filters=[strip_or_none])
     email = _email("Adresse e-mail")
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(OnceForm):
     # Choices are checked by the service, which explains an unknown partner in plain words.
     partner_id = SelectField("Partenaire", coerce=int, validate_choice=False)
     domain = SelectField("Domaine", choices=SupportDomain.choices())
@@ -110,7 +110,7 @@ class ReferralStatusForm(VersionedForm):
     comment = _text("Commentaire ou résultat")
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(OnceForm):
     held_on = DateField(
         "Date de la réunion",
         description="Une date à venir enregistre une réunion prévue.",

@@ -1,11 +1,11 @@
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import EuroField, MultiCheckboxField, VersionedForm
+from app.forms import EuroField, MultiCheckboxField, OnceForm, VersionedForm
 from app.projects.models import FundingCall, TargetPublic
 
 
-class ProjectForm(VersionedForm):
+class ProjectForm(OnceForm, VersionedForm):
     name = StringField(
         "Nom du projet",
         validators=[

@@ -6,13 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from app.forms import strip_or_none
+from app.forms import OnceForm, strip_or_none
 from app.reminders.models import SETTINGS
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
 
 
-class ManualReminderForm(FlaskForm):
+class ManualReminderForm(OnceForm):
     title = StringField(
         "Ce qu'il faudra faire",
         validators=[

@@ -189,6 +189,7 @@ def calendar_events(user, today: date) -> list[CalendarEvent]:
                 Intervention.author_id == user.id,
                 Intervention.next_action_on >= today - timedelta(days=CALENDAR_PAST_DAYS),
                 Intervention.household_id.in_(visible),
+                Intervention.is_duplicate.is_(False),
             )
         )
         events += [

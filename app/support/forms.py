@@ -3,7 +3,6 @@ the rules live in ``services.py``."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms import VersionedForm, strip_or_none
+from app.forms import OnceForm, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.support.models import (
     ExitReason,
@@ -54,7 +53,7 @@ class _Decimal(DecimalField):
             raise ValueError("Indiquez un nombre, par exemple 1,5.") from error
 
 
-class IntensityLevelForm(VersionedForm):
+class IntensityLevelForm(OnceForm, VersionedForm):
     # Creation only: a level belongs to one project for good (the edit form drops it).
     project_id = SelectField(
         "Projet", coerce=int, validators=[DataRequired("Choisissez le projet.")]
@@ -78,7 +77,7 @@ class IntensityLevelForm(VersionedForm):
     is_active = BooleanField("Niveau proposé pour les nouvelles mesures", default=True)
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(OnceForm):
     type = SelectField("Type de mesure", choices=MeasureType.choices())
     type_detail = StringField(
         "Précision",
@@ -106,7 +105,7 @@ class IntensityChangeForm(VersionedForm):
     reason = _text("Motif")
 
 
-class ObjectiveForm(FlaskForm):
+class ObjectiveForm(OnceForm):
     domain = SelectField("Domaine", choices=SupportDomain.choices())
     title = StringField(
         "Objectif",
@@ -124,7 +123,7 @@ class ObjectiveUpdateForm(VersionedForm):
     on = _date("Date")
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(OnceForm):
     kind = SelectField("Type de bilan", choices=ReviewKind.choices())
     held_on = _date("Date du bilan")
     summary = _text("Synthèse", "Réservée à l'équipe d'accompagnement et aux coordinateurs.")

@@ -3,6 +3,8 @@ and the intensity levels page for coordinators."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
@@ -12,6 +14,7 @@ from app.forms import submit
 from app.households.views import open_household_file
 from app.interventions.models import CORRECTABLE_FIELDS
 from app.interventions.queries import household_interventions, last_contact_on
+from app.interventions.services import can_mark_duplicate
 from app.permissions import Permission, permission_required
 from app.support import services
 from app.support.forms import (
@@ -77,6 +80,7 @@ def household(household_id: int):
         interventions=household_interventions(household, limit=RECENT_VISITS),
         last_contact_on=last_contact_on(household.id),
         correctable=CORRECTABLE_FIELDS,
+        can_mark_duplicate=partial(can_mark_duplicate, current_user),
         today=today_paris(),
     )
 

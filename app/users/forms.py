@@ -1,11 +1,11 @@
 from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import MultiCheckboxField, VersionedForm, strip_or_none
+from app.forms import MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
 from app.permissions import ROLE_LABELS
 
 
-class UserForm(VersionedForm):
+class UserForm(OnceForm, VersionedForm):
     full_name = StringField(
         "Prénom et nom",
         validators=[
