@@ -204,12 +204,18 @@ PARTNERS = (
     ("social", "CCAS"), ("social", "Maison départementale des solidarités"), ("social", "CAF"),
     ("justice", "SPIP"), ("justice", "Point-justice"), ("logement", "ADIL"),
 )  # fmt: skip
-# intensity level id: (name, rhythm in days, caseload weight, interventions per month)
+# intensity (1 heaviest .. 3): (name, rhythm in days, caseload weight, interventions per month).
+# Levels belong to a project: each project has the three, with ids from ``level_id``.
 INTENSITIES = {
     1: ("Renforcée", 7, Decimal("2.0"), 4.0),
     2: ("Soutenue", 14, Decimal("1.5"), 2.0),
     3: ("Modérée", 30, Decimal("1.0"), 1.0),
 }
+
+
+def level_id(project_id: int, intensity: int) -> int:
+    """The id of ``intensity``'s level in ``project_id`` (every project has the three)."""
+    return (project_id - 1) * len(INTENSITIES) + intensity
 
 
 # --- small helpers shared with the other benchmarks ----------------------------------------
@@ -836,9 +842,10 @@ def generate(seed: int, scale: float, as_of: date, loader: Loader, secret_key: s
     )
     loader.load(
         "intensity_level",
-        ("id", "name", "contact_every_days", "caseload_weight", "is_active", *V),
+        ("id", "project_id", "name", "contact_every_days", "caseload_weight", "is_active", *V),
         (
-            (i, name, days, weight, True, *versioned(start_time))
+            (level_id(p, i), p, name, days, weight, True, *versioned(start_time))
+            for p in range(1, counts["projects"] + 1)
             for i, (name, days, weight, _) in INTENSITIES.items()
         ),
     )
@@ -1211,13 +1218,13 @@ def load_support(seed: int, world: World, loader: Loader) -> None:
         first_level = level
         if (end - start).days > 180 and rng.random() < 0.25:
             first_level = max(1, level - 1) if level > 1 else 2
-            changes.append((p.id, start, None, first_level))
+            changes.append((p.id, start, None, level_id(p.project_id, first_level)))
             changes.append(
                 (p.id, start + timedelta(days=rng.randint(90, (end - start).days - 1)),
-                 first_level, level)
+                 level_id(p.project_id, first_level), level_id(p.project_id, level))
             )  # fmt: skip
         else:
-            changes.append((p.id, start, None, level))
+            changes.append((p.id, start, None, level_id(p.project_id, level)))
         measure_type = "bail_glissant" if p.lease_type == "bail_glissant" else weighted(
             rng, (("hlm_accompagnes", 70), ("avdl", 15), ("asll", 10), ("iml", 5)))  # fmt: skip
         measures.append((p, measure_type, planned, next_review))
@@ -1241,7 +1248,8 @@ def load_support(seed: int, world: World, loader: Loader) -> None:
          "start_on", "planned_end_on", "next_review_on", "status", "closed_on", "created_at",
          "created_by_id", "updated_by_id", "version", "updated_at"),
         (
-            (p.id, p.id, mtype, None, p.referent_id, p.intensity, p.adhesion_on, planned,
+            (p.id, p.id, mtype, None, p.referent_id, level_id(p.project_id, p.intensity),
+             p.adhesion_on, planned,
              next_review, "cloturee" if p.exit_on else "en_cours", p.exit_on,
              at(p.adhesion_on, rng), p.referent_id, p.referent_id, 1,
              at(p.exit_on or p.adhesion_on, rng))

@@ -191,6 +191,7 @@ def test_hsts_in_production_only(database_url):
             "TESTING": False,
             "DATABASE_URL": database_url,
             "SESSION_COOKIE_SECURE": True,
+            "MAIL_SENDER": "Ancrage <ne-pas-repondre@example.org>",
         }
     )
     with app.app_context():
