@@ -83,9 +83,27 @@ def build(households: int, per_household: int, rng: random.Random) -> None:
     bulk(
         IntensityLevel,
         [
-            {"id": 1, "name": "Renforcée", "contact_every_days": 7, "caseload_weight": 2},
-            {"id": 2, "name": "Soutenue", "contact_every_days": 14, "caseload_weight": 1.5},
-            {"id": 3, "name": "Modérée", "contact_every_days": 30, "caseload_weight": 1},
+            {
+                "id": 1,
+                "project_id": 1,
+                "name": "Renforcée",
+                "contact_every_days": 7,
+                "caseload_weight": 2,
+            },
+            {
+                "id": 2,
+                "project_id": 1,
+                "name": "Soutenue",
+                "contact_every_days": 14,
+                "caseload_weight": 1.5,
+            },
+            {
+                "id": 3,
+                "project_id": 1,
+                "name": "Modérée",
+                "contact_every_days": 30,
+                "caseload_weight": 1,
+            },
         ],
     )
     ids = range(1, households + 1)
