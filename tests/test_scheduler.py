@@ -52,9 +52,13 @@ def _start_scheduler(env: dict, seconds: float) -> subprocess.Popen:
 
 def _sweep_runs() -> int:
     db.session.rollback()
-    return db.session.scalar(
+    count = db.session.scalar(
         select(func.count()).select_from(JobRun).where(JobRun.job_id == "reminders.sweep")
     )
+    # Outside a request the test's session begins IMMEDIATE on SQLite: end the transaction so
+    # that it does not hold the write lock against the next scheduler.
+    db.session.rollback()
+    return count
 
 
 def _clear_of_the_hour(margin_seconds: float = 60) -> None:

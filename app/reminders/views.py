@@ -319,7 +319,14 @@ def sweep_command(now_text: str | None) -> None:
     )
 
 
-@bp.cli.command("digest")
+@bp.cli.command(
+    "digest",
+    help=(
+        "Envoyer à la main le résumé quotidien des rappels par e-mail. Sans danger à "
+        "relancer : un utilisateur déjà servi ce jour-là est laissé de côté, un envoi en "
+        "échec est retenté ; code de sortie 1 si un envoi a échoué."
+    ),
+)
 @click.option(
     "--date",
     "day",
@@ -328,11 +335,8 @@ def sweep_command(now_text: str | None) -> None:
     help="Jour du résumé (AAAA-MM-JJ) ; par défaut aujourd'hui (heure de Paris).",
 )
 def digest_command(day: datetime | None) -> None:
-    """Envoie le résumé quotidien des rappels par e-mail, à la main.
-
-    Sans danger à relancer : un utilisateur qui a déjà reçu le résumé du jour (ou n'avait
-    rien à recevoir) est laissé de côté ; un envoi en échec est retenté. Code de sortie 1
-    si un envoi a échoué."""
+    """Send the daily digest by hand: users already served that day (or with nothing to
+    receive) are skipped, failed sends are retried; exit status 1 if a send failed."""
     from app.formatting import format_date
     from app.reminders.jobs import send_digests
 

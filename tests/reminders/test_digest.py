@@ -416,5 +416,5 @@ def test_the_command_reports_failures_with_a_non_zero_status(app, team, smtp):
 def test_the_command_help_is_in_french(app):
     result = app.test_cli_runner().invoke(args=["reminders", "digest", "--help"])
     assert result.exit_code == 0
-    assert "Envoie le résumé quotidien des rappels" in result.output
+    assert "Envoyer à la main le résumé quotidien des rappels" in result.output
     assert "Jour du résumé (AAAA-MM-JJ)" in result.output
