@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app import bounds
 from app.audit.models import AuditOutcome
 from app.audit.services import record
 from app.db import db, utcnow
@@ -159,6 +160,9 @@ def _check_dwelling_values(values: dict) -> None:
         raise DomainError("Les charges ne peuvent pas être négatives.", field="charges")
     if values["surface_m2"] is not None and values["surface_m2"] <= 0:
         raise DomainError("La surface doit être supérieure à 0 m².", field="surface_m2")
+    bounds.MONEY.check(values["rent_cents"], field="rent")
+    bounds.MONEY.check(values["charges_cents"], field="charges")
+    bounds.SURFACE.check(values["surface_m2"], field="surface_m2")
     if not _POSTAL_CODE.match(values["postal_code"] or ""):
         raise DomainError("Le code postal compte 5 chiffres.", field="postal_code")
     if values["typology"] not in Typology.__members__.values():
@@ -446,6 +450,7 @@ def record_glissement(
 
 
 def _check_past_date(day: date, occupancy: Occupancy, field_name: str, today: date) -> None:
+    bounds.check_date(day, field=field_name)
     if day > today:
         raise DomainError("Cette date est dans le futur.", field=field_name)
     if day < occupancy.start_on:
@@ -498,6 +503,9 @@ def start_repayment_plan(
         raise DomainError("La mensualité doit être supérieure à 0 €.", field="monthly")
     if debt_cents is not None and debt_cents <= 0:
         raise DomainError("La dette à apurer doit être supérieure à 0 €.", field="debt")
+    bounds.MONEY.check(monthly_cents, field="monthly")
+    bounds.MONEY.check(debt_cents, field="debt")
+    bounds.check_date(start_on, field="start_on")
     if start_on < occupancy.start_on:
         raise DomainError("Le plan ne peut pas précéder le début du bail.", field="start_on")
     running = db.session.scalar(
@@ -745,7 +753,15 @@ _AMOUNT = re.compile(r"^[+-]?\d+(\.\d{1,2})?$")
 
 
 def parse_amount(value) -> int:
-    """Cents from ``1 234,56``, ``-12,5``, ``412.80``, ``1.234,56 €`` or a spreadsheet number."""
+    """Cents from ``1 234,56``, ``-12,5``, ``412.80``, ``1.234,56 €`` or a spreadsheet number;
+    ValueError beyond the plausible balance (``bounds.BALANCE``)."""
+    cents = _parse_cents(value)
+    if not bounds.BALANCE.contains(cents):
+        raise ValueError
+    return cents
+
+
+def _parse_cents(value) -> int:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int | float | Decimal):
@@ -767,6 +783,14 @@ _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y")
 
 
 def parse_day(value) -> date:
+    """A date from a cell; ValueError when unreadable or outside 1900–2100."""
+    day = _read_day(value)
+    if not bounds.date_in_window(day):
+        raise ValueError
+    return day
+
+
+def _read_day(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

@@ -4,10 +4,11 @@ the input; the rules (dates, consent, duration range) live in ``services.py``.""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.forms import MultiCheckboxField, VersionedForm, strip_or_none
+from app import bounds
+from app.forms import DateField, IntegerField, MultiCheckboxField, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.interventions.models import DURATION_MAX, DURATION_MIN, InterventionMode
 
@@ -59,6 +60,7 @@ class VisitForm(_TextsMixin, FlaskForm):
         "Durée (minutes)",
         description=f"Entre {DURATION_MIN} et {DURATION_MAX} minutes. Facultatif.",
         validators=[Optional()],
+        kind=bounds.DURATION,
     )
     domains = MultiCheckboxField("Domaines abordés", choices=SupportDomain.choices())
 

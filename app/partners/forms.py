@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     SelectField,
     StringField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from app.forms import VersionedForm, strip_or_none
+from app.forms import DateField, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.partners.models import PartnerDomain
 

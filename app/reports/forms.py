@@ -4,10 +4,10 @@ reassignment of households."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.forms import strip_or_none
+from app.forms import DateField, strip_or_none
 from app.reports.services import REASON_MAX
 
 

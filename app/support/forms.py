@@ -6,9 +6,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -16,7 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms import VersionedForm, strip_or_none
+from app import bounds
+from app.forms import DateField, IntegerField, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.support.models import (
     ExitReason,
@@ -52,6 +51,9 @@ class _Decimal(DecimalField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError("Indiquez un nombre, par exemple 1,5.") from error
+        if self.data is not None and not bounds.WEIGHT.contains(self.data):
+            self.data = None  # NaN, Infinity, 1e309: never compared, never stored
+            raise ValueError(bounds.WEIGHT.message)
 
 
 class IntensityLevelForm(VersionedForm):
@@ -64,6 +66,7 @@ class IntensityLevelForm(VersionedForm):
         "Un contact attendu tous les … jours",
         description="Par exemple 7 pour un contact par semaine.",
         validators=[InputRequired("Indiquez le rythme de contact.")],
+        kind=bounds.CONTACT_DAYS,
     )
     caseload_weight = _Decimal(
         "Poids dans la file active",
