@@ -154,7 +154,7 @@ def test_the_database_refuses_what_the_code_would_refuse(app):
     db.session.commit()
     for column, value in (
         (Dwelling.rent_cents, bounds.MONEY.high + 1),
-        (Dwelling.surface_m2, Decimal(10_000)),
+        (Dwelling.surface_m2, Decimal(1001)),
         (Dwelling.charges_cents, -1),
     ):
         with pytest.raises(IntegrityError):

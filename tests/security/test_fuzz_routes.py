@@ -42,8 +42,8 @@ INTS = [HUGE, "-1", str(2**63), "-" + "9" * 20, "0"]
 NUMBERS = [*INTS, "1e309", "NaN", "1e20"] + (["-Infinity", "2147483648", "1,5e3"] if FULL else [])
 DATES = ["9999-12-31", "0001-01-01", "1e309"] + (["2025-02-30", "99999-01-01"] if FULL else [])
 TEXTS = ["\x00", "\u202eevil\u202c", "🏠👪🔑", "x" * 1_000_000]
-# In a URL: 100 KB stands for "very long" (real servers refuse request lines past ~8 KB).
-URL_TEXTS = ["\x00", "\u202eevil", "🏠", "x" * 100_000, "../..", "%"]
+# In a URL: 10 KB stands for "very long" (real servers refuse request lines past ~8 KB).
+URL_TEXTS = ["\x00", "\u202eevil", "🏠", "x" * 10_000, "../..", "%"]
 QUERY_VALUES = [*NUMBERS, *DATES, *URL_TEXTS]
 PATH_INTS = [HUGE, str(2**63), str(2**31), "0", "-1"]
 PATH_TEXTS = [HUGE, "\u202e", "🏠", "x" * 10_000, "%00", "..%2F.."]
@@ -195,7 +195,7 @@ def test_hostile_query_values_never_fail(role, app, make_client):
         for value in QUERY_VALUES:  # every parameter at once
             fuzz.send("GET", f"{path}?{urlencode(dict.fromkeys(names, value))}", what=key)
         for name in names:  # each alone, with the values that broke pages before
-            for value in QUERY_VALUES if FULL else [HUGE, "-1"]:
+            for value in QUERY_VALUES if FULL else [HUGE]:
                 fuzz.send("GET", f"{path}?{urlencode({name: value})}", what=key)
 
 
