@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from app.forms import DateField, VersionedForm, strip_or_none
+from app.forms import DateField, VersionedForm, coerce_id, strip_or_none
 from app.households.models import SupportDomain
 from app.partners.models import PartnerDomain
 
@@ -80,7 +80,7 @@ class ContactForm(FlaskForm):
 
 class ReferralForm(FlaskForm):
     # Choices are checked by the service, which explains an unknown partner in plain words.
-    partner_id = SelectField("Partenaire", coerce=int, validate_choice=False)
+    partner_id = SelectField("Partenaire", coerce=coerce_id, validate_choice=False)
     domain = SelectField("Domaine", choices=SupportDomain.choices())
     reason = _text(
         "Motif de l'orientation",

@@ -203,6 +203,16 @@ def test_a_forged_hidden_referent_on_reassignment_changes_nothing(app, client):
             },
         )
         assert response.status_code == 200
+    # The households are real, only the new référent is forged.
+    response = client.post(
+        "/pilotage/reaffecter",
+        data={
+            "household_ids": [str(w.household.id)],
+            "new_referent_id": "-" + "9" * 20,
+            "reason": "Rééquilibrage",
+        },
+    )
+    assert response.status_code == 200
     db.session.refresh(w.household)
     assert w.household.referent_id == w.users["travailleur_social"].id
 
