@@ -98,8 +98,6 @@ ID = Bounds(1, INT32_MAX, "Ce choix n'existe pas.")
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2100, 12, 31)
 DATE_MESSAGE = "Indiquez une date entre 1900 et 2100."
-# Slack for "not in the future": a visit typed just after midnight in another time zone.
-FUTURE_SLACK = timedelta(days=1)
 # Next actions and reminders are planned at most this far ahead.
 PLANNING_HORIZON = timedelta(days=731)
 
@@ -112,15 +110,6 @@ def check_date(value: date | None, *, field: str | None = None) -> None:
     """Refuse a date outside the 1900–2100 window."""
     if not date_in_window(value):
         raise DomainError(DATE_MESSAGE, field=field)
-
-
-def check_past(
-    value: date | None, today: date, *, field: str | None = None, what: str = "Cette date"
-) -> None:
-    """Refuse a date outside the window or after ``today`` (one day of slack)."""
-    check_date(value, field=field)
-    if value is not None and value > today + FUTURE_SLACK:
-        raise DomainError(f"{what} ne peut pas être dans le futur.", field=field)
 
 
 def check_planned(value: date | None, today: date, *, field: str | None = None) -> None:

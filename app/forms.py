@@ -94,7 +94,7 @@ class EuroField(DecimalField):
 class DateField(_DateField):
     """A ``type=date`` input: a French message when unreadable, and only dates between 1900
     and 2100 (``bounds.DATE_MIN``..``DATE_MAX``); finer rules (not in the future, within two
-    years) are the services' (``bounds.check_past``, ``bounds.check_planned``)."""
+    years) are the services' (``bounds.check_date``, ``bounds.check_planned``)."""
 
     def process_formdata(self, valuelist):
         try:
