@@ -82,6 +82,7 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
 
     _import_models()
     _init_extensions(app)
+    _register_url_converters(app)
     _register_blueprints(app)
 
     from app.cli import register_cli
@@ -135,6 +136,12 @@ def _select_locale() -> str:
 def _import_models() -> None:
     for module_name in MODELS:
         import_module(module_name)
+
+
+def _register_url_converters(app: Flask) -> None:
+    from app.http import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
 
 def _register_blueprints(app: Flask) -> None:

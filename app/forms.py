@@ -1,5 +1,9 @@
 """Shared form helpers: French messages for WTForms' built-in errors, the version field, the
-one-time submission key of create forms."""
+one-time submission key of create forms, and the number and date fields that enforce the
+plausible bounds of ``app/bounds.py``.
+
+Forms import ``DateField``, ``IntegerField`` and ``EuroField`` from here, never from WTForms
+(a test checks it), so that no typed value reaches a service beyond its bounds."""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask import flash, redirect
 from flask_wtf import FlaskForm
+from wtforms import DateField as _DateField
 from wtforms import DecimalField, HiddenField, SelectMultipleField
+from wtforms import IntegerField as _IntegerField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app import bounds
 from app.db import db
 from app.errors import DomainError
 from app.submissions import new_submission_key, remember_submission_key
@@ -59,10 +66,16 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class EuroField(DecimalField):
-    """An amount in euros typed the French way: ``1 234,56`` (comma, spaces) or ``1234.56``."""
+    """An amount in euros typed the French way: ``1 234,56`` (comma, spaces) or ``1234.56``.
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    ``kind`` (``bounds.MONEY`` by default, stored in cents; ``bounds.SURFACE`` with
+    ``cents=False`` for m²) caps the size: a number beyond it in either direction is refused
+    here with the kind's message. The sign is the service's rule (it refuses a negative rent
+    with its own message)."""
+
+    def __init__(self, label=None, validators=None, *, kind=bounds.MONEY, cents=True, **kwargs):
         kwargs.setdefault("places", 2)
+        self.kind, self.cents = kind, cents
         render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
@@ -80,6 +93,11 @@ class EuroField(DecimalField):
             if not self.data.is_finite():
                 self.data = None
                 raise ValueError("Indiquez un montant en euros, par exemple 450 ou 1 234,56.")
+            # Compared before any conversion: 1e309 is a finite Decimal that cannot be rounded.
+            ceiling = Decimal(self.kind.high) / 100 if self.cents else Decimal(self.kind.high)
+            if abs(self.data) > ceiling:
+                self.data = None
+                raise ValueError(self.kind.message)
         else:
             self.data = None
 
@@ -89,6 +107,45 @@ class EuroField(DecimalField):
         if self.data is None:
             return ""
         return f"{self.data:.2f}".replace(".", ",")
+
+
+class DateField(_DateField):
+    """A ``type=date`` input: a French message when unreadable, and only dates between 1900
+    and 2100 (``bounds.DATE_MIN``..``DATE_MAX``); finer rules (not in the future, within two
+    years) are the services' (``bounds.check_date``, ``bounds.check_planned``)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError("Indiquez une date valide (jj/mm/aaaa).") from error
+        if not bounds.date_in_window(self.data):
+            self.data = None
+            raise ValueError(bounds.DATE_MESSAGE)
+
+
+class IntegerField(_IntegerField):
+    """A whole number; ``kind`` (``bounds.COUNT`` by default) refuses one beyond its range, so
+    a 24-digit number never reaches a 32-bit column."""
+
+    def __init__(self, label=None, validators=None, *, kind: bounds.Bounds = bounds.COUNT, **kw):
+        self.kind = kind
+        super().__init__(label, validators, **kw)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError("Indiquez un nombre entier, par exemple 12.") from error
+        if self.data is not None and not self.kind.contains(self.data):
+            self.data = None
+            raise ValueError(self.kind.message)
+
+
+def coerce_id(value) -> int:
+    """Coerce a select or hidden field holding an id; anything that cannot be an id becomes
+    0 ("— Choisir —"), which the form or the service refuses."""
+    return bounds.id_or_none(value) or 0
 
 
 def euros_to_cents(value: Decimal | None) -> int | None:

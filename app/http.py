@@ -10,9 +10,37 @@ import uuid
 from flask import abort, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
+from app import bounds
 from app.navigation import navigation_for_current_user
 from app.permissions import Permission, can_read_social_content, has_permission
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: only numbers that can be a record id (1 to 2^31 − 1, our
+    INTEGER columns) match; a 24-digit or zero id is a 404 without touching the database
+    (PostgreSQL would otherwise fail the query with a 500)."""
+
+    def __init__(
+        self, url_map, fixed_digits=0, min=bounds.ID.low, max=bounds.ID.high, signed=False
+    ):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def int_arg(name: str, source=None) -> int | None:
+    """An id or page number from the query string (or ``source``, e.g. ``request.values``):
+    None when absent, unreadable or beyond any possible id (a 24-digit ``page`` or
+    ``projet`` is an ignored filter, never a database error)."""
+    raw = (request.args if source is None else source).get(name)
+    return None if raw is None else bounds.id_or_none(raw)
+
+
+def id_list(name: str) -> list[int]:
+    """Ids posted under ``name`` (checkboxes); one that cannot exist becomes 0, which no
+    record has, so the caller's "not in your scope" refusal applies."""
+    return [bounds.id_or_none(v) or 0 for v in request.form.getlist(name)]
+
 
 # A user with a temporary password may only reach these endpoints until they choose one.
 _TEMPORARY_PASSWORD_ALLOWED = {"auth.change_password", "auth.logout", "static"}

@@ -22,6 +22,7 @@ from app.audit.queries import (
 from app.audit.services import record
 from app.db import db
 from app.households.queries import get_household_or_404
+from app.http import int_arg
 from app.permissions import Permission, permission_required
 
 bp = Blueprint("audit", __name__)
@@ -38,7 +39,7 @@ def _audit_outcome(outcome: str) -> str:
 
 
 def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return int_arg("page") or 1
 
 
 @bp.route("/menages/<int:household_id>/consultations")
@@ -80,9 +81,9 @@ def index():
     outcome = request.args.get("resultat") or None
     action = (request.args.get("action") or "").strip()[:60] or None
     filters = LogFilters(
-        actor_id=request.args.get("acteur", type=int),
+        actor_id=int_arg("acteur"),
         action=action,
-        household_id=request.args.get("menage", type=int),
+        household_id=int_arg("menage"),
         start_on=_date_arg("du"),
         end_on=_date_arg("au"),
         outcome=outcome if outcome in AuditOutcome._value2member_map_ else None,

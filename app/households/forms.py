@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     RadioField,
     SelectField,
@@ -16,7 +15,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.forms import EuroField, MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
+from app.forms import (
+    DateField,
+    EuroField,
+    MultiCheckboxField,
+    OnceForm,
+    VersionedForm,
+    coerce_id,
+    strip_or_none,
+)
 from app.households.models import (
     DIAGNOSTIC_AXES,
     DataCategory,
@@ -34,23 +41,13 @@ from app.projects.models import TargetPublic
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
 
 
-def int_or_zero(value) -> int:
-    """Coerce a select's value; an empty or odd answer becomes 0 ("— Choisir —"), which the
-    service refuses with a French message."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+# An empty or odd answer (or one that cannot be an id) becomes 0 ("— Choisir —"), which the
+# service refuses with a French message.
+int_or_zero = coerce_id
 
 
 class FrenchDateField(DateField):
-    """A ``type=date`` input whose parse error says what to type."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(DATE_MESSAGE) from error
+    """A ``type=date`` input whose parse error says what to type (see app/forms.py)."""
 
 
 def _date(label: str, *, required: bool = True, description: str = "") -> DateField:

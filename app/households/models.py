@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.bounds import MONEY
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
 
 
@@ -244,6 +245,9 @@ class Household(VersionedMixin, db.Model):
         ),
         CheckConstraint("apl_cents IS NULL OR apl_cents >= 0", name="apl_positive"),
         CheckConstraint("debts_cents IS NULL OR debts_cents >= 0", name="debts_positive"),
+        CheckConstraint(MONEY.sql("monthly_income_cents"), name="income_plausible"),
+        CheckConstraint(MONEY.sql("apl_cents"), name="apl_plausible"),
+        CheckConstraint(MONEY.sql("debts_cents"), name="debts_plausible"),
         Index("ix_household_project_stage", "project_id", "stage"),
     )
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app import bounds
 from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, check_version
@@ -109,6 +110,7 @@ def _past_date(
 def _amount(value: int | None, *, field: str, label: str) -> int | None:
     if value is not None and value < 0:
         raise DomainError(f"{label} : le montant ne peut pas être négatif.", field=field)
+    bounds.MONEY.check(value, field=field)
     return value
 
 

@@ -50,6 +50,7 @@ from app.households.queries import (
     team_candidates,
     visible_households,
 )
+from app.http import int_arg
 from app.permissions import Permission, has_permission, permission_required
 from app.projects.models import TargetPublic
 from app.retention.queries import due_for_anonymisation
@@ -93,7 +94,7 @@ def _back_to(endpoint: str, household, message: str):
 
 
 def _int_arg(name: str) -> int | None:
-    return request.args.get(name, type=int) or None
+    return int_arg(name)
 
 
 LIST_FILTERS = (
@@ -135,7 +136,7 @@ def index():
         )
     page = db.paginate(
         query,
-        page=request.args.get("page", 1, type=int),
+        page=int_arg("page") or 1,
         per_page=PER_PAGE,
         error_out=False,
     )

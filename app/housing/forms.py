@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms import EuroField, OnceForm, VersionedForm, strip_or_none
+from app import bounds
+from app.forms import DateField, EuroField, OnceForm, VersionedForm, strip_or_none
 from app.housing.models import (
     Funding,
     GlaActionKind,
@@ -77,7 +78,9 @@ class DwellingForm(OnceForm, VersionedForm):
         "Référence du logement chez le bailleur", 40, "Facultatif, unique chez ce bailleur."
     )
     typology = _choice("Typologie", Typology.choices(), "Choisissez la typologie.")
-    surface_m2 = EuroField("Surface habitable (m²)", validators=[Optional()])
+    surface_m2 = EuroField(
+        "Surface habitable (m²)", validators=[Optional()], kind=bounds.SURFACE, cents=False
+    )
     funding = _choice("Financement", Funding.choices(), "Choisissez le financement.")
     rent = EuroField(
         "Loyer mensuel hors charges (€)", validators=[InputRequired("Indiquez le loyer.")]

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from app.bounds import BALANCE, MONEY, SURFACE
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
 from app.households.models import LabelledEnum
 
@@ -76,6 +77,9 @@ class Dwelling(VersionedMixin, db.Model):
         CheckConstraint("rent_cents >= 0", name="rent_positive"),
         CheckConstraint("charges_cents >= 0", name="charges_positive"),
         CheckConstraint("surface_m2 IS NULL OR surface_m2 > 0", name="surface_positive"),
+        CheckConstraint(MONEY.sql("rent_cents"), name="rent_plausible"),
+        CheckConstraint(MONEY.sql("charges_cents"), name="charges_plausible"),
+        CheckConstraint(SURFACE.sql("surface_m2"), name="surface_plausible"),
         UniqueConstraint("landlord_id", "landlord_reference"),
     )
 
@@ -231,6 +235,8 @@ class RentAccountSnapshot(db.Model):
     __table_args__ = (
         UniqueConstraint("occupancy_id", "month"),
         CheckConstraint("amount_due_cents >= 0", name="amount_due_positive"),
+        CheckConstraint(MONEY.sql("amount_due_cents"), name="amount_due_plausible"),
+        CheckConstraint(BALANCE.sql("balance_cents"), name="balance_plausible"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -283,6 +289,8 @@ class RepaymentPlan(VersionedMixin, db.Model):
     __table_args__ = (
         CheckConstraint("monthly_cents > 0", name="monthly_positive"),
         CheckConstraint("debt_cents IS NULL OR debt_cents > 0", name="debt_positive"),
+        CheckConstraint(MONEY.sql("monthly_cents"), name="monthly_plausible"),
+        CheckConstraint(MONEY.sql("debt_cents"), name="debt_plausible"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

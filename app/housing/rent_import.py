@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app
 from sqlalchemy import select
 
+from app import bounds
 from app.db import db, utcnow
 from app.errors import DomainError
 from app.formatting import format_date, today_paris
@@ -446,7 +447,15 @@ _AMOUNT = re.compile(r"^[+-]?\d+(\.\d{1,2})?$")
 
 
 def parse_amount(value) -> int:
-    """Cents from ``1 234,56``, ``-12,5``, ``412.80``, ``1.234,56 €`` or a spreadsheet number."""
+    """Cents from ``1 234,56``, ``-12,5``, ``412.80``, ``1.234,56 €`` or a spreadsheet number;
+    ValueError beyond the plausible balance (``bounds.BALANCE``)."""
+    cents = _parse_cents(value)
+    if not bounds.BALANCE.contains(cents):
+        raise ValueError
+    return cents
+
+
+def _parse_cents(value) -> int:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int | float | Decimal):
@@ -468,6 +477,14 @@ _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y")
 
 
 def parse_day(value) -> date:
+    """A date from a cell; ValueError when unreadable or outside 1900–2100."""
+    day = _read_day(value)
+    if not bounds.date_in_window(day):
+        raise ValueError
+    return day
+
+
+def _read_day(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app import bounds
 from app.audit.models import AuditOutcome
 from app.audit.services import record
 from app.db import db
@@ -162,6 +163,9 @@ def _check_dwelling_values(values: dict) -> None:
         raise DomainError("Les charges ne peuvent pas être négatives.", field="charges")
     if values["surface_m2"] is not None and values["surface_m2"] <= 0:
         raise DomainError("La surface doit être supérieure à 0 m².", field="surface_m2")
+    bounds.MONEY.check(values["rent_cents"], field="rent")
+    bounds.MONEY.check(values["charges_cents"], field="charges")
+    bounds.SURFACE.check(values["surface_m2"], field="surface_m2")
     if not _POSTAL_CODE.match(values["postal_code"] or ""):
         raise DomainError("Le code postal compte 5 chiffres.", field="postal_code")
     if values["typology"] not in Typology.__members__.values():
@@ -449,6 +453,7 @@ def record_glissement(
 
 
 def _check_past_date(day: date, occupancy: Occupancy, field_name: str, today: date) -> None:
+    bounds.check_date(day, field=field_name)
     if day > today:
         raise DomainError("Cette date est dans le futur.", field=field_name)
     if day < occupancy.start_on:
@@ -501,6 +506,9 @@ def start_repayment_plan(
         raise DomainError("La mensualité doit être supérieure à 0 €.", field="monthly")
     if debt_cents is not None and debt_cents <= 0:
         raise DomainError("La dette à apurer doit être supérieure à 0 €.", field="debt")
+    bounds.MONEY.check(monthly_cents, field="monthly")
+    bounds.MONEY.check(debt_cents, field="debt")
+    bounds.check_date(start_on, field="start_on")
     if start_on < occupancy.start_on:
         raise DomainError("Le plan ne peut pas précéder le début du bail.", field="start_on")
     running = db.session.scalar(

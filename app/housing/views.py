@@ -54,6 +54,7 @@ from app.housing.queries import (
     tenancy_page,
     visible_dwellings,
 )
+from app.http import int_arg
 from app.organisations.models import Organisation
 from app.permissions import Permission, permission_required
 from app.search import contains, recalled_search, redirect_to_results
@@ -399,10 +400,10 @@ def dashboard():
         return redirect_to_results("housing.dashboard", request.form, DASHBOARD_FILTERS)
     status = request.args.get("statut") or ""
     supported = request.args.get("accompagne") or ""
-    landlord_id = request.args.get("bailleur", type=int)
+    landlord_id = int_arg("bailleur")
     typed = recalled_search()
     text = search_key(typed)
-    number = request.args.get("page", 1, type=int)
+    number = int_arg("page") or 1
     if status or supported or landlord_id or text:
         figures = key_figures(current_user)
         page = tenancy_page(

@@ -3,10 +3,18 @@ the input; the rules (dates, consent, duration range) live in ``services.py``.""
 
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.forms import MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
+from app import bounds
+from app.forms import (
+    DateField,
+    IntegerField,
+    MultiCheckboxField,
+    OnceForm,
+    VersionedForm,
+    strip_or_none,
+)
 from app.households.models import SupportDomain
 from app.interventions.models import DURATION_MAX, DURATION_MIN, InterventionMode
 
@@ -58,6 +66,7 @@ class VisitForm(_TextsMixin, OnceForm):
         "Durée (minutes)",
         description=f"Entre {DURATION_MIN} et {DURATION_MAX} minutes. Facultatif.",
         validators=[Optional()],
+        kind=bounds.DURATION,
     )
     domains = MultiCheckboxField("Domaines abordés", choices=SupportDomain.choices())
 

@@ -21,11 +21,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.bounds import DURATION
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
 from app.households.models import LabelledEnum, SupportDomain
 
-DURATION_MIN = 1
-DURATION_MAX = 480  # minutes: a full day of accompaniment at most
+# minutes: a full day of accompaniment at most (declared in app/bounds.py)
+DURATION_MIN, DURATION_MAX = DURATION.low, DURATION.high
 
 
 class InterventionMode(LabelledEnum):

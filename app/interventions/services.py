@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from app import bounds
 from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, NotAllowed, check_version
@@ -12,8 +13,6 @@ from app.households.models import DataCategory, PartnerCategory, SupportDomain
 from app.households.queries import has_consent
 from app.interventions.models import (
     CORRECTABLE_FIELDS,
-    DURATION_MAX,
-    DURATION_MIN,
     Intervention,
     InterventionCorrection,
     InterventionMode,
@@ -58,6 +57,7 @@ def _check_next_action(next_action: str | None, next_action_on: date | None, tod
             "venir.",
             field="next_action_on",
         )
+    bounds.check_planned(next_action_on, today, field="next_action_on")
 
 
 def record_visit(
@@ -79,6 +79,7 @@ def record_visit(
     today = today or today_paris()
     if occurred_on is None:
         raise DomainError("Indiquez la date.", field="occurred_on")
+    bounds.check_date(occurred_on, field="occurred_on")
     if occurred_on > today:
         raise DomainError(
             "Cette date est dans le futur : notez la visite une fois qu'elle a eu lieu.",
@@ -86,11 +87,7 @@ def record_visit(
         )
     if mode not in InterventionMode.__members__.values():
         raise DomainError("Choisissez le type de contact.", field="mode")
-    if duration_minutes is not None and not DURATION_MIN <= duration_minutes <= DURATION_MAX:
-        raise DomainError(
-            f"La durée doit être comprise entre {DURATION_MIN} et {DURATION_MAX} minutes.",
-            field="duration_minutes",
-        )
+    bounds.DURATION.check(duration_minutes, field="duration_minutes")
     unknown = [d for d in domains if d not in SupportDomain.__members__.values()]
     if unknown:
         raise DomainError("Un des domaines choisis n'existe pas.", field="domains")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     SelectField,
     StringField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from app.forms import OnceForm, VersionedForm, strip_or_none
+from app.forms import DateField, OnceForm, VersionedForm, coerce_id, strip_or_none
 from app.households.models import SupportDomain
 from app.partners.models import PartnerDomain
 
@@ -94,7 +93,7 @@ class ContactForm(OnceForm):
 
 class ReferralForm(OnceForm):
     # Choices are checked by the service, which explains an unknown partner in plain words.
-    partner_id = SelectField("Partenaire", coerce=int, validate_choice=False)
+    partner_id = SelectField("Partenaire", coerce=coerce_id, validate_choice=False)
     domain = SelectField("Domaine", choices=SupportDomain.choices())
     reason = _text(
         "Motif de l'orientation",

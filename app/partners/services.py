@@ -13,6 +13,7 @@ from importlib import import_module
 
 from sqlalchemy import func, select
 
+from app import bounds
 from app.audit.services import record
 from app.db import db
 from app.errors import DomainError, check_version
@@ -301,6 +302,9 @@ def record_meeting(
         raise DomainError(
             "La prochaine réunion doit avoir lieu après celle-ci.", field="next_meeting_on"
         )
+    # A planned meeting is a planned date too (it feeds the calendar).
+    bounds.check_planned(held_on, today_paris(), field="held_on")
+    bounds.check_planned(next_meeting_on, today_paris(), field="next_meeting_on")
     meeting = TripartiteMeeting(
         household_id=household.id,
         held_on=held_on,

@@ -9,6 +9,7 @@ from app.db import db
 from app.formatting import today_paris
 from app.forms import submit
 from app.households.views import open_household_file
+from app.http import int_arg
 from app.partners import services
 from app.partners.forms import (
     ContactForm,
@@ -33,6 +34,7 @@ from app.permissions import (
     can_read_social_content,
     permission_required,
 )
+from app.search import MAX_LENGTH as SEARCH_MAX_LENGTH
 
 bp = Blueprint("partners", __name__)
 
@@ -49,12 +51,13 @@ PER_PAGE = 30
 @bp.route("/partenaires/")
 @permission_required(VIEW)
 def index():
-    q = (request.args.get("q") or "").strip()
+    q = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
     domain = request.args.get("domaine") or ""
     if domain not in PartnerDomain.__members__.values():
         domain = ""
     page = db.paginate(
         search_partners(q, domain or None, active_only=not current_user_manages()),
+        page=int_arg("page") or 1,
         per_page=PER_PAGE,
         error_out=False,
     )
@@ -225,7 +228,7 @@ def refer(household_id: int):
     form.partner_id.choices = _partner_choices()
     if not form.is_submitted():
         form.referred_on.data = today_paris()
-        form.partner_id.data = request.args.get("partenaire", type=int) or 0
+        form.partner_id.data = int_arg("partenaire") or 0
     done = submit(
         form,
         lambda: services.refer_household(

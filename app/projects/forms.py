@@ -1,7 +1,14 @@
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import EuroField, MultiCheckboxField, OnceForm, VersionedForm
+from app.forms import (
+    DateField,
+    EuroField,
+    IntegerField,
+    MultiCheckboxField,
+    OnceForm,
+    VersionedForm,
+)
 from app.projects.models import FundingCall, TargetPublic
 
 

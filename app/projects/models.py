@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.bounds import COUNT, MONEY
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
 
 
@@ -79,6 +80,8 @@ class Project(VersionedMixin, db.Model):
             "target_households IS NULL OR target_households >= 0", name="target_positive"
         ),
         CheckConstraint("grant_cents IS NULL OR grant_cents >= 0", name="grant_positive"),
+        CheckConstraint(MONEY.sql("grant_cents"), name="grant_plausible"),
+        CheckConstraint(COUNT.sql("target_households"), name="target_plausible"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app import bounds
 from app.audit.services import record
 from app.db import db
 from app.errors import DomainError, check_version
@@ -37,6 +38,8 @@ def _validated(values: dict, *, exclude_id: int | None = None) -> dict:
     )
     if len(partners) != len(partner_ids):
         raise DomainError("Un des partenaires choisis n'existe pas.", field="partner_ids")
+    bounds.COUNT.check(values.get("target_households"), field="target_households")
+    bounds.MONEY.check(values.get("grant_cents"), field="grant_euros")
     return {
         "name": name,
         "territory": values["territory"].strip(),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from app.forms import OnceForm, strip_or_none
+from app.forms import DateField, IntegerField, OnceForm, strip_or_none
 from app.reminders.models import SETTINGS
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, select
 
+from app import bounds
 from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError
@@ -49,6 +50,7 @@ def create_manual_reminder(
         raise DomainError(
             "La date est passée : choisissez aujourd'hui ou une date à venir.", field="due_on"
         )
+    bounds.check_planned(due_on, today_paris(now), field="due_on")
     reminder = Reminder(
         rule_code=MANUAL_RULE,
         household_id=household.id,
@@ -170,6 +172,7 @@ def postpone(
         raise DomainError("Indiquez la nouvelle date.", field="new_date")
     if new_date <= today_paris(now):
         raise DomainError("Choisissez une date à venir (après aujourd'hui).", field="new_date")
+    bounds.check_planned(new_date, today_paris(now), field="new_date")
     reason = _clean(reason)
     if reason is None:
         raise DomainError("Indiquez pourquoi le rappel est reporté.", field="reason")

@@ -4,7 +4,7 @@ calendar address and the calendar feed itself; plus ``flask --app wsgi reminders
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 from flask import (
@@ -265,14 +265,25 @@ def ics_calendar(events, now: datetime) -> str:
             "BEGIN:VEVENT",
             f"UID:{event.uid}@ancrage",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{event.on:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{event.on + timedelta(days=1):%Y%m%d}",
+            f"DTSTART;VALUE=DATE:{_ics_day(event.on)}",
+            f"DTEND;VALUE=DATE:{_ics_day(_next_day(event.on))}",
             f"SUMMARY:{_ics_text(event.summary)}",
             f"URL:{link}",
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")
     return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+def _ics_day(day: date) -> str:
+    # Not strftime: "%Y" drops the leading zeros of a year before 1000 on glibc.
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+def _next_day(day: date) -> date:
+    """The exclusive end of an all-day event; a row dated 9999-12-31 (stored before the
+    bounds existed) must not take the whole feed down."""
+    return day if day == date.max else day + timedelta(days=1)
 
 
 def _ics_text(value: str) -> str:

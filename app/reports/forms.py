@@ -4,10 +4,10 @@ reassignment of households."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.forms import strip_or_none
+from app.forms import DateField, coerce_id, strip_or_none
 from app.reports.services import REASON_MAX
 
 
@@ -35,7 +35,7 @@ class ReassignForm(FlaskForm):
 
     new_referent_id = SelectField(
         "Nouveau ou nouvelle référent·e",
-        coerce=int,
+        coerce=coerce_id,
         choices=[],
         validate_choice=False,
         validators=[DataRequired("Choisissez le ou la nouvelle référent·e.")],

@@ -26,6 +26,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import bounds
 from app.audit.services import record
 from app.auth.views import reauth_required
 from app.db import commit_keeping_loaded, db
@@ -35,6 +36,7 @@ from app.forms import apply_domain_error
 from app.households.models import HouseholdStage, StageTransition
 from app.households.queries import get_household_or_404
 from app.households.services import record_file_read
+from app.http import id_list, int_arg
 from app.permissions import (
     Permission,
     can_read_social_content,
@@ -61,7 +63,7 @@ DEFAULT_SMALL_COUNT = 5
 def _projects():
     """The coordinator's projects, and the ids the page covers (one, or all of them)."""
     projects = queries.coordinator_projects(current_user)
-    chosen = request.values.get("projet", type=int)
+    chosen = int_arg("projet", request.values)
     ids = [p.id for p in projects]
     return projects, ([chosen] if chosen in ids else ids), (chosen if chosen in ids else None)
 
@@ -69,10 +71,7 @@ def _projects():
 def _referent_arg(value: str | None):
     if value == queries.NO_REFERENT:
         return queries.NO_REFERENT
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return bounds.id_or_none(value) if value else None
 
 
 def _no_contact_days(value) -> int:
@@ -210,7 +209,7 @@ def reassign():
     form = ReassignForm()
     source = "stalled" if form.source.data == "stalled" else "list"
     template = "reports/stalled.html" if source == "stalled" else "reports/caseload_list.html"
-    submitted = request.form.getlist("household_ids", type=int)
+    submitted = id_list("household_ids")
     if not form.validate_on_submit():
         if not form.csrf_token.errors:
             _require_households(form, submitted)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -15,7 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms import OnceForm, VersionedForm, strip_or_none
+from app import bounds
+from app.forms import DateField, IntegerField, OnceForm, VersionedForm, strip_or_none
 from app.households.models import SupportDomain
 from app.support.models import (
     ExitReason,
@@ -51,6 +50,9 @@ class _Decimal(DecimalField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError("Indiquez un nombre, par exemple 1,5.") from error
+        if self.data is not None and not bounds.WEIGHT.contains(self.data):
+            self.data = None  # NaN, Infinity, 1e309: never compared, never stored
+            raise ValueError(bounds.WEIGHT.message)
 
 
 class IntensityLevelForm(OnceForm, VersionedForm):
@@ -67,6 +69,7 @@ class IntensityLevelForm(OnceForm, VersionedForm):
         "Un contact attendu tous les … jours",
         description="Par exemple 7 pour un contact par semaine.",
         validators=[InputRequired("Indiquez le rythme de contact.")],
+        kind=bounds.CONTACT_DAYS,
     )
     caseload_weight = _Decimal(
         "Poids dans la file active",

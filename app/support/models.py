@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.bounds import WEIGHT
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
 from app.households.models import LabelledEnum, SupportDomain
 
@@ -40,6 +41,7 @@ class IntensityLevel(VersionedMixin, db.Model):
         CheckConstraint("contact_every_days BETWEEN 1 AND 365", name="rhythm_range"),
         CheckConstraint("caseload_weight > 0", name="weight_positive"),
         UniqueConstraint("project_id", "name"),
+        CheckConstraint(WEIGHT.sql("caseload_weight"), name="weight_plausible"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from app import bounds
 from app.audit.services import record
 from app.db import db
 from app.errors import DomainError, check_version
@@ -88,16 +89,13 @@ def _check_level_values(
     project_id, name, contact_every_days, caseload_weight, *, exclude_id=None
 ) -> None:
     _require(name, "Indiquez le nom du niveau.", "name")
-    if contact_every_days is None or not 1 <= contact_every_days <= 365:
-        raise DomainError(
-            "Le rythme de contact doit être compris entre 1 et 365 jours.",
-            field="contact_every_days",
-        )
-    if caseload_weight is None or not Decimal("0.1") <= caseload_weight <= Decimal("10"):
-        raise DomainError(
-            "Le poids dans la file active doit être compris entre 0,1 et 10.",
-            field="caseload_weight",
-        )
+    # None is refused too: both are required (bounds.check lets None pass).
+    bounds.CONTACT_DAYS.check(
+        -1 if contact_every_days is None else contact_every_days, field="contact_every_days"
+    )
+    bounds.WEIGHT.check(
+        Decimal(-1) if caseload_weight is None else caseload_weight, field="caseload_weight"
+    )
     clash = select(IntensityLevel.id).where(
         IntensityLevel.project_id == project_id, func.lower(IntensityLevel.name) == name.lower()
     )

@@ -3,11 +3,13 @@ with a next action; the landlord then sees the shared summary only when it was t
 never the restricted note."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from app.db import db
+from app.formatting import today_paris
 from app.permissions import Role
 from tests.factories import (
     PASSWORD,
@@ -77,7 +79,9 @@ def note_visit(page: Page, *, note: str, summary: str, share: bool, next_action:
         page.get_by_label("Partager un compte rendu avec le bailleur").check()
     page.get_by_label("Compte rendu pour le bailleur").fill(summary)
     page.get_by_label("Prochaine action", exact=True).fill(next_action)
-    page.get_by_label("Date de la prochaine action").fill("2099-01-15")
+    # To come, within the two-year planning horizon (app/bounds.py).
+    soon = today_paris() + timedelta(days=40)
+    page.get_by_label("Date de la prochaine action").fill(soon.isoformat())
     page.get_by_role("button", name="Enregistrer la visite").click()
     expect(page.get_by_text("Visite enregistrée.")).to_be_visible()
 

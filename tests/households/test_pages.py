@@ -151,7 +151,7 @@ def _count(model) -> int:
     [
         ({"head_first_name": ""}, "Indiquez le prénom."),
         ({"head_birth_on": "2026-02-30"}, "Indiquez une date valide"),
-        ({"head_birth_on": "2999-01-01"}, "la date ne peut pas être dans le futur"),
+        ({"head_birth_on": "2099-01-01"}, "la date ne peut pas être dans le futur"),
         ({"head_last_name": "x" * 81}, "80 caractères au plus."),
         ({"project_id": "999999"}, "Choisissez un de vos projets."),
     ],
