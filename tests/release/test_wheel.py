@@ -123,6 +123,7 @@ def test_the_installed_wheel_migrates_serves_and_schedules(installed, fresh_data
         "DATABASE_URL": fresh_database,
         "ANCRAGE_INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "release-test-secret-key-long-enough-0123456789",
+        "MAIL_SENDER": "Ancrage <ne-pas-repondre@example.org>",
         "LOG_FORMAT": "json",
     }
     ancrage = str(installed / "ancrage")
