@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from app.audit.models import AuditEntry
-from app.db import db
+from app.db import db, utcnow
 from app.errors import is_database_busy
 from app.formatting import today_paris
 from app.households.models import Household
@@ -299,3 +299,79 @@ def test_postgres_web_transactions_carry_lock_and_statement_timeouts(app):
     # Outside a request (CLI, jobs): the server's settings, no limit by default.
     assert db.session.scalar(text("SHOW statement_timeout")) == "0"
     db.session.rollback()
+
+
+# --- views that check a password or a code before they write ---------------------------------
+
+
+def _lock_is_free(path: str) -> bool:
+    """Whether another connection can take SQLite's write lock right now (no wait)."""
+    import sqlite3
+
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's write lock")
+def test_login_reauth_and_code_checks_do_not_hold_the_write_lock(w, make_client, monkeypatch):
+    """While a login, a password confirmation or a second-factor code is being checked
+    (argon2 is slow on purpose; the throttle counts run first), another connection can still
+    take the write lock: these views are ``takes_write_lock_late``. Before, the POST held the
+    lock from its first query, so every other writer waited for the hash."""
+    from app.auth import services as auth_services
+    from app.permissions import Role
+    from tests.factories import PASSWORD, make_user
+
+    path = db.engine.url.database
+    seen: list[tuple[str, bool]] = []
+    real_verify = auth_services._verify
+    real_decrypt = auth_services.decrypt_totp_secret
+
+    def verify(password_hash, password):
+        seen.append(("password", _lock_is_free(path)))
+        return real_verify(password_hash, password)
+
+    def decrypt(token):
+        seen.append(("code", _lock_is_free(path)))
+        return real_decrypt(token)
+
+    worker = w.users["travailleur_social"]
+    enrolled = make_user(Role.TRAVAILLEUR_SOCIAL)
+    auth_services.start_totp_enrolment(enrolled)
+    db.session.flush()
+    auth_services.totp_credential(enrolled).confirmed_at = utcnow()
+    db.session.commit()
+    monkeypatch.setattr(auth_services, "_verify", verify)
+    monkeypatch.setattr(auth_services, "decrypt_totp_secret", decrypt)
+
+    stranger = make_client()
+    wrong = stranger.post("/connexion", data={"email": worker.email, "password": "pas le bon"})
+    assert wrong.status_code == 401 and "Adresse e-mail ou mot de passe incorrect." in page(wrong)
+    assert seen.pop() == ("password", True)
+
+    social = make_client()
+    social.login(worker)  # password step, then home: no second factor for this user
+    assert seen.pop() == ("password", True)
+    confirm = social.post("/mon-compte/confirmer", data={"password": PASSWORD, "next": ""})
+    assert confirm.status_code == 302, page(confirm)[:500]
+    assert seen.pop() == ("password", True)
+
+    second = make_client()
+    step = second.post("/connexion", data={"email": enrolled.email, "password": PASSWORD})
+    assert step.headers["Location"].endswith("/connexion/code")
+    seen.clear()
+    bad = second.post("/connexion/code", data={"code": "000000"})
+    assert bad.status_code == 401
+    assert ("code", True) in seen
+    # The failures and the successes were recorded all the same.
+    from app.auth.models import LoginAttempt
+
+    assert _count(LoginAttempt, LoginAttempt.is_success.is_(False)) == 2
+    assert _count(LoginAttempt, LoginAttempt.is_success.is_(True)) == 3
