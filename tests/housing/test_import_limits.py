@@ -371,7 +371,13 @@ def test_a_file_just_over_the_import_limit_is_refused_on_the_form(client, landlo
 def test_other_routes_keep_the_global_limit(client):
     response = client.post("/connexion", data={"email": "a@b.fr", "password": "x" * (3 << 20)})
     assert response.status_code == 413
-    assert "Fichier trop volumineux" in page(response) and "2 Mo au plus" in page(response)
+    text = page(response)
+    assert "Formulaire trop volumineux" in text
+    assert (
+        "Le formulaire envoyé est trop volumineux (2 Mo au plus). Rien n'a été enregistré : "
+        "raccourcissez le texte, puis renvoyez-le." in text
+    )
+    assert "fichier" not in text.lower()  # no file on this form
 
 
 def run_cli(app, landlord, path: Path):
