@@ -170,10 +170,10 @@ def _too_large():
     """The body was refused unread: say the limit, and offer the form again."""
     from flask import request
 
-    from app.uploads import too_large_message
+    from app.uploads import too_large_message, too_large_title
 
     back = request.path if request.url_rule and "GET" in request.url_rule.methods else None
-    title, _default = ERROR_TITLES[413]
+    title = too_large_title()
     page = render_template(
         "errors/error.html", code=413, title=title, message=too_large_message(), back_url=back
     )

@@ -37,10 +37,21 @@ def megabytes(size: int) -> str:
 
 
 def too_large_message() -> str:
-    limit = g.get("upload_limit") or current_app.config.get("MAX_CONTENT_LENGTH")
-    if not limit:
-        return "Le fichier envoyé dépasse la taille autorisée."
+    """The 413 page's text: about the file on a route with an upload limit, about the form
+    (no file on it) anywhere else."""
+    per_route = g.get("upload_limit")
+    limit = per_route or current_app.config.get("MAX_CONTENT_LENGTH")
+    if not per_route:
+        return (
+            "Le formulaire envoyé est trop volumineux"
+            + (f" ({megabytes(limit)} au plus)" if limit else "")
+            + ". Rien n'a été enregistré : raccourcissez le texte, puis renvoyez-le."
+        )
     return (
         f"Le fichier envoyé dépasse la taille autorisée ({megabytes(limit)} au plus). "
         "Rien n'a été enregistré : découpez le fichier, puis envoyez chaque partie."
     )
+
+
+def too_large_title() -> str:
+    return "Fichier trop volumineux" if g.get("upload_limit") else "Formulaire trop volumineux"

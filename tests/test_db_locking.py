@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from app.audit.models import AuditEntry
-from app.db import db
+from app.db import db, utcnow
 from app.errors import is_database_busy
 from app.formatting import today_paris
 from app.households.models import Household
@@ -299,3 +299,215 @@ def test_postgres_web_transactions_carry_lock_and_statement_timeouts(app):
     # Outside a request (CLI, jobs): the server's settings, no limit by default.
     assert db.session.scalar(text("SHOW statement_timeout")) == "0"
     db.session.rollback()
+
+
+# --- views that check a password or a code before they write ---------------------------------
+
+
+def _lock_is_free(path: str) -> bool:
+    """Whether another connection can take SQLite's write lock right now (no wait)."""
+    import sqlite3
+
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's write lock")
+def test_login_reauth_and_code_checks_do_not_hold_the_write_lock(w, make_client, monkeypatch):
+    """While a login, a password confirmation or a second-factor code is being checked
+    (argon2 is slow on purpose; the throttle counts run first), another connection can still
+    take the write lock: these views are ``takes_write_lock_late``. Before, the POST held the
+    lock from its first query, so every other writer waited for the hash."""
+    from app.auth import services as auth_services
+    from app.permissions import Role
+    from tests.factories import PASSWORD, make_user
+
+    path = db.engine.url.database
+    seen: list[tuple[str, bool]] = []
+    real_verify = auth_services._verify
+    real_decrypt = auth_services.decrypt_totp_secret
+
+    def verify(password_hash, password):
+        seen.append(("password", _lock_is_free(path)))
+        return real_verify(password_hash, password)
+
+    def decrypt(token):
+        seen.append(("code", _lock_is_free(path)))
+        return real_decrypt(token)
+
+    worker = w.users["travailleur_social"]
+    enrolled = make_user(Role.TRAVAILLEUR_SOCIAL)
+    auth_services.start_totp_enrolment(enrolled)
+    db.session.flush()
+    auth_services.totp_credential(enrolled).confirmed_at = utcnow()
+    db.session.commit()
+    monkeypatch.setattr(auth_services, "_verify", verify)
+    monkeypatch.setattr(auth_services, "decrypt_totp_secret", decrypt)
+
+    stranger = make_client()
+    wrong = stranger.post("/connexion", data={"email": worker.email, "password": "pas le bon"})
+    assert wrong.status_code == 401 and "Adresse e-mail ou mot de passe incorrect." in page(wrong)
+    assert seen.pop() == ("password", True)
+
+    social = make_client()
+    social.login(worker)  # password step, then home: no second factor for this user
+    assert seen.pop() == ("password", True)
+    confirm = social.post("/mon-compte/confirmer", data={"password": PASSWORD, "next": ""})
+    assert confirm.status_code == 302, page(confirm)[:500]
+    assert seen.pop() == ("password", True)
+
+    second = make_client()
+    step = second.post("/connexion", data={"email": enrolled.email, "password": PASSWORD})
+    assert step.headers["Location"].endswith("/connexion/code")
+    seen.clear()
+    bad = second.post("/connexion/code", data={"code": "000000"})
+    assert bad.status_code == 401
+    assert ("code", True) in seen
+    # The failures and the successes were recorded all the same.
+    from app.auth.models import LoginAttempt
+
+    assert _count(LoginAttempt, LoginAttempt.is_success.is_(False)) == 2
+    assert _count(LoginAttempt, LoginAttempt.is_success.is_(True)) == 3
+
+
+# --- every route, under a held lock ----------------------------------------------------------
+
+WALK_WINDOW_SECONDS = 12  # each hold is at most HOLD_SECONDS; a new one starts after
+
+
+def _raw_counts(path: str) -> dict[str, int]:
+    """Every table's row count, read by a plain connection (a WAL reader never waits)."""
+    import sqlite3
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        return {
+            table.name: connection.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+            for table in db.metadata.sorted_tables
+        }
+    finally:
+        connection.close()
+
+
+def _walk_role(expect: dict[str, int]) -> str:
+    """The role that reaches the route's real work: one expected to get 200, else a redirect
+    of a logged-in user, else whoever comes first."""
+    for wanted in (200, 302):
+        for role, status in expect.items():
+            if status == wanted and role != "anonyme":
+                return role
+    return "anonyme" if expect.get("anonyme") == 200 else next(iter(expect))
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's write lock held by another process")
+def test_every_route_under_a_held_write_lock(app, make_client):
+    """The url_map, walked while a second process holds SQLite's write lock (in windows of
+    at most 15 s, the web busy timeout lowered to 200 ms), each route as a role that reaches
+    its real work (ids from tests/world.py, as the permission matrix does):
+
+    - GET: never 500; the same status as when the lock is gone (every GET is replayed
+      then), except that a page that writes (its journal entry, an enrolment's secret) may
+      answer the 503 busy page without writing; shown, it has its journal entry;
+    - POST: the 503 busy page, or a 4xx refusal (a ``takes_write_lock_late`` view may also
+      answer before its first write), writing nothing: every table's row count, logs
+      included, unchanged."""
+    from tests.test_permission_matrix import MATRIX
+    from tests.world import ROLES
+
+    assert set(MATRIX) == {
+        f"{rule.endpoint} {method}"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    world = build_world()
+    db.session.commit()
+    path = db.engine.url.database
+    clients = {}
+    for role in ROLES:
+        clients[role] = make_client()
+        if role != "anonyme":
+            clients[role].login(world.users[role])
+        clients[role].csrf_token()
+    # Every URL now: formatting one later would reload an expired world object in the test's
+    # own session, which (outside a request) waits for the lock like a CLI command.
+    urls = {route: case.path.format(w=world) for route, case in MATRIX.items()}
+    db.session.commit()
+    app.config["SQLITE_BUSY_TIMEOUT_MS"] = 200
+    routes = sorted(MATRIX, key=lambda route: route.endswith(" POST"))  # GETs first
+    pending = list(routes)
+    under_lock: dict[str, tuple[int, dict[str, int], str]] = {}
+    windows = 0
+    while pending:
+        windows += 1
+        with sqlite_write_lock(seconds=HOLD_SECONDS):
+            opened = time.monotonic()
+            while pending and time.monotonic() - opened < WALK_WINDOW_SECONDS:
+                route = pending.pop(0)
+                case = MATRIX[route]
+                role = _walk_role(case.expect)
+                client = clients[role]
+                url = urls[route]
+                before = _raw_counts(path)
+                if route.endswith(" GET"):
+                    response = client.get(url)
+                else:
+                    data = {"csrf_token": client.csrf_token(), **(case.data or {})}
+                    response = client.post(url, data=data, csrf=False)
+                after = _raw_counts(path)
+                changed = {t: after[t] - before[t] for t in after if after[t] != before[t]}
+                under_lock[route] = (response.status_code, changed, page(response))
+
+    # Once the lock is gone: each GET's normal answer, and what it writes (a journal entry,
+    # the secret an enrolment page shows…).
+    replayed = {}
+    for route in routes:
+        if route.endswith(" GET"):
+            before = _raw_counts(path)
+            status = clients[_walk_role(MATRIX[route].expect)].get(urls[route]).status_code
+            after = _raw_counts(path)
+            replayed[route] = (status, {t for t in after if after[t] != before[t]})
+
+    late = {
+        f"{endpoint} POST"
+        for endpoint, view in app.view_functions.items()
+        if getattr(view, "takes_write_lock_late", False)
+    }
+    problems = []
+    for route, (status, changed, body) in under_lock.items():
+        if status == 500:
+            problems.append(f"{route}: 500")
+        elif route.endswith(" GET"):
+            normal, writes = replayed[route]
+            if status == 503 and normal != 503:
+                if not writes:
+                    problems.append(f"{route}: a page that only reads answered 503")
+                if BUSY not in body or changed:
+                    problems.append(f"{route}: 503 without the busy page, or wrote {changed}")
+            elif status != normal:
+                problems.append(f"{route}: {status} under the lock, {normal} without")
+            elif "audit_entry" in writes and "audit_entry" not in changed:
+                problems.append(f"{route}: shown without its journal entry")
+            elif set(changed) - {"audit_entry"}:
+                problems.append(f"{route}: wrote {changed}")
+        elif status == 503:
+            if BUSY not in body or changed:
+                problems.append(f"{route}: 503 without the busy page, or wrote {changed}")
+        else:
+            # A refusal, or a takes_write_lock_late view answering before its first write
+            # (a form shown again, a logged-in user sent home).
+            if not (400 <= status < 500 or route in late):
+                problems.append(f"{route}: {status} under the lock")
+            if changed:
+                problems.append(f"{route}: {status} but wrote {changed}")
+    statuses = sorted({status for status, _changed, _body in under_lock.values()})
+    print(f"\n{len(under_lock)} routes in {windows} lock windows, statuses {statuses}")
+    assert not problems, "\n".join(problems)
+    assert len(under_lock) == len(MATRIX)

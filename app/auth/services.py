@@ -181,7 +181,8 @@ def login_throttle(email: str, ip: str | None, now: datetime) -> Throttle | None
 
     - per e-mail *and* address: LOGIN_MAX_FAILURES_PER_PAIR refuse that pair for the window;
       the same e-mail from another address is not refused;
-    - per address: LOGIN_MAX_FAILURES_PER_IP refuse the address for the window;
+    - per address: LOGIN_MAX_FAILURES_PER_IP refuse the address for the window, except for
+      an e-mail that logged in from it (LOGIN_KNOWN_ADDRESS_TTL: a shared office address);
     - per e-mail from every address: past LOGIN_EMAIL_SLOWDOWN_AFTER failures, each attempt
       waits LOGIN_EMAIL_DELAY × (failures past the threshold + 1), at most
       LOGIN_EMAIL_DELAY_MAX, after the e-mail's last failure. A delay, never a lock; and an
@@ -201,9 +202,13 @@ def login_throttle(email: str, ip: str | None, now: datetime) -> Throttle | None
     )
     if pair >= cfg["LOGIN_MAX_FAILURES_PER_PAIR"]:
         return Throttle("pair", int(window.total_seconds()))
-    if ip and (
-        db.session.scalar(_checked_failures(LoginAttempt.ip == ip, since=since))
+    if (
+        ip
+        and db.session.scalar(_checked_failures(LoginAttempt.ip == ip, since=since))
         >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+        # Behind a NAT or a proxy many users share one address: one that this e-mail logged
+        # in from is spared the address limit (the pair limit still holds).
+        and not _is_known_address(email, ip, now)
     ):
         return Throttle("address", int(window.total_seconds()))
     failures, last = db.session.execute(

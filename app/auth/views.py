@@ -44,7 +44,7 @@ from app.auth.forms import (
     ReauthForm,
     ResetPasswordForm,
 )
-from app.db import db
+from app.db import db, takes_write_lock_late
 from app.errors import DomainError
 from app.forms import apply_domain_error
 from app.users.models import User
@@ -161,6 +161,7 @@ def _come_back_to() -> str | None:
 
 
 @bp.route("/mon-compte/confirmer", methods=["GET", "POST"])
+@takes_write_lock_late  # argon2 runs before the write lock (see login below)
 @login_required
 def reauthenticate():
     form = ReauthForm()
@@ -185,7 +186,13 @@ def reauthenticate():
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
+@takes_write_lock_late
 def login():
+    """Password step. ``takes_write_lock_late``: the throttle counts and the argon2 check run
+    before SQLite's write lock, which is taken at the ``login_attempt`` insert. The counts may
+    then be a few milliseconds stale (a concurrent failure may be missed by one attempt):
+    acceptable for a limit of several failures; the writes are plain inserts and the
+    user's row carries no decision read earlier."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
@@ -250,6 +257,7 @@ def _restart_login():
 
 
 @bp.route("/connexion/code", methods=["GET", "POST"])
+@takes_write_lock_late  # a code is used once by a conditional UPDATE, not by an earlier read
 def second_factor():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))

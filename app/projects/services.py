@@ -55,9 +55,14 @@ def _validated(values: dict, *, exclude_id: int | None = None) -> dict:
 
 
 def create_project(actor, **values) -> Project:
+    from app.support.services import ensure_default_intensity_levels
+
     project = Project(**_validated(values))
     db.session.add(project)
+    db.session.flush()
     record(actor, "project.created", target=project)
+    # Its default intensity levels come with it, so that no page has to create them.
+    ensure_default_intensity_levels(project, actor)
     return project
 
 

@@ -88,24 +88,38 @@ def _notice(actor, *, rule_code: str, title: str, body: str, now: datetime, **re
     return notice
 
 
-def notify_project_access(actor, user, projects, *, now: datetime | None = None) -> list:
-    """Tell the coordinators of each of ``projects`` that ``user`` was given access to it
+def notify_project_access(
+    actor, user, projects, *, added_roles=None, now: datetime | None = None
+) -> list:
+    """Tell the coordinators of each of ``projects`` that ``user`` was given access to it, or,
+    with ``added_roles``, that ``user``'s access to it was widened by these new roles
     (called by ``app.users.services``; the notice is seen by the coordinators who work on
     the project, whatever their organisation)."""
     from app.organisations.models import Organisation
+    from app.permissions import Role
 
     now = now or utcnow()
     organisation = db.session.get(Organisation, user.organisation_id)
+    who = f"{user.full_name} ({organisation.name if organisation else '—'}, {user.role_labels})"
+    if added_roles:
+        labels = ", ".join(sorted(Role(role).label for role in added_roles))
+        verb = "élargi pour"
+        body = (
+            f"{who} : rôle {labels} ajouté par {actor.full_name}. Si ce changement "
+            "n'était pas prévu, signalez-le à l'administrateur."
+        )
+    else:
+        verb = "donné à"
+        body = (
+            f"{who} : accès donné par {actor.full_name}. Si cet accès n'était pas prévu, "
+            "signalez-le à l'administrateur."
+        )
     notices = [
         _notice(
             actor,
             rule_code=PROJECT_ACCESS_RULE,
-            title=f"Accès au projet « {project.name} » donné à {user.full_name}",
-            body=(
-                f"{user.full_name} ({organisation.name if organisation else '—'}, "
-                f"{user.role_labels}) : accès donné par {actor.full_name}. Si cet accès "
-                "n'était pas prévu, signalez-le à l'administrateur."
-            ),
+            title=f"Accès au projet « {project.name} » {verb} {user.full_name}",
+            body=body,
             now=now,
             project_id=project.id,
         )

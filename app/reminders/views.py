@@ -10,6 +10,7 @@ import click
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -19,9 +20,10 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from app.db import db, utcnow
-from app.errors import DomainError
+from app.errors import DomainError, is_database_busy
 from app.formatting import today_paris
 from app.forms import apply_domain_error
 from app.households.views import open_household_file
@@ -243,10 +245,30 @@ def feed(token: str):
     )
     if feed is None or not feed.user.is_active:
         abort(404)
-    body = ics_calendar(calendar_events(feed.user, today_paris()), utcnow())
-    feed.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    body = ics_calendar(calendar_events(feed.user, today_paris()), now)
+    _note_feed_use(feed, now)
     return body, 200, {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+FEED_USE_PRECISION = timedelta(hours=1)
+
+
+def _note_feed_use(feed: CalendarFeed, now: datetime) -> None:
+    """Record when the address was last used, at most once an hour and best-effort: the feed
+    only reads, so it must not fail (503) because another process holds the write lock —
+    calendar applications fetch it every few minutes."""
+    if feed.last_used_at is not None and now - feed.last_used_at < FEED_USE_PRECISION:
+        db.session.rollback()
+        return
+    feed.last_used_at = now
+    try:
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        if not is_database_busy(error):
+            raise
+        current_app.logger.info("calendar feed served without noting its use: database busy")
 
 
 def ics_calendar(events, now: datetime) -> str:

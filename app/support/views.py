@@ -7,6 +7,7 @@ from functools import partial
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from app.db import db
 from app.formatting import format_date, today_paris
@@ -102,10 +103,15 @@ def _level_choices(form_field, project_id: int, *, exclude_id: int | None = None
 def open_measure(household_id: int):
     household = open_household_file(household_id)
     if not intensity_levels(household.project_id):
-        # A new project: its default levels (renforcée, soutenue, modérée) are created on
-        # first use, so that a measure can always be opened.
-        services.ensure_default_intensity_levels(household.project, current_user)
-        db.session.commit()
+        # A project made before its levels came with it (``create_project``): its default
+        # levels (renforcée, soutenue, modérée) are created on first use, so that a measure
+        # can always be opened. Two first visits at once: the loser hits the unique
+        # (project, name) key, rolls back and uses the winner's levels.
+        try:
+            services.ensure_default_intensity_levels(household.project, current_user)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
     form = MeasureForm()
     _level_choices(form.intensity_level_id, household.project_id)
     if not form.is_submitted():

@@ -69,7 +69,9 @@ def _apply(user: User, cleaned: dict) -> None:
     ]
 
 
-# ``module:function(actor, user, projects)``, called when ``user`` is added to ``projects``.
+# ``module:function(actor, user, projects, *, added_roles=None)``, called when ``user`` is
+# added to ``projects`` (``added_roles`` None), or is given ``added_roles`` on ``projects``
+# they already belonged to: a new role widens what they may see there.
 PROJECT_ACCESS_LISTENERS: tuple[str, ...] = ("app.reminders.services:notify_project_access",)
 
 
@@ -98,12 +100,13 @@ def _access_changes(before: dict, after: dict) -> dict:
     }
 
 
-def _tell_project_coordinators(actor, user: User, projects) -> None:
+def _tell_project_coordinators(actor, user: User, projects, *, added_roles=None) -> None:
     if not projects:
         return
+    extra = {"added_roles": sorted(added_roles)} if added_roles else {}
     for dotted in PROJECT_ACCESS_LISTENERS:
         module_name, _, attribute = dotted.partition(":")
-        getattr(import_module(module_name), attribute)(actor, user, projects)
+        getattr(import_module(module_name), attribute)(actor, user, projects, **extra)
 
 
 def create_user(actor, **values) -> tuple[User, str]:
@@ -132,6 +135,7 @@ def update_user(actor, user: User, *, version, **values) -> User:
     check_version(user, version)
     before = _access(user)
     previous_projects = set(user.project_ids)
+    previous_roles = set(user.roles)
     _apply(user, _validated(values, exclude_id=user.id))
     after = _access(user)
     changes = _access_changes(before, after)
@@ -142,6 +146,16 @@ def update_user(actor, user: User, *, version, **values) -> User:
     _tell_project_coordinators(
         actor, user, [p for p in user.projects if p.id not in previous_projects]
     )
+    # A role added widens their access to the projects they were already on: those
+    # projects' coordinators are told too (the new projects' notice names every role).
+    added_roles = set(user.roles) - previous_roles
+    if added_roles:
+        _tell_project_coordinators(
+            actor,
+            user,
+            [p for p in user.projects if p.id in previous_projects],
+            added_roles=added_roles,
+        )
     return user
 
 

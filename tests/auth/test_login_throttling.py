@@ -93,6 +93,23 @@ def test_the_address_limit_refuses_one_address_trying_many_emails(app, user):
     assert _try(user.email, PASSWORD, HOME, T0) == "ok"
 
 
+def test_the_address_limit_spares_an_email_that_logged_in_from_that_address(app, user):
+    """One office behind one NAT address: a colleague (or an intruder on the same network)
+    exhausting the address limit does not keep out the users who log in from there."""
+    office = "192.0.2.200"
+    assert _try(user.email, PASSWORD, office, T0 - timedelta(days=2)) == "ok"
+    newcomer = make_user(email="nadia@exemple.fr")
+    db.session.commit()
+    for i in range(app.config["LOGIN_MAX_FAILURES_PER_IP"]):
+        _try(f"personne{i}@exemple.fr", WRONG, office, T0)
+    assert _try(user.email, PASSWORD, office, T0) == "ok"  # known at this address
+    # An e-mail never seen at this address is still refused, and the pair limit still holds.
+    assert "Trop de tentatives" in _try(newcomer.email, PASSWORD, office, T0)
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_PAIR"]):
+        _try(user.email, WRONG, office, T0)
+    assert "Trop de tentatives" in _try(user.email, PASSWORD, office, T0)
+
+
 def test_the_email_delay_grows_is_not_a_lock_and_skips_the_password(app, user):
     after = app.config["LOGIN_EMAIL_SLOWDOWN_AFTER"]
     step = app.config["LOGIN_EMAIL_DELAY"]

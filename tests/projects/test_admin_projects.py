@@ -42,6 +42,14 @@ def test_admin_creates_a_project_with_partners_and_publics(client):
     assert [o.id for o in project.partners] == [association.id]
     assert project.grant_cents == 12_000_050
     assert {t.value for t in project.target_public_list} == {"prioritaire_dalo", "sante_mentale"}
+    # Its default intensity levels come with it (no page has to create them later).
+    from app.support.queries import intensity_levels
+
+    assert [level.name for level in intensity_levels(project.id)] == [
+        "Renforcée",
+        "Soutenue",
+        "Modérée",
+    ]
 
 
 def test_bad_project_input_is_explained_and_changes_nothing(client):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.db import db
 from app.formatting import today_paris
 from app.reminders.models import Reminder
-from tests.conftest import page
+from tests.conftest import IS_POSTGRES, page
 from tests.factories import make_household, make_intervention, make_meeting, make_tenancy
 
 
@@ -240,6 +240,40 @@ def test_a_revoked_or_replaced_address_is_a_404(client, team, files):
     assert client.post("/rappels/calendrier/revoquer").status_code == 302
     assert client.get(second).status_code == 404
     assert client.get("/calendrier/nimporte-quoi.ics").status_code == 404
+
+
+def test_the_feed_notes_its_use_at_most_hourly_and_answers_while_the_database_is_busy(
+    client, team, files, app
+):
+    """The feed only reads: noting ``last_used_at`` is best-effort (once an hour) and a
+    second process holding SQLite's write lock does not turn it into a 503."""
+    from app.reminders.models import CalendarFeed
+    from tests.test_db_locking import sqlite_write_lock
+
+    client.login(team.worker)
+    path = _feed_url(client).split("http://localhost", 1)[-1]
+    client.logout()
+    assert client.get(path).status_code == 200
+    feed = db.session.scalar(select(CalendarFeed))
+    first_use = feed.last_used_at
+    assert first_use is not None
+    assert client.get(path).status_code == 200
+    db.session.refresh(feed)
+    assert feed.last_used_at == first_use  # within the hour: not written again
+    feed.last_used_at = first_use - timedelta(hours=2)
+    db.session.commit()
+    if IS_POSTGRES:
+        return  # the busy case below is SQLite's write lock
+    app.config["SQLITE_BUSY_TIMEOUT_MS"] = 200
+    with sqlite_write_lock(seconds=15):
+        during = client.get(path)
+    assert during.status_code == 200, during.get_data(as_text=True)[:300]
+    assert icalendar.Calendar.from_ical(during.get_data()).walk("VEVENT") is not None
+    db.session.refresh(feed)
+    assert feed.last_used_at == first_use - timedelta(hours=2)  # not noted this time
+    assert client.get(path).status_code == 200
+    db.session.refresh(feed)
+    assert feed.last_used_at > first_use  # noted at the next fetch
 
 
 # --- command line -------------------------------------------------------------------------

@@ -244,3 +244,50 @@ def test_a_coordinator_changes_only_the_levels_of_their_own_projects(people, cli
         },
     )
     assert refused.status_code == 200 and count(Measure) == 0
+
+
+def test_two_first_visits_at_once_create_the_levels_once_and_both_answer(people, client):
+    """A project made before its levels came with it: the first visit to the open-measure
+    form creates them. Another visit commits the same levels between this one's check and
+    its insert (simulated by a second connection at the moment of the flush): the unique
+    (project, name) key refuses the second set, and the page still answers with the
+    winner's levels instead of a 500."""
+    from sqlalchemy import create_engine, event, insert
+
+    from app.support.models import DEFAULT_INTENSITY_LEVELS
+
+    household = people["household"]
+    project_id = household.project_id
+    client.login(people["worker"])
+    db.session.commit()
+    other = create_engine(db.engine.url)
+    raced = []
+
+    def other_visit_commits_first(session, _context, _instances):
+        if raced or not any(isinstance(o, IntensityLevel) for o in session.new):
+            return
+        raced.append(True)
+        with other.begin() as connection:
+            for name, days, weight in DEFAULT_INTENSITY_LEVELS:
+                connection.execute(
+                    insert(IntensityLevel).values(
+                        project_id=project_id,
+                        name=name,
+                        contact_every_days=days,
+                        caseload_weight=weight,
+                        is_active=True,
+                    )
+                )
+
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "before_flush", other_visit_commits_first)
+    try:
+        response = client.get(f"/menages/{household.id}/accompagnement/mesures/nouvelle")
+    finally:
+        event.remove(Session, "before_flush", other_visit_commits_first)
+        other.dispose()
+    assert raced
+    assert response.status_code == 200, page(response)[:500]
+    assert "Renforcée" in page(response)
+    assert count(IntensityLevel, IntensityLevel.project_id == project_id) == 3

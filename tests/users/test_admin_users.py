@@ -351,3 +351,45 @@ def test_the_coordinators_of_a_project_are_told_when_someone_is_given_access(cli
         data=_user_form(association, project_ids=[str(project.id)]),
     )
     assert "donné à Sophie Martin" in page(session.get("/rappels/"))
+
+
+def test_the_coordinators_are_told_when_a_member_is_given_a_wider_role(client, make_client):
+    """Raising the roles of someone already on a project widens what they may see there:
+    that project's coordinators get a notice, as for a new member. Removing a role does
+    not tell anyone."""
+    _admin(client)
+    association = make_organisation(name="Trait d'Union")
+    project = make_project(name="Projet Confluence")
+    coordinator = make_user(Role.COORDINATEUR, organisation=association, projects=[project])
+    worker = make_user(organisation=association, full_name="Karim Haddad", projects=[project])
+
+    def edit(roles):
+        db.session.refresh(worker)
+        response = client.post(
+            f"/admin/utilisateurs/{worker.id}/modifier",
+            data=_user_form(
+                association,
+                full_name=worker.full_name,
+                email=worker.email,
+                roles=roles,
+                project_ids=[str(project.id)],
+                expected_version=str(worker.version),
+            ),
+        )
+        assert response.status_code == 302, page(response)[:2000]
+
+    def notices():
+        return db.session.scalars(
+            select(Reminder).where(Reminder.rule_code == "acces_projet").order_by(Reminder.id)
+        ).all()
+
+    edit(["travailleur_social", "coordinateur"])
+    [notice] = notices()
+    assert notice.project_id == project.id
+    assert notice.title == "Accès au projet « Projet Confluence » élargi pour Karim Haddad"
+    assert "rôle Coordinateur·rice ajouté par" in notice.body
+    session = make_client()
+    session.login(coordinator)
+    assert notice.title in page(session.get("/rappels/"))
+    edit(["coordinateur"])  # a role removed: no wider access, no notice
+    assert len(notices()) == 1
