@@ -27,6 +27,7 @@ from tests.factories import (
     make_referral,
     make_user,
 )
+from tests.threads import run_in_threads
 
 STALE = "Cette fiche a été modifiée par"
 
@@ -109,29 +110,6 @@ def _outcome(app, client, response, form_url: str) -> tuple[str, str]:
     return "other", f"{response.status_code} {text[:300]}"
 
 
-def _race(app, jobs):
-    """Run each job (a callable returning a result) on its own thread, in its own
-    application context, and return their results in order. Jobs touch no object of the
-    test's session (plain ids and URLs only): that session belongs to the test's thread."""
-    results: list = [None] * len(jobs)
-    errors: list = []
-
-    def run(index, job):
-        try:
-            with app.app_context():
-                results[index] = job()
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
-
-
 def _two_editors(app, make_client, people):
     clients = {}
     for who in ("worker", "coordinator"):
@@ -161,7 +139,9 @@ def test_two_people_correcting_a_visit_at_the_same_moment(app, make_client, peop
             return _outcome(app, clients[who], response, form_url)
 
         notes = {"worker": f"Awa {round_}", "coordinator": f"Marc {round_}"}
-        results = _race(app, [lambda w=who, n=note: post(w, n) for who, note in notes.items()])
+        results = run_in_threads(
+            app, [lambda w=who, n=note: post(w, n) for who, note in notes.items()]
+        )
         kinds = sorted(kind for kind, _ in results)
         assert kinds == ["stale", "won"], results
         winner = "Awa Diallo" if results[0][0] == "won" else "Marc Petit"
@@ -216,7 +196,7 @@ def test_ten_true_races_on_a_visit_correction_never_give_a_500(app, make_client,
         version = db.session.get(Intervention, intervention_id).version
         db.session.commit()
         with _FlushGate(Intervention):
-            results = _race(
+            results = run_in_threads(
                 app,
                 [
                     lambda who=who, r=round_, v=version: _outcome(
@@ -259,7 +239,7 @@ def test_a_true_race_through_the_shared_submit_helper_shows_the_message_on_the_f
         )
 
     with _FlushGate(Referral):
-        results = _race(
+        results = run_in_threads(
             app, [lambda: post("worker", "acceptee"), lambda: post("coordinator", "refusee")]
         )
     codes = sorted(r.status_code for r in results)

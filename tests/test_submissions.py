@@ -28,6 +28,7 @@ from app.submissions import (
 from tests.conftest import IS_POSTGRES, page
 from tests.factories import make_household, make_landlord, make_project, make_user
 from tests.test_permission_matrix import MATRIX
+from tests.threads import run_in_threads
 from tests.world import build_world
 
 _KEY_INPUT = re.compile(r'name="submission_key"[^>]*value="([0-9a-f]{32})"')
@@ -168,26 +169,6 @@ def test_a_creation_whose_key_was_committed_meanwhile_is_rolled_back(app, people
     assert visits(household_id) == 0
 
 
-def _race(app, jobs):
-    results: list = [None] * len(jobs)
-    errors: list = []
-
-    def run(index, job):
-        try:
-            with app.app_context():
-                results[index] = job()
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
-
-
 class _CreationGate:
     """Holds each request at its flush of a new visit until both got there: both passed the
     "already saved?" check before either committed (the true double tap)."""
@@ -233,9 +214,9 @@ def test_two_posts_of_the_same_form_racing_create_one_visit(app, make_client, pe
 
     if gate == "at_the_flush":
         with _CreationGate():
-            answers = _race(app, [post, post])
+            answers = run_in_threads(app, [post, post])
     else:
-        answers = _race(app, [post, post])
+        answers = run_in_threads(app, [post, post])
     assert [a.status_code for a in answers] == [302, 302]
     assert {a.headers["Location"] for a in answers} == {f"/menages/{household_id}"}
     assert visits(household_id) == 1
