@@ -270,11 +270,6 @@ def backup_verify(path: Path, key_file: Path | None) -> None:
 
     with _backup_errors():
         key = services.configured_key(current_app.config, key_file)
-        if key is None and path.is_file() and services.is_encrypted(path):
-            raise services.BackupError(
-                f"{path.name} est chiffrée : indiquez le fichier de clé (--key-file ou "
-                "BACKUP_KEY_FILE)."
-            )
         result = services.verify_backup(path, key=key)
     kind = "SQLite" if result.kind == "sqlite" else "PostgreSQL (pg_dump)"
     state = "chiffrée" if result.encrypted else "non chiffrée"
