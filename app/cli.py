@@ -345,6 +345,13 @@ def backup_generate_key(path: Path) -> None:
     )
 
 
+class _BackupFailed(click.ClickException):
+    """A backup command's failure: "Erreur : …" on stderr (click says "Error:"), status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
+
+
 @contextmanager
 def _backup_errors():
     """Every failure of a backup command ends in one French line and exit status 1."""
@@ -353,12 +360,10 @@ def _backup_errors():
     try:
         yield
     except BackupError as error:
-        raise click.ClickException(str(error)) from error
+        raise _BackupFailed(str(error)) from error
     except OSError as error:
         where = f" : {error.filename}" if error.filename else ""
-        raise click.ClickException(
-            f"Erreur de fichier{where} ({error.strerror or error})."
-        ) from error
+        raise _BackupFailed(f"Erreur de fichier{where} ({error.strerror or error}).") from error
 
 
 @click.command(

@@ -172,6 +172,8 @@ def _cli(app, *args):
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
+    if result.exit_code == 1:  # one French line, not click's "Error:"
+        assert result.output.startswith("Erreur : ") and "Error" not in result.output
     return result
 
 
