@@ -6,7 +6,7 @@ Help lines are in French, like the commands' output (``help=``; docstrings stay 
 from __future__ import annotations
 
 import copy
-import subprocess  # nosec B404
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -200,35 +200,80 @@ def demo(quiet: bool) -> None:
 
 @click.group(
     "backup",
-    help="Sauvegarder la base, ou restaurer une sauvegarde dans une nouvelle base.",
+    help="Sauvegarder la base, vérifier ou restaurer une sauvegarde, faire la rotation.",
 )
 def backup() -> None:
-    """Back up the database, or restore a backup into a new database."""
+    """Back up the database, verify or restore a backup, rotate the backup folder."""
+
+
+KEY_FILE_HELP = (
+    "Fichier de clé de chiffrement (par défaut : BACKUP_KEY_FILE ; sans clé, pas de chiffrement)."
+)
 
 
 @backup.command(
     "create",
-    help="Sauvegarder la base (SQLite : copie en ligne vérifiée ; PostgreSQL : pg_dump).",
+    help="Sauvegarder la base (SQLite : copie en ligne vérifiée ; PostgreSQL : pg_dump), "
+    "fichier 0600 dans un dossier 0700, chiffré si une clé est configurée.",
 )
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Fichier de sauvegarde (par défaut : instance/backups/ancrage-<date>.sqlite3|.dump).",
+    help="Fichier de sauvegarde (par défaut : BACKUP_DIR/ancrage-<date>.sqlite3|.dump[.enc]).",
 )
-def backup_create(output: Path | None) -> None:
+@click.option("--key-file", type=click.Path(path_type=Path), help=KEY_FILE_HELP)
+@click.option(
+    "--rotate/--no-rotate",
+    default=False,
+    help="Faire ensuite la rotation du dossier (BACKUP_KEEP_DAILY, BACKUP_KEEP_WEEKLY).",
+)
+def backup_create(output: Path | None, key_file: Path | None, rotate: bool) -> None:
     """SQLite: online backup API + integrity check; PostgreSQL: pg_dump --format=custom."""
-    from app.backups.services import BackupError, create_backup, is_sqlite
+    from app.backups import services
 
-    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    if output is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        suffix = ".sqlite3" if is_sqlite(url) else ".dump"
-        output = Path(current_app.instance_path) / "backups" / f"ancrage-{stamp}{suffix}"
-    try:
-        result = create_backup(url, output)
-    except (BackupError, subprocess.CalledProcessError) as error:
-        raise click.ClickException(_backup_error(error)) from error
-    click.echo(f"Sauvegarde écrite : {result.path}")
+    config = current_app.config
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    folder = services.backup_folder(config, current_app.instance_path)
+    with _backup_errors():
+        key = services.configured_key(config, key_file)
+        if output is None:
+            name = services.backup_name(url, datetime.now(UTC), encrypted=key is not None)
+            output = folder / name
+        result = services.create_backup(url, output, key=key)
+        rotation = None
+        if rotate:
+            rotation = services.rotate_backups(
+                folder,
+                keep_daily=int(config["BACKUP_KEEP_DAILY"]),
+                keep_weekly=int(config["BACKUP_KEEP_WEEKLY"]),
+            )
+    state = "chiffrée" if result.encrypted else "non chiffrée"
+    click.echo(f"Sauvegarde écrite ({state}) : {result.path}")
+    for table, count in result.counts.items():
+        click.echo(f"  {table}: {count}")
+    if rotation is not None:
+        click.echo(
+            f"Rotation : {len(rotation.kept)} sauvegarde(s) gardée(s), "
+            f"{len(rotation.deleted)} supprimée(s)."
+        )
+
+
+@backup.command(
+    "verify",
+    help="Vérifier une sauvegarde sans toucher à la base : empreinte, déchiffrement, contenu.",
+)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--key-file", type=click.Path(path_type=Path), help=KEY_FILE_HELP)
+def backup_verify(path: Path, key_file: Path | None) -> None:
+    """Check a backup's checksum, decryption and content (exit status 1 when damaged)."""
+    from app.backups import services
+
+    with _backup_errors():
+        key = services.configured_key(current_app.config, key_file)
+        result = services.verify_backup(path, key=key)
+    kind = "SQLite" if result.kind == "sqlite" else "PostgreSQL (pg_dump)"
+    state = "chiffrée" if result.encrypted else "non chiffrée"
+    click.echo(f"Sauvegarde valide : {path} ({kind}, {state}).")
     for table, count in result.counts.items():
         click.echo(f"  {table}: {count}")
 
@@ -237,29 +282,88 @@ def backup_create(output: Path | None) -> None:
     "restore",
     help="Restaurer une sauvegarde dans une base vide et afficher le nombre de lignes.",
 )
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--into",
     help="Base cible, vide (URL SQLAlchemy) ; par défaut la base configurée.",
 )
-def backup_restore(path: Path, into: str | None) -> None:
+@click.option("--key-file", type=click.Path(path_type=Path), help=KEY_FILE_HELP)
+def backup_restore(path: Path, into: str | None, key_file: Path | None) -> None:
     """Restore a backup into an empty database and print its row counts."""
-    from app.backups.services import BackupError, restore_backup
+    from app.backups import services
 
     target = into or current_app.config["SQLALCHEMY_DATABASE_URI"]
-    try:
-        counts = restore_backup(path, target)
-    except (BackupError, subprocess.CalledProcessError) as error:
-        raise click.ClickException(_backup_error(error)) from error
+    with _backup_errors():
+        key = services.configured_key(current_app.config, key_file)
+        counts = services.restore_backup(path, target, key=key)
     click.echo("Restauration terminée :")
     for table, count in counts.items():
         click.echo(f"  {table}: {count}")
 
 
-def _backup_error(error: Exception) -> str:
-    if isinstance(error, subprocess.CalledProcessError):
-        return (error.stderr or b"").decode(errors="replace").strip() or str(error)
-    return str(error)
+@backup.command(
+    "rotate",
+    help="Supprimer les anciennes sauvegardes du dossier : garder la plus récente de chacun "
+    "des BACKUP_KEEP_DAILY derniers jours et des BACKUP_KEEP_WEEKLY dernières semaines.",
+)
+@click.option("--daily", type=int, help="Jours gardés (par défaut : BACKUP_KEEP_DAILY).")
+@click.option("--weekly", type=int, help="Semaines gardées (par défaut : BACKUP_KEEP_WEEKLY).")
+def backup_rotate(daily: int | None, weekly: int | None) -> None:
+    """Keep the newest backup of each of the last N days and M weeks; delete the rest."""
+    from app.backups import services
+
+    config = current_app.config
+    folder = services.backup_folder(config, current_app.instance_path)
+    with _backup_errors():
+        result = services.rotate_backups(
+            folder,
+            keep_daily=config["BACKUP_KEEP_DAILY"] if daily is None else daily,
+            keep_weekly=config["BACKUP_KEEP_WEEKLY"] if weekly is None else weekly,
+        )
+    for path in result.deleted:
+        click.echo(f"  supprimée : {path.name}")
+    click.echo(
+        f"Rotation de {folder} : {len(result.kept)} sauvegarde(s) gardée(s), "
+        f"{len(result.deleted)} supprimée(s)."
+    )
+
+
+@backup.command(
+    "generate-key",
+    help="Créer un fichier de clé de chiffrement (0600) ; gardez-en une copie hors du serveur.",
+)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_generate_key(path: Path) -> None:
+    """Write a new random 32-byte key (base64) into a new 0600 file."""
+    from app.backups import services
+
+    with _backup_errors():
+        services.generate_key_file(path)
+    click.echo(
+        f"Clé écrite : {path}. Sans elle, les sauvegardes chiffrées sont illisibles : "
+        "gardez-en une copie hors du serveur."
+    )
+
+
+class _BackupFailed(click.ClickException):
+    """A backup command's failure: "Erreur : …" on stderr (click says "Error:"), status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
+
+
+@contextmanager
+def _backup_errors():
+    """Every failure of a backup command ends in one French line and exit status 1."""
+    from app.backups.services import BackupError
+
+    try:
+        yield
+    except BackupError as error:
+        raise _BackupFailed(str(error)) from error
+    except OSError as error:
+        where = f" : {error.filename}" if error.filename else ""
+        raise _BackupFailed(f"Erreur de fichier{where} ({error.strerror or error}).") from error
 
 
 @click.command(

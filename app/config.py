@@ -60,6 +60,14 @@ class DefaultConfig:
     # /sante/pret reports the scheduler as down when its heartbeat (refreshed after each job,
     # the hourly sweep at least) is older than this.
     SCHEDULER_HEARTBEAT_MAX_AGE = timedelta(hours=2)
+    # Backups (app/backups): the folder (empty: instance/backups), the key file that encrypts
+    # them (empty: not encrypted), how many daily and weekly backups rotation keeps, and the
+    # scheduler's nightly backup at 03:15 Paris time (off unless true).
+    BACKUP_DIR = ""
+    BACKUP_KEY_FILE = ""
+    BACKUP_KEEP_DAILY = 7
+    BACKUP_KEEP_WEEKLY = 4
+    BACKUP_NIGHTLY = False
     # Application logs on stderr: "text" (one readable line) or "json" (one object a line).
     LOG_FORMAT = "text"
     # Between the password and the second-factor code (the "half-authenticated" state).

@@ -125,6 +125,11 @@ class ScheduledJob:
     cron: dict
     slot: Callable[[datetime], str]
     run_at_start: bool = False
+    # A boolean setting that must be true for the job to be scheduled (None: always).
+    enabled_by: str | None = None
+
+    def enabled(self, config) -> bool:
+        return self.enabled_by is None or bool(config.get(self.enabled_by))
 
     def function(self) -> Callable[[datetime], dict | None]:
         module_name, _, attribute = self.target.partition(":")
@@ -154,7 +159,19 @@ JOBS: tuple[ScheduledJob, ...] = (
         {"hour": 2, "minute": 30},
         daily_slot,
     ),
+    # Off unless BACKUP_NIGHTLY is true (docs/security.md, "Backups").
+    ScheduledJob(
+        "backups.nightly",
+        "app.backups.jobs:nightly",
+        {"hour": 3, "minute": 15},
+        daily_slot,
+        enabled_by="BACKUP_NIGHTLY",
+    ),
 )
+
+
+def enabled_jobs(app) -> list[ScheduledJob]:
+    return [job for job in JOBS if job.enabled(app.config)]
 
 
 def job_by_id(job_id: str) -> ScheduledJob:
@@ -263,7 +280,7 @@ def scheduler_lock(app) -> FileLock | AdvisoryLock:
 
 
 def build_scheduler(app):
-    """A BlockingScheduler with every job of ``JOBS``, each wrapped in an app context."""
+    """A BlockingScheduler with every enabled job of ``JOBS``, each in an app context."""
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
@@ -271,7 +288,7 @@ def build_scheduler(app):
         timezone=PARIS,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60},
     )
-    for job in JOBS:
+    for job in enabled_jobs(app):
         # Without next_run_time the trigger decides; with it the job also runs at start.
         at_start = {"next_run_time": datetime.now(PARIS)} if job.run_at_start else {}
         scheduler.add_job(
@@ -399,7 +416,7 @@ def scheduler_command(max_seconds: float | None) -> None:
         stopper.start()
     click.echo(
         "Planificateur démarré / scheduler started: "
-        + ", ".join(f"{job.id} ({_cron_label(job.cron)})" for job in JOBS)
+        + ", ".join(f"{job.id} ({_cron_label(job.cron)})" for job in enabled_jobs(app))
     )
     abandoned: list[str] = []
     try:
