@@ -4,7 +4,8 @@ the nginx example passes ``nginx -t``, and the figures they share with the app a
 size vs the import limit, stop timeout vs the scheduler's grace, proxy headers vs PROXY_FIX).
 
 ``systemd-analyze`` and ``nginx`` are optional on a developer's machine: those two checks
-are skipped, saying so, when the tool is missing; the static checks always run."""
+are skipped, saying so, when the tool is missing (a failure instead under
+``REQUIRE_DEPLOY_TOOLS=1``, which CI's .ci/run sets); the static checks always run."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ UNITS = {
 INSTALLED_COMMAND = "/opt/ancrage/bin/ancrage"
 NGINX_CONF = DEPLOY / "nginx" / "ancrage.conf"
 ENV_EXAMPLE = DEPLOY / "ancrage.env.example"
+
+
+def missing(message: str) -> None:
+    if os.environ.get("REQUIRE_DEPLOY_TOOLS") == "1":
+        pytest.fail(message + " (REQUIRE_DEPLOY_TOOLS=1)")
+    pytest.skip(message)
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -170,7 +177,7 @@ def verify_copies(tmp_path: Path) -> list[Path]:
 def test_systemd_analyze_verify(tmp_path):
     tool = shutil.which("systemd-analyze")
     if tool is None:
-        pytest.skip("systemd-analyze is not installed: the units were not verified")
+        missing("systemd-analyze is not installed: the units were not verified")
     result = subprocess.run(
         [tool, "verify", "--man=no", *map(str, verify_copies(tmp_path))],
         capture_output=True, text=True, timeout=60,
@@ -183,7 +190,7 @@ def test_systemd_analyze_verify(tmp_path):
 def test_systemd_analyze_verify_would_catch_a_typo(tmp_path):
     tool = shutil.which("systemd-analyze")
     if tool is None:
-        pytest.skip("systemd-analyze is not installed: the units were not verified")
+        missing("systemd-analyze is not installed: the units were not verified")
     copy = verify_copies(tmp_path)[0]
     copy.write_text(copy.read_text().replace("UMask=", "UMaks="))
     result = subprocess.run([tool, "verify", "--man=no", str(copy)], capture_output=True,
@@ -242,9 +249,7 @@ def test_nginx_accepts_the_configuration(tmp_path):
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
     )
     if nginx is None:
-        pytest.skip(
-            "nginx is not installed: deploy/nginx/ancrage.conf was not checked with nginx -t"
-        )
+        missing("nginx is not installed: deploy/nginx/ancrage.conf was not checked (nginx -t)")
     from datetime import UTC, datetime, timedelta
 
     from cryptography import x509
