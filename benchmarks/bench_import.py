@@ -3,6 +3,10 @@ database (or ``--database-url``), timing parse + validate and the bulk write sep
 
     .venv/bin/python benchmarks/bench_import.py [--rows 50000] [--xlsx] [--database-url URL]
 
+``--database-url`` must name an empty database named for benchmarks (``ancrage_bench``,
+``bench.sqlite3``…; see benchmarks/guard.py): anything else is refused (exit status 2) unless
+``--i-know-this-database-will-be-emptied`` is given, which drops every table in it first.
+
 It creates the leases first (bulk inserts, not timed), writes the landlord's CSV extract
 (French headers, ``;``, decimal comma, Windows-1252), then imports it twice: the first run
 creates the snapshots, the second updates them (the same month again)."""
@@ -25,6 +29,7 @@ from sqlalchemy import insert, select
 
 from app import create_app
 from app.db import db
+from benchmarks import guard
 
 MONTH = date(2026, 10, 1)
 TODAY = date(2026, 11, 27)
@@ -123,14 +128,23 @@ def extract_xlsx(rows: int) -> bytes:
     return buffer.getvalue()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--xlsx", action="store_true", help="import an XLSX file instead of CSV")
-    parser.add_argument("--database-url", help="defaults to a temporary SQLite file")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--database-url", help="an empty database named for benchmarks (default: a new SQLite file)"
+    )
+    guard.add_flag(parser, emptied=True)
+    args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="ancrage-bench-")
     url = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
+    try:
+        guard.check_new_dataset(url, allow=args.allow_any_database)
+    except guard.RefusedDatabase as error:
+        guard.refuse(error)
+    if args.allow_any_database:
+        guard.empty_database(url)
     app = create_app(
         {
             "SECRET_KEY": "benchmark-" + "x" * 40,
@@ -141,7 +155,6 @@ def main() -> None:
     with app.app_context():
         from app.housing import services
 
-        db.drop_all()
         db.create_all()
         started = time.perf_counter()
         landlord = build_leases(args.rows)
@@ -168,9 +181,9 @@ def main() -> None:
                 f"{report.updated} mises à jour"
             )
         db.session.remove()
-        if not args.database_url:
-            db.engine.dispose()
+        db.engine.dispose()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,7 +8,10 @@ reminder sweep, on a generated dataset (issue #9).
 The manifest is the JSON written by ``benchmarks.national generate`` (accounts, households and
 the search term to use). ``--demo`` instead reads a database loaded by ``flask demo`` and
 writes a manifest for it (it enrols the coordinators and the administrator in TOTP with one
-secret, so it writes into that scratch database).
+secret, so it writes into that scratch database). Logins write too (last login time): a
+database whose name contains neither ``bench``, ``national`` nor ``load`` is refused (exit
+status 2; benchmarks/guard.py) unless ``--i-know-this-database-will-be-written`` is given —
+copy the demo database to ``bench.sqlite3`` rather.
 
 For each page: the app runs in this process and is driven by Flask's test client, logged in
 as the user the page is for (password, then the TOTP code). After ``--warmup`` requests,
@@ -44,6 +47,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ANCRAGE_INSTANCE_PATH", tempfile.mkdtemp(prefix="ancrage-bench-"))
+
+from benchmarks import guard  # after the path above (run as a script)
 
 PASSWORD = "ancrage-bench-2026"  # noqa: S105 - the generated dataset's shared password
 DEMO_PASSWORD = "ancrage-demo-2026"  # noqa: S105
@@ -904,7 +909,12 @@ def main() -> None:
         "manifest's, else $SECRET_KEY",
     )
     parser.add_argument("--show-queries", action="store_true", help="print each page's SQL")
+    guard.add_flag(parser, emptied=False)
     args = parser.parse_args()
+    try:
+        guard.check_benchmark_copy(args.database_url, allow=args.allow_any_database)
+    except guard.RefusedDatabase as error:
+        guard.refuse(error)
 
     from flask import Flask  # noqa: F401 - fail early without the venv
 

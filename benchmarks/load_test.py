@@ -24,7 +24,9 @@ default (a person reading a page; ``--think 0:0.2`` for a stress run).
 The clients run on the same 2 cores as the server: their CPU is taken from it.
 
 The saves write real visits into the database: use a copy
-(``createdb -T ancrage_national ancrage_load``).
+(``createdb -T ancrage_national ancrage_load``). A database whose name contains neither
+``bench``, ``national`` nor ``load`` is refused (exit status 2; benchmarks/guard.py) unless
+``--i-know-this-database-will-be-written`` is given.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import requests
+
+from benchmarks import guard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -387,9 +391,14 @@ def main() -> None:
         default=(1.0, 3.0),
         help="seconds a user waits between actions, MIN:MAX (default 1:3)",
     )
+    guard.add_flag(parser, emptied=False)
     args = parser.parse_args()
     if args.duration > 600:
         raise SystemExit("--duration is bounded to 600 s")
+    try:
+        guard.check_benchmark_copy(args.database_url, allow=args.allow_any_database)
+    except guard.RefusedDatabase as error:
+        guard.refuse(error)
 
     manifest = json.loads(Path(args.manifest).read_text()) if args.manifest else {}
     from benchmarks.bench_pages import _find

@@ -12,7 +12,10 @@ The same seed and scale give the same rows (timestamps included: everything is d
 ``--as-of``, never from the clock). Only the password hash and the encrypted TOTP secret
 differ between runs: both are salted by design.
 
-The database must be empty: the generator runs the Alembic migrations, then loads every table
+The database must be empty and named for benchmarks (``ancrage_national``, a
+``national.db`` file…; benchmarks/guard.py), else the generator refuses it (exit status 2)
+unless ``--i-know-this-database-will-be-emptied`` is given (it then drops every table first).
+The generator runs the Alembic migrations, then loads every table
 in chunks (SQLAlchemy Core executemany; PostgreSQL COPY for the biggest tables), sets the
 PostgreSQL sequences past the generated ids, runs ANALYZE, and writes a manifest (JSON) with
 the counts, the login details and representative ids for a benchmark.
@@ -41,6 +44,7 @@ from pathlib import Path
 from random import Random
 
 from app.households.models import search_key
+from benchmarks import guard
 
 PASSWORD = "ancrage-bench-2026"  # noqa: S105 - the published password of a benchmark dataset
 DEFAULT_SECRET_KEY = "ancrage-national-benchmark-secret-key-2026-do-not-use-in-production"  # noqa: S105
@@ -2004,8 +2008,8 @@ def default_manifest_path(database_url: str) -> Path:
     return Path("national-manifest.json")
 
 
-class NotEmptyError(RuntimeError):
-    pass
+# Raised for a database that is not empty or not named for benchmarks (benchmarks/guard.py).
+NotEmptyError = guard.RefusedDatabase
 
 
 def run(
@@ -2017,14 +2021,20 @@ def run(
     as_of: date = DEFAULT_AS_OF,
     quiet: bool = False,
     app_config: dict | None = None,
+    allow_any_database: bool = False,
 ) -> dict:
-    """Migrate the empty database, load the dataset, write the manifest; returns it."""
+    """Migrate the empty database, load the dataset, write the manifest; returns it.
+
+    The database must be empty and named for benchmarks (benchmarks/guard.py), else
+    :class:`NotEmptyError`; with ``allow_any_database`` every table is dropped first."""
     from flask_migrate import upgrade
-    from sqlalchemy import inspect
 
     from app import create_app
     from app.db import db
 
+    guard.check_new_dataset(database_url, allow=allow_any_database)
+    if allow_any_database:
+        guard.empty_database(database_url)
     started = time.perf_counter()
     secret_key = os.environ.get("SECRET_KEY") or DEFAULT_SECRET_KEY
     config = {
@@ -2035,14 +2045,6 @@ def run(
     }
     app = create_app(config)
     with app.app_context():
-        tables = [t for t in inspect(db.engine).get_table_names()]
-        if tables:
-            db.engine.dispose()
-            raise NotEmptyError(
-                f"the database is not empty ({len(tables)} tables, e.g. {sorted(tables)[:3]}): "
-                "the generator only fills a new, empty database. Create one (createdb …, or a "
-                "new SQLite file) or drop this one first."
-            )
         upgrade()
         with db.engine.connect() as connection:
             raw = connection.connection.dbapi_connection
@@ -2078,6 +2080,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--manifest", type=Path)
     gen.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF)
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
+    guard.add_flag(gen, emptied=True)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
@@ -2088,10 +2091,11 @@ def main(argv: list[str] | None = None) -> int:
             manifest=args.manifest,
             as_of=args.as_of,
             quiet=args.quiet,
+            allow_any_database=args.allow_any_database,
         )
     except NotEmptyError as error:
         print(f"refused: {error}", file=sys.stderr)
-        return 2
+        return guard.EXIT_REFUSED
     elapsed = time.perf_counter() - started
     total = sum(result["row_counts"].values())
     print(f"rows: {total:,} in {len(result['row_counts'])} tables")

@@ -21,17 +21,19 @@ FAST_HASH = {k: BASE_CONFIG[k] for k in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST
 
 @pytest.fixture(scope="module")
 def new_database(tmp_path_factory):
-    """A factory of empty databases (SQLite files, or PostgreSQL databases dropped at the end)."""
+    """A factory of empty databases (SQLite files, or PostgreSQL databases dropped at the end),
+    named ``national`` unless told otherwise."""
     created: list[str] = []
     admin = None
     if IS_POSTGRES:
         base = _normalise(TEST_DATABASE_URL)
         admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
-    def make() -> str:
+    def make(kind: str = "national") -> str:
+        """``kind`` is in the name (benchmarks/guard.py wants bench, national or load)."""
         if not IS_POSTGRES:
-            return f"sqlite:///{tmp_path_factory.mktemp('national') / 'national.sqlite3'}"
-        name = f"ancrage_national_{uuid.uuid4().hex[:10]}"
+            return f"sqlite:///{tmp_path_factory.mktemp(kind) / f'{kind}.sqlite3'}"
+        name = f"ancrage_{kind}_{uuid.uuid4().hex[:10]}"
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         created.append(name)
