@@ -1,6 +1,8 @@
 """Reading a landlord's monthly rent-account extract (CSV or XLSX): limits, header mapping,
-row validation and the report. Nothing here writes: ``services.import_rent_accounts`` writes
-in bulk once the whole file has been read and validated.
+row validation and the report. (Past 600 lines on purpose for now: one reader in one place
+until the landlord-exchange work (issue #15) cuts it into mapping, rows and summary.)
+Nothing here writes: ``services.import_rent_accounts`` writes in bulk once the whole file
+has been read and validated.
 
 Files are hostile until read (a 2 MB workbook unzipping to millions of rows, one 200 MB
 cell, a CSV field longer than the csv module accepts). Every limit of ``ImportLimits`` is

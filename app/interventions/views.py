@@ -129,15 +129,12 @@ def mark_duplicate(household_id: int, intervention_id: int):
     household, intervention = _duplicate_target(household_id, intervention_id)
     form = FlaskForm()
     if form.validate_on_submit():
-        try:
-            services.mark_duplicate(current_user, intervention)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Visite marquée comme saisie en double : elle ne compte plus.", "success")
-        return redirect(url_for("support.household", household_id=household.id))
+        return _change_duplicate_flag(
+            household,
+            intervention,
+            services.mark_duplicate,
+            "Visite marquée comme saisie en double : elle ne compte plus.",
+        )
     return render_template(
         "interventions/duplicate.html", household=household, intervention=intervention, form=form
     )
@@ -148,12 +145,20 @@ def mark_duplicate(household_id: int, intervention_id: int):
 def unmark_duplicate(household_id: int, intervention_id: int):
     household, intervention = _duplicate_target(household_id, intervention_id)
     if FlaskForm().validate_on_submit():
-        try:
-            services.unmark_duplicate(current_user, intervention)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("La visite compte de nouveau.", "success")
+        return _change_duplicate_flag(
+            household, intervention, services.unmark_duplicate, "La visite compte de nouveau."
+        )
+    return redirect(url_for("support.household", household_id=household.id))
+
+
+def _change_duplicate_flag(household, intervention, change, done_message: str):
+    """Call one service on the visit, commit once, say so, back to the Accompagnement tab."""
+    try:
+        change(current_user, intervention)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(done_message, "success")
     return redirect(url_for("support.household", household_id=household.id))
