@@ -3,13 +3,17 @@ diagnostic, adhésion, consents, référent and a dated path."""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from app.db import db
+from app.formatting import today_paris
+from app.households import services
+from app.households.models import Household
 from app.permissions import Role
-from app.projects.models import Project
+from app.projects.models import Project, TargetPublic
 from app.users.models import User
 
 DEMO_FIRST_NAMES = {
@@ -198,12 +202,6 @@ def _households(projects: list[Project], users: list[User]) -> None:
     référent and a dated path ending at a realistic stage. Dates are relative to today (so
     reminders and the timeline look alive); references are fixed. Skipped for a project that
     already has households."""
-    import random
-
-    from app.formatting import today_paris
-    from app.households import services
-    from app.households.models import Household
-
     rng = random.Random(20250301)  # noqa: S311 - reproducible demo data, not a secret
     today = today_paris()
     number = 0
@@ -251,28 +249,7 @@ def _demo_household(
     colleagues,
     today,
 ) -> None:
-    from datetime import UTC, datetime, time, timedelta
-
-    from app.projects.models import TargetPublic
-
-    path = ["orientation", "diagnostic", "adhesion"]
-    kind = "maintien" if rng.random() < 0.3 else "acces"
-    if kind == "maintien":
-        path += ["maintien", "sortie", "suivi_post_sortie"]
-        if final_stage in ("acces", "installation"):
-            kind = "acces"
-    if kind == "acces":
-        path = [*path[:3], "acces", "installation", "maintien", "sortie", "suivi_post_sortie"]
-    path = path[: path.index(final_stage) + 1]
-    durations = [rng.randint(*DEMO_STAGE_DAYS[stage]) for stage in path[:-1]]
-    in_current = rng.randint(5, 60 if final_stage != "maintien" else 250)
-    entry = today - timedelta(days=sum(durations) + in_current)
-    moves = []
-    day = entry
-    for stage, days in zip(path[1:], durations, strict=True):
-        day += timedelta(days=days)
-        moves.append((stage, day))
-
+    kind, entry, moves = _demo_path(rng, final_stage, today)
     sex = rng.choice("FM")
     head_first = rng.choice(DEMO_FIRST_NAMES[sex])
     last = rng.choice(DEMO_LAST_NAMES)
@@ -291,34 +268,79 @@ def _demo_household(
         today=entry,
         now=datetime.combine(entry, time(9, 30), tzinfo=UTC),
     )
+    _demo_members(rng, services, actor, household, sex, last, head_birth, entry)
+    _demo_situation(rng, services, actor, household, project, housed_before=kind == "maintien")
+    _demo_orientation(rng, services, actor, household, kind, entry, today)
+    for stage, on in moves:
+        if stage == "diagnostic":
+            _demo_diagnostic(rng, services, actor, household, on, today)
+        if stage == "adhesion":
+            _demo_adhesion(rng, services, actor, household, colleagues, on, today)
+        services.move_stage(
+            actor,
+            household,
+            to_stage=stage,
+            on=on,
+            reason=None,
+            expected_version=household.version,
+            today=today,
+        )
+
+
+def _demo_path(rng, final_stage: str, today: date) -> tuple[str, date, list]:
+    """The household's kind (maintien or accès), its entry day and its dated stage moves."""
+    path = ["orientation", "diagnostic", "adhesion"]
+    kind = "maintien" if rng.random() < 0.3 else "acces"
+    if kind == "maintien":
+        path += ["maintien", "sortie", "suivi_post_sortie"]
+        if final_stage in ("acces", "installation"):
+            kind = "acces"
+    if kind == "acces":
+        path = [*path[:3], "acces", "installation", "maintien", "sortie", "suivi_post_sortie"]
+    path = path[: path.index(final_stage) + 1]
+    durations = [rng.randint(*DEMO_STAGE_DAYS[stage]) for stage in path[:-1]]
+    in_current = rng.randint(5, 60 if final_stage != "maintien" else 250)
+    entry = today - timedelta(days=sum(durations) + in_current)
+    moves = []
+    day = entry
+    for stage, days in zip(path[1:], durations, strict=True):
+        day += timedelta(days=days)
+        moves.append((stage, day))
+    return kind, entry, moves
+
+
+def _demo_members(rng, services, actor, household, sex, last, head_birth, entry) -> None:
     composition = rng.random()
-    if composition >= 0.4:  # 40 % live alone
-        if composition < 0.6 or composition >= 0.85:  # couples, with children or not
-            partner_sex = "M" if sex == "F" else "F"
+    if composition < 0.4:  # 40 % live alone
+        return
+    if composition < 0.6 or composition >= 0.85:  # couples, with children or not
+        partner_sex = "M" if sex == "F" else "F"
+        services.add_member(
+            actor,
+            household,
+            first_name=rng.choice(DEMO_FIRST_NAMES[partner_sex]),
+            last_name=last if rng.random() < 0.6 else rng.choice(DEMO_LAST_NAMES),
+            birth_on=head_birth + timedelta(days=rng.randint(-1500, 1500)),
+            relation="conjoint",
+            today=entry,
+        )
+    if composition >= 0.6:  # single parents (0.6–0.85) and couples with children
+        oldest = max(head_birth.year + 19, entry.year - 17)
+        for child in rng.sample(DEMO_CHILD_NAMES, rng.randint(1, 3)):
+            year = rng.randint(min(oldest, entry.year - 1), entry.year - 1)
             services.add_member(
                 actor,
                 household,
-                first_name=rng.choice(DEMO_FIRST_NAMES[partner_sex]),
-                last_name=last if rng.random() < 0.6 else rng.choice(DEMO_LAST_NAMES),
-                birth_on=head_birth + timedelta(days=rng.randint(-1500, 1500)),
-                relation="conjoint",
+                first_name=child,
+                last_name=last,
+                birth_on=date(year, rng.randint(1, 12), rng.randint(1, 28)),
+                relation="enfant",
                 today=entry,
             )
-        if composition >= 0.6:  # single parents (0.6–0.85) and couples with children
-            oldest = max(head_birth.year + 19, entry.year - 17)
-            for child in rng.sample(DEMO_CHILD_NAMES, rng.randint(1, 3)):
-                year = rng.randint(min(oldest, entry.year - 1), entry.year - 1)
-                services.add_member(
-                    actor,
-                    household,
-                    first_name=child,
-                    last_name=last,
-                    birth_on=date(year, rng.randint(1, 12), rng.randint(1, 28)),
-                    relation="enfant",
-                    today=entry,
-                )
+
+
+def _demo_situation(rng, services, actor, household, project, *, housed_before: bool) -> None:
     publics = [p.value for p in project.target_public_list] + [TargetPublic.PRIORITAIRE_PDALHPD]
-    housed_before = kind == "maintien"
     services.update_household(
         actor,
         household,
@@ -347,6 +369,9 @@ def _demo_household(
         target_publics=rng.sample(publics, rng.randint(1, 2)),
         difficulties=rng.choice(DEMO_DIFFICULTIES),
     )
+
+
+def _demo_orientation(rng, services, actor, household, kind, entry, today) -> None:
     prescriber = (
         rng.choice(("ccapex", "bailleur", "ccas"))
         if kind == "maintien"
@@ -364,74 +389,68 @@ def _demo_household(
         else "Demande de logement social active ; besoin d'un accompagnement à l'installation.",
         today=today,
     )
-    for stage, on in moves:
-        if stage == "diagnostic":
-            services.record_diagnostic(
-                actor,
-                household,
-                carried_out_on=on,
-                levels={
-                    axis: rng.choice(("acquis", "partiel", "a_travailler"))
-                    for axis in ("pouvoir_louer", "savoir_louer", "savoir_habiter", "environnement")
-                },
-                comments={"pouvoir_louer": "Budget serré, reste à vivre faible."},
-                needs=rng.sample(
-                    (
-                        "budget_dettes",
-                        "acces_droits",
-                        "relation_bailleur",
-                        "logement",
-                        "sante",
-                        "emploi_formation",
-                        "demarches",
-                    ),
-                    rng.randint(2, 4),
-                ),
-                recommended_intensity=rng.choice(("renforcee", "soutenue", "soutenue", "moderee")),
-                today=today,
-            )
-        if stage == "adhesion":
-            services.record_adhesion(
-                actor,
-                household,
-                signed_on=on,
-                objectives="\n".join(rng.sample(DEMO_ADHESION_OBJECTIVES, 3)),
-                today=today,
-            )
-            consents = [("bailleur", "coordonnees")] if rng.random() < 0.75 else []
-            if rng.random() < 0.85:
-                consents.append(("bailleur", "situation_locative"))
-            if rng.random() < 0.2:
-                consents.append(("sante", "sante"))
-            # Consents to partners for referrals are the support section's (it records them
-            # with the referral it makes).
-            if rng.random() < 0.3:
-                consents.append(("emploi", "coordonnees"))
-            for partner_category, data_category in consents:
-                consent = services.give_consent(
-                    actor,
-                    household,
-                    partner_category=partner_category,
-                    data_category=data_category,
-                    given_on=on,
-                    today=today,
-                )
-                if data_category == "sante" and rng.random() < 0.3:
-                    services.withdraw_consent(
-                        actor,
-                        household,
-                        consent,
-                        withdrawn_on=min(today, on + timedelta(days=rng.randint(30, 200))),
-                        today=today,
-                    )
-            if colleagues and rng.random() < 0.1:
-                services.add_team_member(actor, household, user=rng.choice(colleagues), today=on)
-        services.move_stage(
+
+
+def _demo_diagnostic(rng, services, actor, household, on, today) -> None:
+    services.record_diagnostic(
+        actor,
+        household,
+        carried_out_on=on,
+        levels={
+            axis: rng.choice(("acquis", "partiel", "a_travailler"))
+            for axis in ("pouvoir_louer", "savoir_louer", "savoir_habiter", "environnement")
+        },
+        comments={"pouvoir_louer": "Budget serré, reste à vivre faible."},
+        needs=rng.sample(
+            (
+                "budget_dettes",
+                "acces_droits",
+                "relation_bailleur",
+                "logement",
+                "sante",
+                "emploi_formation",
+                "demarches",
+            ),
+            rng.randint(2, 4),
+        ),
+        recommended_intensity=rng.choice(("renforcee", "soutenue", "soutenue", "moderee")),
+        today=today,
+    )
+
+
+def _demo_adhesion(rng, services, actor, household, colleagues, on, today) -> None:
+    services.record_adhesion(
+        actor,
+        household,
+        signed_on=on,
+        objectives="\n".join(rng.sample(DEMO_ADHESION_OBJECTIVES, 3)),
+        today=today,
+    )
+    consents = [("bailleur", "coordonnees")] if rng.random() < 0.75 else []
+    if rng.random() < 0.85:
+        consents.append(("bailleur", "situation_locative"))
+    if rng.random() < 0.2:
+        consents.append(("sante", "sante"))
+    # Consents to partners for referrals are the support section's (it records them
+    # with the referral it makes).
+    if rng.random() < 0.3:
+        consents.append(("emploi", "coordonnees"))
+    for partner_category, data_category in consents:
+        consent = services.give_consent(
             actor,
             household,
-            to_stage=stage,
-            on=on,
-            reason=None,
-            expected_version=household.version,
+            partner_category=partner_category,
+            data_category=data_category,
+            given_on=on,
             today=today,
         )
+        if data_category == "sante" and rng.random() < 0.3:
+            services.withdraw_consent(
+                actor,
+                household,
+                consent,
+                withdrawn_on=min(today, on + timedelta(days=rng.randint(30, 200))),
+                today=today,
+            )
+    if colleagues and rng.random() < 0.1:
+        services.add_team_member(actor, household, user=rng.choice(colleagues), today=on)
