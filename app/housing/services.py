@@ -595,7 +595,7 @@ def record_procedure_stage(
     return entry
 
 
-# --- rent-account import (reading and validation: app/housing/rent_import.py) ---------------
+# --- rent-account import (reading and validation: app/housing/rent_import/) ----------------
 
 _WRITE_CHUNK = 5000
 
