@@ -68,11 +68,11 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
     few eviction-prevention procedures. Idempotent: looks up by reference first."""
     from app.formatting import today_paris
     from app.households.models import Household, HouseholdStage, search_key
+    from app.housing.deadlines import add_months, first_of_month
     from app.housing.models import (
         Dwelling,
         Occupancy,
     )
-    from app.housing.services import add_months, first_of_month
 
     dwellings: dict[str, list[Dwelling]] = {key: [] for key in DWELLINGS_PER_LANDLORD}
     for key, count in DWELLINGS_PER_LANDLORD.items():
@@ -153,13 +153,13 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
 
 
 def _demo_rent_accounts(occupancy, dwelling, lease_number: int, last_month: date) -> None:
+    from app.housing.deadlines import add_months
     from app.housing.models import (
         GlaAction,
         ProcedureStage,
         RentAccountSnapshot,
         RepaymentPlan,
     )
-    from app.housing.services import add_months
 
     if db.session.scalar(
         select(RentAccountSnapshot.id).where(RentAccountSnapshot.occupancy_id == occupancy.id)
