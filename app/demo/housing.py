@@ -69,10 +69,7 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
     from app.formatting import today_paris
     from app.households.models import Household, HouseholdStage, search_key
     from app.housing.deadlines import add_months, first_of_month
-    from app.housing.models import (
-        Dwelling,
-        Occupancy,
-    )
+    from app.housing.models import Dwelling, Occupancy
 
     dwellings: dict[str, list[Dwelling]] = {key: [] for key in DWELLINGS_PER_LANDLORD}
     for key, count in DWELLINGS_PER_LANDLORD.items():
@@ -154,12 +151,7 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
 
 def _demo_rent_accounts(occupancy, dwelling, lease_number: int, last_month: date) -> None:
     from app.housing.deadlines import add_months
-    from app.housing.models import (
-        GlaAction,
-        ProcedureStage,
-        RentAccountSnapshot,
-        RepaymentPlan,
-    )
+    from app.housing.models import GlaAction, ProcedureStage, RentAccountSnapshot, RepaymentPlan
 
     if db.session.scalar(
         select(RentAccountSnapshot.id).where(RentAccountSnapshot.occupancy_id == occupancy.id)

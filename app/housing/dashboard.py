@@ -13,13 +13,8 @@ from sqlalchemy.orm import aliased, joinedload, lazyload
 from app.db import db
 from app.formatting import today_paris
 from app.households.models import Household, HouseholdStage, Member
-from app.housing.deadlines import (
-    Deadline,
-    _stage_deadline,
-)
-from app.housing.dwellings import (
-    is_landlord_viewer,
-)
+from app.housing.deadlines import Deadline, _stage_deadline
+from app.housing.dwellings import is_landlord_viewer
 from app.housing.models import (
     Dwelling,
     Occupancy,

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.formatting import format_date
-from app.housing.models import (
-    ProcedureStage,
-    ProcedureStageKind,
-)
+from app.housing.models import ProcedureStage, ProcedureStageKind
 
 
 def add_months(day: date, months: int) -> date:

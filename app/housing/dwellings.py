@@ -7,10 +7,7 @@ from flask import abort
 from sqlalchemy import Select, false, or_, select
 
 from app.db import db
-from app.housing.models import (
-    Dwelling,
-    Occupancy,
-)
+from app.housing.models import Dwelling, Occupancy
 from app.organisations.models import Organisation, OrganisationKind
 from app.permissions import Permission, Role, can_read_social_content, has_permission
 from app.projects.models import Project, project_partner

@@ -24,20 +24,13 @@ from app.housing.dashboard import dashboard_overview as dashboard_overview
 from app.housing.dashboard import key_figures as key_figures
 from app.housing.dashboard import tenancy_landlords as tenancy_landlords
 from app.housing.dashboard import tenancy_page as tenancy_page
-from app.housing.deadlines import (
-    Deadline,
-    _stage_deadline,
-    add_months,
-    first_of_month,
-)
+from app.housing.deadlines import Deadline, _stage_deadline, add_months, first_of_month
 from app.housing.deadlines import deadline_text as deadline_text
 from app.housing.dwellings import assignable_dwellings as assignable_dwellings
 from app.housing.dwellings import dwelling_landlords as dwelling_landlords
 from app.housing.dwellings import dwelling_occupants as dwelling_occupants
 from app.housing.dwellings import get_dwelling_or_404 as get_dwelling_or_404
-from app.housing.dwellings import (
-    is_landlord_viewer,
-)
+from app.housing.dwellings import is_landlord_viewer
 from app.housing.dwellings import visible_dwellings as visible_dwellings
 from app.housing.models import (
     Dwelling,

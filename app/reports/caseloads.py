@@ -9,42 +9,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import (
-    BigInteger,
-    Numeric,
-    Select,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import BigInteger, Numeric, Select, and_, case, cast, func, literal, or_, select
 
 from app.db import db
-from app.households.models import (
-    Household,
-    HouseholdStage,
-    Member,
-)
-from app.housing.models import (
-    Occupancy,
-    RentAccountSnapshot,
-)
+from app.households.models import Household, HouseholdStage, Member
+from app.housing.models import Occupancy, RentAccountSnapshot
 from app.interventions.queries import last_contacts
 from app.projects.models import Project
 from app.reminders.models import OPEN_STATUSES, Reminder
 from app.reports.scope import scope_ids
-from app.reports.sql import (
-    days_between,
-    months_before,
-)
-from app.support.models import (
-    IntensityLevel,
-    Measure,
-    MeasureStatus,
-)
+from app.reports.sql import days_between, months_before
+from app.support.models import IntensityLevel, Measure, MeasureStatus
 from app.users.models import User, UserRole, project_member
 
 # --- caseloads and stalled files ------------------------------------------------------------

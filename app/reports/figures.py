@@ -8,25 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import (
-    Select,
-    and_,
-    case,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import Select, and_, case, func, or_, select
 
-from app.housing.models import (
-    ProcedureStageKind,
-)
+from app.housing.models import ProcedureStageKind
 from app.projects.models import Project
-from app.support.models import (
-    HousingAtExit,
-    Measure,
-    MeasureExit,
-    MeasureStatus,
-)
+from app.support.models import HousingAtExit, Measure, MeasureExit, MeasureStatus
 
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12
 HOUSED_AT_EXIT = (

@@ -10,22 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import (
-    and_,
-    case,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.db import db
-from app.households.models import (
-    Household,
-    Orientation,
-    OrientationKind,
-    Prescriber,
-)
+from app.households.models import Household, Orientation, OrientationKind, Prescriber
 from app.interventions.models import Intervention
 from app.interventions.queries import contact_counts
 from app.projects.models import Project, TargetPublic
@@ -47,14 +35,7 @@ from app.reports.figures import (
 )
 from app.reports.rent_indicators import _arrears, _arrears_trend, _plans_and_procedures
 from app.reports.scope import scope_ids
-from app.reports.sql import (
-    _greatest,
-    _least,
-    _literal_date,
-    _sum_if,
-    days_between,
-    month_key,
-)
+from app.reports.sql import _greatest, _least, _literal_date, _sum_if, days_between, month_key
 from app.search import contains
 from app.support.models import (
     ExitReason,

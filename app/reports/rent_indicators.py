@@ -3,11 +3,7 @@ period end, repayment plans, procedure stages, glissed leases, and the arrears t
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    and_,
-    func,
-    select,
-)
+from sqlalchemy import and_, func, select
 
 from app.db import db
 from app.housing.models import (
@@ -30,15 +26,8 @@ from app.reports.figures import (
     _supported,
     _supported_ids,
 )
-from app.reports.sql import (
-    _literal_date,
-    _sum_if,
-    month_floor,
-    month_key,
-)
-from app.support.models import (
-    ExitReason,
-)
+from app.reports.sql import _literal_date, _sum_if, month_floor, month_key
+from app.support.models import ExitReason
 
 
 def _household_snapshots(scope):

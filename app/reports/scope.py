@@ -3,15 +3,10 @@ of those projects (built on ``visible_households``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Select,
-    select,
-)
+from sqlalchemy import Select, select
 
 from app.db import db
-from app.households.models import (
-    Household,
-)
+from app.households.models import Household
 from app.households.queries import visible_households
 from app.projects.models import Project
 

@@ -7,14 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import (
-    Date,
-    Integer,
-    case,
-    cast,
-    func,
-    literal,
-)
+from sqlalchemy import Date, Integer, case, cast, func, literal
 
 from app.db import db
 

@@ -7,25 +7,10 @@ from datetime import date
 
 from app.db import utcnow
 from app.formatting import today_paris
-from app.housing.rent_import.files import (
-    _width,
-    file_format,
-    read_rows,
-)
-from app.housing.rent_import.headers import (
-    header_problem,
-    map_header,
-)
-from app.housing.rent_import.limits import (
-    FileRefused,
-    ImportLimits,
-    shown,
-)
-from app.housing.rent_import.rows import (
-    RowContext,
-    _lease_index,
-    check_row,
-)
+from app.housing.rent_import.files import _width, file_format, read_rows
+from app.housing.rent_import.headers import header_problem, map_header
+from app.housing.rent_import.limits import FileRefused, ImportLimits, shown
+from app.housing.rent_import.rows import RowContext, _lease_index, check_row
 from app.housing.rent_import.summary import ImportReport, RowProblem, _summarise
 
 

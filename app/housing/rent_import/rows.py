@@ -11,15 +11,9 @@ from sqlalchemy import select
 from app.db import db
 from app.formatting import format_date
 from app.housing.models import Dwelling, Occupancy
-from app.housing.rent_import.files import (
-    _is_blank,
-)
-from app.housing.rent_import.headers import (
-    _normalise_header,
-)
-from app.housing.rent_import.limits import (
-    shown,
-)
+from app.housing.rent_import.files import _is_blank
+from app.housing.rent_import.headers import _normalise_header
+from app.housing.rent_import.limits import shown
 from app.housing.rent_import.values import (
     _APL_VALUES,
     _month_label,

@@ -7,12 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.errors import DomainError
-from app.housing.rent_import.limits import (
-    MAX_BAD_ROWS,
-    MAX_REPORTED_PROBLEMS,
-    FileRefused,
-    _number,
-)
+from app.housing.rent_import.limits import MAX_BAD_ROWS, MAX_REPORTED_PROBLEMS, FileRefused, _number
 
 
 @dataclass(frozen=True)
