@@ -8,6 +8,17 @@ from datetime import date
 from sqlalchemy import select
 
 from app.db import db
+from app.formatting import today_paris
+from app.households.models import Household, HouseholdStage, search_key
+from app.housing.deadlines import add_months, first_of_month
+from app.housing.models import (
+    Dwelling,
+    GlaAction,
+    Occupancy,
+    ProcedureStage,
+    RentAccountSnapshot,
+    RepaymentPlan,
+)
 from app.organisations.models import Organisation
 from app.projects.models import Project
 
@@ -66,10 +77,6 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
     """Dwellings of the three demo landlords, then a lease for each demo household that is
     housed (stages accès → sortie), with 12 months of rent accounts, plans, GLA actions and a
     few eviction-prevention procedures. Idempotent: looks up by reference first."""
-    from app.formatting import today_paris
-    from app.households.models import Household, HouseholdStage, search_key
-    from app.housing.deadlines import add_months, first_of_month
-    from app.housing.models import Dwelling, Occupancy
 
     dwellings: dict[str, list[Dwelling]] = {key: [] for key in DWELLINGS_PER_LANDLORD}
     for key, count in DWELLINGS_PER_LANDLORD.items():
@@ -150,8 +157,6 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
 
 
 def _demo_rent_accounts(occupancy, dwelling, lease_number: int, last_month: date) -> None:
-    from app.housing.deadlines import add_months
-    from app.housing.models import GlaAction, ProcedureStage, RentAccountSnapshot, RepaymentPlan
 
     if db.session.scalar(
         select(RentAccountSnapshot.id).where(RentAccountSnapshot.occupancy_id == occupancy.id)
