@@ -1,6 +1,6 @@
 """Business rules of the housing domain: dwellings, leases, the rent-account import, GLA
-actions, repayment plans and eviction-prevention stages, plus the legal deadlines (pure
-functions).
+actions, repayment plans and eviction-prevention stages. The legal deadlines (pure functions)
+are in ``deadlines.py``; ``next_deadline`` is re-exported here for the reminder jobs.
 
 Services take plain values, check the rule, change the data, write the audit entry and never
 commit; a refusal is a ``DomainError`` with a French message."""
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,9 @@ from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
+from app.housing.deadlines import add_months
+from app.housing.deadlines import next_deadline as next_deadline
+from app.housing.dwellings import assignable_dwellings
 from app.housing.models import (
     Dwelling,
     Funding,
@@ -47,109 +49,6 @@ from app.housing.rent_import import (
     report_progress,
 )
 from app.organisations.models import OrganisationKind
-
-# --- dates -------------------------------------------------------------------------------
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the end of a shorter month (31 Jan + 1 = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def in_winter_truce(day: date) -> bool:
-    """Trêve hivernale: from 1 November to 31 March inclusive, no forced eviction."""
-    return day.month >= 11 or day.month <= 3
-
-
-def after_winter_truce(day: date) -> date:
-    """``day`` itself, or 1 April when it falls within the winter truce."""
-    if not in_winter_truce(day):
-        return day
-    return date(day.year + 1 if day.month >= 11 else day.year, 4, 1)
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """The next legal deadline of a procedure: ``label`` says what becomes due or possible."""
-
-    on: date
-    label: str
-    postponed_by_truce: bool = False
-
-
-def next_deadline(
-    stage: ProcedureStageKind | str, occurred_on: date, *, hearing_on: date | None = None
-) -> Deadline | None:
-    """The legal deadline that follows a procedure stage, or None when the law sets none.
-
-    - impayé constitué: report to the CAF within 2 months;
-    - signalement CAF: a repayment plan within 6 months, otherwise the CAF refers to the FSL;
-    - saisine CCAPEX: the assignation is possible 2 months later at the earliest;
-    - commandement de payer: 6 weeks to pay, then the assignation is possible;
-    - assignation: the hearing is at least 6 weeks later, and the social and financial
-      diagnostic is due before it (before the known hearing date when there is one);
-    - diagnostic: the hearing (when its date is known);
-    - commandement de quitter les lieux: 2 months, then a forced eviction is possible, but
-      never during the winter truce (moved to 1 April);
-    - concours de la force publique: the eviction may happen, except during the truce;
-    - protocole de cohésion sociale: lasts 2 years, then a new lease within 3 months.
-    """
-    kind = ProcedureStageKind(stage)
-    K = ProcedureStageKind
-    if kind is K.IMPAYE_CONSTITUE:
-        return Deadline(add_months(occurred_on, 2), "Signalement à la CAF à faire avant le")
-    if kind is K.SIGNALEMENT_CAF:
-        return Deadline(
-            add_months(occurred_on, 6),
-            "Plan d'apurement à proposer (sinon saisine du FSL) avant le",
-        )
-    if kind is K.SAISINE_CCAPEX:
-        return Deadline(add_months(occurred_on, 2), "Assignation possible au plus tôt le")
-    if kind is K.COMMANDEMENT_PAYER:
-        return Deadline(
-            occurred_on + timedelta(weeks=6), "Délai de paiement expiré : assignation possible le"
-        )
-    if kind is K.ASSIGNATION:
-        if hearing_on is not None:
-            return Deadline(
-                hearing_on, "Diagnostic social et financier à remettre avant l'audience du"
-            )
-        return Deadline(
-            occurred_on + timedelta(weeks=6),
-            "Audience au plus tôt le (diagnostic social et financier à remettre avant)",
-        )
-    if kind is K.DIAGNOSTIC_SOCIAL_FINANCIER:
-        return Deadline(hearing_on, "Audience le") if hearing_on else None
-    if kind is K.AUDIENCE:
-        return None
-    if kind is K.COMMANDEMENT_QUITTER:
-        return _eviction_possible(add_months(occurred_on, 2))
-    if kind is K.CONCOURS_FORCE_PUBLIQUE:
-        return _eviction_possible(occurred_on)
-    if kind is K.PROTOCOLE_COHESION:
-        return Deadline(
-            add_months(occurred_on, 24),
-            "Fin du protocole (nouveau bail sous 3 mois si respecté) le",
-        )
-    return None  # plan d'apurement, jugement, clôture: no legal deadline
-
-
-def _eviction_possible(day: date) -> Deadline:
-    moved = after_winter_truce(day)
-    return Deadline(moved, "Expulsion possible à partir du", postponed_by_truce=moved != day)
-
 
 # --- dwellings ---------------------------------------------------------------------------
 
@@ -240,8 +139,6 @@ def start_occupancy(
     glissement_target_on: date | None = None,
 ) -> Occupancy:
     """Give ``household`` a lease on a dwelling the actor may assign to it."""
-    from app.housing.queries import assignable_dwellings
-
     dwelling = db.session.scalar(
         assignable_dwellings(actor, household, include_occupied=True).where(
             Dwelling.id == dwelling_id
@@ -595,7 +492,7 @@ def record_procedure_stage(
     return entry
 
 
-# --- rent-account import (reading and validation: app/housing/rent_import.py) ---------------
+# --- rent-account import (reading and validation: app/housing/rent_import/) ----------------
 
 _WRITE_CHUNK = 5000
 

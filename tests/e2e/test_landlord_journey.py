@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from app.db import db
 from app.formatting import today_paris
+from app.housing.deadlines import add_months, first_of_month
 from app.housing.models import RentAccountSnapshot
-from app.housing.services import add_months, first_of_month
 from app.permissions import Role
 from tests.factories import (
     PASSWORD,

@@ -135,7 +135,7 @@ def test_a_social_worker_sees_only_the_tenancies_of_their_households(client, lan
 
 def test_the_next_tripartite_meeting_is_shown(client, landlord_world):
     from app.formatting import today_paris
-    from app.housing.services import add_months
+    from app.housing.deadlines import add_months
     from tests.factories import make_meeting
 
     add_tenancies(landlord_world, 1)
@@ -203,8 +203,8 @@ def test_a_landlord_viewers_leases_are_exactly_those_of_the_households_they_may_
     from datetime import UTC, datetime
 
     from app.households.queries import visible_households
+    from app.housing.dashboard import tenancy_scope
     from app.housing.models import Dwelling, Occupancy
-    from app.housing.queries import tenancy_scope
 
     w = landlord_world
     add_tenancies(w, 3)

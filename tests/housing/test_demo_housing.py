@@ -56,7 +56,7 @@ def test_the_example_file_imports_against_the_demo(app):
 
     from app.formatting import today_paris
     from app.housing import services
-    from app.housing.services import add_months, first_of_month
+    from app.housing.deadlines import add_months, first_of_month
     from app.organisations.models import Organisation
 
     load_demo()

@@ -17,7 +17,8 @@ from app.interventions import services
 from app.interventions.models import Intervention
 from app.interventions.queries import contacts_overdue, last_contact_on, shared_summaries
 from app.permissions import Role
-from app.reports.queries import Period, caseloads, indicators
+from app.reports.caseloads import caseloads
+from app.reports.indicators import Period, indicators
 from tests.conftest import page
 from tests.factories import (
     make_consent,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.reports.queries import caseload_households, caseloads, stalled_files
+from app.reports.caseloads import caseload_households, caseloads, stalled_files
 from tests.conftest import page
 from tests.reports.conftest import CASELOAD_TODAY
 

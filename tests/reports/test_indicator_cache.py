@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from app.db import db, utcnow
 from app.permissions import Role
 from app.reports import cache
+from app.reports.indicators import Period, indicators
 from app.reports.models import IndicatorCache
-from app.reports.queries import Period, indicators
 from app.reports.views import computed_at_text
 from app.users.models import User
 from tests.conftest import page

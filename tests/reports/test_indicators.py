@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.reports.queries import Period, indicators
+from app.reports.indicators import Period, indicators
 from tests.conftest import page
 from tests.reports.conftest import PERIOD
 

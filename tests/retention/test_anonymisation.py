@@ -154,7 +154,7 @@ def test_the_anonymised_household_keeps_its_records(app):
 
 
 def test_indicators_still_count_the_anonymised_household(app):
-    from app.reports.queries import Period, indicators
+    from app.reports.indicators import Period, indicators
 
     household, _ = build_file()
     coordinator = make_user(Role.COORDINATEUR, projects=[household.project])

@@ -1,0 +1,214 @@
+"""Reading the rows of an extract, CSV or XLSX, within the limits (``limits.py``)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+
+from app.housing.rent_import.limits import (
+    _MAX_ZIP_PARTS,
+    _ZIP_CHUNK,
+    NOT_READABLE,
+    FileRefused,
+    ImportLimits,
+    _Budget,
+    _number,
+    _refuse_cell,
+    _refuse_columns,
+    _refuse_rows,
+    check_size,
+)
+from app.uploads import megabytes
+
+
+def _encoding(content: bytes) -> str:
+    """UTF-8 (with or without BOM), otherwise Windows-1252 (Excel's French CSV); checked by
+    chunks, without decoding the whole file into memory."""
+    if content.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(content)
+    try:
+        for start in range(0, len(view), _ZIP_CHUNK):
+            decoder.decode(view[start : start + _ZIP_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def _csv_rows(content: bytes, limits: ImportLimits, _budget: _Budget) -> Iterator[tuple]:
+    """Rows of a ``;``-separated CSV, decoded line by line. A physical line longer than a
+    full row of maximal cells (quotes doubled) is refused before the csv module sees it."""
+    stream = io.TextIOWrapper(
+        io.BytesIO(content), encoding=_encoding(content), errors="replace", newline=""
+    )
+    max_line = limits.max_columns * (2 * limits.max_cell_chars + 3) + 2
+    physical = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal physical
+        while line := stream.readline(max_line + 1):
+            physical += 1
+            if len(line) > max_line:
+                raise _refuse_cell(limits, physical)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=";")
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as error:  # e.g. a quote never closed: the field outgrows the csv limit
+        raise FileRefused(
+            f"Ligne {_number(physical)} : le CSV est mal formé (guillemet jamais refermé ou "
+            "cellule trop longue)."
+        ) from error
+
+
+_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])")
+_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s/>])")
+_SMALLEST_CELL = len(b"<c/>")
+# Excel never writes these; a DOCTYPE can declare entities (billion laughs) and CDATA can
+# hide a huge text from the run-length check below.
+_FORBIDDEN_XML = re.compile(rb"<!(?:DOCTYPE|ENTITY|\[CDATA\[)")
+
+
+def _check_archive(content: bytes, limits: ImportLimits, budget: _Budget) -> None:
+    """Refuse a workbook whose parts would unzip past the limit (their declared sizes bound
+    what ``zipfile`` will ever inflate), then scan each XML part by chunks — rows, cells per
+    row, longest text — before openpyxl parses anything (even in read-only mode it loads
+    the shared strings whole, and builds each row whole)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as error:
+        raise FileRefused(NOT_READABLE) from error
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > _MAX_ZIP_PARTS or (
+            sum(p.file_size for p in parts) > limits.max_unzipped_bytes
+        ):
+            raise FileRefused(
+                "Le classeur, une fois décompressé, dépasserait "
+                f"{megabytes(limits.max_unzipped_bytes)} : enregistrez l'extrait en CSV ou "
+                "découpez-le."
+            )
+        for part in parts:
+            if part.filename.endswith((".xml", ".rels")):
+                _scan_xml(archive, part, limits, budget)
+
+
+def _scan_xml(archive: zipfile.ZipFile, part, limits: ImportLimits, budget: _Budget) -> None:
+    # Between two "<" lies one tag or one text: no legitimate one is this long (a cell's
+    # text is at most max_cell_chars characters, at most ~10 bytes each once escaped). The
+    # pattern starts only after a "<" (or at the start), so the search stays linear.
+    longest = max(4096, 10 * limits.max_cell_chars)
+    too_long = re.compile(rb"(?<![^<])[^<]{%d}" % (longest + 1))
+    rows = cells = 0
+    tail = b""
+    with archive.open(part) as stream:
+        while True:
+            budget.check()
+            chunk = stream.read(_ZIP_CHUNK)
+            data = tail + chunk
+            if too_long.search(data):
+                raise _refuse_cell(limits, max(rows, 1))
+            if _FORBIDDEN_XML.search(data):
+                raise FileRefused(NOT_READABLE)
+            # The last tag may be cut by the chunk: it is scanned with the next one.
+            end = data.rfind(b"<") if chunk else -1
+            end = len(data) if end == -1 else end
+            rows, cells = _count_rows(data[:end], rows, cells, limits)
+            tail = data[end:]
+            if not chunk:
+                return
+
+
+def _count_rows(data: bytes, rows: int, cells: int, limits: ImportLimits) -> tuple[int, int]:
+    """Rows so far, and cells of the current row, after ``data`` (split on row tags, in C;
+    cells counted only in a piece long enough to hold too many)."""
+    pieces = _ROW.split(data)
+    rows += len(pieces) - 1
+    if rows > limits.max_rows:
+        raise _refuse_rows(limits)
+    for index, piece in enumerate(pieces):
+        cells = cells if index == 0 else 0
+        if (cells + len(piece) // _SMALLEST_CELL) > limits.max_columns:
+            cells += len(_CELL.findall(piece))
+            if cells > limits.max_columns:
+                raise _refuse_columns(limits, rows - len(pieces) + 1 + index)
+    return rows, cells
+
+
+def _xlsx_rows(content: bytes, limits: ImportLimits, budget: _Budget) -> Iterator[tuple]:
+    """Rows of the first sheet, streamed by openpyxl in read-only mode. Asking for one
+    column more than allowed is enough to tell a row that is too wide."""
+    _check_archive(content, limits, budget)
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(max_col=limits.max_columns + 1, values_only=True)
+        yield from enumerate(rows, start=1)
+    finally:
+        workbook.close()
+
+
+def _is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _width(row) -> int:
+    """Columns up to the last non-blank cell."""
+    for index in range(len(row) - 1, -1, -1):
+        if not _is_blank(row[index]):
+            return index + 1
+    return 0
+
+
+def _guarded(rows: Iterator[tuple]) -> Iterator[tuple]:
+    """Any failure of the reader becomes a French refusal (never a 500 or a traceback)."""
+    line = 0
+    try:
+        for line, row in rows:
+            yield line, row
+    except FileRefused:
+        raise
+    except Exception as error:
+        if line == 0:
+            raise FileRefused(NOT_READABLE) from error
+        raise FileRefused(
+            f"Le fichier est illisible après la ligne {_number(line)} : enregistrez-le de "
+            "nouveau depuis votre tableur."
+        ) from error
+
+
+def _bounded(rows: Iterable[tuple], limits: ImportLimits, budget: _Budget) -> Iterator[tuple]:
+    """Check every row against the limits as it is read; the first one exceeded stops."""
+    for line, row in rows:
+        budget.check()
+        if line > limits.max_rows:
+            raise _refuse_rows(limits)
+        width = _width(row)
+        if width > limits.max_columns:
+            raise _refuse_columns(limits, line)
+        for column, value in enumerate(row[:width], start=1):
+            if isinstance(value, str) and len(value) > limits.max_cell_chars:
+                raise _refuse_cell(limits, line, column)
+        yield line, row[:width]
+
+
+def file_format(content: bytes) -> str:
+    return "xlsx" if content[:4] == b"PK\x03\x04" else "csv"
+
+
+def read_rows(content: bytes, limits: ImportLimits) -> Iterator[tuple[int, tuple]]:
+    """``(line, cells)`` of the file, within the limits; raises ``FileRefused``."""
+    check_size(len(content), limits)
+    budget = _Budget(limits)
+    reader = _xlsx_rows if file_format(content) == "xlsx" else _csv_rows
+    return _bounded(_guarded(reader(content, limits, budget)), limits, budget)

@@ -1,0 +1,175 @@
+"""Validating one row of the extract against the landlord's leases: reference, month,
+amounts, dates and APL status; every problem of the row is kept, in French."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from app.db import db
+from app.formatting import format_date
+from app.housing.models import Dwelling, Occupancy
+from app.housing.rent_import.files import _is_blank
+from app.housing.rent_import.headers import _normalise_header
+from app.housing.rent_import.limits import shown
+from app.housing.rent_import.values import (
+    _APL_VALUES,
+    _month_label,
+    parse_amount,
+    parse_day,
+    parse_month,
+)
+
+
+@dataclass(frozen=True)
+class _Lease:
+    occupancy_id: int
+    start_on: date
+    end_on: date | None
+
+
+def _lease_index(organisation_id: int) -> dict[str, _Lease]:
+    """Every lease reference of the organisation, in one query. When a reference was reused
+    (a glissement keeps it), the current lease wins, then the most recent one."""
+    rows = db.session.execute(
+        select(Occupancy.lease_reference, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
+        .order_by(Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
+    )
+    return {ref: _Lease(oid, start, end) for ref, oid, start, end in rows}
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What every row is checked against."""
+
+    leases: dict[str, _Lease]
+    month: date | None  # chosen at import
+    today: date
+
+    @property
+    def current_month(self) -> date:
+        return self.today.replace(day=1)
+
+
+def _check_reference(value, context: RowContext, reasons: list) -> tuple[str, _Lease | None]:
+    reference = "" if _is_blank(value) else str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        reference = str(int(value))
+    lease = context.leases.get(reference)
+    if not reference:
+        reasons.append("référence du bail manquante")
+    elif lease is None:
+        reasons.append(
+            f"référence de bail inconnue pour votre organisation (« {shown(reference)} »)"
+        )
+    return reference, lease
+
+
+def _row_month(cell: dict, context: RowContext, reasons: list) -> date | None:
+    month = context.month
+    if "month" in cell and not _is_blank(cell["month"]):
+        try:
+            row_month = parse_month(cell["month"])
+        except ValueError:
+            reasons.append(f"mois illisible (« {shown(cell['month'])} », attendu AAAA-MM)")
+            return None
+        if month is not None and row_month != month:
+            reasons.append(
+                f"le mois de la ligne ({_month_label(row_month)}) n'est pas le mois "
+                f"choisi ({_month_label(month)})"
+            )
+        return row_month
+    if month is None:
+        reasons.append("mois manquant")
+    return month
+
+
+def _check_month_in_lease(row_month: date, lease, context: RowContext, reasons: list) -> None:
+    if row_month > context.current_month:
+        reasons.append(f"mois dans le futur ({_month_label(row_month)})")
+    elif lease is not None and row_month < lease.start_on.replace(day=1):
+        reasons.append(f"le bail commence le {format_date(lease.start_on)}, après ce mois")
+    elif lease is not None and lease.end_on and row_month > lease.end_on.replace(day=1):
+        reasons.append(f"le bail est terminé depuis le {format_date(lease.end_on)}")
+
+
+def _amounts(cell: dict, reasons: list) -> dict[str, int]:
+    amounts = {}
+    for key, label in (("balance", "solde"), ("amount_due", "loyer et charges du mois")):
+        if _is_blank(cell[key]):
+            reasons.append(f"{label} manquant")
+            continue
+        try:
+            amounts[key] = parse_amount(cell[key])
+        except ValueError:
+            reasons.append(f"{label} illisible (« {shown(cell[key])} », attendu par ex. 1 234,56)")
+    if amounts.get("amount_due", 0) < 0:
+        reasons.append("le loyer et les charges du mois ne peuvent pas être négatifs")
+    return amounts
+
+
+def _days(cell: dict, today: date, reasons: list) -> dict[str, date | None]:
+    days: dict[str, date | None] = {}
+    for key, label in (
+        ("last_payment_on", "date du dernier paiement"),
+        ("caf_reported_on", "date de signalement CAF"),
+    ):
+        raw = cell.get(key)
+        days[key] = None
+        if _is_blank(raw):
+            continue
+        try:
+            days[key] = parse_day(raw)
+        except ValueError:
+            reasons.append(
+                f"{label} illisible ou impossible (« {shown(raw)} », attendu JJ/MM/AAAA)"
+            )
+            continue
+        if days[key] > today:
+            reasons.append(f"{label} dans le futur")
+    return days
+
+
+def _apl(value, reasons: list) -> str | None:
+    if _is_blank(value):
+        return None
+    apl = _APL_VALUES.get(_normalise_header(value))
+    if apl is None:
+        reasons.append(f"APL illisible (« {shown(value)} », attendu maintenue, suspendue ou sans)")
+    return apl
+
+
+@dataclass
+class CheckedRow:
+    reference: str
+    reasons: list[str]
+    key: tuple[int, date] | None  # (occupancy, month) when both are known
+    values: dict
+
+
+def check_row(cell: dict, context: RowContext) -> CheckedRow:
+    """Validate one row's cells (column key → raw value); ``values`` is the snapshot to
+    write when ``reasons`` stays empty."""
+    reasons: list[str] = []
+    reference, lease = _check_reference(cell["reference"], context, reasons)
+    row_month = _row_month(cell, context, reasons)
+    if row_month is not None:
+        _check_month_in_lease(row_month, lease, context, reasons)
+    amounts = _amounts(cell, reasons)
+    days = _days(cell, context.today, reasons)
+    apl = _apl(cell.get("apl_status"), reasons)
+    key = (lease.occupancy_id, row_month) if lease and row_month else None
+    values = {
+        "occupancy_id": lease.occupancy_id if lease else None,
+        "month": row_month,
+        "balance_cents": amounts.get("balance"),
+        "amount_due_cents": amounts.get("amount_due"),
+        "last_payment_on": days["last_payment_on"],
+        "apl_status": apl,
+        "caf_reported_on": days["caf_reported_on"],
+    }
+    return CheckedRow(reference, reasons, key, values)
