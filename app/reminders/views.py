@@ -36,7 +36,6 @@ from app.reminders.forms import (
     PostponeForm,
     settings_form,
 )
-from app.reminders.jobs import RULES, rule_title
 from app.reminders.models import SETTINGS, CalendarFeed, Reminder
 from app.reminders.queries import (
     calendar_events,
@@ -47,6 +46,7 @@ from app.reminders.queries import (
     household_reminders,
     my_open_reminders,
 )
+from app.reminders.rules import RULES, rule_title
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
 bp.cli.help = "Rappels : passage manuel de la détection des échéances."
