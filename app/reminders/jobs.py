@@ -23,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db import db, utcnow
+from app import clock
+from app.db import db
 from app.formatting import today_paris
 from app.households.models import Household
 from app.permissions import Role
@@ -182,7 +183,7 @@ def sweep(now: datetime | None = None) -> dict:
     """Apply every rule once. Returns counts per rule (kept in ``job_run.summary``)."""
     from app.audit.services import record
 
-    now = now or utcnow()
+    now = now or clock.now()
     settings = current_settings()
     summary = {}
     for rule in RULES:
@@ -212,7 +213,7 @@ def send_digests(now: datetime | None = None, *, day: date | None = None) -> dic
     from app.reminders.queries import my_open_reminders, shown_on
     from app.users.models import User
 
-    now = now or utcnow()
+    now = now or clock.now()
     day = day or today_paris(now)
     base_url = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     db.session.execute(
