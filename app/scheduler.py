@@ -8,7 +8,8 @@ never import APScheduler (it is imported lazily below), so they cannot start it.
 Every run claims a unique ``(job, slot)`` row in ``job_run`` in the same transaction as the
 job's work: a second run for the same slot (a restart, a misfire, a second process despite
 the lock) fails to insert and skips. Jobs are plain functions ``job(now)`` that change the
-session and never commit; ``run_job`` commits once.
+session and never commit; ``run_job`` commits once. ``now`` comes from ``app.clock``: the
+system time, unless the ``CLOCK`` setting fixes it (tests); APScheduler fires on real time.
 
 SIGTERM and SIGINT stop it cleanly: no new job starts, the running one may finish within
 ``SCHEDULER_STOP_GRACE_SECONDS`` (a second signal cuts the wait short), else it is abandoned
