@@ -45,8 +45,15 @@ def message_id_domain(public_base_url: str) -> str:
 
 def send_message(message: EmailMessage) -> None:
     """Hand one message to the SMTP server; raises ``smtplib.SMTPException`` or ``OSError``
-    on failure (the caller decides whether to retry)."""
+    on failure (the caller decides whether to retry).
+
+    With ``MAIL_OUTBOX`` set (tests only: ``tests/outbox.py``), the message goes to that
+    object's ``send(message)`` instead, in the same thread, and no connection is made."""
     config = current_app.config
+    outbox = config.get("MAIL_OUTBOX")
+    if outbox is not None:
+        outbox.send(message)
+        return
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
         if config["MAIL_USE_TLS"]:
             smtp.starttls(context=ssl.create_default_context())

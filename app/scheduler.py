@@ -8,7 +8,8 @@ never import APScheduler (it is imported lazily below), so they cannot start it.
 Every run claims a unique ``(job, slot)`` row in ``job_run`` in the same transaction as the
 job's work: a second run for the same slot (a restart, a misfire, a second process despite
 the lock) fails to insert and skips. Jobs are plain functions ``job(now)`` that change the
-session and never commit; ``run_job`` commits once.
+session and never commit; ``run_job`` commits once. ``now`` comes from ``app.clock``: the
+system time, unless the ``CLOCK`` setting fixes it (tests); APScheduler fires on real time.
 
 SIGTERM and SIGINT stop it cleanly: no new job starts, the running one may finish within
 ``SCHEDULER_STOP_GRACE_SECONDS`` (a second signal cuts the wait short), else it is abandoned
@@ -40,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
+from app import clock
 from app.db import UtcDateTime, db, utcnow
 
 log = logging.getLogger("ancrage.scheduler")
@@ -53,8 +55,7 @@ LOCK_FILE_NAME = "scheduler.lock"
 
 ALREADY_RUNNING = (
     "Un autre planificateur Ancrage est déjà en cours d'exécution sur cette base de données ; "
-    "celui-ci s'arrête. / Another Ancrage scheduler is already running on this database; "
-    "exiting."
+    "celui-ci s'arrête."
 )
 
 
@@ -179,10 +180,11 @@ def job_by_id(job_id: str) -> ScheduledJob:
 
 
 def run_job(job: ScheduledJob, now: datetime | None = None) -> bool:
-    """Run ``job`` for the slot of ``now`` unless that slot already ran. Returns whether it
-    ran. The claim and the work share one transaction: a failed run leaves no claim, so the
-    slot can be retried."""
-    now = now or utcnow()
+    """Run ``job`` for the slot of ``now`` (by default the application's clock,
+    ``app.clock``) unless that slot already ran. Returns whether it ran. The claim and the
+    work share one transaction: a failed run leaves no claim, so the slot can be retried.
+    ``started_at`` and ``finished_at`` record the real time of the run."""
+    now = now or clock.now()
     slot = job.slot(now)
     run = JobRun(job_id=job.id, slot=slot, started_at=utcnow())
     db.session.add(run)
@@ -365,7 +367,7 @@ def _finish_or_abandon(stop: _StopRequest, grace: float) -> list[str]:
         return []
     click.echo(
         f"Tâche en cours ({', '.join(running)}) : le planificateur attend sa fin, au plus "
-        f"{grace:g} s. / Waiting for the running job, at most {grace:g} s."
+        f"{grace:g} s."
     )
     deadline = time.monotonic() + grace
     while running_jobs() and time.monotonic() < deadline and len(stop.signals) < 2:
@@ -414,13 +416,15 @@ def scheduler_command(max_seconds: float | None) -> None:
         stopper = threading.Timer(max_seconds, scheduler.shutdown)
         stopper.daemon = True
         stopper.start()
-    click.echo(
-        "Planificateur démarré / scheduler started: "
-        + ", ".join(f"{job.id} ({_cron_label(job.cron)})" for job in enabled_jobs(app))
-    )
     abandoned: list[str] = []
     try:
+        # Signals are handled from here on: a SIGTERM right after the line below stops the
+        # scheduler cleanly (tests wait for that line, then signal).
         stop.install()
+        click.echo(
+            "Planificateur démarré : "
+            + ", ".join(f"{job.id} ({_cron_label(job.cron)})" for job in enabled_jobs(app))
+        )
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
@@ -428,7 +432,7 @@ def scheduler_command(max_seconds: float | None) -> None:
         if stop.signals:
             click.echo(
                 f"Signal {stop.signals[0]} reçu : le planificateur s'arrête, aucune nouvelle "
-                f"tâche ne démarre. / {stop.signals[0]} received: stopping."
+                "tâche ne démarre."
             )
             grace = float(app.config.get("SCHEDULER_STOP_GRACE_SECONDS", 20))
             abandoned = _finish_or_abandon(stop, grace)
@@ -436,9 +440,9 @@ def scheduler_command(max_seconds: float | None) -> None:
     if abandoned:
         click.echo(
             f"Tâche abandonnée ({', '.join(abandoned)}) : rien n'en est enregistré, elle pourra "
-            "être refaite. / Running job abandoned, nothing of it committed."
+            "être refaite."
         )
-    click.echo("Planificateur arrêté, verrou libéré. / Scheduler stopped, lock released.")
+    click.echo("Planificateur arrêté, verrou libéré.")
     if abandoned:
         # The job's thread cannot be stopped; leaving now ends it with its transaction
         # uncommitted (the database rolls it back when the connection goes).

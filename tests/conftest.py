@@ -213,6 +213,28 @@ def totp_code(user, secret: str | None = None) -> str:
 
 
 @pytest.fixture
+def outbox(app):
+    """Mail goes to an in-process outbox instead of an SMTP server (tests/outbox.py)."""
+    from tests.outbox import Outbox
+
+    box = Outbox()
+    app.config["MAIL_OUTBOX"] = box
+    yield box
+    box.settle()
+
+
+@pytest.fixture
+def clock(app):
+    """The application's clock, fixed at 10 March 2026 09:15 Paris time until the test moves
+    it (``clock.advance(hours=1)``): the scheduler and jobs read it (app/clock.py)."""
+    from app.clock import FixedClock
+
+    fixed = FixedClock(datetime(2026, 3, 10, 8, 15, tzinfo=UTC))
+    app.config["CLOCK"] = fixed
+    return fixed
+
+
+@pytest.fixture
 def client(app) -> CsrfClient:
     return app.test_client()
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +21,21 @@ from tests.conftest import IS_POSTGRES
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The scheduler processes of these tests work for this moment, whatever the wall clock says
+# (app/clock.py): their slot never changes under them at the turn of an hour.
+CLOCK_AT = datetime(2026, 3, 10, 8, 15, tzinfo=UTC)
+SWEEP_DONE = f"job reminders.sweep: slot {hourly_slot(CLOCK_AT)} done"
+SWEEP_SKIPPED = f"job reminders.sweep: slot {hourly_slot(CLOCK_AT)} already ran, skipped"
+
+
 def _scheduler_env(database_url: str, instance: Path) -> dict:
+    """The environment of a scheduler process; its instance folder's config.py fixes its
+    clock at ``CLOCK_AT``."""
+    (instance / "config.py").write_text(
+        "from datetime import UTC, datetime\n"
+        "from app.clock import FixedClock\n"
+        f"CLOCK = FixedClock(datetime.fromisoformat({CLOCK_AT.isoformat()!r}))\n"
+    )
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -30,24 +47,63 @@ def _scheduler_env(database_url: str, instance: Path) -> dict:
     return env
 
 
-def _start_scheduler(env: dict, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "wsgi",
-            "scheduler",
-            "--max-seconds",
-            str(seconds),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _scheduler_command() -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"]
+
+
+class Watched:
+    """A process whose output (standard output and error, merged: our log lines go to
+    standard error) is read line by line as it comes. Tests wait for a line saying what they
+    wait for, never for a length of time."""
+
+    def __init__(self, command: list[str], env: dict):
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, *texts: str, timeout: float = 60) -> str:
+        """Wait for a line holding one of ``texts``; return the text found."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for text in texts:
+                if any(text in line for line in self.lines):
+                    return text
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"none of {texts!r} in {self.lines}"
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            assert line is not None, f"exited without {texts!r}: {self.lines}"
+            self.lines.append(line)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        returncode = self.process.wait(timeout=timeout)
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        return returncode, "".join(self.lines)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
+        self.process.send_signal(signum)
+        return self.finish(timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def _sweep_runs() -> int:
@@ -61,39 +117,34 @@ def _sweep_runs() -> int:
     return count
 
 
-def _clear_of_the_hour(margin_seconds: float = 60) -> None:
-    """Wait until the next ``margin_seconds`` hold no change of hour: a scheduler running
-    across ``:00`` also runs the new hour's sweep, which is right but not what is counted."""
-    now = datetime.now(UTC)
-    seconds_left = 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
-    if seconds_left < margin_seconds:
-        time.sleep(seconds_left + 1)
-
-
 def test_two_schedulers_started_together_one_runs_the_other_exits(app, database_url, tmp_path):
     db.session.commit()
-    _clear_of_the_hour()
     env = _scheduler_env(database_url, tmp_path)
-    started_slot = hourly_slot(datetime.now(UTC))
-    first, second = _start_scheduler(env, 6), _start_scheduler(env, 6)
-    results = []
-    for process in (first, second):
-        out, err = process.communicate(timeout=60)
-        results.append((process.returncode, out, err))
-    ran = [r for r in results if r[0] == 0]
-    refused = [r for r in results if r[0] != 0]
-    assert len(ran) == 1 and len(refused) == 1, results
-    assert "Planificateur démarré" in ran[0][1]
-    assert refused[0][0] == 3
-    assert "Un autre planificateur Ancrage est déjà en cours" in refused[0][2]
-    assert "Another Ancrage scheduler is already running" in refused[0][2]
-    # The one that ran did the start-up sweep, once.
+    pair = [Watched(_scheduler_command(), env), Watched(_scheduler_command(), env)]
+    try:
+        said = [w.wait_for("Planificateur démarré", "déjà en cours") for w in pair]
+        assert sorted(said) == ["Planificateur démarré", "déjà en cours"], [w.lines for w in pair]
+        running, refused = pair if said[0] == "Planificateur démarré" else pair[::-1]
+        returncode, out = refused.finish()
+        assert returncode == 3, out
+        assert "Un autre planificateur Ancrage est déjà en cours" in out
+        # The one that runs does the start-up sweep, once; then it is told to stop.
+        running.wait_for(SWEEP_DONE)
+        returncode, out = running.stop()
+        assert returncode == 0, out
+    finally:
+        for watched in pair:
+            watched.kill()
     assert _sweep_runs() == 1
-    # The lock went with the process: a new scheduler starts, and skips the hour's slot.
-    assert hourly_slot(datetime.now(UTC)) == started_slot, "the test outran its margin"
-    again = _start_scheduler(env, 2)
-    out, err = again.communicate(timeout=60)
-    assert again.returncode == 0, err
+    # The lock went with the process: a new scheduler starts, and skips the slot that ran.
+    again = Watched(_scheduler_command(), env)
+    try:
+        again.wait_for(SWEEP_SKIPPED)
+        returncode, out = again.stop()
+    finally:
+        again.kill()
+    assert returncode == 0, out
+    assert "déjà en cours" not in out
     assert _sweep_runs() == 1
 
 
@@ -169,6 +220,17 @@ def test_running_a_job_twice_for_the_same_slot_runs_it_once(app):
     ]
     assert all(r.finished_at is not None for r in runs)
     assert runs[0].summary["created"] == 0
+
+
+def test_a_run_without_now_works_for_the_application_clock(app, clock):
+    job = job_by_id("reminders.sweep")
+    assert run_job(job) is True
+    assert run_job(job) is False  # the clock has not moved: same slot
+    clock.advance(hours=1)
+    assert run_job(job) is True
+    runs = db.session.scalars(select(JobRun).order_by(JobRun.id)).all()
+    assert [r.slot for r in runs] == ["2026-03-10T08", "2026-03-10T09"]
+    assert runs[1].summary["today"] == "2026-03-10"
 
 
 def test_daily_slots_are_the_paris_day_and_the_digest_runs_each_hour(app):

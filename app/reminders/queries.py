@@ -167,7 +167,7 @@ def calendar_events(user, today: date) -> list[CalendarEvent]:
     much for a calendar that lives outside Ancrage."""
     from app.interventions.models import Intervention
     from app.partners.queries import next_meetings
-    from app.reminders.jobs import rule_title
+    from app.reminders.rules import rule_title
 
     events = [
         CalendarEvent(

@@ -211,8 +211,9 @@ def resolve_for_household(household_id: int, rule_codes=None, now: datetime | No
     waiting for the next hourly sweep. It never opens new reminders (the sweep's job), so
     entering a backlog of past visits leaves no trail of reminders opened and closed at
     once. Returns how many reminders it closed."""
-    from app.reminders.jobs import RULES, apply_rule
+    from app.reminders.jobs import apply_rule
     from app.reminders.queries import current_settings
+    from app.reminders.rules import RULES
 
     now = now or utcnow()
     db.session.flush()

@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from app import clock
 from app.db import db, utcnow
 from app.errors import DomainError, is_database_busy
 from app.formatting import today_paris
@@ -36,7 +37,6 @@ from app.reminders.forms import (
     PostponeForm,
     settings_form,
 )
-from app.reminders.jobs import RULES, rule_title
 from app.reminders.models import SETTINGS, CalendarFeed, Reminder
 from app.reminders.queries import (
     calendar_events,
@@ -47,6 +47,7 @@ from app.reminders.queries import (
     household_reminders,
     my_open_reminders,
 )
+from app.reminders.rules import RULES, rule_title
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
 bp.cli.help = "Rappels : passage manuel de la détection des échéances."
@@ -373,7 +374,7 @@ def digest_command(day: datetime | None) -> None:
     from app.formatting import format_date
     from app.reminders.jobs import send_digests
 
-    summary = send_digests(utcnow(), day=day.date() if day else None)
+    summary = send_digests(clock.now(), day=day.date() if day else None)
     db.session.commit()
     shown = format_date(datetime.fromisoformat(summary["today"]).date())
     sent = summary["sent"]
@@ -389,7 +390,7 @@ def digest_command(day: datetime | None) -> None:
 
 def _parse_now(text: str | None) -> datetime:
     if not text:
-        return utcnow()
+        return clock.now()
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

@@ -9,6 +9,7 @@ import click
 from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
+from app import clock
 from app.audit.services import record
 from app.auth.views import reauth_required
 from app.db import db, utcnow
@@ -85,8 +86,8 @@ def run_command(now_text: str | None) -> None:
     from app.formatting import PARIS
     from app.scheduler import job_by_id, run_job
 
-    now = datetime.fromisoformat(now_text) if now_text else utcnow()
+    now = datetime.fromisoformat(now_text) if now_text else clock.now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=PARIS)
     ran = run_job(job_by_id("retention.anonymise"), now)
-    click.echo("Terminé / done." if ran else "Déjà exécuté pour ce jour / already ran that day.")
+    click.echo("Terminé." if ran else "Déjà exécuté pour ce jour.")

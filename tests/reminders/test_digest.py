@@ -1,5 +1,7 @@
-"""The daily digest over a real SMTP server on loopback (aiosmtpd): one delivery record per
-user and day, retries after a refusal, the message's headers and parts, the command."""
+"""The daily digest: one delivery record per user and day, retries after a refusal, the
+message's headers and parts, the command. Messages go to the in-process outbox
+(tests/outbox.py), which refuses the way a server does when told to; one test goes through
+a real SMTP server on loopback (aiosmtpd) to show that the wire gives the same outcomes."""
 
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ SENDER = "Ancrage <ne-pas-repondre@ancrage.test>"
 
 
 class Inbox:
-    """An SMTP handler that keeps what it accepts. ``refuse_data`` holds the answers to give
-    to the next DATA commands (e.g. "451 …"), ``refuse_rcpt`` addresses to refuse for good;
-    ``attempts`` counts every message offered, accepted or not."""
+    """A real SMTP server's handler (aiosmtpd) that keeps what it accepts. ``refuse_data``
+    holds the answers to give to the next DATA commands (e.g. "451 …"), ``refuse_rcpt``
+    addresses to refuse for good; ``attempts`` counts every message offered, accepted or
+    not."""
 
     def __init__(self):
         self.messages = []
@@ -75,6 +78,7 @@ def app_config():
 
 @pytest.fixture
 def smtp():
+    """A real SMTP server on loopback, for the one test that goes over the wire."""
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=PORT)
     controller.start()
@@ -125,7 +129,7 @@ def _send(now):
 # --- content and headers -------------------------------------------------------------------
 
 
-def test_digest_arrives_once_with_references_and_links_only(app, team, smtp):
+def test_digest_arrives_once_with_references_and_links_only(app, team, outbox):
     household = make_household(team.project, referent=team.worker, reference="M-2026-0042")
     _remind(team.worker, household, "bilan_trimestriel", TODAY - timedelta(days=2), "Bilan")
     _remind(
@@ -142,8 +146,8 @@ def test_digest_arrives_once_with_references_and_links_only(app, team, smtp):
     assert run_job(job, at(TODAY, 7).replace(minute=30)) is True
     assert run_job(job, at(TODAY, 7).replace(minute=45)) is False  # same run slot
     assert run_job(job, at(TODAY, 8).replace(minute=30)) is True  # a later run: nothing owed
-    assert len(smtp.messages) == 1
-    recipients, message = smtp.messages[0]
+    assert len(outbox.messages) == 1
+    recipients, message = outbox.messages[0]
     assert recipients == [team.worker.email]
     assert message["Subject"] == "Ancrage · 2 rappel(s) à traiter, dont 1 en retard"
     assert message.get_content_type() == "multipart/alternative"
@@ -163,12 +167,12 @@ def test_digest_arrives_once_with_references_and_links_only(app, team, smtp):
     assert (delivery.attempts, delivery.item_count, delivery.last_error) == (1, 2, None)
 
 
-def test_headers_say_automatic_with_a_real_date_sender_and_message_id(app, team, smtp):
+def test_headers_say_automatic_with_a_real_date_sender_and_message_id(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     before = datetime.now(UTC)
     assert _send(at(TODAY, 7))["sent"] == 1
-    (message,) = [m for _, m in smtp.messages]
+    (message,) = [m for _, m in outbox.messages]
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["X-Auto-Response-Suppress"] == "All"
     assert parseaddr(message["From"]) == ("Ancrage", "ne-pas-repondre@ancrage.test")
@@ -181,7 +185,7 @@ def test_headers_say_automatic_with_a_real_date_sender_and_message_id(app, team,
     assert message["Message-ID"].endswith("@ancrage.test>")
 
 
-def test_the_html_part_escapes_what_it_shows(app, team, smtp):
+def test_the_html_part_escapes_what_it_shows(app, team, outbox):
     worker = make_user(
         Role.TRAVAILLEUR_SOCIAL,
         organisation=team.association,
@@ -191,13 +195,13 @@ def test_the_html_part_escapes_what_it_shows(app, team, smtp):
     household = make_household(team.project, referent=worker)
     _remind(worker, household, "bilan_trimestriel", TODAY)
     assert _send(at(TODAY, 7))["sent"] == 1
-    text, html = _parts(smtp.to(worker.email)[0])
+    text, html = _parts(outbox.to(worker.email)[0])
     assert "Bonjour Zoé &lt;b&gt;Martin&lt;/b&gt;," in html
     assert "<b>Martin" not in html
     assert "Bonjour Zoé <b>Martin</b>," in text  # plain text is not HTML
 
 
-def test_landlord_staff_get_only_the_reminders_addressed_to_their_landlord(app, team, smtp):
+def test_landlord_staff_get_only_the_reminders_addressed_to_their_landlord(app, team, outbox):
     household = make_household(team.project, referent=team.worker, reference="M-2026-0077")
     make_tenancy(household, team.landlord)
     _remind(
@@ -210,7 +214,7 @@ def test_landlord_staff_get_only_the_reminders_addressed_to_their_landlord(app, 
     )
     _remind(team.worker, household, "bilan_trimestriel", TODAY - timedelta(days=1))
     assert _send(at(TODAY, 7))["sent"] == 2
-    (message,) = smtp.to(team.landlord_staff.email)
+    (message,) = outbox.to(team.landlord_staff.email)
     text, html = _parts(message)
     assert message["Subject"] == "Ancrage · 1 rappel(s) à traiter"
     assert "10/03/2026 · Attestation d'assurance annuelle · ménage M-2026-0077" in text
@@ -219,38 +223,66 @@ def test_landlord_staff_get_only_the_reminders_addressed_to_their_landlord(app, 
     assert "En retard" not in text
 
 
-# --- one record per user and day, retries ----------------------------------------------------
-
-
-def test_a_refused_message_is_retried_by_a_later_run_the_same_day(app, team, smtp):
-    household = make_household(team.project, referent=team.worker)
+def test_over_a_real_smtp_server_refusals_are_recorded_and_the_message_arrives_whole(
+    app, team, smtp
+):
+    """The one test through a real SMTP server: what the outbox simulates (refusals, the
+    message as received) is what the wire gives."""
+    household = make_household(team.project, referent=team.worker, reference="M-2026-0042")
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
+    theirs = make_household(team.project, referent=team.colleague)
+    _remind(team.colleague, theirs, "contact_retard", TODAY)
     smtp.refuse_data = ["451 4.3.0 Try again later"]
+    smtp.refuse_rcpt = {team.colleague.email}
     job = job_by_id("reminders.digest")
     assert run_job(job, at(TODAY, 7).replace(minute=30)) is True
     assert smtp.messages == []
+    assert _delivery(team.worker).last_error == "SMTPDataError 451"  # no address, no text
+    refused = _delivery(team.colleague)
+    assert (refused.state, refused.last_error) == ("failed", "SMTPRecipientsRefused 550")
+    assert run_job(job, at(TODAY, 8).replace(minute=30)) is True
+    (message,) = smtp.to(team.worker.email)
+    assert message["Subject"] == "Ancrage · 1 rappel(s) à traiter"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].endswith("@ancrage.test>")
+    text, html = _parts(message)
+    assert "ménage M-2026-0042" in text and "M-2026-0042" in html
+    delivery = _delivery(team.worker)
+    assert (delivery.state, delivery.attempts, delivery.last_error) == ("sent", 2, None)
+
+
+# --- one record per user and day, retries ----------------------------------------------------
+
+
+def test_a_refused_message_is_retried_by_a_later_run_the_same_day(app, team, outbox):
+    household = make_household(team.project, referent=team.worker)
+    _remind(team.worker, household, "bilan_trimestriel", TODAY)
+    outbox.refuse_data = ["451 4.3.0 Try again later"]
+    job = job_by_id("reminders.digest")
+    assert run_job(job, at(TODAY, 7).replace(minute=30)) is True
+    assert outbox.messages == []
     delivery = _delivery(team.worker)
     assert (delivery.state, delivery.attempts, delivery.sent_at) == ("failed", 1, None)
     assert delivery.last_error == "SMTPDataError 451"  # no address, no server text
     assert run_job(job, at(TODAY, 8).replace(minute=30)) is True
-    assert [recipients for recipients, _ in smtp.messages] == [[team.worker.email]]
+    assert [recipients for recipients, _ in outbox.messages] == [[team.worker.email]]
     delivery = _delivery(team.worker)
     assert (delivery.state, delivery.attempts, delivery.last_error) == ("sent", 2, None)
     assert delivery.sent_at == at(TODAY, 8).replace(minute=30)
     assert run_job(job, at(TODAY, 9).replace(minute=30)) is True
-    assert len(smtp.messages) == 1  # sent means done for the day
+    assert len(outbox.messages) == 1  # sent means done for the day
 
 
-def test_one_refused_recipient_does_not_stop_the_others(app, team, smtp):
+def test_one_refused_recipient_does_not_stop_the_others(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     theirs = make_household(team.project, referent=team.colleague)
     _remind(team.colleague, theirs, "contact_retard", TODAY)
     _remind(team.coordinator, household, "sans_contact", TODAY)
-    smtp.refuse_rcpt = {team.colleague.email}
+    outbox.refuse_rcpt = {team.colleague.email}
     summary = _send(at(TODAY, 7))
     assert (summary["sent"], summary["failed"]) == (2, 1)
-    assert {tuple(r) for r, _ in smtp.messages} == {
+    assert {tuple(r) for r, _ in outbox.messages} == {
         (team.worker.email,),
         (team.coordinator.email,),
     }
@@ -259,16 +291,16 @@ def test_one_refused_recipient_does_not_stop_the_others(app, team, smtp):
     assert team.colleague.email not in refused.last_error
 
 
-def test_a_failing_digest_is_given_up_after_the_maximum_attempts(app, team, smtp):
+def test_a_failing_digest_is_given_up_after_the_maximum_attempts(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
-    smtp.refuse_rcpt = {team.worker.email}
+    outbox.refuse_rcpt = {team.worker.email}
     for hour in range(7, 7 + DIGEST_MAX_ATTEMPTS + 2):
         _send(at(TODAY, hour))
-    assert smtp.attempts == DIGEST_MAX_ATTEMPTS
+    assert outbox.attempts == DIGEST_MAX_ATTEMPTS
     delivery = _delivery(team.worker)
     assert (delivery.state, delivery.attempts) == ("failed", DIGEST_MAX_ATTEMPTS)
-    smtp.refuse_rcpt = set()
+    outbox.refuse_rcpt = set()
     assert _send(at(TODAY + timedelta(days=1), 7))["sent"] == 1  # a new day starts afresh
 
 
@@ -284,14 +316,14 @@ def test_an_unreachable_server_is_recorded_and_retried(app, team):
     assert _delivery(team.worker).attempts == 2
 
 
-def test_one_record_per_user_and_day_whatever_the_number_of_runs(app, team, smtp):
+def test_one_record_per_user_and_day_whatever_the_number_of_runs(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     first = _send(at(TODAY, 7))
     assert (first["sent"], first["failed"], first["skipped"], first["earlier"]) == (1, 0, 3, 0)
     again = _send(at(TODAY, 9))
     assert (again["sent"], again["failed"], again["skipped"], again["earlier"]) == (0, 0, 0, 4)
-    assert len(smtp.messages) == 1
+    assert len(outbox.messages) == 1
     rows = _deliveries()
     assert len(rows) == 4 == len({(r.user_id, r.day) for r in rows})
     assert {r.user_id: r.state for r in rows} == {
@@ -304,7 +336,7 @@ def test_one_record_per_user_and_day_whatever_the_number_of_runs(app, team, smtp
     assert len(_deliveries(user_id=team.worker.id)) == 2
 
 
-def test_two_runs_at_the_same_moment_send_each_digest_once(app, team, smtp):
+def test_two_runs_at_the_same_moment_send_each_digest_once(app, team, outbox):
     """The scheduler and the command started together: the claim (unique record, or a
     conditional update of a failed one) lets only one of them send each message."""
     from app.reminders.jobs import send_digests
@@ -333,13 +365,13 @@ def test_two_runs_at_the_same_moment_send_each_digest_once(app, team, smtp):
     assert errors == []
     assert sum(r["sent"] for r in results) == 3
     assert sum(r["skipped"] for r in results) == 1  # counted by the run that recorded it
-    assert sorted(r[0] for r, _ in smtp.messages) == sorted(
+    assert sorted(r[0] for r, _ in outbox.messages) == sorted(
         u.email for u in (team.worker, team.colleague, team.coordinator)
     )
     assert len(_deliveries()) == 4
 
 
-def test_a_digest_claimed_by_a_run_that_died_is_not_sent_again(app, team, smtp):
+def test_a_digest_claimed_by_a_run_that_died_is_not_sent_again(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     db.session.add(
@@ -349,10 +381,10 @@ def test_a_digest_claimed_by_a_run_that_died_is_not_sent_again(app, team, smtp):
     )
     db.session.flush()
     assert _send(at(TODAY, 9))["sent"] == 0
-    assert smtp.messages == []  # at most once: the first run may have sent it
+    assert outbox.messages == []  # at most once: the first run may have sent it
 
 
-def test_old_delivery_records_are_pruned(app, team, smtp):
+def test_old_delivery_records_are_pruned(app, team, outbox):
     old = TODAY - timedelta(days=91)
     db.session.add(
         DigestDelivery(
@@ -364,14 +396,14 @@ def test_old_delivery_records_are_pruned(app, team, smtp):
     assert _deliveries(day=old) == []
 
 
-def test_inactive_users_get_no_digest_and_no_record(app, team, smtp):
+def test_inactive_users_get_no_digest_and_no_record(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     team.worker.is_active = False
     db.session.flush()
     summary = _send(at(TODAY, 7))
     assert (summary["sent"], summary["skipped"]) == (0, 3)
-    assert smtp.messages == []
+    assert outbox.messages == []
     assert _deliveries(user_id=team.worker.id) == []
     assert db.session.scalar(select(func.count()).select_from(DigestDelivery)) == 3
 
@@ -379,7 +411,7 @@ def test_inactive_users_get_no_digest_and_no_record(app, team, smtp):
 # --- the command -----------------------------------------------------------------------------
 
 
-def test_the_command_sends_the_day_by_hand_and_is_safe_to_run_again(app, team, smtp):
+def test_the_command_sends_the_day_by_hand_and_is_safe_to_run_again(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     db.session.commit()
@@ -393,16 +425,16 @@ def test_the_command_sends_the_day_by_hand_and_is_safe_to_run_again(app, team, s
         "Résumé du 10 mars 2026 : 0 envoyé, 0 en échec, 0 sans rappel\n"
         "Déjà traités plus tôt ce jour-là (non renvoyés) : 4\n"
     )
-    assert len(smtp.messages) == 1
+    assert len(outbox.messages) == 1
 
 
-def test_the_command_reports_failures_with_a_non_zero_status(app, team, smtp):
+def test_the_command_reports_failures_with_a_non_zero_status(app, team, outbox):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
     theirs = make_household(team.project, referent=team.colleague)
     _remind(team.colleague, theirs, "contact_retard", TODAY)
     db.session.commit()
-    smtp.refuse_data = ["550 5.7.1 Refused"]
+    outbox.refuse_data = ["550 5.7.1 Refused"]
     runner = app.test_cli_runner()
     result = runner.invoke(args=["reminders", "digest", "--date", "2026-03-10"])
     assert result.exit_code == 1
@@ -410,7 +442,7 @@ def test_the_command_reports_failures_with_a_non_zero_status(app, team, smtp):
     retry = runner.invoke(args=["reminders", "digest", "--date", "2026-03-10"])
     assert retry.exit_code == 0, retry.output
     assert retry.output.startswith("Résumé du 10 mars 2026 : 1 envoyé, 0 en échec, 0 sans rappel")
-    assert len(smtp.messages) == 2
+    assert len(outbox.messages) == 2
 
 
 def test_the_command_help_is_in_french(app):

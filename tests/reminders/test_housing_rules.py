@@ -10,7 +10,7 @@ import pytest
 from app.db import db
 from app.housing.models import GlaAction, ProcedureStage, RentAccountSnapshot, RepaymentPlan
 from app.permissions import Role
-from app.reminders.jobs import truce_season
+from app.reminders.rules import truce_season
 from tests.factories import make_household, make_tenancy
 from tests.reminders.conftest import open_keys, reminders, sweep_on
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from app.db import db
 from app.formatting import today_paris
 from app.permissions import Role
-from app.reminders.jobs import digest_content
+from app.reminders.digest import digest_content
 from app.reminders.models import Reminder
 from app.reminders.services import create_calendar_feed, notify_project_access
 from tests.conftest import page
