@@ -298,13 +298,13 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
     """Dwellings of the three demo landlords, then a lease for each demo household that is
     housed (stages accès → sortie), with 12 months of rent accounts, plans, GLA actions and a
     few eviction-prevention procedures. Idempotent: looks up by reference first."""
+    from app.dates import add_months, first_of_month
     from app.formatting import today_paris
     from app.households.models import Household, HouseholdStage, search_key
     from app.housing.models import (
         Dwelling,
         Occupancy,
     )
-    from app.housing.services import add_months, first_of_month
 
     dwellings: dict[str, list[Dwelling]] = {key: [] for key in DWELLINGS_PER_LANDLORD}
     for key, count in DWELLINGS_PER_LANDLORD.items():
@@ -385,13 +385,13 @@ def _housing(organisations: dict[str, Organisation], projects: list[Project]) ->
 
 
 def _demo_rent_accounts(occupancy, dwelling, lease_number: int, last_month: date) -> None:
+    from app.dates import add_months
     from app.housing.models import (
         GlaAction,
         ProcedureStage,
         RentAccountSnapshot,
         RepaymentPlan,
     )
-    from app.housing.services import add_months
 
     if db.session.scalar(
         select(RentAccountSnapshot.id).where(RentAccountSnapshot.occupancy_id == occupancy.id)
@@ -638,6 +638,7 @@ def _support() -> None:
     import random
     from datetime import timedelta
 
+    from app.dates import add_months
     from app.formatting import today_paris
     from app.households.models import Consent, Household, search_key
     from app.households.queries import has_consent
@@ -647,7 +648,6 @@ def _support() -> None:
     from app.partners.models import Partner, PartnerContact, TripartiteMeeting
     from app.support import services as support
     from app.support.models import Measure
-    from app.support.services import add_months
 
     rng = random.Random(20260312)  # noqa: S311 - reproducible demo data, not a secret
     today = today_paris()

@@ -18,6 +18,7 @@ from flask import abort
 from sqlalchemy import Select, case, false, func, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload, lazyload
 
+from app.dates import add_months, first_of_month
 from app.db import db
 from app.formatting import format_date, today_paris
 from app.households.models import Household, HouseholdStage, Member
@@ -33,7 +34,7 @@ from app.housing.models import (
     TenancyFigures,
     months_of_arrears,
 )
-from app.housing.services import Deadline, add_months, first_of_month, next_deadline
+from app.housing.services import Deadline, next_deadline
 from app.organisations.models import Organisation, OrganisationKind
 from app.permissions import Permission, Role, can_read_social_content, has_permission
 from app.projects.models import Project, project_partner

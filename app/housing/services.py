@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app import bounds
 from app.audit.models import AuditOutcome
 from app.audit.services import record
+from app.dates import add_months
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
@@ -47,25 +48,9 @@ from app.housing.rent_import import (
     report_progress,
 )
 from app.organisations.models import OrganisationKind
+from app.sql import upsert
 
 # --- dates -------------------------------------------------------------------------------
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the end of a shorter month (31 Jan + 1 = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
 
 
 def in_winter_truce(day: date) -> bool:
@@ -602,22 +587,17 @@ _WRITE_CHUNK = 5000
 
 def _upsert_statement():
     table = RentAccountSnapshot.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    updated = (
-        "balance_cents",
-        "amount_due_cents",
-        "last_payment_on",
-        "apl_status",
-        "caf_reported_on",
-        "imported_at",
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.occupancy_id, table.c.month],
-        set_={name: statement.excluded[name] for name in updated},
+    return upsert(
+        table,
+        keys=("occupancy_id", "month"),
+        updated=(
+            "balance_cents",
+            "amount_due_cents",
+            "last_payment_on",
+            "apl_status",
+            "caf_reported_on",
+            "imported_at",
+        ),
     )
 
 

@@ -21,10 +21,8 @@ from enum import StrEnum
 from sqlalchemy import (
     Date,
     Select,
-    String,
     and_,
     case,
-    cast,
     delete,
     false,
     func,
@@ -33,7 +31,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.db import db, utcnow
@@ -68,29 +65,9 @@ from app.reminders.models import (
     ReminderStatus,
 )
 from app.reminders.queries import current_settings
+from app.sql import insert_new, shift, shift_by_column
 from app.support.models import Measure, PostExitCheck
 from app.support.queries import household_intensity, open_measures
-
-# --- date arithmetic that runs on SQLite and PostgreSQL ------------------------------------
-
-
-def shift(expr, *, days: int = 0, months: int = 0):
-    """``expr`` moved by whole months then days, as a SQL date. SQLite's ``date()`` rolls an
-    overflowing day forward (31 Aug + 6 months = 3 Mar), PostgreSQL clamps it (28 Feb)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        modifiers = [f"{months:+d} months"] if months else []
-        modifiers += [f"{days:+d} days"] if days else []
-        return func.date(expr, *modifiers, type_=Date)
-    return cast(expr + func.make_interval(0, months, 0, days), Date)
-
-
-def shift_by_column(expr, days_column):
-    """``expr`` plus a number of days read from a column."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        modifier = literal("+").concat(cast(days_column, String)).concat(" days")
-        return func.date(expr, modifier, type_=Date)
-    return cast(expr + days_column, Date)
-
 
 # --- rules -----------------------------------------------------------------------------------
 
@@ -662,11 +639,8 @@ def _insert(rows: Iterable[dict], now: datetime) -> int:
     rows = [{**row, "status": ReminderStatus.A_FAIRE.value, "created_at": now} for row in rows]
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Reminder.__table__)
-    statement = insert.on_conflict_do_nothing(
-        index_elements=["rule_code", "subject_id", "due_on"]
-    ).returning(Reminder.__table__.c.id)
+    statement = insert_new(Reminder.__table__, keys=("rule_code", "subject_id", "due_on"))
+    statement = statement.returning(Reminder.__table__.c.id)
     return len(db.session.execute(statement, rows).all())
 
 

@@ -18,7 +18,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import (
     BigInteger,
     Date,
-    Integer,
     Numeric,
     Select,
     and_,
@@ -53,6 +52,7 @@ from app.interventions.queries import contact_counts, last_contacts
 from app.projects.models import Project, TargetPublic
 from app.reminders.models import OPEN_STATUSES, Reminder
 from app.search import contains
+from app.sql import days_between, greatest, least, month_floor, month_key, months_before
 from app.support.models import (
     ExitReason,
     HousingAtExit,
@@ -64,50 +64,6 @@ from app.support.models import (
     PostExitCheck,
 )
 from app.users.models import User, UserRole, project_member
-
-# --- portable date arithmetic ---------------------------------------------------------------
-
-
-def _is_sqlite() -> bool:
-    return db.session.get_bind().dialect.name == "sqlite"
-
-
-def days_between(start, end):
-    """Whole days from ``start`` to ``end`` (SQL dates or Python dates)."""
-    start = literal(start, Date) if isinstance(start, date) else start
-    end = literal(end, Date) if isinstance(end, date) else end
-    if _is_sqlite():
-        return cast(func.julianday(end) - func.julianday(start), Integer)
-    return end - start  # date - date is an integer number of days in PostgreSQL
-
-
-def month_floor(expr):
-    """The first day of the month of ``expr``."""
-    if _is_sqlite():
-        return func.date(expr, "start of month", type_=Date)
-    return cast(func.date_trunc("month", expr), Date)
-
-
-def months_before(expr, months: int):
-    """``expr`` (a first day of month) moved ``months`` months back."""
-    if _is_sqlite():
-        return func.date(expr, f"-{months} months", type_=Date)
-    return cast(expr - func.make_interval(0, months), Date)
-
-
-def month_key(expr):
-    """``YYYY-MM`` of a date."""
-    if _is_sqlite():
-        return func.strftime("%Y-%m", expr)
-    return func.to_char(expr, "YYYY-MM")
-
-
-def _greatest(a, b):
-    return func.max(a, b) if _is_sqlite() else func.greatest(a, b)
-
-
-def _least(a, b):
-    return func.min(a, b) if _is_sqlite() else func.least(a, b)
 
 
 def _sum_if(condition, value=1):
@@ -980,8 +936,8 @@ def _contacts(scope, period: Period) -> Section:
     spans = _spans(scope)
     supported = _supported(spans, period)
     span_end = case((spans.c.is_open == 1, period.end), else_=spans.c.last_closed_on)
-    first = _greatest(spans.c.entry_on, _literal_date(period.start))
-    last = _least(span_end, _literal_date(period.end))
+    first = greatest(spans.c.entry_on, _literal_date(period.start))
+    last = least(span_end, _literal_date(period.end))
     supported_ids = select(spans.c.household_id).where(supported)
     contacts = (
         contact_counts(period.start, period.end)

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
+from app.dates import add_months
 from app.housing.models import ProcedureStageKind as K
-from app.housing.services import add_months, after_winter_truce, in_winter_truce, next_deadline
+from app.housing.services import after_winter_truce, in_winter_truce, next_deadline
 
 
 @pytest.mark.parametrize(
