@@ -78,6 +78,7 @@ test-postgres:
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/dead_code.py
 
 format: $(VENV)/.stamp-test
 	$(BIN)/ruff format .

@@ -87,7 +87,7 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
     # Failed-login throttling, counted in the database so it holds across processes, built so
-    # that a stranger cannot lock someone else out (app.auth.services.login_throttle,
+    # that a stranger cannot lock someone else out (app.auth.throttling.login_throttle,
     # docs/security.md). Within LOGIN_WINDOW: failures per e-mail *and* client address, then
     # per address, refuse for the window; failures per e-mail from every address only impose
     # a growing delay after the last one (LOGIN_EMAIL_DELAY × failures past the threshold,

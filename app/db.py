@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import DateTime, Engine, Integer, MetaData, event, inspect
+from sqlalchemy import DateTime, Engine, Integer, MetaData, event, inspect, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
@@ -93,9 +94,9 @@ class VersionedMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
-    # Who saved last (stamped by ``_stamp_editor``), for "modifiée par X à HH:MM". A plain id,
-    # not a foreign key: users are never deleted, and a key would make user <-> organisation
-    # a cycle.
+    # Who saved last (stamped by ``_stamp_editor`` with the service's actor), for "modifiée
+    # par X à HH:MM". A plain id, not a foreign key: users are never deleted, and a key would
+    # make user <-> organisation a cycle.
     updated_by_id: Mapped[int | None] = mapped_column(Integer)
 
     @declared_attr.directive
@@ -124,23 +125,76 @@ def commit_keeping_loaded() -> None:
         session.expire_on_commit = expire_on_commit
 
 
-def current_actor_id() -> int | None:
-    """The logged-in user's id during a request (set by ``app.http``), else None."""
-    from flask import g, has_app_context
+# --- who edits ------------------------------------------------------------------------------
+#
+# One channel names who saved a versioned record: the actor a service is given. Every service
+# audits its change through ``app.audit.services.record(actor, …)``, which calls ``act_as``;
+# the transaction then carries that actor (``session.info``) and ``_stamp_editor`` writes its
+# id into ``updated_by_id`` of every versioned record the transaction adds or changes. The
+# same holds in a request, a CLI command or a scheduler job: nothing here reads the request.
+#
+# A service often flushes before it audits (to learn a new row's id): the rows that flush
+# writes are kept aside and stamped when ``act_as`` learns the actor, by a plain UPDATE of
+# ``updated_by_id`` that leaves ``version`` alone (the row was saved once, by that actor). A
+# transaction that names nobody (a job acting as nobody, ``record(None, …)``) stamps nothing;
+# the actor is forgotten when the transaction ends.
 
-    return g.get("actor_id") if has_app_context() else None
+_ACTOR = "ancrage_actor_id"  # session.info key: the id of the user the transaction acts for
+_UNSTAMPED = "ancrage_unstamped"  # session.info key: versioned rows flushed before it was known
+
+
+def act_as(actor, session=None) -> None:
+    """Name ``actor`` (a user; None names nobody and changes nothing) as the author of the
+    current transaction's changes. ``app.audit.services.record`` calls it for every service."""
+    actor_id = getattr(actor, "id", None)
+    if actor_id is None:
+        return
+    session = session if session is not None else db.session()
+    session.info[_ACTOR] = actor_id
+    for record in session.info.pop(_UNSTAMPED, ()):
+        _stamp_flushed(session, record, actor_id)
+
+
+def _stamp_flushed(session, record, actor_id: int) -> None:
+    state = inspect(record)
+    if state.identity is None or state.deleted or state.detached:
+        return
+    if state.modified:  # changed again since: the next flush stamps it
+        record.updated_by_id = actor_id
+        return
+    if record.updated_by_id == actor_id:
+        return
+    table = state.mapper.local_table
+    key = zip(state.mapper.primary_key, state.identity, strict=True)
+    session.execute(
+        update(table)
+        .where(*(column == value for column, value in key))
+        .values(updated_by_id=actor_id, updated_at=table.c.updated_at)  # no onupdate stamp
+    )
+    set_committed_value(record, "updated_by_id", actor_id)
 
 
 @event.listens_for(Session, "before_flush")
 def _stamp_editor(session, _flush_context, _instances) -> None:
-    actor_id = current_actor_id()
+    actor_id = session.info.get(_ACTOR)
+    changed = [
+        record
+        for record in (*session.new, *session.dirty)
+        if isinstance(record, VersionedMixin)
+        and (record in session.new or session.is_modified(record))
+    ]
     if actor_id is None:
+        session.info.setdefault(_UNSTAMPED, []).extend(changed)
         return
-    for record in (*session.new, *session.dirty):
-        if isinstance(record, VersionedMixin) and (
-            record in session.new or session.is_modified(record)
-        ):
-            record.updated_by_id = actor_id
+    for record in changed:
+        record.updated_by_id = actor_id
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_actor(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop(_ACTOR, None)
+        session.info.pop(_UNSTAMPED, None)
 
 
 # --- lock discipline -------------------------------------------------------------------------

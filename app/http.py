@@ -59,9 +59,10 @@ def register_request_hooks(app) -> None:
         g.request_started = time.perf_counter()
 
     @app.before_request
-    def _remember_actor():
-        # Read by app.db._stamp_editor to record who saved a versioned record.
-        g.actor_id = current_user.id if current_user.is_authenticated else None
+    def _remember_user():
+        # The logged-in user, for the request log and the submission keys (app.submissions).
+        # Who edits a record is not read from here: services stamp it (app.db.act_as).
+        g.user_id = current_user.id if current_user.is_authenticated else None
 
     @app.before_request
     def _refuse_nul_bytes():
@@ -115,7 +116,7 @@ def register_request_hooks(app) -> None:
             extra={
                 "fields": {
                     "request_id": request_id,
-                    "user_id": g.get("actor_id"),
+                    "user_id": g.get("user_id"),
                     "method": request.method,
                     "endpoint": request.endpoint,
                     "status": response.status_code,

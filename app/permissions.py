@@ -176,10 +176,6 @@ def can_edit_partner(user, partner) -> bool:
     return partner.owner_organisation_id == user.organisation_id
 
 
-def can_edit_households(user) -> bool:
-    return has_permission(user, Permission.EDIT_HOUSEHOLDS)
-
-
 # Household fields landlord staff may receive (the *tenancy* class): everything else on a
 # household — orientation, diagnostic, difficulties, adhésion objectives, resources, debts,
 # income, target publics (health and violence flags), members' details, consents — is

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import import_module
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,6 +39,7 @@ from sqlalchemy import JSON, String, UniqueConstraint, create_engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
+from werkzeug.utils import import_string
 
 from app import clock
 from app.db import UtcDateTime, db, utcnow
@@ -133,8 +133,7 @@ class ScheduledJob:
         return self.enabled_by is None or bool(config.get(self.enabled_by))
 
     def function(self) -> Callable[[datetime], dict | None]:
-        module_name, _, attribute = self.target.partition(":")
-        return getattr(import_module(module_name), attribute)
+        return import_string(self.target)
 
 
 # The one place where jobs are registered.

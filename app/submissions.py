@@ -24,7 +24,7 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, delete, ev
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.db import UtcDateTime, current_actor_id, db, utcnow
+from app.db import UtcDateTime, db, utcnow
 
 SUBMISSION_KEY_FIELD = "submission_key"
 KEY_MAX_AGE = timedelta(days=2)
@@ -55,6 +55,11 @@ class DuplicateSubmission(Exception):
 
 def new_submission_key() -> str:
     return secrets.token_hex(16)
+
+
+def _user_id() -> int | None:
+    """The logged-in user's id during a request (set by ``app.http``), else None."""
+    return g.get("user_id") if has_request_context() else None
 
 
 def _valid(key) -> str | None:
@@ -89,7 +94,7 @@ def register_submission_hooks(app) -> None:
         if request.method != "POST":
             return None
         key = _valid(request.form.get(SUBMISSION_KEY_FIELD))
-        user_id = current_actor_id()
+        user_id = _user_id()
         if key is None or user_id is None:
             return None
         submission = _first_result(user_id, key)
@@ -116,7 +121,7 @@ def register_submission_hooks(app) -> None:
     def _duplicate(_error):
         db.session.rollback()
         key = _valid(request.form.get(SUBMISSION_KEY_FIELD))
-        user_id = current_actor_id()
+        user_id = _user_id()
         return _show_first_result(_first_result(user_id, key) if key and user_id else None)
 
 
@@ -139,7 +144,7 @@ def _note_creation(session, _flush_context) -> None:
 def _record_submission(session) -> None:
     if not has_request_context() or not g.get("submission_key"):
         return
-    user_id = current_actor_id()
+    user_id = _user_id()
     if user_id is None:
         return
     session.flush()  # the creation's own rows first, so that only the key can fail below

@@ -325,6 +325,7 @@ def test_login_reauth_and_code_checks_do_not_hold_the_write_lock(w, make_client,
     (argon2 is slow on purpose; the throttle counts run first), another connection can still
     take the write lock: these views are ``takes_write_lock_late``. Before, the POST held the
     lock from its first query, so every other writer waited for the hash."""
+    from app.auth import second_factor
     from app.auth import services as auth_services
     from app.permissions import Role
     from tests.factories import PASSWORD, make_user
@@ -332,7 +333,7 @@ def test_login_reauth_and_code_checks_do_not_hold_the_write_lock(w, make_client,
     path = db.engine.url.database
     seen: list[tuple[str, bool]] = []
     real_verify = auth_services._verify
-    real_decrypt = auth_services.decrypt_totp_secret
+    real_decrypt = second_factor.decrypt_totp_secret
 
     def verify(password_hash, password):
         seen.append(("password", _lock_is_free(path)))
@@ -349,7 +350,7 @@ def test_login_reauth_and_code_checks_do_not_hold_the_write_lock(w, make_client,
     auth_services.totp_credential(enrolled).confirmed_at = utcnow()
     db.session.commit()
     monkeypatch.setattr(auth_services, "_verify", verify)
-    monkeypatch.setattr(auth_services, "decrypt_totp_secret", decrypt)
+    monkeypatch.setattr(second_factor, "decrypt_totp_secret", decrypt)
 
     stranger = make_client()
     wrong = stranger.post("/connexion", data={"email": worker.email, "password": "pas le bon"})

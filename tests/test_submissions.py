@@ -158,7 +158,7 @@ def test_a_creation_whose_key_was_committed_meanwhile_is_rolled_back(app, people
         other.add(FormSubmission(user_id=worker_id, key=key))
         other.commit()
     with app.test_request_context(method="POST"):
-        g.actor_id = worker_id
+        g.user_id = worker_id
         remember_submission_key(key)
         db.session.add(
             Intervention(household_id=household_id, occurred_on=date(2026, 1, 5), mode="bureau")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, has_request_context, request
 
 from app.audit.models import AuditEntry, AuditOutcome
-from app.db import db, utcnow
+from app.db import act_as, db, utcnow
 
 
 def record(
@@ -22,7 +22,12 @@ def record(
 
     ``target`` is a model instance (its table name and id are kept) or None. ``details`` must
     never contain the sensitive values themselves: only field names, counts, identifiers.
+
+    ``actor`` is also the author of the transaction's changes: every versioned record it adds
+    or changes is stamped ``updated_by_id`` with the actor's id (``app.db.act_as``), in a
+    request, a CLI command or a job alike.
     """
+    act_as(actor)
     if target is not None and getattr(target, "id", None) is None:
         db.session.flush()
     entry = AuditEntry(

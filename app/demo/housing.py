@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app.dates import add_months, first_of_month
 from app.db import db
 from app.formatting import today_paris
 from app.households.models import Household, HouseholdStage, search_key
-from app.housing.deadlines import add_months, first_of_month
 from app.housing.models import (
     Dwelling,
     GlaAction,

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from app.dates import add_months
 from app.db import db
 from app.demo.accounts import ORGANISATIONS
 from app.formatting import today_paris
@@ -21,7 +22,6 @@ from app.partners import services as partners
 from app.partners.models import Partner, PartnerContact, TripartiteMeeting
 from app.support import services as support
 from app.support.models import Measure
-from app.support.services import add_months
 from app.users.models import User
 
 DEMO_PARTNERS = (

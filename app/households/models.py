@@ -452,9 +452,6 @@ class Consent(db.Model):
     def data_category_label(self) -> str:
         return DataCategory(self.data_category).label
 
-    def is_active_on(self, day: date) -> bool:
-        return self.given_on <= day and (self.withdrawn_on is None or self.withdrawn_on > day)
-
 
 class StageTransition(db.Model):
     """A dated move of the household along its path; a move backwards carries a reason."""

@@ -1,4 +1,4 @@
-"""The legal deadlines of the housing domain (pure functions): month arithmetic, the winter
+"""The legal deadlines of the housing domain (pure functions): the winter
 truce, the deadline that follows each eviction-prevention stage, and how a page says it."""
 
 from __future__ import annotations
@@ -6,25 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from app.dates import add_months
 from app.formatting import format_date
 from app.housing.models import ProcedureStage, ProcedureStageKind
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the end of a shorter month (31 Jan + 1 = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
 
 
 def in_winter_truce(day: date) -> bool:

@@ -17,6 +17,7 @@ from datetime import date
 from flask import abort
 from sqlalchemy import select
 
+from app.dates import add_months, first_of_month
 from app.db import db
 from app.formatting import today_paris
 from app.housing.dashboard import TENANCY_STATUS_LABELS as TENANCY_STATUS_LABELS
@@ -24,7 +25,7 @@ from app.housing.dashboard import dashboard_overview as dashboard_overview
 from app.housing.dashboard import key_figures as key_figures
 from app.housing.dashboard import tenancy_landlords as tenancy_landlords
 from app.housing.dashboard import tenancy_page as tenancy_page
-from app.housing.deadlines import Deadline, _stage_deadline, add_months, first_of_month
+from app.housing.deadlines import Deadline, _stage_deadline
 from app.housing.deadlines import deadline_text as deadline_text
 from app.housing.dwellings import assignable_dwellings as assignable_dwellings
 from app.housing.dwellings import dwelling_landlords as dwelling_landlords

@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from app import bounds
 from app.audit.models import AuditOutcome
 from app.audit.services import record
+from app.dates import add_months
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
-from app.housing.deadlines import add_months
 from app.housing.deadlines import next_deadline as next_deadline
 from app.housing.dwellings import assignable_dwellings
 from app.housing.models import (
@@ -49,6 +49,7 @@ from app.housing.rent_import import (
     report_progress,
 )
 from app.organisations.models import OrganisationKind
+from app.sql import upsert
 
 # --- dwellings ---------------------------------------------------------------------------
 
@@ -498,23 +499,17 @@ _WRITE_CHUNK = 5000
 
 
 def _upsert_statement():
-    table = RentAccountSnapshot.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    updated = (
-        "balance_cents",
-        "amount_due_cents",
-        "last_payment_on",
-        "apl_status",
-        "caf_reported_on",
-        "imported_at",
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.occupancy_id, table.c.month],
-        set_={name: statement.excluded[name] for name in updated},
+    return upsert(
+        RentAccountSnapshot.__table__,
+        keys=("occupancy_id", "month"),
+        updated=(
+            "balance_cents",
+            "amount_due_cents",
+            "last_payment_on",
+            "apl_status",
+            "caf_reported_on",
+            "imported_at",
+        ),
     )
 
 

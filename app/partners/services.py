@@ -9,9 +9,9 @@ notice through the listeners named in ``CORRECTION_LISTENERS`` (``reminders`` si
 from __future__ import annotations
 
 from datetime import date
-from importlib import import_module
 
 from sqlalchemy import func, select
+from werkzeug.utils import import_string
 
 from app import bounds
 from app.audit.services import record
@@ -149,8 +149,7 @@ def propose_correction(actor, partner: Partner, *, message: str | None) -> None:
             "à l'administrateur d'Ancrage."
         )
     for dotted in CORRECTION_LISTENERS:
-        module_name, _, attribute = dotted.partition(":")
-        getattr(import_module(module_name), attribute)(actor, partner, message)
+        import_string(dotted)(actor, partner, message)
     record(
         actor,
         "partner.correction_proposed",

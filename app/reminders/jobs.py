@@ -21,7 +21,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
 from app.db import db
@@ -45,6 +44,7 @@ from app.reminders.models import (
 )
 from app.reminders.queries import current_settings
 from app.reminders.rules import RULES, Audience, Rule
+from app.sql import insert_new
 
 # --- the sweep ---------------------------------------------------------------------------
 
@@ -109,11 +109,8 @@ def _insert(rows: Iterable[dict], now: datetime) -> int:
     rows = [{**row, "status": ReminderStatus.A_FAIRE.value, "created_at": now} for row in rows]
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Reminder.__table__)
-    statement = insert.on_conflict_do_nothing(
-        index_elements=["rule_code", "subject_id", "due_on"]
-    ).returning(Reminder.__table__.c.id)
+    statement = insert_new(Reminder.__table__, keys=("rule_code", "subject_id", "due_on"))
+    statement = statement.returning(Reminder.__table__.c.id)
     return len(db.session.execute(statement, rows).all())
 
 

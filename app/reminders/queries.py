@@ -24,7 +24,6 @@ from app.permissions import Permission, can_read_social_content, has_permission
 from app.reminders.models import (
     OPEN_STATUSES,
     SETTING_DEFAULTS,
-    CalendarFeed,
     Reminder,
     ReminderSetting,
 )
@@ -137,10 +136,6 @@ def group_by_date(reminders, today: date) -> Inbox:
         else:
             inbox.later.append(reminder)
     return inbox
-
-
-def calendar_feed_of(user) -> CalendarFeed | None:
-    return db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
 
 
 # --- calendar feed -------------------------------------------------------------------------

@@ -20,10 +20,8 @@ from enum import StrEnum
 from sqlalchemy import (
     Date,
     Select,
-    String,
     and_,
     case,
-    cast,
     false,
     func,
     literal,
@@ -31,7 +29,6 @@ from sqlalchemy import (
     select,
 )
 
-from app.db import db
 from app.households.models import Household, HouseholdStage
 from app.housing.models import (
     Dwelling,
@@ -54,29 +51,9 @@ from app.reminders.models import (
     PROJECT_ACCESS_RULE,
     REASSIGNMENT_RULE,
 )
+from app.sql import shift, shift_by_column
 from app.support.models import Measure, PostExitCheck
 from app.support.queries import household_intensity, open_measures
-
-# --- date arithmetic that runs on SQLite and PostgreSQL ------------------------------------
-
-
-def shift(expr, *, days: int = 0, months: int = 0):
-    """``expr`` moved by whole months then days, as a SQL date. SQLite's ``date()`` rolls an
-    overflowing day forward (31 Aug + 6 months = 3 Mar), PostgreSQL clamps it (28 Feb)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        modifiers = [f"{months:+d} months"] if months else []
-        modifiers += [f"{days:+d} days"] if days else []
-        return func.date(expr, *modifiers, type_=Date)
-    return cast(expr + func.make_interval(0, months, 0, days), Date)
-
-
-def shift_by_column(expr, days_column):
-    """``expr`` plus a number of days read from a column."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        modifier = literal("+").concat(cast(days_column, String)).concat(" days")
-        return func.date(expr, modifier, type_=Date)
-    return cast(expr + days_column, Date)
-
 
 # --- rules -----------------------------------------------------------------------------------
 

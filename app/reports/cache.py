@@ -31,8 +31,6 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import db, utcnow
@@ -40,6 +38,7 @@ from app.permissions import Permission, Role, has_permission
 from app.projects.models import Project
 from app.reports import queries
 from app.reports.models import IndicatorCache
+from app.sql import upsert
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +204,11 @@ def _store(key: str, payload: dict, now: datetime) -> None:
     """Replace the entry of ``key`` and drop the expired ones, in a SAVEPOINT: a failure
     (lock timeout, deadlock with another worker's clean-up) undoes only this write."""
     table = IndicatorCache.__table__
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(key=key, computed_at=now, payload=payload)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={"computed_at": statement.excluded.computed_at, "payload": statement.excluded.payload},
+    statement = upsert(
+        table,
+        keys=("key",),
+        updated=("computed_at", "payload"),
+        values={"key": key, "computed_at": now, "payload": payload},
     )
     try:
         with db.session.begin_nested():

@@ -18,7 +18,7 @@ from app.interventions.queries import last_contacts
 from app.projects.models import Project
 from app.reminders.models import OPEN_STATUSES, Reminder
 from app.reports.scope import scope_ids
-from app.reports.sql import days_between, months_before
+from app.sql import days_between, months_before
 from app.support.models import IntensityLevel, Measure, MeasureStatus
 from app.users.models import User, UserRole, project_member
 

@@ -35,8 +35,9 @@ from app.reports.figures import (
 )
 from app.reports.rent_indicators import _arrears, _arrears_trend, _plans_and_procedures
 from app.reports.scope import scope_ids
-from app.reports.sql import _greatest, _least, _literal_date, _sum_if, days_between, month_key
+from app.reports.sql import literal_date, sum_if
 from app.search import contains
+from app.sql import days_between, greatest, least, month_key
 from app.support.models import (
     ExitReason,
     HousingAtExit,
@@ -52,12 +53,12 @@ def _headline(scope, period: Period, project_ids) -> Section:
     exits, in_period = _exits_in(scope, period)
     row = db.session.execute(
         select(
-            _sum_if(_supported(spans, period)).label("supported"),
-            _sum_if(and_(spans.c.entry_on >= period.start, spans.c.entry_on <= period.end)).label(
+            sum_if(_supported(spans, period)).label("supported"),
+            sum_if(and_(spans.c.entry_on >= period.start, spans.c.entry_on <= period.end)).label(
                 "entries"
             ),
-            _sum_if(_supported_on(spans, period.end)).label("supported_at_end"),
-            _sum_if(spans.c.entry_on <= period.end).label("cumulative"),
+            sum_if(_supported_on(spans, period.end)).label("supported_at_end"),
+            sum_if(spans.c.entry_on <= period.end).label("cumulative"),
             select(func.count())
             .select_from(exits)
             .where(in_period)
@@ -101,11 +102,10 @@ def _by_public(scope, period: Period) -> Section:
     supported = _supported_ids(scope, period)
     padded = literal(",") + Household.target_publics + literal(",")
     columns = [
-        _sum_if(contains(padded, f",{public.value},")).label(public.value)
-        for public in TargetPublic
+        sum_if(contains(padded, f",{public.value},")).label(public.value) for public in TargetPublic
     ]
     row = db.session.execute(
-        select(*columns, _sum_if(Household.target_publics == "").label("none")).where(
+        select(*columns, sum_if(Household.target_publics == "").label("none")).where(
             Household.id.in_(supported)
         )
     ).one()
@@ -314,8 +314,8 @@ def _contacts(scope, period: Period) -> Section:
     spans = _spans(scope)
     supported = _supported(spans, period)
     span_end = case((spans.c.is_open == 1, period.end), else_=spans.c.last_closed_on)
-    first = _greatest(spans.c.entry_on, _literal_date(period.start))
-    last = _least(span_end, _literal_date(period.end))
+    first = greatest(spans.c.entry_on, literal_date(period.start))
+    last = least(span_end, literal_date(period.end))
     supported_ids = select(spans.c.household_id).where(supported)
     contacts = (
         contact_counts(period.start, period.end)
@@ -361,7 +361,7 @@ def _exits_breakdown(scope, period: Period) -> list[Section]:
             exits.c.reason,
             exits.c.housing_situation,
             func.count().label("n"),
-            _sum_if(exits.c.is_lease_glissed.is_(True)).label("glissed"),
+            sum_if(exits.c.is_lease_glissed.is_(True)).label("glissed"),
         )
         .where(in_period)
         .group_by(exits.c.reason, exits.c.housing_situation)
@@ -415,9 +415,9 @@ def _post_exit_12(scope, period: Period) -> Section:
     row = db.session.execute(
         select(
             func.count().label("due"),
-            _sum_if(PostExitCheck.is_still_housed.is_(True)).label("housed"),
-            _sum_if(PostExitCheck.is_still_housed.is_(False)).label("not_housed"),
-            _sum_if(PostExitCheck.done_on.is_(None)).label("not_done"),
+            sum_if(PostExitCheck.is_still_housed.is_(True)).label("housed"),
+            sum_if(PostExitCheck.is_still_housed.is_(False)).label("not_housed"),
+            sum_if(PostExitCheck.done_on.is_(None)).label("not_done"),
         ).where(
             PostExitCheck.household_id.in_(scope),
             PostExitCheck.months == 12,

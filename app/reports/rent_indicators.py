@@ -26,7 +26,8 @@ from app.reports.figures import (
     _supported,
     _supported_ids,
 )
-from app.reports.sql import _literal_date, _sum_if, month_floor, month_key
+from app.reports.sql import literal_date, sum_if
+from app.sql import month_floor, month_key
 from app.support.models import ExitReason
 
 
@@ -96,10 +97,10 @@ def _arrears(scope, period: Period) -> Section:
     entry_or_exit = (
         select(
             func.count().label("known"),
-            _sum_if(at_entry.c.balance_cents > 0).label("entry_in_arrears"),
-            _sum_if(at_entry.c.balance_cents > 0, at_entry.c.balance_cents).label("entry_cents"),
-            _sum_if(at_exit.c.balance_cents > 0).label("exit_in_arrears"),
-            _sum_if(at_exit.c.balance_cents > 0, at_exit.c.balance_cents).label("exit_cents"),
+            sum_if(at_entry.c.balance_cents > 0).label("entry_in_arrears"),
+            sum_if(at_entry.c.balance_cents > 0, at_entry.c.balance_cents).label("entry_cents"),
+            sum_if(at_exit.c.balance_cents > 0).label("exit_in_arrears"),
+            sum_if(at_exit.c.balance_cents > 0, at_exit.c.balance_cents).label("exit_cents"),
         )
         .select_from(picked)
         .join(at_entry, at_entry.c.id == picked.c.entry_id)
@@ -119,9 +120,9 @@ def _arrears(scope, period: Period) -> Section:
     end_row = db.session.execute(
         select(
             func.count().label("known"),
-            _sum_if(at_end.c.balance_cents > 0).label("in_arrears"),
-            _sum_if(at_end.c.balance_cents > 3 * at_end.c.amount_due_cents).label("over_3"),
-            _sum_if(at_end.c.balance_cents > 0, at_end.c.balance_cents).label("cents"),
+            sum_if(at_end.c.balance_cents > 0).label("in_arrears"),
+            sum_if(at_end.c.balance_cents > 3 * at_end.c.amount_due_cents).label("over_3"),
+            sum_if(at_end.c.balance_cents > 0, at_end.c.balance_cents).label("cents"),
         )
         .select_from(end_picked)
         .join(at_end, at_end.c.id == end_picked.c.snapshot_id)
@@ -194,14 +195,14 @@ def _plans_and_procedures(scope, period: Period) -> Section:
     in_period = and_(RepaymentPlan.start_on >= period.start, RepaymentPlan.start_on <= period.end)
     plans = (
         select(
-            _sum_if(in_period).label("signed"),
-            _sum_if(
+            sum_if(in_period).label("signed"),
+            sum_if(
                 and_(
                     RepaymentPlan.start_on <= period.end,
                     RepaymentPlan.status == RepaymentPlanStatus.EN_COURS,
                 )
             ).label("running"),
-            _sum_if(
+            sum_if(
                 and_(
                     in_period,
                     RepaymentPlan.status.in_(
@@ -209,7 +210,7 @@ def _plans_and_procedures(scope, period: Period) -> Section:
                     ),
                 )
             ).label("kept"),
-            _sum_if(and_(in_period, RepaymentPlan.status == RepaymentPlanStatus.ROMPU)).label(
+            sum_if(and_(in_period, RepaymentPlan.status == RepaymentPlanStatus.ROMPU)).label(
                 "broken"
             ),
         )
@@ -342,11 +343,11 @@ def _arrears_trend(scope, period: Period) -> ChartSeries:
     rows = db.session.execute(
         select(
             key,
-            _sum_if(snapshots.c.balance_cents > 0).label("households"),
-            _sum_if(snapshots.c.balance_cents > 0, snapshots.c.balance_cents).label("cents"),
+            sum_if(snapshots.c.balance_cents > 0).label("households"),
+            sum_if(snapshots.c.balance_cents > 0, snapshots.c.balance_cents).label("cents"),
         )
         .where(
-            snapshots.c.month >= month_floor(_literal_date(period.start)),
+            snapshots.c.month >= month_floor(literal_date(period.start)),
             snapshots.c.month <= period.end,
         )
         .group_by(key)

@@ -126,18 +126,6 @@ def household_reviews(household) -> list[Review]:
     )
 
 
-def is_supported(household_id: int) -> bool:
-    """Whether the household has an open measure (a fact landlord staff may know)."""
-    return (
-        db.session.scalar(
-            select(Measure.id)
-            .where(Measure.household_id == household_id, Measure.status == MeasureStatus.EN_COURS)
-            .limit(1)
-        )
-        is not None
-    )
-
-
 # --- helpers for other domains (one row per measure or household, SQL aggregates) ---------
 
 
@@ -178,32 +166,6 @@ def household_intensity() -> Select:
         .where(Measure.status == MeasureStatus.EN_COURS)
         .group_by(Measure.household_id)
     )
-
-
-def next_review_due() -> Select:
-    """One row per supported household: ``household_id, next_review_on`` (earliest of its open
-    measures; a final review leaves none)."""
-    return (
-        select(Measure.household_id, func.min(Measure.next_review_on).label("next_review_on"))
-        .where(Measure.status == MeasureStatus.EN_COURS, Measure.next_review_on.is_not(None))
-        .group_by(Measure.household_id)
-    )
-
-
-def reviews_due(on: date) -> Select:
-    """Open measures whose next review is due on or before ``on``."""
-    return open_measures().where(Measure.next_review_on <= on)
-
-
-def measures_ending_within(days: int, today: date) -> Select:
-    """Open measures whose planned end falls within ``days`` days of ``today`` (or is already
-    past): renew or close them."""
-    return open_measures().where(Measure.planned_end_on <= today + timedelta(days=days))
-
-
-def post_exit_checks_due(on: date) -> Select:
-    """``select(PostExitCheck)`` not yet filled in and due on or before ``on``."""
-    return select(PostExitCheck).where(PostExitCheck.done_on.is_(None), PostExitCheck.due_on <= on)
 
 
 # --- timeline -----------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +9,7 @@ from sqlalchemy import func, select
 
 from app import bounds
 from app.audit.services import record
+from app.dates import add_months
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
@@ -36,13 +36,6 @@ from app.support.models import (
 )
 
 REVIEW_EVERY_MONTHS = 3
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, clamped to the month's last day (31 Jan + 1 → 28 Feb)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _require(value, message: str, field: str):

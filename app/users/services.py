@@ -9,9 +9,8 @@ as the household hub does with its timeline providers)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from sqlalchemy import func, select
+from werkzeug.utils import import_string
 
 from app.audit.services import record
 from app.auth.services import generate_temporary_password, set_password
@@ -105,8 +104,7 @@ def _tell_project_coordinators(actor, user: User, projects, *, added_roles=None)
         return
     extra = {"added_roles": sorted(added_roles)} if added_roles else {}
     for dotted in PROJECT_ACCESS_LISTENERS:
-        module_name, _, attribute = dotted.partition(":")
-        getattr(import_module(module_name), attribute)(actor, user, projects, **extra)
+        import_string(dotted)(actor, user, projects, **extra)
 
 
 def create_user(actor, **values) -> tuple[User, str]:

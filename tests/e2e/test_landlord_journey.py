@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
+from app.dates import add_months, first_of_month
 from app.db import db
 from app.formatting import today_paris
-from app.housing.deadlines import add_months, first_of_month
 from app.housing.models import RentAccountSnapshot
 from app.permissions import Role
 from tests.factories import (

@@ -7,7 +7,16 @@ from sqlalchemy import func, select
 
 from app import demo
 from app.db import db
-from app.households.models import Adhesion, Consent, Household, StageTransition
+from app.households.models import (
+    Adhesion,
+    Consent,
+    Diagnostic,
+    Household,
+    Member,
+    Orientation,
+    StageTransition,
+)
+from app.users.models import User
 
 
 def _load():
@@ -50,6 +59,12 @@ def test_demo_households_are_realistic_and_loaded_once(app):
     )
     assert len(landlord_consents) > 0.7 * len(past_adhesion)
     transitions = db.session.scalar(select(func.count()).select_from(StageTransition))
+    # Loaded outside any request (``ancrage demo``), through the services: every record names
+    # the worker who entered it, the service's actor, as it would from a page.
+    users = set(db.session.scalars(select(User.id)))
+    for model in (Household, Member, Orientation, Diagnostic, Adhesion):
+        editors = set(db.session.scalars(select(model.updated_by_id)))
+        assert editors and editors <= users, model.__name__
 
     _load()
     assert db.session.scalar(select(func.count()).select_from(Household)) == 80

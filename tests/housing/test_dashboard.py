@@ -134,8 +134,8 @@ def test_a_social_worker_sees_only_the_tenancies_of_their_households(client, lan
 
 
 def test_the_next_tripartite_meeting_is_shown(client, landlord_world):
+    from app.dates import add_months
     from app.formatting import today_paris
-    from app.housing.deadlines import add_months
     from tests.factories import make_meeting
 
     add_tenancies(landlord_world, 1)

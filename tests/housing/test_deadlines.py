@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from app.housing.deadlines import add_months, after_winter_truce, in_winter_truce, next_deadline
+from app.dates import add_months
+from app.housing.deadlines import after_winter_truce, in_winter_truce, next_deadline
 from app.housing.models import ProcedureStageKind as K
 
 

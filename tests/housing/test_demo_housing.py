@@ -54,9 +54,9 @@ def test_the_example_file_imports_against_the_demo(app):
     """The downloadable example matches the demo's Rhône Habitat Solidaire leases."""
     from pathlib import Path
 
+    from app.dates import add_months, first_of_month
     from app.formatting import today_paris
     from app.housing import services
-    from app.housing.deadlines import add_months, first_of_month
     from app.organisations.models import Organisation
 
     load_demo()

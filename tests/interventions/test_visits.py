@@ -11,7 +11,7 @@ from app.errors import DomainError
 from app.formatting import today_paris
 from app.interventions import services
 from app.interventions.models import Intervention, InterventionCorrection
-from app.interventions.queries import contacts_overdue, last_contact_on, last_contacts
+from app.interventions.queries import last_contact_on, last_contacts
 from app.permissions import Role
 from tests.conftest import page
 from tests.factories import (
@@ -164,21 +164,6 @@ def test_a_missed_appointment_is_an_attempt_not_a_contact(people):
     assert last_contact_on(household.id) == date(2026, 2, 1)
     rows = db.session.execute(last_contacts()).all()
     assert [(r.household_id, r.last_contact_on) for r in rows] == [(household.id, date(2026, 2, 1))]
-
-
-def test_contacts_overdue_follow_the_intensity_rhythm(people):
-    household = people["household"]
-    make_measure(household, start_on=date(2025, 3, 1))  # soutenue: every 14 days
-    make_intervention(household, occurred_on=date(2026, 2, 20))
-    make_intervention(household, occurred_on=date(2026, 3, 10), mode="rdv_non_honore")
-    [late] = contacts_overdue(TODAY)
-    assert (late.household_id, late.due_on, late.days_overdue(TODAY)) == (
-        household.id,
-        date(2026, 3, 6),
-        6,
-    )
-    make_intervention(household, occurred_on=date(2026, 3, 11), mode="telephone")
-    assert contacts_overdue(TODAY) == []
 
 
 # --- pages ----------------------------------------------------------------------------------

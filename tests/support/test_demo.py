@@ -1,5 +1,7 @@
 """The support section of the demo: realistic, and idempotent."""
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from app.db import db
@@ -7,10 +9,11 @@ from app.demo import load_demo
 from app.formatting import today_paris
 from app.households.models import Household
 from app.interventions.models import Intervention
-from app.interventions.queries import contacts_overdue
+from app.interventions.queries import last_contacts
 from app.partners.models import Partner, Referral, TripartiteMeeting
 from app.projects.models import Project
 from app.support.models import IntensityLevel, Measure, PostExitCheck, Review
+from app.support.queries import household_intensity
 from app.users.models import User
 from tests.factories import make_household, make_tenancy
 
@@ -52,6 +55,19 @@ def test_demo_support_data_is_realistic_and_loaded_once(app):
     assert first["Measure"] >= 10 and first["Intervention"] > 100
     assert first["Referral"] >= 3 and first["TripartiteMeeting"] >= 3
     assert first["PostExitCheck"] == 4
-    assert contacts_overdue(today_paris())  # a few households are overdue
+    assert _contacts_overdue(today_paris())  # a few households are overdue
     load_demo()
     assert counts() == first
+
+
+def _contacts_overdue(today) -> list[int]:
+    """Supported households whose last contact (else start of support) is older than their
+    intensity's rhythm."""
+    last = dict(db.session.execute(last_contacts()).tuples().all())
+    return [
+        row.household_id
+        for row in db.session.execute(household_intensity())
+        if (last.get(row.household_id) or row.supported_since)
+        + timedelta(days=row.contact_every_days)
+        < today
+    ]
