@@ -5,6 +5,7 @@ never run; importing it checks that every entry still exists.)"""
 
 from app.backups.jobs import nightly
 from app.cli import _BackupFailed
+from app.clock import FixedClock
 from app.db import UtcDateTime
 from app.households.queries import path_header_alerts, path_timeline_events
 from app.housing import queries as housing_queries
@@ -47,4 +48,11 @@ CALLED_BY_A_FRAMEWORK = (
     _BackupFailed.show,  # click, to print a ClickException
     PeriodForm.Meta,  # WTForms: form options
     PeriodForm.validate_fin,  # WTForms: inline validator of the field "fin"
+)
+
+SET_BY_CONFIGURATION = (
+    # The CLOCK setting of an instance config (tests, and an operator replaying a day) holds
+    # a FixedClock; the scheduler-process tests write it into the instance folder.
+    FixedClock,
+    FixedClock.advance,
 )
