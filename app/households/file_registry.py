@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from flask import current_app, request, url_for
+from flask import current_app, has_app_context, request, url_for
 
 from app.permissions import Permission, has_permission
 
@@ -79,6 +79,7 @@ class FileRegistry:
     badges: tuple[tuple[int, str, BadgeSource], ...] = ()
     timeline_sources: tuple[tuple[int, str, TimelineSource], ...] = ()
     header_values: dict[str, Callable[[Any, object], Any]] = field(default_factory=dict)
+    services: dict[str, Callable] = field(default_factory=dict)
 
     def add_tab(self, order: int, endpoint: str, label: str, permission=None) -> None:
         entry = TabEntry(order, endpoint, label, permission)
@@ -97,6 +98,22 @@ class FileRegistry:
         if name in self.header_values:
             raise ValueError(f"header value {name!r} registered twice")
         self.header_values[name] = source
+
+    def provide(self, name: str, service: Callable) -> None:
+        """A function of an upper domain the household pages call when it is there (see
+        ``provided``): ``intensity_choices`` (support's configured levels, for the diagnostic),
+        ``due_for_anonymisation`` (retention's rule, for the list's filter and flag)."""
+        if name in self.services:
+            raise ValueError(f"service {name!r} provided twice")
+        self.services[name] = service
+
+
+def provided(name: str) -> Callable | None:
+    """The function an upper domain provided under ``name``, or ``None`` (no application, or
+    that domain is not installed): the household pages then go without it."""
+    if not has_app_context() or EXTENSION not in current_app.extensions:
+        return None
+    return registry().services.get(name)
 
 
 def _by_order(entry):

@@ -18,6 +18,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
+from app.households.file_registry import provided
 from app.households.models import (
     DIAGNOSTIC_AXES,
     Adhesion,
@@ -500,12 +501,11 @@ def record_orientation(
 
 
 def intensity_choices() -> list[tuple[str, str]]:
-    """Recommended-intensity choices: the support domain's configurable levels
-    (``app.support.queries:intensity_choices``), or the default short list when none is
-    configured."""
-    try:
-        from app.support.queries import intensity_choices as support_choices  # type: ignore
-    except ImportError:
+    """Recommended-intensity choices: the support domain's configurable levels (provided as
+    ``intensity_choices``, see ``app/support/file.py``), or the default short list when none
+    is configured."""
+    support_choices = provided("intensity_choices")
+    if support_choices is None:
         return list(DEFAULT_INTENSITIES.items())
     # Until an administrator configures levels, the defaults keep the diagnostic usable.
     return list(support_choices()) or list(DEFAULT_INTENSITIES.items())

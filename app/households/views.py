@@ -17,6 +17,7 @@ from app.formatting import today_paris
 from app.forms import VersionedForm, apply_domain_error, cents_to_euros, euros_to_cents
 from app.households import services
 from app.households.file import open_household_file
+from app.households.file_registry import provided
 from app.households.forms import (
     AdhesionForm,
     ConsentForm,
@@ -53,7 +54,6 @@ from app.households.queries import (
 from app.http import int_arg
 from app.permissions import Permission, has_permission, permission_required
 from app.projects.models import TargetPublic
-from app.retention.queries import due_for_anonymisation
 from app.search import recalled_search, redirect_to_results
 from app.users.models import User
 
@@ -116,7 +116,10 @@ def index():
     )
     query = household_list(current_user, filters)
     # Coordinators: closed files due for anonymisation within 60 days (app.retention).
-    may_see_retention = has_permission(current_user, Permission.EXPORT_SUBJECT_ACCESS)
+    due_for_anonymisation = provided("due_for_anonymisation")
+    may_see_retention = due_for_anonymisation is not None and has_permission(
+        current_user, Permission.EXPORT_SUBJECT_ACCESS
+    )
     due_only = may_see_retention and request.args.get("anonymisation") == "60j"
     if due_only:
         query = query.where(

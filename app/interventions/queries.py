@@ -7,8 +7,7 @@ read below leaves it out; ``last_attempts()`` counts it. Helpers for other domai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort
 from sqlalchemy import Select, func, select
@@ -141,49 +140,6 @@ def next_actions_due(on: date) -> Select:
     return select(Intervention).where(
         Intervention.next_action_on.is_not(None), Intervention.next_action_on <= on, _counts()
     )
-
-
-@dataclass(frozen=True)
-class ContactStatus:
-    household_id: int
-    contact_every_days: int
-    last_contact_on: date | None
-    due_on: date  # last contact (or start of support) + the rhythm
-
-    def days_overdue(self, today: date) -> int:
-        return max((today - self.due_on).days, 0)
-
-
-def contacts_overdue(today: date, household_ids: Select | None = None) -> list[ContactStatus]:
-    """Supported households whose contact is overdue for their intensity, most overdue first.
-
-    One query (open measures' rhythm joined to the last contact, both aggregated in SQL); the
-    due date is added in Python on that one-row-per-household result, because date arithmetic
-    differs between SQLite and PostgreSQL. ``household_ids`` narrows to a scope."""
-    from app.support.queries import household_intensity
-
-    rhythm = household_intensity().subquery()
-    last = last_contacts().subquery()
-    query = select(
-        rhythm.c.household_id,
-        rhythm.c.contact_every_days,
-        rhythm.c.supported_since,
-        last.c.last_contact_on,
-    ).outerjoin(last, last.c.household_id == rhythm.c.household_id)
-    if household_ids is not None:
-        query = query.where(rhythm.c.household_id.in_(household_ids))
-    found = []
-    for row in db.session.execute(query):
-        since = row.last_contact_on or row.supported_since
-        status = ContactStatus(
-            row.household_id,
-            row.contact_every_days,
-            row.last_contact_on,
-            since + timedelta(days=row.contact_every_days),
-        )
-        if status.due_on < today:
-            found.append(status)
-    return sorted(found, key=lambda s: s.due_on)
 
 
 # --- timeline -----------------------------------------------------------------------------

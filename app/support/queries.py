@@ -9,6 +9,7 @@ aggregates; see docs/development.md, "Support reads for other domains".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -20,7 +21,7 @@ from app.db import db
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
 from app.households.queries import TimelineEvent, loaded_earlier, loaded_once
-from app.interventions.queries import file_last_contact_on
+from app.interventions.queries import file_last_contact_on, last_contacts
 from app.permissions import can_read_social_content
 from app.support.models import (
     IntensityChange,
@@ -398,3 +399,48 @@ def intensity_choices() -> list[tuple[str, str]]:
     )
     # Each project has its own levels, mostly under the same names: one choice per name.
     return list(dict((search_key(name).replace(" ", "_"), name) for (name,) in rows).items())
+
+
+# --- contacts overdue for the support's rhythm -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactStatus:
+    household_id: int
+    contact_every_days: int
+    last_contact_on: date | None
+    due_on: date  # last contact (or start of support) + the rhythm
+
+    def days_overdue(self, today: date) -> int:
+        return max((today - self.due_on).days, 0)
+
+
+def contacts_overdue(today: date, household_ids: Select | None = None) -> list[ContactStatus]:
+    """Supported households whose contact is overdue for their intensity, most overdue first
+    (support's rhythm against interventions' last contacts).
+
+    One query (open measures' rhythm joined to the last contact, both aggregated in SQL); the
+    due date is added in Python on that one-row-per-household result, because date arithmetic
+    differs between SQLite and PostgreSQL. ``household_ids`` narrows to a scope."""
+    rhythm = household_intensity().subquery()
+    last = last_contacts().subquery()
+    query = select(
+        rhythm.c.household_id,
+        rhythm.c.contact_every_days,
+        rhythm.c.supported_since,
+        last.c.last_contact_on,
+    ).outerjoin(last, last.c.household_id == rhythm.c.household_id)
+    if household_ids is not None:
+        query = query.where(rhythm.c.household_id.in_(household_ids))
+    found = []
+    for row in db.session.execute(query):
+        since = row.last_contact_on or row.supported_since
+        status = ContactStatus(
+            row.household_id,
+            row.contact_every_days,
+            row.last_contact_on,
+            since + timedelta(days=row.contact_every_days),
+        )
+        if status.due_on < today:
+            found.append(status)
+    return sorted(found, key=lambda s: s.due_on)

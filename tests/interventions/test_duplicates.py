@@ -15,9 +15,10 @@ from app.errors import DomainError, NotAllowed
 from app.households.models import HouseholdTeamMember
 from app.interventions import services
 from app.interventions.models import Intervention
-from app.interventions.queries import contacts_overdue, last_contact_on, shared_summaries
+from app.interventions.queries import last_contact_on, shared_summaries
 from app.permissions import Role
 from app.reports.queries import Period, caseloads, indicators
+from app.support.queries import contacts_overdue
 from tests.conftest import page
 from tests.factories import (
     make_consent,

@@ -11,8 +11,9 @@ from app.errors import DomainError
 from app.formatting import today_paris
 from app.interventions import services
 from app.interventions.models import Intervention, InterventionCorrection
-from app.interventions.queries import contacts_overdue, last_contact_on, last_contacts
+from app.interventions.queries import last_contact_on, last_contacts
 from app.permissions import Role
+from app.support.queries import contacts_overdue
 from tests.conftest import page
 from tests.factories import (
     make_consent,

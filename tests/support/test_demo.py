@@ -7,10 +7,10 @@ from app.demo import load_demo
 from app.formatting import today_paris
 from app.households.models import Household
 from app.interventions.models import Intervention
-from app.interventions.queries import contacts_overdue
 from app.partners.models import Partner, Referral, TripartiteMeeting
 from app.projects.models import Project
 from app.support.models import IntensityLevel, Measure, PostExitCheck, Review
+from app.support.queries import contacts_overdue
 from app.users.models import User
 from tests.factories import make_household, make_tenancy
 
