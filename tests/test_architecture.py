@@ -62,7 +62,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("app.households.queries", "app.housing.models"): (
         "visible_households: a landlord sees the households of its current leases"
     ),
-    ("app.households.services", "app.housing.models"): (
+    ("app.households.path", "app.housing.models"): (
         "a household already holding a lease may move straight to maintien"
     ),
     # A service that settles a reminder's condition tells the reminders at once

@@ -482,7 +482,7 @@ def _diagnostic_event(
 
 def _intensity_names() -> dict[str, str]:
     """Recommended-intensity code → the level's name (an unknown code shows as itself)."""
-    from app.households.services import intensity_choices
+    from app.households.path import intensity_choices
 
     return dict(intensity_choices())
 
