@@ -255,3 +255,20 @@ def test_the_detector_honours_the_allowed_list(tmp_path):
     assert not find_cycles(
         package_graph(root, allowed={("app.low.models", "app.high.models"): "reason"})
     )
+
+
+def test_the_household_domain_imports_none_of_its_contributors():
+    """The spokes register their tabs, badges and timeline events (households/file_registry);
+    households reads none of them, apart from the listed lease tables of the landlord scope."""
+    above = {"housing", "support", "interventions", "partners", "reminders", "reports"}
+    above |= {"retention", "audit", "home", "scheduler", "demo", "cli"}
+    found = [
+        f"{source} -> {target} (line {line})"
+        for source, target, line in module_imports()
+        if node_of(source) == "households"
+        and node_of(target) in above
+        and (source, target) not in ALLOWED_UPWARD
+        # The journal every service writes is core (see "Layering"); its pages are not.
+        and not target.startswith(("app.audit.services", "app.audit.models"))
+    ]
+    assert not found, "\n".join(found)
