@@ -12,9 +12,11 @@ inside a function of ``app/households/queries.py``::
 while ``app/housing`` imports ``app.households`` (housing -> households)::
 
     AssertionError: import circle between domain packages:
+      2 packages reach each other: households, housing
+      one circle in each group, with the imports that make it:
       households -> housing -> households
         app.households.queries -> app.housing.queries (line 412)
-        app.housing.views -> app.households.file (line 30)
+        app.housing.views -> app.households.file (line 24)
 
 A downward layer reads nothing above it; the layers are described in docs/development.md
 ("Layering"). When a lower domain must show something an upper one owns (a tab, a badge, a
@@ -141,9 +143,8 @@ def package_graph(root: Path = APP, allowed=ALLOWED_UPWARD):
     return graph
 
 
-def find_cycles(graph) -> list[list[str]]:
-    """One cycle (a list of nodes, first repeated last) per strongly connected group of more
-    than one node (Tarjan), so a failure names every circle at once."""
+def strongly_connected(graph) -> list[list[str]]:
+    """The groups of more than one node that all reach each other (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -176,7 +177,13 @@ def find_cycles(graph) -> list[list[str]]:
     for node in sorted(set(graph) | {b for edges in graph.values() for b in edges}):
         if node not in index:
             visit(node)
-    return [_cycle_within(graph, set(group)) for group in groups]
+    return groups
+
+
+def find_cycles(graph) -> list[list[str]]:
+    """One cycle (a list of nodes, first repeated last) per strongly connected group, so a
+    failure names every circle at once."""
+    return [_cycle_within(graph, set(group)) for group in strongly_connected(graph)]
 
 
 def _cycle_within(graph, group: set[str]) -> list[str]:
@@ -200,6 +207,9 @@ def _cycle_within(graph, group: set[str]) -> list[str]:
 
 def describe(graph, cycles) -> str:
     lines = ["import circle between domain packages:"]
+    for group in strongly_connected(graph):
+        lines.append(f"  {len(group)} packages reach each other: {', '.join(group)}")
+    lines.append("  one circle in each group, with the imports that make it:")
     for cycle in cycles:
         lines.append("  " + " -> ".join(cycle))
         for a, b in pairwise(cycle):
