@@ -50,6 +50,20 @@ BLUEPRINTS = (
     "app.users.views",
 )
 
+# The domains' contributions to the household file (tabs, header badges and values, timeline
+# events): each module's ``register(registry)`` is called once per application, after the
+# blueprints. See app/households/file_registry.py.
+FILE_CONTRIBUTIONS = (
+    "app.households.file",
+    "app.housing.file",
+    "app.support.file",
+    "app.interventions.file",
+    "app.partners.file",
+    "app.reminders.file",
+    "app.reports.file",
+    "app.audit.file",
+    "app.retention.file",
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # An installed wheel carries templates/ and migrations/ here (setup.py's build step); a
@@ -84,6 +98,7 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
     _init_extensions(app)
     _register_url_converters(app)
     _register_blueprints(app)
+    _register_file_contributions(app)
 
     from app.cli import register_cli
     from app.errors import register_error_handlers
@@ -147,3 +162,12 @@ def _register_url_converters(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     for module_name in BLUEPRINTS:
         app.register_blueprint(import_module(module_name).bp)
+
+
+def _register_file_contributions(app: Flask) -> None:
+    from app.households.file_registry import EXTENSION, FileRegistry
+
+    registry = FileRegistry()
+    for module_name in FILE_CONTRIBUTIONS:
+        import_module(module_name).register(registry)
+    app.extensions[EXTENSION] = registry

@@ -21,7 +21,7 @@ from app.audit.queries import (
 )
 from app.audit.services import record
 from app.db import db
-from app.households.queries import get_household_or_404
+from app.households.file import open_household_file
 from app.http import int_arg
 from app.permissions import Permission, permission_required
 
@@ -45,7 +45,7 @@ def _page_number() -> int:
 @bp.route("/menages/<int:household_id>/consultations")
 @permission_required(Permission.VIEW_FILE_ACCESS_LOG)
 def household_log(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     # Reading the trace is itself traced, on the same file.
     record(
         current_user,

@@ -1,4 +1,4 @@
-"""Scoped reads of households, and the household timeline.
+"""Scoped reads of households, and the household's own events and badges on its file.
 
 ``visible_households(user)`` is the single definition of who sees which household; every
 channel (pages, search, exports, feeds) starts from it. ``get_household_or_404`` loads one
@@ -7,20 +7,24 @@ household through it, so a household outside the user's scope is a 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from importlib import import_module
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
 
-from flask import abort, current_app, request, url_for
+from flask import abort
 from sqlalchemy import Select, case, exists, false, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.db import db
 from app.formatting import format_date
+from app.households.file_registry import (  # noqa: F401 (importable from here too)
+    TimelineEvent,
+    file_header,
+    file_page_loads,
+    household_timeline,
+    loaded_earlier,
+    loaded_once,
+)
 from app.households.models import (
     DIAGNOSTIC_AXES,
     Adhesion,
@@ -137,99 +141,6 @@ def get_household_or_404(user, household_id: int) -> Household:
     if household is None:
         abort(404)
     return household
-
-
-# --- timeline ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One dated entry of the household's path, already filtered for its viewer.
-
-    ``kind`` picks the colour and icon (path, social, housing, partner, review, reminder,
-    alert); ``detail`` is the expandable text, ``None`` when there is nothing more to show.
-    """
-
-    on: date
-    kind: str
-    title: str
-    summary: str = ""
-    detail: str | None = None
-    author: str | None = None
-    at: datetime | None = None
-    icon: str = "•"
-    link: str | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def sort_key(self):
-        return (self.on, self.at.timestamp() if self.at else 0)
-
-
-TimelineProvider = Callable[[Household, object], Iterable[TimelineEvent]]
-
-# Each domain contributes its events with one function ``timeline_events(household, viewer)``
-# in its queries module. A provider issues a fixed number of queries (never one per event)
-# and returns only what the viewer may see.
-TIMELINE_PROVIDERS: tuple[str, ...] = (
-    "app.households.queries:path_timeline_events",
-    "app.housing.queries:timeline_events",
-    "app.support.queries:timeline_events",
-    "app.interventions.queries:timeline_events",
-    "app.partners.queries:timeline_events",
-)
-
-
-def _providers() -> list[TimelineProvider]:
-    found = []
-    for dotted in TIMELINE_PROVIDERS:
-        module_name, _, attribute = dotted.partition(":")
-        found.append(getattr(import_module(module_name), attribute))
-    return found
-
-
-def household_timeline(household: Household, viewer) -> list[TimelineEvent]:
-    """Every provider's events for this viewer, newest first."""
-    events = [event for provider in _providers() for event in provider(household, viewer)]
-    return sorted(events, key=lambda e: e.sort_key, reverse=True)
-
-
-# --- loads shared by the pieces of one file page -------------------------------------------
-
-T = TypeVar("T")
-_page_loads: ContextVar[dict | None] = ContextVar("household_file_page_loads", default=None)
-
-
-@contextmanager
-def file_page_loads() -> Iterator[None]:
-    """While one page of the household file is built (timeline and header), records that
-    several providers need — the household's leases, their procedure stages — are loaded
-    once and shared: see ``loaded_once``. Outside this block every call loads afresh, so a
-    page that changes data and reads it again never sees an old copy."""
-    token = _page_loads.set({})
-    try:
-        yield
-    finally:
-        _page_loads.reset(token)
-
-
-def loaded_once(key: tuple, load: Callable[[], T]) -> T:
-    """``load()``, or its result from earlier in the same ``file_page_loads`` block. ``key``
-    names everything the result depends on (the household, and the viewer when the load is
-    scoped to them)."""
-    memo = _page_loads.get()
-    if memo is None:
-        return load()
-    if key not in memo:
-        memo[key] = load()
-    return memo[key]
-
-
-def loaded_earlier(key: tuple):
-    """What ``loaded_once`` loaded under ``key`` earlier on this page, or ``None``: for a
-    reader that needs only a figure out of those records and otherwise asks SQL for it."""
-    memo = _page_loads.get()
-    return memo.get(key) if memo is not None else None
 
 
 def has_consent(household_id: int, partner_category: str, data_category: str, on: date) -> bool:
@@ -416,92 +327,7 @@ def team_candidates(project_id: int) -> list[User]:
     )
 
 
-# --- the household file: tabs and header -----------------------------------------------------
-
-# The file's tabs, in order: (endpoint, label, permission or None). A tab shows once its
-# endpoint is registered and the viewer holds the permission; every endpoint takes
-# ``household_id``. Other domains add their line here and render their page with
-# ``{% extends "households/_file_layout.html" %}`` (see that template).
-FILE_TABS: tuple[tuple[str, str, Permission | None], ...] = (
-    ("households.show", "Parcours", None),
-    ("support.household", "Accompagnement", Permission.READ_SOCIAL_CONTENT),
-    ("housing.household", "Logement", None),
-    ("partners.household", "Partenaires", None),
-    ("reminders.household", "Rappels", None),
-    ("households.members", "Composition", None),
-    ("households.consents", "Consentements", Permission.READ_SOCIAL_CONTENT),
-    ("households.team", "Équipe", None),
-    ("reports.household_synthesis", "Synthèse imprimable", None),
-    ("audit.household_log", "Consultations", Permission.VIEW_FILE_ACCESS_LOG),
-    ("retention.subject_access", "Droit d'accès", Permission.EXPORT_SUBJECT_ACCESS),
-)
-
-# Header badges: each provider ``(household, viewer) -> [(label, tone), …]`` returns only what
-# the viewer may see (tone: neutral, info, success, warning, danger), with a fixed number of
-# queries. Same ``module:function`` mechanism as ``TIMELINE_PROVIDERS``.
-HEADER_ALERT_PROVIDERS: tuple[str, ...] = (
-    "app.households.queries:path_header_alerts",
-    "app.housing.queries:header_alerts",
-    "app.support.queries:header_alerts",
-)
-
-
-@dataclass(frozen=True)
-class FileTab:
-    label: str
-    url: str
-    is_current: bool
-
-
-@dataclass(frozen=True)
-class FileHeader:
-    household: Household
-    occupancy: Occupancy | None
-    alerts: list[tuple[str, str]]
-    tabs: list[FileTab]
-
-
-def _load(dotted: str):
-    module_name, _, attribute = dotted.partition(":")
-    return getattr(import_module(module_name), attribute)
-
-
-def file_tabs(household: Household, viewer) -> list[FileTab]:
-    current = request.endpoint if request else None
-    tabs = []
-    for endpoint, label, permission in FILE_TABS:
-        if endpoint not in current_app.view_functions:
-            continue
-        if permission is not None and not has_permission(viewer, permission):
-            continue
-        tabs.append(
-            FileTab(
-                label,
-                url_for(endpoint, household_id=household.id),
-                is_current=current == endpoint,
-            )
-        )
-    return tabs
-
-
-def header_alerts(household: Household, viewer) -> list[tuple[str, str]]:
-    return [
-        alert for dotted in HEADER_ALERT_PROVIDERS for alert in _load(dotted)(household, viewer)
-    ]
-
-
-def file_header(household: Household, viewer) -> FileHeader:
-    """Everything ``households/_file_layout.html`` shows above the tabs."""
-    from app.housing.queries import current_occupancy, file_occupancies
-
-    return FileHeader(
-        household=household,
-        # The lease the viewer may see (the same one as before scoping: a household has at
-        # most one current lease, and landlord staff see only files housed by them).
-        occupancy=current_occupancy(file_occupancies(household, viewer)),
-        alerts=header_alerts(household, viewer),
-        tabs=file_tabs(household, viewer),
-    )
+# --- the household domain's own contributions to the file (see households/file.py) -----------
 
 
 def path_header_alerts(household: Household, viewer) -> list[tuple[str, str]]:
@@ -656,7 +482,7 @@ def _diagnostic_event(
 
 def _intensity_names() -> dict[str, str]:
     """Recommended-intensity code → the level's name (an unknown code shows as itself)."""
-    from app.households.services import intensity_choices
+    from app.households.path import intensity_choices
 
     return dict(intensity_choices())
 

@@ -1,5 +1,6 @@
-"""Every business rule on households: creation, members, orientation, diagnostic, adhésion,
-consents, support team and the path (parcours).
+"""Business rules on households: creation, members, support team, the record of a file read.
+The path (stages, orientation, diagnostic, adhésion) is in ``path.py``, consents in
+``consents.py``; their services are re-exported here.
 
 Services take ``(actor, target, *, values…)`` with plain values, check the rule, change the
 data, write the audit entry and raise ``DomainError`` (French message, ``field`` = the form
@@ -13,123 +14,31 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app import bounds
 from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
+from app.households.checks import (
+    LONG_TEXT_MAX,
+    NAME_MAX,
+    _amount,
+    _choice,
+    _choices,
+    _past_date,
+    _text,
+    _touch,
+)
 from app.households.models import (
-    DIAGNOSTIC_AXES,
-    Adhesion,
-    Consent,
-    DataCategory,
-    Diagnostic,
-    DiagnosticLevel,
     Household,
     HouseholdStage,
     HouseholdTeamMember,
     IncomeSource,
     Member,
     MemberRelation,
-    Orientation,
-    OrientationKind,
-    PartnerCategory,
-    Prescriber,
     StageTransition,
-    SupportDomain,
     search_key,
 )
 from app.permissions import Role
-
-S = HouseholdStage
-
-# --- the path: allowed forward moves, defined once -----------------------------------------
-#
-# A household moves forward one stage at a time along
-#   orientation → diagnostic → adhésion → accès → installation → maintien → sortie
-#   → suivi post-sortie,
-# with one shortcut: a household oriented for *maintien* is already housed, so after the
-# adhésion it goes straight to maintien (no access to housing, no installation). Any move
-# back to an earlier stage is allowed with a reason (a lost dwelling, an exit cancelled…).
-FORWARD_MOVES: dict[str, frozenset[str]] = {
-    S.ORIENTATION: frozenset({S.DIAGNOSTIC}),
-    S.DIAGNOSTIC: frozenset({S.ADHESION}),
-    S.ADHESION: frozenset({S.ACCES, S.MAINTIEN}),
-    S.ACCES: frozenset({S.INSTALLATION}),
-    S.INSTALLATION: frozenset({S.MAINTIEN}),
-    S.MAINTIEN: frozenset({S.SORTIE}),
-    S.SORTIE: frozenset({S.SUIVI_POST_SORTIE}),
-    S.SUIVI_POST_SORTIE: frozenset(),
-}
-STAGE_ORDER: tuple[str, ...] = tuple(S)
-# Forward moves that skip stages, and what makes them legitimate.
-SHORTCUTS_FOR_HOUSED = {(S.ADHESION, S.MAINTIEN)}
-
-DEFAULT_INTENSITIES = {
-    "renforcee": "Renforcée",
-    "soutenue": "Soutenue",
-    "moderee": "Modérée",
-}
-
-NAME_MAX = 80
-SHORT_TEXT_MAX = 160
-LONG_TEXT_MAX = 5000
-EARLIEST_BIRTH = date(1900, 1, 1)
-
-
-# --- small checks shared by the services ---------------------------------------------------
-
-
-def _text(
-    value: str | None, *, field: str, label: str, max_length: int, required: bool = False
-) -> str | None:
-    value = (value or "").strip() or None
-    if value is None and required:
-        raise DomainError(f"{label} : ce champ est obligatoire.", field=field)
-    if value is not None and len(value) > max_length:
-        raise DomainError(f"{label} : {max_length} caractères au plus.", field=field)
-    return value
-
-
-def _past_date(
-    value: date | None, *, field: str, label: str, today: date, not_before: date | None = None
-) -> date:
-    if value is None:
-        raise DomainError(f"{label} : indiquez une date.", field=field)
-    if value > today:
-        raise DomainError(f"{label} : la date ne peut pas être dans le futur.", field=field)
-    if value < (not_before or EARLIEST_BIRTH):
-        raise DomainError(
-            f"{label} : la date ne peut pas être antérieure au "
-            f"{format_date(not_before or EARLIEST_BIRTH)}.",
-            field=field,
-        )
-    return value
-
-
-def _amount(value: int | None, *, field: str, label: str) -> int | None:
-    if value is not None and value < 0:
-        raise DomainError(f"{label} : le montant ne peut pas être négatif.", field=field)
-    bounds.MONEY.check(value, field=field)
-    return value
-
-
-def _choice(value, enum, *, field: str, label: str) -> str:
-    try:
-        return enum(value).value
-    except ValueError:
-        raise DomainError(f"{label} : choisissez une valeur de la liste.", field=field) from None
-
-
-def _choices(values: Iterable[str] | None, enum, *, field: str, label: str) -> str:
-    cleaned = {_choice(v, enum, field=field, label=label) for v in (values or ())}
-    return ",".join(m.value for m in enum if m.value in cleaned)
-
-
-def _touch(actor, household: Household) -> None:
-    household.updated_by_id = getattr(actor, "id", None)
-    household.updated_at = utcnow()
-
 
 # --- households ------------------------------------------------------------------------------
 
@@ -174,7 +83,7 @@ def create_household(
         reference=reference or next_reference(today.year),
         project_id=project.id,
         referent_id=referent.id if referent is not None else None,
-        stage=S.ORIENTATION,
+        stage=HouseholdStage.ORIENTATION,
         stage_since_on=today,
         created_at=now,
         created_by_id=actor.id,
@@ -199,7 +108,7 @@ def create_household(
         StageTransition(
             household_id=household.id,
             from_stage=None,
-            to_stage=S.ORIENTATION,
+            to_stage=HouseholdStage.ORIENTATION,
             on=today,
             by_id=actor.id,
         )
@@ -452,262 +361,6 @@ def remove_member(actor, household: Household, member: Member, *, expected_versi
     db.session.flush()
 
 
-# --- orientation, diagnostic, adhésion -------------------------------------------------------
-
-
-def record_orientation(
-    actor,
-    household: Household,
-    *,
-    prescriber: str,
-    prescriber_detail: str | None,
-    oriented_on: date | None,
-    kind: str,
-    reason: str | None,
-    today: date | None = None,
-) -> Orientation:
-    today = today or today_paris()
-    orientation = Orientation(
-        household_id=household.id,
-        prescriber=_choice(prescriber, Prescriber, field="prescriber", label="Prescripteur"),
-        prescriber_detail=_text(
-            prescriber_detail,
-            field="prescriber_detail",
-            label="Précision sur le prescripteur",
-            max_length=SHORT_TEXT_MAX,
-        ),
-        oriented_on=_past_date(
-            oriented_on,
-            field="oriented_on",
-            label="Date d'orientation",
-            today=today,
-            not_before=date(2000, 1, 1),
-        ),
-        kind=_choice(kind, OrientationKind, field="kind", label="Type d'orientation"),
-        reason=_text(reason, field="reason", label="Motif", max_length=LONG_TEXT_MAX),
-        recorded_by_id=actor.id,
-    )
-    db.session.add(orientation)
-    db.session.flush()
-    record(
-        actor,
-        "household.orientation_recorded",
-        household_id=household.id,
-        target=orientation,
-        details={"prescriber": orientation.prescriber, "kind": orientation.kind},
-    )
-    return orientation
-
-
-def intensity_choices() -> list[tuple[str, str]]:
-    """Recommended-intensity choices: the support domain's configurable levels
-    (``app.support.queries:intensity_choices``), or the default short list when none is
-    configured."""
-    try:
-        from app.support.queries import intensity_choices as support_choices  # type: ignore
-    except ImportError:
-        return list(DEFAULT_INTENSITIES.items())
-    # Until an administrator configures levels, the defaults keep the diagnostic usable.
-    return list(support_choices()) or list(DEFAULT_INTENSITIES.items())
-
-
-def record_diagnostic(
-    actor,
-    household: Household,
-    *,
-    carried_out_on: date | None,
-    levels: dict[str, str],
-    comments: dict[str, str | None],
-    needs: Iterable[str],
-    recommended_intensity: str | None,
-    today: date | None = None,
-) -> Diagnostic:
-    today = today or today_paris()
-    diagnostic = Diagnostic(
-        household_id=household.id,
-        carried_out_on=_past_date(
-            carried_out_on,
-            field="carried_out_on",
-            label="Date du diagnostic",
-            today=today,
-            not_before=date(2000, 1, 1),
-        ),
-        needs=_choices(needs, SupportDomain, field="needs", label="Besoins"),
-        author_id=actor.id,
-    )
-    for axis, label in DIAGNOSTIC_AXES.items():
-        short = label.split(" (")[0]
-        level = levels.get(axis)
-        if not level:
-            raise DomainError(f"{short} : choisissez un niveau.", field=f"{axis}_level")
-        setattr(
-            diagnostic,
-            f"{axis}_level",
-            _choice(level, DiagnosticLevel, field=f"{axis}_level", label=short),
-        )
-        setattr(
-            diagnostic,
-            f"{axis}_comment",
-            _text(
-                comments.get(axis),
-                field=f"{axis}_comment",
-                label=f"{short} — commentaire",
-                max_length=LONG_TEXT_MAX,
-            ),
-        )
-    allowed = dict(intensity_choices())
-    if recommended_intensity and recommended_intensity not in allowed:
-        raise DomainError(
-            "Intensité recommandée : choisissez une valeur de la liste.",
-            field="recommended_intensity",
-        )
-    diagnostic.recommended_intensity = recommended_intensity or None
-    db.session.add(diagnostic)
-    db.session.flush()
-    record(
-        actor,
-        "household.diagnostic_recorded",
-        household_id=household.id,
-        target=diagnostic,
-    )
-    return diagnostic
-
-
-def record_adhesion(
-    actor,
-    household: Household,
-    *,
-    signed_on: date | None,
-    objectives: str | None,
-    today: date | None = None,
-) -> Adhesion:
-    today = today or today_paris()
-    if household.referent_id is None:
-        raise DomainError(
-            "Nommez d'abord le ou la référent·e du ménage : l'adhésion se signe avec lui ou "
-            "elle (onglet Équipe)."
-        )
-    adhesion = Adhesion(
-        household_id=household.id,
-        signed_on=_past_date(
-            signed_on,
-            field="signed_on",
-            label="Date de signature",
-            today=today,
-            not_before=date(2000, 1, 1),
-        ),
-        objectives=_text(
-            objectives,
-            field="objectives",
-            label="Objectifs",
-            max_length=LONG_TEXT_MAX,
-            required=True,
-        ),
-        recorded_by_id=actor.id,
-    )
-    db.session.add(adhesion)
-    db.session.flush()
-    record(actor, "household.adhesion_recorded", household_id=household.id, target=adhesion)
-    return adhesion
-
-
-# --- consents --------------------------------------------------------------------------------
-
-
-def give_consent(
-    actor,
-    household: Household,
-    *,
-    partner_category: str,
-    data_category: str,
-    given_on: date | None,
-    today: date | None = None,
-) -> Consent:
-    today = today or today_paris()
-    partner = _choice(
-        partner_category, PartnerCategory, field="partner_category", label="Partenaires"
-    )
-    data = _choice(data_category, DataCategory, field="data_category", label="Données")
-    given_on = _past_date(
-        given_on,
-        field="given_on",
-        label="Date du consentement",
-        today=today,
-        not_before=date(2000, 1, 1),
-    )
-    active = db.session.scalar(
-        select(Consent).where(
-            Consent.household_id == household.id,
-            Consent.partner_category == partner,
-            Consent.data_category == data,
-            Consent.withdrawn_on.is_(None),
-        )
-    )
-    if active is not None:
-        raise DomainError(
-            f"Ce consentement est déjà en cours depuis le {format_date(active.given_on)}.",
-            field="data_category",
-        )
-    consent = Consent(
-        household_id=household.id,
-        partner_category=partner,
-        data_category=data,
-        given_on=given_on,
-        recorded_by_id=actor.id,
-    )
-    db.session.add(consent)
-    db.session.flush()
-    record(
-        actor,
-        "household.consent_given",
-        household_id=household.id,
-        target=consent,
-        details={"partner_category": partner, "data_category": data},
-    )
-    return consent
-
-
-def withdraw_consent(
-    actor,
-    household: Household,
-    consent: Consent,
-    *,
-    withdrawn_on: date | None,
-    today: date | None = None,
-) -> Consent:
-    today = today or today_paris()
-    if consent.household_id != household.id:
-        raise DomainError("Ce consentement ne concerne pas ce ménage.")
-    if consent.withdrawn_on is not None:
-        raise DomainError(
-            f"Ce consentement a déjà été retiré le {format_date(consent.withdrawn_on)}.",
-            field="withdrawn_on",
-        )
-    withdrawn_on = _past_date(
-        withdrawn_on, field="withdrawn_on", label="Date du retrait", today=today
-    )
-    if withdrawn_on < consent.given_on:
-        raise DomainError(
-            "Date du retrait : elle ne peut pas précéder le consentement, donné le "
-            f"{format_date(consent.given_on)}.",
-            field="withdrawn_on",
-        )
-    consent.withdrawn_on = withdrawn_on
-    consent.withdrawal_recorded_by_id = actor.id
-    db.session.flush()
-    record(
-        actor,
-        "household.consent_withdrawn",
-        household_id=household.id,
-        target=consent,
-        details={
-            "partner_category": consent.partner_category,
-            "data_category": consent.data_category,
-        },
-    )
-    return consent
-
-
 # --- référent and support team ---------------------------------------------------------------
 
 
@@ -780,116 +433,6 @@ def remove_team_member(actor, household: Household, *, user_id: int) -> None:
     db.session.flush()
 
 
-# --- the path --------------------------------------------------------------------------------
-
-
-def path_table() -> list[tuple[HouseholdStage, list[HouseholdStage]]]:
-    """Each stage with the stages that may follow it, in path order (shown to users)."""
-    return [(S(s), [S(n) for n in STAGE_ORDER if n in FORWARD_MOVES[s]]) for s in STAGE_ORDER]
-
-
-def is_forward(from_stage: str, to_stage: str) -> bool:
-    return STAGE_ORDER.index(to_stage) > STAGE_ORDER.index(from_stage)
-
-
-def allowed_moves(household: Household) -> list[HouseholdStage]:
-    """Stages the household may move to: the allowed forward moves, then any earlier stage
-    (a move back needs a reason)."""
-    forward = [S(s) for s in STAGE_ORDER if s in FORWARD_MOVES[household.stage]]
-    if (household.stage, S.MAINTIEN) in SHORTCUTS_FOR_HOUSED and not _is_housed_for_maintien(
-        household
-    ):
-        forward = [s for s in forward if s != S.MAINTIEN]
-    backward = [S(s) for s in STAGE_ORDER if is_forward(s, household.stage)]
-    return forward + backward
-
-
-def _is_housed_for_maintien(household: Household) -> bool:
-    """The shortcut to maintien fits a household already housed: its latest orientation is
-    for maintien, or it holds a current lease."""
-    from app.housing.models import Occupancy
-
-    kind = db.session.scalar(
-        select(Orientation.kind)
-        .where(Orientation.household_id == household.id)
-        .order_by(Orientation.oriented_on.desc(), Orientation.id.desc())
-        .limit(1)
-    )
-    if kind == OrientationKind.MAINTIEN:
-        return True
-    return (
-        db.session.scalar(
-            select(Occupancy.id).where(
-                Occupancy.household_id == household.id, Occupancy.end_on.is_(None)
-            )
-        )
-        is not None
-    )
-
-
-def move_stage(
-    actor,
-    household: Household,
-    *,
-    to_stage: str,
-    on: date | None,
-    reason: str | None,
-    expected_version,
-    today: date | None = None,
-) -> StageTransition:
-    today = today or today_paris()
-    check_version(household, expected_version)
-    to_stage = _choice(to_stage, HouseholdStage, field="to_stage", label="Nouvelle étape")
-    if to_stage == household.stage:
-        raise DomainError(
-            f"Le ménage est déjà à l'étape « {household.stage_label} ».", field="to_stage"
-        )
-    reason = _text(reason, field="reason", label="Motif", max_length=LONG_TEXT_MAX)
-    forward = is_forward(household.stage, to_stage)
-    if forward and S(to_stage) not in allowed_moves(household):
-        nexts = ", ".join(
-            f"« {s.label} »" for s in allowed_moves(household) if is_forward(household.stage, s)
-        )
-        raise DomainError(
-            f"Depuis l'étape « {household.stage_label} », le ménage ne peut pas passer "
-            f"directement à « {S(to_stage).label} »"
-            + (f" : étape suivante possible {nexts}." if nexts else "."),
-            field="to_stage",
-        )
-    if not forward and reason is None:
-        raise DomainError(
-            "Motif : un retour à une étape précédente doit être expliqué.", field="reason"
-        )
-    on = _past_date(
-        on,
-        field="on",
-        label="Date du changement",
-        today=today,
-        not_before=household.stage_since_on,
-    )
-    transition = StageTransition(
-        household_id=household.id,
-        from_stage=household.stage,
-        to_stage=to_stage,
-        on=on,
-        reason=reason,
-        by_id=actor.id,
-    )
-    db.session.add(transition)
-    household.stage = to_stage
-    household.stage_since_on = on
-    _touch(actor, household)
-    db.session.flush()
-    record(
-        actor,
-        "household.stage_moved",
-        household_id=household.id,
-        target=transition,
-        details={"from": transition.from_stage, "to": to_stage, "backward": not forward},
-    )
-    return transition
-
-
 def record_file_read(actor, household: Household, *, page: str, **details) -> None:
     """Showing a page of the household file (or printing it) is a read of the file: trace it,
     with the page's name only, never what it showed."""
@@ -900,3 +443,21 @@ def record_file_read(actor, household: Household, *, page: str, **details) -> No
         target=household,
         details={"page": page, **details},
     )
+
+
+# The path and the consents are modules of their own; their services stay importable here.
+from app.households.consents import give_consent, withdraw_consent  # noqa: E402, F401
+from app.households.path import (  # noqa: E402, F401
+    DEFAULT_INTENSITIES,
+    FORWARD_MOVES,
+    SHORTCUTS_FOR_HOUSED,
+    STAGE_ORDER,
+    allowed_moves,
+    intensity_choices,
+    is_forward,
+    move_stage,
+    path_table,
+    record_adhesion,
+    record_diagnostic,
+    record_orientation,
+)

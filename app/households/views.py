@@ -11,11 +11,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.db import commit_keeping_loaded, db
+from app.db import db
 from app.errors import DomainError
 from app.formatting import today_paris
 from app.forms import VersionedForm, apply_domain_error, cents_to_euros, euros_to_cents
 from app.households import services
+from app.households.file import open_household_file
+from app.households.file_registry import provided
 from app.households.forms import (
     AdhesionForm,
     ConsentForm,
@@ -42,7 +44,6 @@ from app.households.queries import (
     current_occupancies,
     file_header,
     file_page_loads,
-    get_household_or_404,
     household_list,
     household_timeline,
     landlord_choices,
@@ -53,7 +54,6 @@ from app.households.queries import (
 from app.http import int_arg
 from app.permissions import Permission, has_permission, permission_required
 from app.projects.models import TargetPublic
-from app.retention.queries import due_for_anonymisation
 from app.search import recalled_search, redirect_to_results
 from app.users.models import User
 
@@ -70,18 +70,6 @@ def _file_helpers():
     """``household_header(household)`` for ``households/_file_layout.html``: pages of other
     domains only pass ``household`` to get the header, alerts and tabs."""
     return {"household_header": lambda household: file_header(household, current_user)}
-
-
-def open_household_file(household_id: int):
-    """Load the household for the viewer (404 outside their scope); a GET shows a page of the
-    file, so it is recorded as a read — committed before the page is built, so a read is
-    recorded even if the page then fails, without reloading the viewer and the household.
-    Every domain's household pages load through this."""
-    household = get_household_or_404(current_user, household_id)
-    if request.method == "GET":
-        services.record_file_read(current_user, household, page=request.endpoint)
-        commit_keeping_loaded()
-    return household
 
 
 def _back_to(endpoint: str, household, message: str):
@@ -128,7 +116,10 @@ def index():
     )
     query = household_list(current_user, filters)
     # Coordinators: closed files due for anonymisation within 60 days (app.retention).
-    may_see_retention = has_permission(current_user, Permission.EXPORT_SUBJECT_ACCESS)
+    due_for_anonymisation = provided("due_for_anonymisation")
+    may_see_retention = due_for_anonymisation is not None and has_permission(
+        current_user, Permission.EXPORT_SUBJECT_ACCESS
+    )
     due_only = may_see_retention and request.args.get("anonymisation") == "60j"
     if due_only:
         query = query.where(

@@ -1,8 +1,9 @@
 """Housing pages: the household's Logement tab and its forms, the landlord dashboard, the
 dwelling stock, the rent-account import (web and ``flask --app wsgi housing import-accounts``).
 
-Households load only through ``get_household_or_404``; their leases through the household;
-dwellings through ``get_dwelling_or_404`` (the user's landlords)."""
+Households load only through ``open_household_file`` (scoped; a GET is a recorded read);
+their leases through the household; dwellings through ``get_dwelling_or_404`` (the user's
+landlords)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from app.db import db, takes_write_lock_late
 from app.errors import DomainError
 from app.formatting import format_date
 from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
+from app.households.file import open_household_file
 from app.households.models import Household, search_key
-from app.households.queries import get_household_or_404, visible_households
-from app.households.views import open_household_file
+from app.households.queries import visible_households
 from app.housing import rent_import, services
 from app.housing.forms import (
     DwellingForm,
@@ -125,7 +126,7 @@ def household(household_id: int):
 @bp.route("/menages/<int:household_id>/logement/bail/nouveau", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_LEASES)
 def start_occupancy(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     form = OccupancyForm()
     dwellings = db.session.scalars(assignable_dwellings(current_user, household)).all()
     form.dwelling_id.choices = [(0, "— Choisir —")] + [
@@ -159,7 +160,7 @@ def start_occupancy(household_id: int):
 
 
 def _occupancy_page(household_id: int, occupancy_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     return household, get_occupancy_or_404(household, current_user, occupancy_id)
 
 
@@ -267,7 +268,7 @@ def record_glissement(household_id: int, occupancy_id: int):
 @bp.route("/menages/<int:household_id>/logement/gla/nouvelle", methods=["GET", "POST"])
 @permission_required(Permission.RECORD_GLA_ACTIONS)
 def record_gla_action(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     occupancy = _current_or_back(household)
     if occupancy is None:
         return redirect(url_for(".household", household_id=household.id))
@@ -299,7 +300,7 @@ def record_gla_action(household_id: int):
 @bp.route("/menages/<int:household_id>/logement/procedure/nouvelle", methods=["GET", "POST"])
 @permission_required(Permission.RECORD_GLA_ACTIONS)
 def record_procedure_stage(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     occupancy = _current_or_back(household)
     if occupancy is None:
         return redirect(url_for(".household", household_id=household.id))
@@ -332,7 +333,7 @@ def record_procedure_stage(household_id: int):
 @bp.route("/menages/<int:household_id>/logement/plan/nouveau", methods=["GET", "POST"])
 @permission_required(Permission.RECORD_GLA_ACTIONS)
 def start_repayment_plan(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     occupancy = _current_or_back(household)
     if occupancy is None:
         return redirect(url_for(".household", household_id=household.id))
@@ -364,7 +365,7 @@ def start_repayment_plan(household_id: int):
 @bp.route("/menages/<int:household_id>/logement/plan/<int:plan_id>/statut", methods=["POST"])
 @permission_required(Permission.RECORD_GLA_ACTIONS)
 def set_repayment_plan_status(household_id: int, plan_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     lease_ids = [o.id for o in household_occupancies(household, current_user)]
     plan = db.session.get(RepaymentPlan, plan_id)
     if plan is None or plan.occupancy_id not in lease_ids:

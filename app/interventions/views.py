@@ -10,7 +10,7 @@ from app.db import db
 from app.errors import DomainError
 from app.formatting import today_paris
 from app.forms import apply_domain_error
-from app.households.views import open_household_file
+from app.households.file import open_household_file
 from app.interventions import services
 from app.interventions.forms import CorrectionForm, VisitForm
 from app.interventions.queries import get_intervention_or_404

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.db import db
 from app.formatting import today_paris
 from app.forms import submit
-from app.households.views import open_household_file
+from app.households.file import open_household_file
 from app.http import int_arg
 from app.partners import services
 from app.partners.forms import (

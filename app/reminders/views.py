@@ -27,7 +27,7 @@ from app.db import db, utcnow
 from app.errors import DomainError, is_database_busy
 from app.formatting import today_paris
 from app.forms import apply_domain_error
-from app.households.views import open_household_file
+from app.households.file import open_household_file
 from app.permissions import Permission, has_permission, permission_required
 from app.reminders import services
 from app.reminders.forms import (

@@ -3,7 +3,7 @@ charts, exports; and the printable household synthesis.
 
 Pilotage pages are for holders of VIEW_CASELOADS / VIEW_INDICATORS (coordinators) and show
 only the households of the coordinator's projects (``visible_households``). The synthesis
-follows the household's own visibility (``get_household_or_404``) and field rules."""
+follows the household's own visibility (``open_household_file``) and field rules."""
 
 from __future__ import annotations
 
@@ -33,9 +33,8 @@ from app.db import commit_keeping_loaded, db
 from app.errors import DomainError
 from app.formatting import format_date, format_money, to_paris, today_paris
 from app.forms import apply_domain_error
+from app.households.file import open_household_file
 from app.households.models import HouseholdStage, StageTransition
-from app.households.queries import get_household_or_404
-from app.households.services import record_file_read
 from app.http import id_list, int_arg
 from app.permissions import (
     Permission,
@@ -661,12 +660,10 @@ def export_caseload(fmt: str):
 @bp.route("/menages/<int:household_id>/synthese")
 @permission_required(Permission.VIEW_HOUSEHOLDS)
 def household_synthesis(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id, export="print")
     today = today_paris()
     social = can_read_social_content(current_user)
     context = _synthesis_context(household, today, social)
-    record_file_read(current_user, household, page=request.endpoint, export="print")
-    db.session.commit()
     return render_template(
         "reports/synthesis.html", household=household, today=today, social=social, **context
     )

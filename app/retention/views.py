@@ -14,7 +14,7 @@ from app.audit.services import record
 from app.auth.views import reauth_required
 from app.db import db, utcnow
 from app.formatting import today_paris
-from app.households.queries import get_household_or_404
+from app.households.file import open_household_file
 from app.permissions import Permission, permission_required
 from app.retention.queries import subject_access_file
 
@@ -37,7 +37,7 @@ def _audit(household, fmt: str, sections) -> None:
 @permission_required(Permission.EXPORT_SUBJECT_ACCESS)
 @reauth_required()
 def subject_access(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     sections = subject_access_file(household)
     _audit(household, "html", sections)
     return render_template(
@@ -52,7 +52,7 @@ def subject_access(household_id: int):
 @permission_required(Permission.EXPORT_SUBJECT_ACCESS)
 @reauth_required()
 def subject_access_json(household_id: int):
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id)
     sections = subject_access_file(household)
     _audit(household, "json", sections)
     body = {

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db import db
 from app.formatting import format_date, today_paris
 from app.forms import submit
-from app.households.views import open_household_file
+from app.households.file import open_household_file
 from app.interventions.models import CORRECTABLE_FIELDS
 from app.interventions.queries import household_interventions, last_contact_on
 from app.interventions.services import can_mark_duplicate

@@ -11,7 +11,6 @@ from __future__ import annotations
 from sqlalchemy import inspect
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.households.models import Household
 from app.users.models import User
 
 
@@ -34,6 +33,8 @@ def users_by_name(model, path=None, depth: int = 2) -> list:
         step = getattr(path, loader.__name__)(attribute) if path is not None else loader(attribute)
         if relation.mapper.class_ is User:
             options += user_by_name(step)
-        elif depth > 0 and relation.mapper.class_ is not Household:
+        # Not back up into the household a record belongs to (named by its table: the users
+        # domain sits below households and does not import it).
+        elif depth > 0 and relation.mapper.local_table.name != "household":
             options += users_by_name(relation.mapper.class_, step, depth - 1)
     return options

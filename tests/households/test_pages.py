@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import db
-from app.households import queries
+from app.households.file_registry import EXTENSION
 from app.households.models import Diagnostic, Household, Member, Orientation
 from tests.conftest import page
 from tests.households.conftest import last_audit
@@ -74,23 +74,23 @@ def test_landlord_staff_see_the_lease_and_the_referent_but_no_social_content(w, 
     assert client.get(H.format(w.household.id) + "/consentements").status_code == 403
 
 
-def test_header_alerts_and_tabs_are_registries(w, make_client, monkeypatch):
-    monkeypatch.setattr(
-        queries,
-        "HEADER_ALERT_PROVIDERS",
-        (*queries.HEADER_ALERT_PROVIDERS, "tests.households.test_pages:_test_alerts"),
-    )
-    monkeypatch.setattr(
-        queries,
-        "FILE_TABS",
-        (*queries.FILE_TABS, ("nowhere.household", "Onglet absent", None)),
-    )
+def test_header_alerts_and_tabs_are_registries(app, w, make_client, monkeypatch):
+    registry = app.extensions[EXTENSION]
+    monkeypatch.setattr(registry, "badges", registry.badges)
+    monkeypatch.setattr(registry, "tabs", registry.tabs)
+    registry.add_badge(5, "test", _test_alerts)
+    registry.add_tab(15, "nowhere.household", "Onglet absent")
+    registry.add_tab(15, "households.team", "Onglet ajouté")
     w.household.referent_id = None
     db.session.commit()
     body = page(_client(make_client, w.users["coordinateur"]).get(H.format(w.household.id)))
     assert "Impayé 2 mois" in body and "badge--danger" in body
     assert "Sans référent·e" in body
     assert "Onglet absent" not in body  # its endpoint is not registered
+    # Tabs follow their order numbers, whichever module registered them first.
+    nav = body.split('aria-label="Rubriques du dossier"')[1].split("</nav>")[0]
+    tabs = re.findall(r'<a href="[^"]+"(?: aria-current="page")?>([^<]+)</a>', nav)
+    assert tabs[:3] == ["Parcours", "Onglet ajouté", "Accompagnement"]
 
 
 def _test_alerts(household, viewer):

@@ -1,0 +1,5 @@
+"""Reminders' part of the household file (registered by create_app)."""
+
+
+def register(registry) -> None:
+    registry.add_tab(50, "reminders.household", "Rappels")
