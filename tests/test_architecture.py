@@ -49,6 +49,15 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     # Accounts: the User model is shared by login (auth) and account administration (users).
     ("app.auth.services", "app.users.models"): "login reads and updates the User account",
     ("app.auth.views", "app.users.models"): "login reads and updates the User account",
+    ("app.auth.passwords", "app.users.models"): "a password change updates the User account",
+    (
+        "app.auth.password_reset",
+        "app.users.models",
+    ): "a reset link is issued for, and updates, a User account",
+    (
+        "app.auth.second_factor",
+        "app.users.models",
+    ): "the second factor is enrolled on, and checked against, the User account",
     ("app.audit.queries", "app.users.models"): "the journal names who did what",
     ("app.users.services", "app.reminders.services"): (
         "PROJECT_ACCESS_LISTENERS: a user added to a project is told of their reminders there"
