@@ -108,7 +108,6 @@ class DefaultConfig:
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
-    LANGUAGES = ("fr", "en")
 
     PAGE_SIZE = 25
 

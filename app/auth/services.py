@@ -356,13 +356,6 @@ def load_user_from_cookie(cookie_id: str) -> User | None:
     return user
 
 
-def set_locale(user: User, locale: str) -> None:
-    if locale not in current_app.config["LANGUAGES"]:
-        raise DomainError(_("Cette langue n'est pas disponible."), field="locale")
-    user.locale = locale
-    record(user, "auth.preferences_changed", target=user, details={"locale": locale})
-
-
 # --- second factor: TOTP (RFC 6238) and recovery codes ---------------------------------------
 
 RECOVERY_CODE_COUNT = 10
