@@ -89,9 +89,11 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
     from app.errors import register_error_handlers
     from app.formatting import register_template_filters
     from app.http import register_request_hooks
+    from app.metrics import register_metrics
     from app.submissions import register_submission_hooks
 
     register_request_hooks(app)
+    register_metrics(app)
     register_submission_hooks(app)
     register_template_filters(app)
     register_error_handlers(app)

@@ -110,6 +110,12 @@ def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
     line per request without the query string)."""
     from gunicorn.app.base import BaseApplication
 
+    from app import metrics
+
+    # Metrics shared by the workers (PROMETHEUS_MULTIPROC_DIR): start from the files of the
+    # processes still running, and mark each worker dead when it exits (app/metrics.py).
+    metrics.forget_dead_processes()
+
     class Server(BaseApplication):
         def load_config(self):
             for key, value in {
@@ -121,6 +127,7 @@ def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
                 # gunicorn ≥ 23's control socket is one path per user: two deployments (or
                 # a test run) would share it.
                 "control_socket_disable": True,
+                "child_exit": metrics.worker_exited,
             }.items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)

@@ -235,6 +235,8 @@ MATRIX: dict[str, Case] = {
     # models (never stamped by Alembic) and no scheduler runs: not ready (tests/health).
     "health.alive GET": Case("/sante", everyone(anonymous=200)),
     "health.ready GET": Case("/sante/pret", everyone(ok=503, anonymous=503)),
+    # Prometheus metrics: only with the configured bearer token (none here), a 404 otherwise.
+    "metrics.expose GET": Case("/metrics", everyone(ok=404, anonymous=404)),
     # pilotage: coordinators only (VIEW_CASELOADS, VIEW_INDICATORS, EXPORT_DATA); the empty
     # reassignment form is shown again with its errors. The printable synthesis follows the
     # household's visibility (landlord staff get its tenancy-only version).

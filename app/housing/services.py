@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import bounds
+from app import bounds, metrics
 from app.audit.models import AuditOutcome
 from app.audit.services import record
 from app.db import db
@@ -678,6 +678,7 @@ def import_rent_accounts(
             "via": via,
         },
     )
+    metrics.record_import("rent_accounts", "imported")
     return report
 
 
@@ -696,3 +697,4 @@ def record_refused_import(actor, organisation, report: ImportReport, *, via: str
             "via": via,
         },
     )
+    metrics.record_import("rent_accounts", "refused")

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from app import metrics
 from app.db import db, utcnow
 from app.formatting import today_paris
 from app.households.models import Household, HouseholdStage
@@ -900,6 +901,7 @@ def _settle_digest(delivery_id: int, now: datetime, error: str | None) -> None:
         .values(updated_at=now, **values)
     )
     db.session.commit()
+    metrics.record_digest("sent" if error is None else "failed")
 
 
 def _skip_digest(user_id: int, day: date, now: datetime) -> bool:
