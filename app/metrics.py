@@ -31,6 +31,7 @@ configured token, or with another, it is a 404 like any unknown page. docs/opera
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import re
 import time
@@ -110,6 +111,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _PID_FILE = re.compile(r"_(\d+)\.db$")
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger("ancrage.metrics")
 
 
 def record_job(job_id: str, outcome: str, seconds: float) -> None:
@@ -195,17 +197,23 @@ class _OpenSessions:
 
     def collect(self):
         from sqlalchemy import func, select
+        from sqlalchemy.exc import SQLAlchemyError
 
         from app.db import db, utcnow
         from app.users.models import User
 
         lifetime: timedelta = self.app.config["SESSION_ABSOLUTE_TIMEOUT"]
-        count = db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.is_active.is_(True), User.last_login_at > utcnow() - lifetime)
-        )
-        db.session.rollback()
+        try:
+            count = db.session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.is_active.is_(True), User.last_login_at > utcnow() - lifetime)
+            )
+        except SQLAlchemyError:  # the database is down: the other figures still answer
+            log.warning("metrics: open sessions not counted (database unavailable)")
+            return
+        finally:
+            db.session.rollback()
         yield GaugeMetricFamily(
             SESSIONS_OPEN,
             "Comptes connectés depuis moins que la durée maximale d'une session "

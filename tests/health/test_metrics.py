@@ -182,3 +182,21 @@ def test_several_processes_add_up_and_a_new_server_forgets_the_dead_ones(databas
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     child("forget")  # what `ancrage serve` does before starting its workers
     assert alive_requests() == 0
+
+
+def test_metrics_still_answer_when_the_database_does_not(tmp_path):
+    from app import create_app
+    from tests.conftest import IS_POSTGRES
+
+    unreachable = (
+        "postgresql+psycopg://postgres@127.0.0.1:1/ancrage?connect_timeout=2"
+        if IS_POSTGRES
+        else f"sqlite:///{tmp_path / 'no-such-folder' / 'ancrage.sqlite3'}"
+    )
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": unreachable, "METRICS_TOKEN": TOKEN})
+    client = app.test_client()
+    client.get("/sante")
+    response = scrape(client)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "ancrage_http_requests_total" in text and "ancrage_sessions_open" not in text
