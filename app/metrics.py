@@ -157,11 +157,11 @@ def register_metrics(app) -> None:
         event.listen(Engine, "after_cursor_execute", _query_finished)
 
 
-def _query_started(conn, cursor, statement, parameters, context, executemany):
+def _query_started(conn, *_cursor_statement_parameters_context_executemany):
     conn.info.setdefault("ancrage_query_started", []).append(time.perf_counter())
 
 
-def _query_finished(conn, cursor, statement, parameters, context, executemany):
+def _query_finished(conn, *_cursor_statement_parameters_context_executemany):
     started = conn.info.get("ancrage_query_started")
     if started:
         DB_DURATION.observe(time.perf_counter() - started.pop())
