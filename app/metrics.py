@@ -134,13 +134,11 @@ def register_metrics(app) -> None:
 
     app.register_blueprint(bp)
 
-    @app.before_request
-    def _start_timer():
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def _count_request(response):
-        started = g.get("metrics_started")
+        # Set by app/http.py's first before_request hook: requests that another hook answers
+        # early (a refused body, a forced password change) are counted too.
+        started = g.get("request_started")
         if started is not None:
             labels = (
                 request.endpoint or "unmatched",
