@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?=
 FLASK := $(BIN)/flask --app wsgi
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-postgres lint format migrate demo clean translations messages security bandit audit-deps
+.PHONY: run test test-postgres lint format migrate demo clean security bandit audit-deps lock
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 ou plus récent est requis : aucun de python3.13, python3.12, python3.11, python3 (en version 3.11 ou plus) n'a été trouvé. Installez-en un, ou indiquez-le : make run PYTHON=/chemin/vers/python3"; exit 1; }
@@ -22,24 +22,39 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.stamp-app: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Dependencies come from the lock files (exact versions, checked against their hashes), then
+# the project itself without resolving anything; `pip check` fails when pyproject.toml asks
+# for something the lock does not hold (run `make lock`). docs/development.md, "Dependencies".
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_TEST := requirements/test.txt
+LOCK_CHECK = @$(BIN)/pip check >/dev/null || { $(BIN)/pip check; \
+	echo "Les fichiers requirements/*.txt ne couvrent pas pyproject.toml : lancez make lock."; exit 1; }
+
+$(VENV)/.stamp-app: pyproject.toml $(LOCK_RUNTIME) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK_RUNTIME)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(LOCK_CHECK)
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.stamp-test: pyproject.toml $(LOCK_TEST) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK_TEST)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(LOCK_CHECK)
 	touch $@ $(VENV)/.stamp-app
 
-# Compiled translations (English); the .po catalogues are the source, kept in git.
-app/translations/en/LC_MESSAGES/messages.mo: app/translations/en/LC_MESSAGES/messages.po | $(VENV)/.stamp-app
-	$(BIN)/pybabel compile --statistics -d app/translations
+## lock: recompute requirements/runtime.txt and requirements/test.txt (with hashes) from
+## pyproject.toml, keeping current versions where they still fit. To move versions on:
+## make lock LOCK_ARGS=--upgrade, or LOCK_ARGS="--upgrade-package flask". The lock is computed
+## against LOCK_INDEX only (local wheel folders and extra indexes of pip's configuration are
+## ignored), so that every machine can install it.
+LOCK_INDEX ?= https://pypi.org/simple
+PIP_COMPILE = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --index-url $(LOCK_INDEX) $(LOCK_ARGS)
 
-translations: app/translations/en/LC_MESSAGES/messages.mo
-
-## messages: refresh the catalogue after adding translatable strings
-messages: $(VENV)/.stamp-app
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o /tmp/ancrage-messages.pot .
-	$(BIN)/pybabel update -i /tmp/ancrage-messages.pot -d app/translations --width 100
+lock: $(VENV)/.stamp-test
+	$(PIP_COMPILE) -o $(LOCK_RUNTIME) pyproject.toml
+	$(PIP_COMPILE) --extra test -c $(LOCK_RUNTIME) -o $(LOCK_TEST) pyproject.toml
 
 instance/config.py:
 	@mkdir -p instance
@@ -53,7 +68,7 @@ instance/config.py:
 migrate demo run: export PUBLIC_BASE_URL = http://127.0.0.1:$(PORT)
 migrate demo run: export MAIL_SENDER ?= Ancrage <ne-pas-repondre@localhost>
 
-migrate: $(VENV)/.stamp-app translations instance/config.py
+migrate: $(VENV)/.stamp-app instance/config.py
 	$(FLASK) db upgrade
 
 demo: migrate
@@ -69,7 +84,7 @@ run: demo
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 ## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL)
-test: $(VENV)/.stamp-test translations
+test: $(VENV)/.stamp-test
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres:

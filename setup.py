@@ -1,10 +1,9 @@
 """Build step only; the project's metadata lives in pyproject.toml.
 
 The repository keeps ``templates/`` and ``migrations/`` at its top level (Flask and Alembic
-conventions). A wheel must nevertheless carry them, and the compiled catalogues (``.mo``,
-not kept in git), for the installed ``ancrage`` command to run outside the checkout. This
-``build_py`` copies both folders into the package as ``app/_bundled/`` and compiles every
-``.po`` catalogue; ``create_app`` looks there first and falls back to the checkout.
+conventions). A wheel must nevertheless carry them for the installed ``ancrage`` command to
+run outside the checkout. This ``build_py`` copies both folders into the package as
+``app/_bundled/``; ``create_app`` looks there first and falls back to the checkout.
 """
 
 from __future__ import annotations
@@ -32,18 +31,6 @@ class BuildWithBundledFiles(build_py):
             target = package / "_bundled" / name
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        self._compile_catalogues(package / "translations")
-
-    @staticmethod
-    def _compile_catalogues(translations: Path) -> None:
-        from babel.messages.mofile import write_mo
-        from babel.messages.pofile import read_po
-
-        for po_path in sorted(translations.glob("*/LC_MESSAGES/*.po")):
-            with po_path.open("rb") as po_file:
-                catalog = read_po(po_file, locale=po_path.parent.parent.name)
-            with po_path.with_suffix(".mo").open("wb") as mo_file:
-                write_mo(mo_file, catalog)
 
 
 setup(cmdclass={"build_py": BuildWithBundledFiles})

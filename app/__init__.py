@@ -104,9 +104,11 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
     from app.errors import register_error_handlers
     from app.formatting import register_template_filters
     from app.http import register_request_hooks
+    from app.metrics import register_metrics
     from app.submissions import register_submission_hooks
 
     register_request_hooks(app)
+    register_metrics(app)
     register_submission_hooks(app)
     register_template_filters(app)
     register_error_handlers(app)
@@ -130,22 +132,14 @@ def _init_extensions(app: Flask) -> None:
         include_object=include_migration_object,
     )
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
+    # French only (BABEL_DEFAULT_LOCALE): no catalogue, _() marks return the text as written.
+    babel.init_app(app, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
     login_manager.user_loader(load_user_from_cookie)
     if app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-
-
-def _select_locale() -> str:
-    from flask import current_app
-    from flask_login import current_user
-
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _import_models() -> None:

@@ -29,13 +29,17 @@ def register_cli(app: Flask) -> None:
     migrations = app.cli.commands.get("db")  # Flask-Migrate's group
     if migrations is not None:
         migrations = _french(
-            migrations, "Migrations du schéma de la base (db upgrade à chaque version)."
+            migrations,
+            "Migrations du schéma de la base (db upgrade à chaque version).",
+            MIGRATION_OPTION_HELP,
         )
         migrations.commands = {
-            name: _french(command, MIGRATION_HELP.get(name, command.help))
+            name: _french(command, MIGRATION_HELP.get(name, command.help), MIGRATION_OPTION_HELP)
             for name, command in migrations.commands.items()
         }
         app.cli.add_command(migrations)
+    for command in app.cli.commands.values():
+        _french_help_option(command)
 
 
 # Flask-Migrate's subcommands, in French.
@@ -56,6 +60,38 @@ MIGRATION_HELP = {
     "stamp": "Inscrire une révision dans la base sans lancer de migration.",
     "upgrade": "Mettre la base à jour jusqu'à une révision (par défaut la dernière).",
 }
+
+
+# Flask-Migrate's options, in French (by parameter name).
+MIGRATION_OPTION_HELP = {
+    "directory": "Dossier des migrations (par défaut : celui de l'application).",
+    "x_arg": "Argument supplémentaire transmis à env.py.",
+    "multidb": "Prendre en charge plusieurs bases.",
+    "template": "Modèle de dossier de migrations (par défaut : flask).",
+    "package": "Créer des fichiers __init__.py vides dans les dossiers de migrations.",
+    "message": "Message de la révision.",
+    "autogenerate": "Remplir la révision d'après la différence entre la base et les modèles.",
+    "sql": "Écrire le SQL sur la sortie standard au lieu de l'exécuter.",
+    "head": "Révision de tête (ou <branche>@head) sur laquelle fonder la nouvelle.",
+    "splice": "Accepter une révision qui n'est pas une tête comme point de départ.",
+    "branch_label": "Étiquette de branche de la nouvelle révision.",
+    "version_path": "Dossier des révisions à utiliser (parmi ceux de la configuration).",
+    "rev_id": "Identifiant imposé de la révision (au lieu d'un identifiant généré).",
+    "tag": "Étiquette libre transmise à env.py.",
+    "rev_range": "Intervalle de révisions, au format [début]:[fin].",
+    "verbose": "Sortie détaillée.",
+    "indicate_current": "Signaler la révision actuelle.",
+    "resolve_dependencies": "Traiter les dépendances comme des révisions précédentes.",
+    "purge": "Vider la table alembic_version avant d'inscrire la révision.",
+}
+
+# Flask's routes command, in French.
+ROUTES_OPTION_HELP = {
+    "sort": "Ordre des routes (match : l'ordre dans lequel Flask les essaie).",
+    "all_methods": "Montrer aussi les méthodes HEAD et OPTIONS.",
+}
+
+HELP_OPTION_TEXT = "Afficher cette aide et quitter."
 
 
 def main() -> None:
@@ -88,27 +124,64 @@ def ancrage_group() -> FlaskGroup:
         help="Afficher la version installée.",
     )(cli)
     cli.add_command(_french(shell_command, "Console Python dans le contexte de l'application."))
-    cli.add_command(_french(routes_command, "Lister les adresses (routes) de l'application."))
+    cli.add_command(
+        _french(
+            routes_command, "Lister les adresses (routes) de l'application.", ROUTES_OPTION_HELP
+        )
+    )
+    _french_help_option(cli)
     return cli
 
 
-def _french(command: click.Command, help_line: str) -> click.Command:
-    """A copy of a third-party command (Flask's, Flask-Migrate's) with a French help line."""
+def _french(
+    command: click.Command, help_line: str, option_help: dict[str, str] | None = None
+) -> click.Command:
+    """A copy of a third-party command (Flask's, Flask-Migrate's) with a French help line
+    and, from ``option_help`` (parameter name → text), French help for its options."""
     command = copy.copy(command)
     command.help = command.short_help = help_line
+    command.params = [_french_param(param, option_help or {}) for param in command.params]
     return command
 
 
+def _french_param(param: click.Parameter, option_help: dict[str, str]) -> click.Parameter:
+    if not isinstance(param, click.Option) or param.name not in option_help:
+        return param
+    param = copy.copy(param)
+    param.help = option_help[param.name]
+    return param
+
+
+def _french_help_option(command: click.Command) -> None:
+    """Replace click's English ``--help`` option ("Show this message and exit.") by the same
+    option with a French line, on ``command`` and every command under it (once)."""
+    if command.add_help_option:
+        command.add_help_option = False
+        command.params = [*command.params]  # a copied command shares its original's list
+        click.help_option("--help", help=HELP_OPTION_TEXT)(command)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _french_help_option(sub)
+
+
 @click.command("serve", help="Servir l'application avec gunicorn (production).")
-@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Adresse d'écoute.")
-@click.option("--workers", default=2, show_default=True, help="Nombre de processus.")
-@click.option("--threads", default=4, show_default=True, help="Fils d'exécution par processus.")
-@click.option("--timeout", default=60, show_default=True, help="Délai maximal d'une requête (s).")
+@click.option(
+    "--bind", default="127.0.0.1:8000", help="Adresse d'écoute (par défaut : 127.0.0.1:8000)."
+)
+@click.option("--workers", default=2, help="Nombre de processus (par défaut : 2).")
+@click.option("--threads", default=4, help="Fils d'exécution par processus (par défaut : 4).")
+@click.option("--timeout", default=60, help="Délai maximal d'une requête, en s (par défaut : 60).")
 def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
     """Serve the application with gunicorn (production). Each worker builds its own app, so no
     database connection crosses a fork; the access log stays off (app/logs.py writes one
     line per request without the query string)."""
     from gunicorn.app.base import BaseApplication
+
+    from app import metrics
+
+    # Metrics shared by the workers (PROMETHEUS_MULTIPROC_DIR): start from the files of the
+    # processes still running, and mark each worker dead when it exits (app/metrics.py).
+    metrics.forget_dead_processes()
 
     class Server(BaseApplication):
         def load_config(self):
@@ -121,6 +194,7 @@ def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
                 # gunicorn ≥ 23's control socket is one path per user: two deployments (or
                 # a test run) would share it.
                 "control_socket_disable": True,
+                "child_exit": metrics.worker_exited,
             }.items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)
@@ -134,15 +208,19 @@ def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
 
 
 @click.command("create-admin", help="Créer le premier compte administrateur.")
-@click.option("--email", prompt="Adresse e-mail")
-@click.option("--name", "full_name", prompt="Prénom et nom")
+@click.option("--email", prompt="Adresse e-mail", help="Adresse e-mail du compte.")
+@click.option("--name", "full_name", prompt="Prénom et nom", help="Prénom et nom.")
 @click.option(
-    "--organisation", prompt="Organisation", default="Administration Ancrage", show_default=True
+    "--organisation",
+    prompt="Organisation",
+    default="Administration Ancrage",
+    help="Organisation du compte, créée si besoin (par défaut : Administration Ancrage).",
 )
 @click.password_option(
     "--password",
     prompt="Mot de passe (12 caractères au moins)",
     confirmation_prompt="Confirmez le mot de passe",
+    help="Mot de passe (demandé s'il n'est pas donné).",
 )
 def create_admin(email: str, full_name: str, organisation: str, password: str) -> None:
     """Create the first administrator account."""
@@ -154,9 +232,9 @@ def create_admin(email: str, full_name: str, organisation: str, password: str) -
     email = email.strip().lower()
     problem = password_problem(password, email=email)
     if problem:
-        raise click.ClickException(problem)
+        raise CommandError(problem)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise click.ClickException(f"Un compte existe déjà pour {email}.")
+        raise CommandError(f"Un compte existe déjà pour {email}.")
     org = db.session.scalar(select(Organisation).where(Organisation.name == organisation))
     if org is None:
         org = Organisation(name=organisation, kind=OrganisationKind.COLLECTIVITE)
@@ -345,8 +423,8 @@ def backup_generate_key(path: Path) -> None:
     )
 
 
-class _BackupFailed(click.ClickException):
-    """A backup command's failure: "Erreur : …" on stderr (click says "Error:"), status 1."""
+class CommandError(click.ClickException):
+    """A command's failure: "Erreur : …" on stderr (click says "Error:"), status 1."""
 
     def show(self, file=None) -> None:
         click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
@@ -360,10 +438,10 @@ def _backup_errors():
     try:
         yield
     except BackupError as error:
-        raise _BackupFailed(str(error)) from error
+        raise CommandError(str(error)) from error
     except OSError as error:
         where = f" : {error.filename}" if error.filename else ""
-        raise _BackupFailed(f"Erreur de fichier{where} ({error.strerror or error}).") from error
+        raise CommandError(f"Erreur de fichier{where} ({error.strerror or error}).") from error
 
 
 @click.command(

@@ -70,6 +70,9 @@ class DefaultConfig:
     BACKUP_NIGHTLY = False
     # Application logs on stderr: "text" (one readable line) or "json" (one object a line).
     LOG_FORMAT = "text"
+    # GET /metrics (Prometheus format) answers only with "Authorization: Bearer <token>";
+    # empty: /metrics is a 404 (app/metrics.py).
+    METRICS_TOKEN = ""
     # Between the password and the second-factor code (the "half-authenticated" state).
     LOGIN_PENDING_TIMEOUT = timedelta(minutes=5)
 
@@ -108,7 +111,6 @@ class DefaultConfig:
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
-    LANGUAGES = ("fr", "en")
 
     PAGE_SIZE = 25
 

@@ -7,7 +7,7 @@ Forms import ``DateField``, ``IntegerField`` and ``EuroField`` from here, never 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
 from flask import flash, redirect
@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField as _DateField
 from wtforms import DecimalField, HiddenField, SelectMultipleField
 from wtforms import IntegerField as _IntegerField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import bounds
@@ -56,6 +57,13 @@ def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """The options of a select, radio or checkbox field from ``(value, label)`` pairs (the
+    shape of our enums' ``choices()``): WTForms 3.3 deprecates tuples as declared choices and
+    3.4 drops them, so fields declare ``SelectChoice`` objects."""
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -8,7 +8,6 @@ import time
 import uuid
 
 from flask import abort, g, redirect, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -133,6 +132,5 @@ def register_request_hooks(app) -> None:
             "has_permission": lambda p: has_permission(current_user, p),
             "can_read_social_content": lambda: can_read_social_content(current_user),
             "navigation": navigation_for_current_user,
-            "current_locale": lambda: str(get_locale() or "fr"),
             "has_endpoint": lambda name: name in app.view_functions,
         }

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 from werkzeug.utils import import_string
 
-from app import clock
+from app import clock, metrics
 from app.db import UtcDateTime, db, utcnow
 
 log = logging.getLogger("ancrage.scheduler")
@@ -192,16 +192,20 @@ def run_job(job: ScheduledJob, now: datetime | None = None) -> bool:
     except IntegrityError:
         db.session.rollback()
         log.info("job %s: slot %s already ran, skipped", job.id, slot)
+        metrics.record_job(job.id, "skipped", 0.0)
         return False
+    started = time.perf_counter()
     try:
         summary = job.function()(now)
     except Exception:
         db.session.rollback()
         log.exception("job %s failed for slot %s", job.id, slot)
+        metrics.record_job(job.id, "failed", time.perf_counter() - started)
         raise
     run.summary = summary
     run.finished_at = utcnow()
     db.session.commit()
+    metrics.record_job(job.id, "done", time.perf_counter() - started)
     log.info("job %s: slot %s done %s", job.id, slot, summary or "")
     return True
 

@@ -272,6 +272,14 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(scope="session")
+def base_url():
+    """No base URL: the browser tests build theirs from ``live_server``. Declared here because
+    pytest-playwright's own fallback ``base_url`` fixture is an instance method, a fixture style
+    pytest 10 removes (a PytestRemovedIn10Warning, an error under pyproject's filterwarnings)."""
+    return None
+
+
 @pytest.fixture
 def live_server(app):
     """Serve the test app on a free loopback port in a thread; yields its base URL."""

@@ -97,7 +97,6 @@ MATRIX: dict[str, Case] = {
     "auth.change_password GET": Case("/mon-compte/mot-de-passe", everyone()),
     "auth.change_password POST": Case("/mon-compte/mot-de-passe", everyone()),
     "auth.account GET": Case("/mon-compte/", everyone()),
-    "auth.account POST": Case("/mon-compte/", everyone(ok=302)),
     "home.index GET": Case("/", everyone(ok=302, anonymous=302)),
     "home.welcome GET": Case("/accueil", everyone()),
     # second factor: reachable only half-authenticated (after the password); anyone else is
@@ -236,6 +235,8 @@ MATRIX: dict[str, Case] = {
     # models (never stamped by Alembic) and no scheduler runs: not ready (tests/health).
     "health.alive GET": Case("/sante", everyone(anonymous=200)),
     "health.ready GET": Case("/sante/pret", everyone(ok=503, anonymous=503)),
+    # Prometheus metrics: only with the configured bearer token (none here), a 404 otherwise.
+    "metrics.expose GET": Case("/metrics", everyone(ok=404, anonymous=404)),
     # pilotage: coordinators only (VIEW_CASELOADS, VIEW_INDICATORS, EXPORT_DATA); the empty
     # reassignment form is shown again with its errors. The printable synthesis follows the
     # household's visibility (landlord staff get its tenancy-only version).

@@ -1,11 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.auth.services import MAX_PASSWORD_LENGTH
-
-LANGUAGES = (("fr", "Français"), ("en", "English"))
 
 
 class LoginForm(FlaskForm):
@@ -44,10 +42,6 @@ class ChangePasswordForm(FlaskForm):
             EqualTo("new_password", _l("Les deux mots de passe ne sont pas identiques.")),
         ],
     )
-
-
-class PreferencesForm(FlaskForm):
-    locale = SelectField(_l("Langue de l'interface"), choices=LANGUAGES)
 
 
 class CodeForm(FlaskForm):

@@ -12,7 +12,6 @@ import hmac
 import secrets
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -98,7 +97,6 @@ __all__ = [
     "reset_password",
     "reset_second_factor",
     "rotate_totp_keys",
-    "set_locale",
     "set_password",
     "start_totp_enrolment",
     "totp_credential",
@@ -220,10 +218,3 @@ def load_user_from_cookie(cookie_id: str) -> User | None:
     if not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user
-
-
-def set_locale(user: User, locale: str) -> None:
-    if locale not in current_app.config["LANGUAGES"]:
-        raise DomainError(_("Cette langue n'est pas disponible."), field="locale")
-    user.locale = locale
-    record(user, "auth.preferences_changed", target=user, details={"locale": locale})

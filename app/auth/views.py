@@ -40,7 +40,6 @@ from app.auth.forms import (
     EnrolForm,
     ForgotPasswordForm,
     LoginForm,
-    PreferencesForm,
     ReauthForm,
     ResetPasswordForm,
 )
@@ -532,21 +531,8 @@ def reset_password(token: str):
 # --- account page ----------------------------------------------------------------------------
 
 
-@bp.route("/mon-compte/", methods=["GET", "POST"])
+@bp.route("/mon-compte/")
 @login_required
 def account():
     user = current_user._get_current_object()
-    form = PreferencesForm(obj=user)
-    if form.validate_on_submit():
-        try:
-            services.set_locale(user, form.locale.data)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Vos préférences sont enregistrées."), "success")
-            return redirect(url_for("auth.account"))
-    return render_template(
-        "auth/account.html", form=form, user=user, totp_enabled=services.has_totp(user)
-    )
+    return render_template("auth/account.html", user=user, totp_enabled=services.has_totp(user))

@@ -22,6 +22,7 @@ from app.forms import (
     OnceForm,
     VersionedForm,
     coerce_id,
+    options,
     strip_or_none,
 )
 from app.households.models import (
@@ -122,14 +123,16 @@ class HouseholdEditForm(VersionedForm):
     email = HouseholdCreateForm.email
     current_address = HouseholdCreateForm.current_address
     monthly_income_euros = _amount("Ressources mensuelles du ménage (€)")
-    income_sources = MultiCheckboxField("Sources de revenus", choices=IncomeSource.choices())
+    income_sources = MultiCheckboxField(
+        "Sources de revenus", choices=options(IncomeSource.choices())
+    )
     apl_euros = _amount("Montant mensuel de l'APL (€)")
     is_apl_paid_to_landlord = BooleanField("APL versée directement au bailleur (tiers payant)")
     debts_euros = _amount("Montant total des dettes (€)")
     has_overindebtedness_file = BooleanField("Dossier de surendettement déposé")
     target_publics = MultiCheckboxField(
         "Publics",
-        choices=[(t.value, t.label) for t in TargetPublic],
+        choices=options([(t.value, t.label) for t in TargetPublic]),
         description="Informations sensibles : jamais montrées au bailleur.",
     )
     difficulties = _text("Difficultés repérées", description="Des faits, sans jugement.")
@@ -150,7 +153,7 @@ class MemberForm(OnceForm, VersionedForm):
     first_name = _name("Prénom")
     last_name = _name("Nom")
     birth_on = _date("Date de naissance", required=False)
-    relation = SelectField("Lien avec le ménage", choices=MemberRelation.choices())
+    relation = SelectField("Lien avec le ménage", choices=options(MemberRelation.choices()))
     is_head = BooleanField(
         "Chef de ménage",
         description="Une seule personne : la cocher ici la retire à l'ancien chef de ménage.",
@@ -158,7 +161,7 @@ class MemberForm(OnceForm, VersionedForm):
 
 
 class OrientationForm(OnceForm):
-    prescriber = SelectField("Prescripteur", choices=Prescriber.choices())
+    prescriber = SelectField("Prescripteur", choices=options(Prescriber.choices()))
     prescriber_detail = StringField(
         "Précision",
         description="Par exemple : SIAO du Rhône, commission du 12 mars.",
@@ -168,7 +171,7 @@ class OrientationForm(OnceForm):
     oriented_on = _date("Date d'orientation")
     kind = RadioField(
         "Type d'orientation",
-        choices=OrientationKind.choices(),
+        choices=options(OrientationKind.choices()),
         validators=[InputRequired("Choisissez accès ou maintien.")],
     )
     reason = _text("Motif de l'orientation")
@@ -179,7 +182,7 @@ def _diagnostic_fields():
     for axis, label in DIAGNOSTIC_AXES.items():
         fields[f"{axis}_level"] = RadioField(
             label,
-            choices=DiagnosticLevel.choices(),
+            choices=options(DiagnosticLevel.choices()),
             validators=[InputRequired("Choisissez un niveau.")],
         )
         fields[f"{axis}_comment"] = _text(f"Commentaire ({label.split(' (')[0]})", 2000)
@@ -188,7 +191,7 @@ def _diagnostic_fields():
 
 class DiagnosticForm(OnceForm):
     carried_out_on = _date("Date du diagnostic")
-    needs = MultiCheckboxField("Besoins d'accompagnement", choices=SupportDomain.choices())
+    needs = MultiCheckboxField("Besoins d'accompagnement", choices=options(SupportDomain.choices()))
     recommended_intensity = SelectField("Intensité recommandée")
 
 
@@ -209,8 +212,10 @@ class AdhesionForm(OnceForm):
 
 
 class ConsentForm(OnceForm):
-    partner_category = SelectField("Avec quels partenaires", choices=PartnerCategory.choices())
-    data_category = SelectField("Quelles informations", choices=DataCategory.choices())
+    partner_category = SelectField(
+        "Avec quels partenaires", choices=options(PartnerCategory.choices())
+    )
+    data_category = SelectField("Quelles informations", choices=options(DataCategory.choices()))
     given_on = _date("Date du consentement")
 
 
@@ -219,7 +224,7 @@ class WithdrawConsentForm(FlaskForm):
 
 
 class StageForm(VersionedForm):
-    to_stage = SelectField("Nouvelle étape", choices=HouseholdStage.choices())
+    to_stage = SelectField("Nouvelle étape", choices=options(HouseholdStage.choices()))
     on = _date("Date du changement")
     reason = _text(
         "Motif",

@@ -10,7 +10,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import bounds
-from app.forms import DateField, EuroField, OnceForm, VersionedForm, strip_or_none
+from app.forms import DateField, EuroField, OnceForm, VersionedForm, options, strip_or_none
 from app.housing.models import (
     Funding,
     GlaActionKind,
@@ -43,7 +43,7 @@ def _text(label: str, max_length: int, description: str = "") -> StringField:
 
 
 def _choice(label: str, choices, message: str) -> SelectField:
-    return SelectField(label, choices=CHOOSE + choices, validators=[DataRequired(message)])
+    return SelectField(label, choices=options(CHOOSE + choices), validators=[DataRequired(message)])
 
 
 class DwellingForm(OnceForm, VersionedForm):

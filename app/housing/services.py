@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import bounds
+from app import bounds, metrics
 from app.audit.models import AuditOutcome
 from app.audit.services import record
 from app.dates import add_months
@@ -570,6 +570,7 @@ def import_rent_accounts(
             "via": via,
         },
     )
+    metrics.record_import("rent_accounts", "imported")
     return report
 
 
@@ -588,3 +589,4 @@ def record_refused_import(actor, organisation, report: ImportReport, *, via: str
             "via": via,
         },
     )
+    metrics.record_import("rent_accounts", "refused")

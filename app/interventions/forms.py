@@ -13,6 +13,7 @@ from app.forms import (
     MultiCheckboxField,
     OnceForm,
     VersionedForm,
+    options,
     strip_or_none,
 )
 from app.households.models import SupportDomain
@@ -58,7 +59,7 @@ class VisitForm(_TextsMixin, OnceForm):
     occurred_on = DateField("Date", validators=[InputRequired(DATE_MESSAGE)])
     mode = RadioField(
         "Type de contact",
-        choices=InterventionMode.choices(),
+        choices=options(InterventionMode.choices()),
         default=InterventionMode.VISITE_DOMICILE.value,
         validators=[InputRequired("Choisissez le type de contact.")],
     )
@@ -68,7 +69,7 @@ class VisitForm(_TextsMixin, OnceForm):
         validators=[Optional()],
         kind=bounds.DURATION,
     )
-    domains = MultiCheckboxField("Domaines abordés", choices=SupportDomain.choices())
+    domains = MultiCheckboxField("Domaines abordés", choices=options(SupportDomain.choices()))
 
 
 class CorrectionForm(_TextsMixin, VersionedForm):

@@ -1,7 +1,7 @@
 from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import OnceForm, VersionedForm
+from app.forms import OnceForm, VersionedForm, options
 from app.organisations.models import OrganisationKind
 
 
@@ -15,7 +15,7 @@ class OrganisationForm(OnceForm, VersionedForm):
     )
     kind = SelectField(
         "Type",
-        choices=[(k.value, k.label) for k in OrganisationKind],
+        choices=options([(k.value, k.label) for k in OrganisationKind]),
         validators=[DataRequired("Choisissez le type d'organisation.")],
     )
     city = StringField(

@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from app.forms import DateField, OnceForm, VersionedForm, coerce_id, strip_or_none
+from app.forms import DateField, OnceForm, VersionedForm, coerce_id, options, strip_or_none
 from app.households.models import SupportDomain
 from app.partners.models import PartnerDomain
 
@@ -58,7 +58,7 @@ def _email(label: str) -> EmailField:
 
 class PartnerForm(OnceForm, VersionedForm):
     name = _string("Nom", 160, required="Indiquez le nom du partenaire.")
-    domain = SelectField("Domaine", choices=PartnerDomain.choices())
+    domain = SelectField("Domaine", choices=options(PartnerDomain.choices()))
     kind = _string("Type de structure", 80, "Par exemple : CMP, Mission locale, SIAE.")
     address = _string("Adresse", 200)
     city = _string("Commune", 120)
@@ -94,7 +94,7 @@ class ContactForm(OnceForm):
 class ReferralForm(OnceForm):
     # Choices are checked by the service, which explains an unknown partner in plain words.
     partner_id = SelectField("Partenaire", coerce=coerce_id, validate_choice=False)
-    domain = SelectField("Domaine", choices=SupportDomain.choices())
+    domain = SelectField("Domaine", choices=options(SupportDomain.choices()))
     reason = _text(
         "Motif de l'orientation",
         "Ce que vous demandez au partenaire ; le strict nécessaire.",

@@ -8,6 +8,7 @@ from app.forms import (
     MultiCheckboxField,
     OnceForm,
     VersionedForm,
+    options,
 )
 from app.projects.models import FundingCall, TargetPublic
 
@@ -35,7 +36,7 @@ class ProjectForm(OnceForm, VersionedForm):
     )
     partner_ids = MultiCheckboxField("Organisations partenaires", coerce=int)
     funding_call = SelectField(
-        "Appel à projets / financement", choices=[(c.value, c.label) for c in FundingCall]
+        "Appel à projets / financement", choices=options([(c.value, c.label) for c in FundingCall])
     )
     convention_start_on = DateField("Début de la convention", validators=[Optional()])
     convention_end_on = DateField("Fin de la convention", validators=[Optional()])
@@ -54,5 +55,5 @@ class ProjectForm(OnceForm, VersionedForm):
         ],
     )
     target_publics = MultiCheckboxField(
-        "Publics cibles", choices=[(t.value, t.label) for t in TargetPublic]
+        "Publics cibles", choices=options([(t.value, t.label) for t in TargetPublic])
     )

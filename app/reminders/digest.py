@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from app import metrics
 from app.db import db
 from app.permissions import Role
 from app.reminders.models import (
@@ -174,6 +175,7 @@ def settle_digest(delivery_id: int, now: datetime, error: str | None) -> None:
         .values(updated_at=now, **values)
     )
     db.session.commit()
+    metrics.record_digest("sent" if error is None else "failed")
 
 
 def skip_digest(user_id: int, day: date, now: datetime) -> bool:

@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import bounds
-from app.forms import DateField, IntegerField, OnceForm, VersionedForm, strip_or_none
+from app.forms import DateField, IntegerField, OnceForm, VersionedForm, options, strip_or_none
 from app.households.models import SupportDomain
 from app.support.models import (
     ExitReason,
@@ -81,7 +81,7 @@ class IntensityLevelForm(OnceForm, VersionedForm):
 
 
 class MeasureForm(OnceForm):
-    type = SelectField("Type de mesure", choices=MeasureType.choices())
+    type = SelectField("Type de mesure", choices=options(MeasureType.choices()))
     type_detail = StringField(
         "Précision",
         description="Seulement pour « Autre mesure ».",
@@ -109,25 +109,25 @@ class IntensityChangeForm(VersionedForm):
 
 
 class ObjectiveForm(OnceForm):
-    domain = SelectField("Domaine", choices=SupportDomain.choices())
+    domain = SelectField("Domaine", choices=options(SupportDomain.choices()))
     title = StringField(
         "Objectif",
         description="Par exemple : constituer le dossier FSL.",
         validators=[DataRequired("Décrivez l'objectif en quelques mots."), Length(max=200)],
         filters=[strip_or_none],
     )
-    status = SelectField("Statut", choices=ObjectiveStatus.choices(), default="a_engager")
+    status = SelectField("Statut", choices=options(ObjectiveStatus.choices()), default="a_engager")
     set_on = _date("Fixé le")
 
 
 class ObjectiveUpdateForm(VersionedForm):
-    status = SelectField("Statut", choices=ObjectiveStatus.choices())
+    status = SelectField("Statut", choices=options(ObjectiveStatus.choices()))
     comment = _text("Avancée", "Ce qui a été fait, ce qui bloque.")
     on = _date("Date")
 
 
 class ReviewForm(OnceForm):
-    kind = SelectField("Type de bilan", choices=ReviewKind.choices())
+    kind = SelectField("Type de bilan", choices=options(ReviewKind.choices()))
     held_on = _date("Date du bilan")
     summary = _text("Synthèse", "Réservée à l'équipe d'accompagnement et aux coordinateurs.")
 
@@ -142,7 +142,9 @@ def review_form(objectives) -> ReviewForm:
         setattr(
             Form,
             f"status_{objective.id}",
-            SelectField("Statut", choices=ObjectiveStatus.choices(), default=objective.status),
+            SelectField(
+                "Statut", choices=options(ObjectiveStatus.choices()), default=objective.status
+            ),
         )
         setattr(
             Form,
@@ -156,9 +158,9 @@ def review_form(objectives) -> ReviewForm:
 
 class ExitForm(VersionedForm):
     exit_on = _date("Date de sortie")
-    reason = SelectField("Motif de sortie", choices=ExitReason.choices())
+    reason = SelectField("Motif de sortie", choices=options(ExitReason.choices()))
     housing_situation = SelectField(
-        "Situation de logement à la sortie", choices=HousingAtExit.choices()
+        "Situation de logement à la sortie", choices=options(HousingAtExit.choices())
     )
     is_lease_glissed = BooleanField("Le bail a glissé au nom du ménage")
     handover = _text(
@@ -174,12 +176,12 @@ class PostExitCheckForm(VersionedForm):
     done_on = _date("Date de la vérification")
     is_still_housed = RadioField(
         "Le ménage est-il toujours logé ?",
-        choices=YES_NO,
+        choices=options(YES_NO),
         validators=[InputRequired("Indiquez si le ménage est toujours logé.")],
     )
     is_rent_up_to_date = RadioField(
         "Le loyer est-il à jour ?",
-        choices=[*YES_NO, ("inconnu", "Ne sait pas")],
+        choices=options([*YES_NO, ("inconnu", "Ne sait pas")]),
         validators=[InputRequired("Indiquez si le loyer est à jour.")],
     )
     comment = _text("Commentaire")

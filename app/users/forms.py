@@ -1,7 +1,7 @@
 from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
+from app.forms import MultiCheckboxField, OnceForm, VersionedForm, options, strip_or_none
 from app.permissions import ROLE_LABELS
 
 
@@ -36,6 +36,6 @@ class UserForm(OnceForm, VersionedForm):
         "Organisation", coerce=int, validators=[DataRequired("Choisissez l'organisation.")]
     )
     roles = MultiCheckboxField(
-        "Rôles", choices=[(r.value, label) for r, label in ROLE_LABELS.items()]
+        "Rôles", choices=options([(r.value, label) for r, label in ROLE_LABELS.items()])
     )
     project_ids = MultiCheckboxField("Projets", coerce=int)

@@ -1,29 +1,31 @@
-from app.db import db
-from app.users.models import User
+"""The interface is in French only: no language choice, dates and amounts the French way."""
+
+from datetime import date
+
+from app.formatting import format_date, format_money
 from tests.conftest import page
 from tests.factories import make_user
 
 
-def test_french_is_the_default_language(client):
+def test_every_page_is_french(client):
     body = page(client.get("/connexion"))
     assert '<html lang="fr">' in body and "Se connecter" in body
 
 
-def test_a_user_can_switch_the_interface_to_english_and_back(client):
-    user = make_user()
-    client.login(user)
-    response = client.post("/mon-compte/", data={"locale": "en"})
-    assert response.status_code == 302
+def test_the_account_page_offers_no_language_choice(client):
+    client.login(make_user())
     body = page(client.get("/mon-compte/"))
-    assert '<html lang="en">' in body
-    assert "Log out" in body and "My account" in body and "Interface language" in body
-    assert db.session.get(User, user.id).locale == "en"
-    client.post("/mon-compte/", data={"locale": "fr"})
+    assert '<html lang="fr">' in body and "Se déconnecter" in body
+    assert "Langue" not in body and "English" not in body
+    assert 'name="locale"' not in body
+
+
+def test_posting_a_language_to_the_account_page_is_not_an_action(client):
+    client.login(make_user())
+    assert client.post("/mon-compte/", data={"locale": "en"}).status_code == 405
     assert "Se déconnecter" in page(client.get("/mon-compte/"))
 
 
-def test_an_unknown_language_is_refused(client):
-    client.login(make_user())
-    response = client.post("/mon-compte/", data={"locale": "de"})
-    assert response.status_code == 200
-    assert "Se déconnecter" in page(response)
+def test_dates_and_amounts_keep_their_french_form():
+    assert format_date(date(2026, 3, 5)) == "5 mars 2026"
+    assert format_money(123456) == "1\u202f234,56\u00a0€"

@@ -118,8 +118,11 @@ def test_units_run_as_a_dedicated_user_with_hardening(name):
     service = unit(name)["Service"]
     assert service["User"] == service["Group"] == "ancrage"
     assert service["EnvironmentFile"] == "/etc/ancrage/ancrage.env"
-    instance = service["Environment"].removeprefix("ANCRAGE_INSTANCE_PATH=")
+    environment = dict(item.split("=", 1) for item in service["Environment"].split())
+    instance = environment["ANCRAGE_INSTANCE_PATH"]
     assert instance == "/var/lib/ancrage"
+    # The web workers and the scheduler add up their metrics in one folder they may write.
+    assert environment["PROMETHEUS_MULTIPROC_DIR"] == f"{instance}/metrics"
     assert service["Restart"] == "on-failure"
     assert service["NoNewPrivileges"] == "yes"
     assert service["ProtectSystem"] == "strict"

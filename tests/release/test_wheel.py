@@ -4,8 +4,8 @@ server and the scheduler with the installed ``ancrage`` command, and get the log
 the readiness check.
 
 PostgreSQL only (the production database; CI's PostgreSQL pass runs it). Needs ``build``
-(test extras) and access to the package index for the wheel's dependencies (pip's cache
-makes a second run fast)."""
+(test extras) and access to the package index for the locked dependencies
+(requirements/runtime.txt; pip's cache makes a second run fast)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,13 @@ def installed(tmp_path):
     (wheel,) = dist.glob("ancrage-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], timeout=120)
-    _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel], timeout=600)
+    # As docs/operations.md tells operators: the locked dependencies (hashes checked), then
+    # the wheel alone.
+    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet"]
+    lock = ROOT / "requirements" / "runtime.txt"
+    _run([*pip, "--require-hashes", "-r", lock], timeout=600)
+    _run([*pip, "--no-deps", wheel], timeout=300)
+    _run([venv / "bin" / "python", "-m", "pip", "check"], timeout=120)
     return venv / "bin"
 
 
@@ -90,12 +96,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str) -> tuple[int, str]:
+def _get(url: str, headers: dict | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+METRICS_TOKEN = "release-test-metrics-token-0123456789"
+
+
+def _metrics_once_the_sweep_ran(base: str, seconds: float = 60) -> str:
+    """/metrics once the scheduler's first sweep (run at its start) shows there: the
+    scheduler's figures reach the web server's page through the shared folder."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status, text = _get(base + "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert status == 200
+        if 'ancrage_scheduler_job_runs_total{job="reminders.sweep",outcome="done"}' in text:
+            return text
+        assert time.monotonic() < deadline, text
+        time.sleep(1)
 
 
 def _wait_for(url: str, status: int, processes: list, seconds: float = 60) -> str:
@@ -125,6 +148,9 @@ def test_the_installed_wheel_migrates_serves_and_schedules(installed, fresh_data
         "SECRET_KEY": "release-test-secret-key-long-enough-0123456789",
         "MAIL_SENDER": "Ancrage <ne-pas-repondre@example.org>",
         "LOG_FORMAT": "json",
+        # Metrics of the two workers and the scheduler, added up (app/metrics.py).
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
     ancrage = str(installed / "ancrage")
 
@@ -144,7 +170,7 @@ def test_the_installed_wheel_migrates_serves_and_schedules(installed, fresh_data
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     processes = [
-        _start([ancrage, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], env, tmp_path),
+        _start([ancrage, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env, tmp_path),
         _start([ancrage, "scheduler", "--max-seconds", "120"], env, tmp_path),
     ]
     try:
@@ -158,6 +184,11 @@ def test_the_installed_wheel_migrates_serves_and_schedules(installed, fresh_data
         assert status == 200
         assert "<h1>Connexion</h1>" in login_page
         assert "/static/" in login_page  # templates and static files came with the wheel
+        assert _get(base + "/metrics")[0] == 404  # without the token
+        metrics = _metrics_once_the_sweep_ran(base)
+        assert 'ancrage_http_requests_total{endpoint="auth.login",method="GET",status="200"}' in (
+            metrics
+        )
     finally:
         for process in processes:  # gunicorn's quick shutdown; the scheduler stops cleanly
             process.send_signal(signal.SIGINT)
