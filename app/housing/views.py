@@ -128,7 +128,7 @@ def start_occupancy(household_id: int):
     household = get_household_or_404(current_user, household_id)
     form = OccupancyForm()
     dwellings = db.session.scalars(assignable_dwellings(current_user, household)).all()
-    form.dwelling_id.choices = [(0, "— Choisir —")] + [
+    form.dwelling_id.choices = [("", "— Choisir —")] + [
         (
             d.id,
             f"{d.typology} · {d.full_address}"

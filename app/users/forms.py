@@ -1,7 +1,7 @@
 from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import MultiCheckboxField, OnceForm, VersionedForm, strip_or_none
+from app.forms import MultiCheckboxField, OnceForm, VersionedForm, coerce_id, strip_or_none
 from app.permissions import ROLE_LABELS
 
 
@@ -33,7 +33,7 @@ class UserForm(OnceForm, VersionedForm):
         filters=[strip_or_none],
     )
     organisation_id = SelectField(
-        "Organisation", coerce=int, validators=[DataRequired("Choisissez l'organisation.")]
+        "Organisation", coerce=coerce_id, validators=[DataRequired("Choisissez l'organisation.")]
     )
     roles = MultiCheckboxField(
         "Rôles", choices=[(r.value, label) for r, label in ROLE_LABELS.items()]
