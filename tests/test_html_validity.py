@@ -39,7 +39,9 @@ def required(message: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture
 def vnu_command() -> list[str]:
+    """The checker's command line; asked first by the test, before the demo is loaded."""
     java = shutil.which("java")
     if java is None:
         required("Java not found: install default-jre-headless to run the Nu HTML Checker.")
@@ -120,11 +122,11 @@ def one_account_per_role() -> dict[str, str]:
 
 
 def test_every_page_reachable_by_each_demo_role_is_valid_html(
-    app, make_client, demo_data, tmp_path
+    vnu_command, app, make_client, demo_data, tmp_path
 ):
     from app.users.models import User
 
-    command = vnu_command()
+    command = vnu_command
     out = tmp_path / "pages"
     out.mkdir()
     pages: dict[str, str] = {}
