@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -51,7 +52,17 @@ def format_money(cents: int | None) -> str:
     return format_currency(cents / 100, "EUR", locale="fr_FR")
 
 
+def tel_href(phone: str | None) -> str:
+    """A ``tel:`` link target for a phone number as people type it (``04 78 70 40 40``,
+    ``+33 (0)4.78…``): digits and a leading ``+`` only, since a URI may not hold spaces."""
+    if not phone:
+        return ""
+    digits = re.sub(r"[^0-9+]", "", phone)
+    return "tel:" + digits[:1] + digits[1:].replace("+", "")
+
+
 def register_template_filters(app) -> None:
+    app.jinja_env.filters["tel_href"] = tel_href
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["datetime"] = format_datetime

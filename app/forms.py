@@ -12,9 +12,11 @@ from decimal import Decimal, InvalidOperation
 
 from flask import flash, redirect
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms import DateField as _DateField
 from wtforms import DecimalField, HiddenField, SelectMultipleField
 from wtforms import IntegerField as _IntegerField
+from wtforms.csrf.core import CSRFTokenField as _WTFormsCSRFTokenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -22,6 +24,24 @@ from app import bounds
 from app.db import db
 from app.errors import DomainError
 from app.submissions import new_submission_key, remember_submission_key
+
+
+class CSRFTokenField(_WTFormsCSRFTokenField):
+    """The CSRF token input without ``id="csrf_token"``: a page with several forms (a list
+    with a button per row) would repeat that id, which HTML forbids; nothing refers to it.
+    Same class name as WTForms' field: templates skip fields whose ``type`` is that name."""
+
+    def __call__(self, **kwargs):
+        kwargs.setdefault("id", False)  # WTForms leaves out an attribute whose value is False
+        return super().__call__(**kwargs)
+
+
+class _Csrf(_FlaskFormCSRF):
+    field_class = CSRFTokenField
+
+
+# Every form of the app is a FlaskForm: they all get the token field above.
+FlaskForm.Meta.csrf_class = _Csrf
 
 
 class VersionedForm(FlaskForm):
@@ -114,7 +134,9 @@ class EuroField(DecimalField):
             return self.raw_data[0]
         if self.data is None:
             return ""
-        return f"{self.data:.2f}".replace(".", ",")
+        # A type=number input only holds a valid floating-point number ("1550.00"): the
+        # browser shows it the French way; "1550,00" would be dropped and the field left empty.
+        return f"{self.data:.2f}"
 
 
 class DateField(_DateField):

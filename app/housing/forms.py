@@ -10,7 +10,15 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import bounds
-from app.forms import DateField, EuroField, OnceForm, VersionedForm, options, strip_or_none
+from app.forms import (
+    DateField,
+    EuroField,
+    OnceForm,
+    VersionedForm,
+    coerce_id,
+    options,
+    strip_or_none,
+)
 from app.housing.models import (
     Funding,
     GlaActionKind,
@@ -48,7 +56,12 @@ def _choice(label: str, choices, message: str) -> SelectField:
 
 class DwellingForm(OnceForm, VersionedForm):
     landlord_id = SelectField(
-        "Bailleur", coerce=int, validators=[DataRequired("Choisissez le bailleur.")]
+        "Bailleur",
+        coerce=int,
+        validators=[DataRequired("Choisissez le bailleur.")],
+        # No placeholder: the first landlord is a real answer, and HTML allows ``required`` on
+        # a select only when its first option is an empty placeholder.
+        render_kw={"required": False},
     )
     address = StringField(
         "Adresse",
@@ -90,7 +103,7 @@ class DwellingForm(OnceForm, VersionedForm):
 
 class OccupancyForm(OnceForm):
     dwelling_id = SelectField(
-        "Logement", coerce=int, validators=[DataRequired("Choisissez le logement.")]
+        "Logement", coerce=coerce_id, validators=[DataRequired("Choisissez le logement.")]
     )
     lease_type = _choice("Type de bail", LeaseType.choices(), "Choisissez le type de bail.")
     start_on = _date("Début du bail")

@@ -17,6 +17,9 @@ class OrganisationForm(OnceForm, VersionedForm):
         "Type",
         choices=options([(k.value, k.label) for k in OrganisationKind]),
         validators=[DataRequired("Choisissez le type d'organisation.")],
+        # Every option is a real answer (no placeholder): HTML allows ``required`` on a select
+        # only when its first option is an empty placeholder.
+        render_kw={"required": False},
     )
     city = StringField(
         "Ville",

@@ -8,6 +8,7 @@ from app.forms import (
     MultiCheckboxField,
     OnceForm,
     VersionedForm,
+    coerce_id,
     options,
 )
 from app.projects.models import FundingCall, TargetPublic
@@ -31,7 +32,7 @@ class ProjectForm(OnceForm, VersionedForm):
     )
     lead_landlord_id = SelectField(
         "Bailleur chef de file",
-        coerce=int,
+        coerce=coerce_id,
         validators=[DataRequired("Choisissez le bailleur chef de file.")],
     )
     partner_ids = MultiCheckboxField("Organisations partenaires", coerce=int)

@@ -19,7 +19,7 @@ def _form(project: Project | None) -> ProjectForm:
     organisations = db.session.scalars(
         select(Organisation).where(Organisation.is_active.is_(True)).order_by(Organisation.name)
     ).all()
-    form.lead_landlord_id.choices = [(0, "— Choisir —")] + [
+    form.lead_landlord_id.choices = [("", "— Choisir —")] + [
         (o.id, o.name) for o in organisations if o.kind == OrganisationKind.BAILLEUR
     ]
     form.partner_ids.choices = [

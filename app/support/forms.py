@@ -14,7 +14,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import bounds
-from app.forms import DateField, IntegerField, OnceForm, VersionedForm, options, strip_or_none
+from app.forms import (
+    DateField,
+    IntegerField,
+    OnceForm,
+    VersionedForm,
+    coerce_id,
+    options,
+    strip_or_none,
+)
 from app.households.models import SupportDomain
 from app.support.models import (
     ExitReason,
@@ -58,7 +66,7 @@ class _Decimal(DecimalField):
 class IntensityLevelForm(OnceForm, VersionedForm):
     # Creation only: a level belongs to one project for good (the edit form drops it).
     project_id = SelectField(
-        "Projet", coerce=int, validators=[DataRequired("Choisissez le projet.")]
+        "Projet", coerce=coerce_id, validators=[DataRequired("Choisissez le projet.")]
     )
     name = StringField(
         "Nom du niveau",

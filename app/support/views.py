@@ -415,7 +415,7 @@ def _level_page(form, level):
 @permission_required(LEVELS)
 def create_intensity_level():
     form = IntensityLevelForm()
-    form.project_id.choices = [(0, "— Choisir —")] + [
+    form.project_id.choices = [("", "— Choisir —")] + [
         (project.id, project.name) for project in current_user.projects
     ]
     if not form.is_submitted():

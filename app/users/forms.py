@@ -1,7 +1,14 @@
 from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import MultiCheckboxField, OnceForm, VersionedForm, options, strip_or_none
+from app.forms import (
+    MultiCheckboxField,
+    OnceForm,
+    VersionedForm,
+    coerce_id,
+    options,
+    strip_or_none,
+)
 from app.permissions import ROLE_LABELS
 
 
@@ -33,7 +40,7 @@ class UserForm(OnceForm, VersionedForm):
         filters=[strip_or_none],
     )
     organisation_id = SelectField(
-        "Organisation", coerce=int, validators=[DataRequired("Choisissez l'organisation.")]
+        "Organisation", coerce=coerce_id, validators=[DataRequired("Choisissez l'organisation.")]
     )
     roles = MultiCheckboxField(
         "Rôles", choices=options([(r.value, label) for r, label in ROLE_LABELS.items()])

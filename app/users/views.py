@@ -32,7 +32,7 @@ def _get_or_404(user_id: int) -> User:
 
 def _form(user: User | None) -> UserForm:
     form = UserForm(obj=user)
-    form.organisation_id.choices = [(0, "— Choisir —")] + [
+    form.organisation_id.choices = [("", "— Choisir —")] + [
         (o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
     ]
     form.project_ids.choices = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -67,15 +68,24 @@ def test_indicators_xlsx_has_the_figures_of_the_page(client, programme):
     assert exported["Entrées en accompagnement"] == 3 == int(shown["entries"])
     assert exported["Sorties d'accompagnement"] == 3 == int(shown["exits"])
     assert exported["Ménages accompagnés à la fin de la période"] == 3
-    assert exported["Part de l'objectif atteinte"] == 20.0
+    # A real fraction shown as a percentage: 0.2 with the format 0.0% reads "20,0 %".
+    assert exported["Part de l'objectif atteinte"] == 0.2
     assert shown["target_share"] == "20,0\u00a0%"
+    share = next(row for row in sheet.iter_rows(min_row=2) if row[1].value.startswith("Part de"))
+    assert (share[2].number_format, share[3].value) == ("0.0%", None)
+    period = {row[1].value: row[2] for row in sheet.iter_rows(min_row=2)}
+    assert period["Du"].value == datetime(2025, 1, 1)
+    assert period["Du"].number_format == "dd/mm/yyyy"
     assert exported["Contacts dans la période"] == 7 == int(shown["contacts"])
     assert exported["Dette totale à la sortie"] == "masqué (moins de 5 ménages)"
     months = {
         row[0]: row[1:] for row in workbook["Par mois"].iter_rows(min_row=2, values_only=True)
     }
-    assert months["2025-06"] == (1, 0, "< 5", "< 5 ménages")
-    assert months["2025-04"] == (0, 0, 0, 0)
+    assert months[datetime(2025, 6, 1)] == (1, 0, "< 5", "< 5 ménages")
+    assert months[datetime(2025, 4, 1)] == (0, 0, 0, 0)
+    for month, *_counts, debt in workbook["Par mois"].iter_rows(min_row=2):
+        assert month.number_format == "mm/yyyy"
+        assert debt.number_format == ('#,##0.00 "€"' if debt.data_type == "n" else "General")
     cells = " ".join(
         str(value) for ws in workbook for row in ws.iter_rows(values_only=True) for value in row
     )
