@@ -2,19 +2,19 @@
 
 Every view loads the household through ``get_household_or_404`` (a household outside the
 viewer's scope is a 404), checks the permission, validates the form, calls one service,
-commits, flashes and redirects; a ``DomainError`` rolls back and shows the form again.
+commits, flashes and redirects through ``app.forms.submit`` / ``press`` (the one view pattern);
+a ``DomainError`` rolls back and shows the form again.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.db import commit_keeping_loaded, db
-from app.errors import DomainError
 from app.formatting import today_paris
-from app.forms import VersionedForm, apply_domain_error, cents_to_euros, euros_to_cents
+from app.forms import VersionedForm, cents_to_euros, euros_to_cents, press, submit
 from app.households import services
 from app.households.forms import (
     AdhesionForm,
@@ -62,7 +62,6 @@ bp = Blueprint("households", __name__, url_prefix="/menages")
 VIEW = Permission.VIEW_HOUSEHOLDS
 EDIT = Permission.EDIT_HOUSEHOLDS
 SOCIAL = Permission.READ_SOCIAL_CONTENT
-EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
 
 
 @bp.app_context_processor
@@ -84,10 +83,8 @@ def open_household_file(household_id: int):
     return household
 
 
-def _back_to(endpoint: str, household, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(endpoint, household_id=household.id))
+def _file_page(endpoint: str, household) -> str:
+    return url_for(endpoint, household_id=household.id)
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -186,26 +183,23 @@ def create():
     ]
     if request.method == "GET":
         form.referent_id.data = current_user.id if current_user.id in candidates else 0
-    if form.validate_on_submit():
-        project = next((p for p in current_user.projects if p.id == form.project_id.data), None)
-        try:
-            household = services.create_household(
-                current_user,
-                project,
-                head_first_name=form.head_first_name.data,
-                head_last_name=form.head_last_name.data,
-                head_birth_on=form.head_birth_on.data,
-                phone=form.phone.data,
-                email=form.email.data,
-                current_address=form.current_address.data,
-                referent=candidates.get(form.referent_id.data),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.show", household, f"Ménage {household.reference} créé.")
-    return render_template("households/create.html", form=form)
+    done = submit(
+        form,
+        lambda: services.create_household(
+            current_user,
+            next((p for p in current_user.projects if p.id == form.project_id.data), None),
+            head_first_name=form.head_first_name.data,
+            head_last_name=form.head_last_name.data,
+            head_birth_on=form.head_birth_on.data,
+            phone=form.phone.data,
+            email=form.email.data,
+            current_address=form.current_address.data,
+            referent=candidates.get(form.referent_id.data),
+        ),
+        lambda household: f"Ménage {household.reference} créé.",
+        lambda household: _file_page("households.show", household),
+    )
+    return done or render_template("households/create.html", form=form)
 
 
 @bp.route("/<int:household_id>/modifier", methods=["GET", "POST"])
@@ -220,32 +214,30 @@ def edit(household_id: int):
         form.debts_euros.data = cents_to_euros(household.debts_cents)
         form.income_sources.data = [s.value for s in household.income_source_list]
         form.target_publics.data = [t.value for t in household.target_public_list]
-    if form.validate_on_submit():
-        try:
-            services.update_household(
-                current_user,
-                household,
-                expected_version=form.expected_version.data,
-                phone=form.phone.data,
-                email=form.email.data,
-                current_address=form.current_address.data,
-                monthly_income_cents=euros_to_cents(form.monthly_income_euros.data),
-                income_sources=form.income_sources.data,
-                apl_cents=euros_to_cents(form.apl_euros.data),
-                is_apl_paid_to_landlord=form.is_apl_paid_to_landlord.data,
-                debts_cents=euros_to_cents(form.debts_euros.data),
-                has_overindebtedness_file=form.has_overindebtedness_file.data,
-                target_publics=form.target_publics.data,
-                difficulties=form.difficulties.data,
-                housing_application_number=form.housing_application_number.data,
-                housing_application_expires_on=form.housing_application_expires_on.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.members", household, "Fiche du ménage enregistrée.")
-    return render_template("households/edit.html", household=household, form=form)
+    done = submit(
+        form,
+        lambda: services.update_household(
+            current_user,
+            household,
+            expected_version=form.expected_version.data,
+            phone=form.phone.data,
+            email=form.email.data,
+            current_address=form.current_address.data,
+            monthly_income_cents=euros_to_cents(form.monthly_income_euros.data),
+            income_sources=form.income_sources.data,
+            apl_cents=euros_to_cents(form.apl_euros.data),
+            is_apl_paid_to_landlord=form.is_apl_paid_to_landlord.data,
+            debts_cents=euros_to_cents(form.debts_euros.data),
+            has_overindebtedness_file=form.has_overindebtedness_file.data,
+            target_publics=form.target_publics.data,
+            difficulties=form.difficulties.data,
+            housing_application_number=form.housing_application_number.data,
+            housing_application_expires_on=form.housing_application_expires_on.data,
+        ),
+        "Fiche du ménage enregistrée.",
+        _file_page("households.members", household),
+    )
+    return done or render_template("households/edit.html", household=household, form=form)
 
 
 # --- the file --------------------------------------------------------------------------------
@@ -285,23 +277,21 @@ def add_member(household_id: int):
     form = MemberForm()
     if not form.is_submitted():
         form.relation.data = "enfant" if household.members else "demandeur"
-    if form.validate_on_submit():
-        try:
-            member = services.add_member(
-                current_user,
-                household,
-                first_name=form.first_name.data,
-                last_name=form.last_name.data,
-                birth_on=form.birth_on.data,
-                relation=form.relation.data,
-                is_head=form.is_head.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.members", household, f"{member.full_name} ajouté·e.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.add_member(
+            current_user,
+            household,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            birth_on=form.birth_on.data,
+            relation=form.relation.data,
+            is_head=form.is_head.data,
+        ),
+        lambda member: f"{member.full_name} ajouté·e.",
+        _file_page("households.members", household),
+    )
+    return done or render_template(
         "households/member_form.html", household=household, form=form, member=None
     )
 
@@ -314,25 +304,23 @@ def edit_member(household_id: int, member_id: int):
     form = MemberForm(obj=member)
     if not form.is_submitted():
         form.expected_version.data = member.version
-    if form.validate_on_submit():
-        try:
-            services.update_member(
-                current_user,
-                household,
-                member,
-                expected_version=form.expected_version.data,
-                first_name=form.first_name.data,
-                last_name=form.last_name.data,
-                birth_on=form.birth_on.data,
-                relation=form.relation.data,
-                is_head=form.is_head.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.members", household, f"{member.full_name} enregistré·e.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.update_member(
+            current_user,
+            household,
+            member,
+            expected_version=form.expected_version.data,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            birth_on=form.birth_on.data,
+            relation=form.relation.data,
+            is_head=form.is_head.data,
+        ),
+        lambda _result: f"{member.full_name} enregistré·e.",
+        _file_page("households.members", household),
+    )
+    return done or render_template(
         "households/member_form.html", household=household, form=form, member=member
     )
 
@@ -343,18 +331,14 @@ def remove_member(household_id: int, member_id: int):
     household = open_household_file(household_id)
     member = _member_or_404(household, member_id)
     form = VersionedForm()
-    name = member.full_name
-    try:
-        if not form.validate_on_submit():
-            raise DomainError(EXPIRED)
-        services.remove_member(
+    return press(
+        form,
+        lambda: services.remove_member(
             current_user, household, member, expected_version=form.expected_version.data
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".members", household_id=household.id))
-    return _back_to("households.members", household, f"{name} ne fait plus partie du ménage.")
+        ),
+        f"{member.full_name} ne fait plus partie du ménage.",
+        _file_page("households.members", household),
+    )
 
 
 # --- orientation, diagnostic, adhésion -------------------------------------------------------
@@ -365,23 +349,23 @@ def remove_member(household_id: int, member_id: int):
 def orientation(household_id: int):
     household = open_household_file(household_id)
     form = OrientationForm()
-    if form.validate_on_submit():
-        try:
-            services.record_orientation(
-                current_user,
-                household,
-                prescriber=form.prescriber.data,
-                prescriber_detail=form.prescriber_detail.data,
-                oriented_on=form.oriented_on.data,
-                kind=form.kind.data,
-                reason=form.reason.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.show", household, "Orientation enregistrée.")
-    return render_template("households/orientation_form.html", household=household, form=form)
+    done = submit(
+        form,
+        lambda: services.record_orientation(
+            current_user,
+            household,
+            prescriber=form.prescriber.data,
+            prescriber_detail=form.prescriber_detail.data,
+            oriented_on=form.oriented_on.data,
+            kind=form.kind.data,
+            reason=form.reason.data,
+        ),
+        "Orientation enregistrée.",
+        _file_page("households.show", household),
+    )
+    return done or render_template(
+        "households/orientation_form.html", household=household, form=form
+    )
 
 
 @bp.route("/<int:household_id>/diagnostic", methods=["GET", "POST"])
@@ -403,23 +387,21 @@ def diagnostic(household_id: int):
                 getattr(form, f"{axis}_{part}").data = getattr(latest, f"{axis}_{part}")
         form.needs.data = [n.value for n in latest.need_list]
         form.recommended_intensity.data = latest.recommended_intensity or ""
-    if form.validate_on_submit():
-        try:
-            services.record_diagnostic(
-                current_user,
-                household,
-                carried_out_on=form.carried_out_on.data,
-                levels={a: getattr(form, f"{a}_level").data for a in DIAGNOSTIC_AXES},
-                comments={a: getattr(form, f"{a}_comment").data for a in DIAGNOSTIC_AXES},
-                needs=form.needs.data,
-                recommended_intensity=form.recommended_intensity.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.show", household, "Diagnostic enregistré.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.record_diagnostic(
+            current_user,
+            household,
+            carried_out_on=form.carried_out_on.data,
+            levels={a: getattr(form, f"{a}_level").data for a in DIAGNOSTIC_AXES},
+            comments={a: getattr(form, f"{a}_comment").data for a in DIAGNOSTIC_AXES},
+            needs=form.needs.data,
+            recommended_intensity=form.recommended_intensity.data,
+        ),
+        "Diagnostic enregistré.",
+        _file_page("households.show", household),
+    )
+    return done or render_template(
         "households/diagnostic_form.html",
         household=household,
         form=form,
@@ -433,20 +415,18 @@ def diagnostic(household_id: int):
 def adhesion(household_id: int):
     household = open_household_file(household_id)
     form = AdhesionForm()
-    if form.validate_on_submit():
-        try:
-            services.record_adhesion(
-                current_user,
-                household,
-                signed_on=form.signed_on.data,
-                objectives=form.objectives.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.show", household, "Adhésion enregistrée.")
-    return render_template("households/adhesion_form.html", household=household, form=form)
+    done = submit(
+        form,
+        lambda: services.record_adhesion(
+            current_user,
+            household,
+            signed_on=form.signed_on.data,
+            objectives=form.objectives.data,
+        ),
+        "Adhésion enregistrée.",
+        _file_page("households.show", household),
+    )
+    return done or render_template("households/adhesion_form.html", household=household, form=form)
 
 
 # --- consents --------------------------------------------------------------------------------
@@ -478,21 +458,19 @@ def consents(household_id: int):
     form = ConsentForm()
     if request.method == "POST" and not has_permission(current_user, EDIT):
         abort(403)
-    if form.validate_on_submit():
-        try:
-            services.give_consent(
-                current_user,
-                household,
-                partner_category=form.partner_category.data,
-                data_category=form.data_category.data,
-                given_on=form.given_on.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.consents", household, "Consentement enregistré.")
-    return _render_consents(household, form)
+    done = submit(
+        form,
+        lambda: services.give_consent(
+            current_user,
+            household,
+            partner_category=form.partner_category.data,
+            data_category=form.data_category.data,
+            given_on=form.given_on.data,
+        ),
+        "Consentement enregistré.",
+        _file_page("households.consents", household),
+    )
+    return done or _render_consents(household, form)
 
 
 @bp.route("/<int:household_id>/consentements/<int:consent_id>/retrait", methods=["POST"])
@@ -505,17 +483,15 @@ def withdraw_consent(household_id: int, consent_id: int):
     if consent is None:
         abort(404)
     form = WithdrawConsentForm(prefix=f"retrait-{consent.id}")
-    if form.validate_on_submit():
-        try:
-            services.withdraw_consent(
-                current_user, household, consent, withdrawn_on=form.withdrawn_on.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to("households.consents", household, "Retrait du consentement noté.")
-    return _render_consents(household, ConsentForm(formdata=None), {consent.id: form})
+    done = submit(
+        form,
+        lambda: services.withdraw_consent(
+            current_user, household, consent, withdrawn_on=form.withdrawn_on.data
+        ),
+        "Retrait du consentement noté.",
+        _file_page("households.consents", household),
+    )
+    return done or _render_consents(household, ConsentForm(formdata=None), {consent.id: form})
 
 
 # --- référent and support team ---------------------------------------------------------------
@@ -561,22 +537,18 @@ def assign_referent(household_id: int):
     form = ReferentForm()
     form.referent_id.choices = [(u.id, u.full_name) for u in team_candidates(household.project_id)]
     form.referent_id.choices.insert(0, (0, "— Choisir —"))
-    if form.validate_on_submit():
-        try:
-            services.assign_referent(
-                current_user,
-                household,
-                referent=_candidate(household, form.referent_id.data),
-                expected_version=form.expected_version.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to(
-                "households.team", household, f"Référent·e : {household.referent.full_name}."
-            )
-    return _render_team(household, referent_form=form)
+    done = submit(
+        form,
+        lambda: services.assign_referent(
+            current_user,
+            household,
+            referent=_candidate(household, form.referent_id.data),
+            expected_version=form.expected_version.data,
+        ),
+        lambda _result: f"Référent·e : {household.referent.full_name}.",
+        _file_page("households.team", household),
+    )
+    return done or _render_team(household, referent_form=form)
 
 
 @bp.route("/<int:household_id>/equipe/ajouter", methods=["POST"])
@@ -587,34 +559,27 @@ def add_team_member(household_id: int):
     form.user_id.choices = [(0, "— Choisir —")] + [
         (u.id, u.full_name) for u in team_candidates(household.project_id)
     ]
-    if form.validate_on_submit():
-        try:
-            link = services.add_team_member(
-                current_user, household, user=_candidate(household, form.user_id.data)
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to(
-                "households.team", household, f"{link.user.full_name} rejoint l'équipe."
-            )
-    return _render_team(household, member_form=form)
+    done = submit(
+        form,
+        lambda: services.add_team_member(
+            current_user, household, user=_candidate(household, form.user_id.data)
+        ),
+        lambda link: f"{link.user.full_name} rejoint l'équipe.",
+        _file_page("households.team", household),
+    )
+    return done or _render_team(household, member_form=form)
 
 
 @bp.route("/<int:household_id>/equipe/<int:user_id>/retirer", methods=["POST"])
 @permission_required(EDIT)
 def remove_team_member(household_id: int, user_id: int):
     household = open_household_file(household_id)
-    try:
-        if not FlaskForm().validate_on_submit():
-            raise DomainError(EXPIRED)
-        services.remove_team_member(current_user, household, user_id=user_id)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".team", household_id=household.id))
-    return _back_to("households.team", household, "L'équipe du ménage a été mise à jour.")
+    return press(
+        FlaskForm(),
+        lambda: services.remove_team_member(current_user, household, user_id=user_id),
+        "L'équipe du ménage a été mise à jour.",
+        _file_page("households.team", household),
+    )
 
 
 # --- the path --------------------------------------------------------------------------------
@@ -635,24 +600,20 @@ def move_stage(household_id: int):
     ]
     if not form.is_submitted():
         form.expected_version.data = household.version
-    if form.validate_on_submit():
-        try:
-            services.move_stage(
-                current_user,
-                household,
-                to_stage=form.to_stage.data,
-                on=form.on.data,
-                reason=form.reason.data,
-                expected_version=form.expected_version.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to(
-                "households.show", household, f"Étape « {household.stage_label} » enregistrée."
-            )
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.move_stage(
+            current_user,
+            household,
+            to_stage=form.to_stage.data,
+            on=form.on.data,
+            reason=form.reason.data,
+            expected_version=form.expected_version.data,
+        ),
+        lambda _result: f"Étape « {household.stage_label} » enregistrée.",
+        _file_page("households.show", household),
+    )
+    return done or render_template(
         "households/stage_form.html",
         household=household,
         form=form,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.db import db, takes_write_lock_late
 from app.errors import DomainError
 from app.formatting import format_date
-from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
+from app.forms import EXPIRED, apply_domain_error, cents_to_euros, euros_to_cents, press, submit
 from app.households.models import Household, search_key
 from app.households.queries import get_household_or_404, visible_households
 from app.households.views import open_household_file
@@ -63,8 +63,6 @@ from app.uploads import megabytes, upload_limit
 bp = Blueprint("housing", __name__, cli_group="housing")
 bp.cli.help = "Logement : import des comptes locataires des bailleurs."
 
-EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
-
 
 @bp.app_template_global()
 def housing_deadline_text(deadline) -> str:
@@ -93,10 +91,8 @@ def months_filter(value) -> str:
     return f"{value:.1f}".replace(".", ",").removesuffix(",0") if value else "0"
 
 
-def _back_to_file(household: Household, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(".household", household_id=household.id))
+def _file_tab(household: Household) -> str:
+    return url_for(".household", household_id=household.id)
 
 
 def _current_or_back(household: Household):
@@ -137,23 +133,21 @@ def start_occupancy(household_id: int):
         )
         for d in dwellings
     ]
-    if form.validate_on_submit():
-        try:
-            services.start_occupancy(
-                current_user,
-                household,
-                dwelling_id=form.dwelling_id.data,
-                lease_type=form.lease_type.data,
-                start_on=form.start_on.data,
-                lease_reference=form.lease_reference.data,
-                glissement_target_on=form.glissement_target_on.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(household, "Bail enregistré.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.start_occupancy(
+            current_user,
+            household,
+            dwelling_id=form.dwelling_id.data,
+            lease_type=form.lease_type.data,
+            start_on=form.start_on.data,
+            lease_reference=form.lease_reference.data,
+            glissement_target_on=form.glissement_target_on.data,
+        ),
+        "Bail enregistré.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/occupancy_form.html", household=household, form=form, has_dwellings=bool(dwellings)
     )
 
@@ -172,21 +166,19 @@ def end_occupancy(household_id: int, occupancy_id: int):
     form = EndOccupancyForm()
     if not form.is_submitted():
         form.expected_version.data = occupancy.version
-    if form.validate_on_submit():
-        try:
-            services.end_occupancy(
-                current_user,
-                occupancy,
-                version=form.expected_version.data,
-                end_on=form.end_on.data,
-                end_reason=form.end_reason.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(household, "Fin du bail enregistrée.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.end_occupancy(
+            current_user,
+            occupancy,
+            version=form.expected_version.data,
+            end_on=form.end_on.data,
+            end_reason=form.end_reason.data,
+        ),
+        "Fin du bail enregistrée.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/simple_form.html",
         household=household,
         form=form,
@@ -203,22 +195,20 @@ def end_occupancy(household_id: int, occupancy_id: int):
 def record_lease_review(household_id: int, occupancy_id: int):
     household, occupancy = _occupancy_page(household_id, occupancy_id)
     form = LeaseReviewForm()
-    if form.validate_on_submit():
-        try:
-            services.record_lease_review(
-                current_user,
-                occupancy,
-                held_on=form.held_on.data,
-                decision=form.decision.data,
-                comment=form.comment.data,
-                next_review_on=form.next_review_on.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(household, "Bilan du bail glissant enregistré.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.record_lease_review(
+            current_user,
+            occupancy,
+            held_on=form.held_on.data,
+            decision=form.decision.data,
+            comment=form.comment.data,
+            next_review_on=form.next_review_on.data,
+        ),
+        "Bilan du bail glissant enregistré.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/simple_form.html",
         household=household,
         form=form,
@@ -238,23 +228,19 @@ def record_glissement(household_id: int, occupancy_id: int):
     form = GlissementForm()
     if not form.is_submitted():
         form.expected_version.data = occupancy.version
-    if form.validate_on_submit():
-        try:
-            services.record_glissement(
-                current_user,
-                occupancy,
-                version=form.expected_version.data,
-                glissed_on=form.glissed_on.data,
-                lease_reference=form.lease_reference.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(
-                household, "Glissement du bail enregistré : le bail direct commence."
-            )
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.record_glissement(
+            current_user,
+            occupancy,
+            version=form.expected_version.data,
+            glissed_on=form.glissed_on.data,
+            lease_reference=form.lease_reference.data,
+        ),
+        "Glissement du bail enregistré : le bail direct commence.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/simple_form.html",
         household=household,
         form=form,
@@ -272,21 +258,19 @@ def record_gla_action(household_id: int):
     if occupancy is None:
         return redirect(url_for(".household", household_id=household.id))
     form = GlaActionForm()
-    if form.validate_on_submit():
-        try:
-            services.record_gla_action(
-                current_user,
-                occupancy,
-                kind=form.kind.data,
-                done_on=form.done_on.data,
-                outcome=form.outcome.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(household, "Action de gestion locative adaptée enregistrée.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.record_gla_action(
+            current_user,
+            occupancy,
+            kind=form.kind.data,
+            done_on=form.done_on.data,
+            outcome=form.outcome.data,
+        ),
+        "Action de gestion locative adaptée enregistrée.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/simple_form.html",
         household=household,
         form=form,
@@ -304,22 +288,20 @@ def record_procedure_stage(household_id: int):
     if occupancy is None:
         return redirect(url_for(".household", household_id=household.id))
     form = ProcedureStageForm()
-    if form.validate_on_submit():
-        try:
-            services.record_procedure_stage(
-                current_user,
-                occupancy,
-                stage=form.stage.data,
-                occurred_on=form.occurred_on.data,
-                hearing_on=form.hearing_on.data,
-                comment=form.comment.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(household, "Étape de la procédure enregistrée.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.record_procedure_stage(
+            current_user,
+            occupancy,
+            stage=form.stage.data,
+            occurred_on=form.occurred_on.data,
+            hearing_on=form.hearing_on.data,
+            comment=form.comment.data,
+        ),
+        "Étape de la procédure enregistrée.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/simple_form.html",
         household=household,
         form=form,
@@ -337,21 +319,19 @@ def start_repayment_plan(household_id: int):
     if occupancy is None:
         return redirect(url_for(".household", household_id=household.id))
     form = RepaymentPlanForm()
-    if form.validate_on_submit():
-        try:
-            services.start_repayment_plan(
-                current_user,
-                occupancy,
-                start_on=form.start_on.data,
-                monthly_cents=euros_to_cents(form.monthly.data),
-                debt_cents=euros_to_cents(form.debt.data),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            return _back_to_file(household, "Plan d'apurement enregistré.")
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.start_repayment_plan(
+            current_user,
+            occupancy,
+            start_on=form.start_on.data,
+            monthly_cents=euros_to_cents(form.monthly.data),
+            debt_cents=euros_to_cents(form.debt.data),
+        ),
+        "Plan d'apurement enregistré.",
+        _file_tab(household),
+    )
+    return done or render_template(
         "housing/simple_form.html",
         household=household,
         form=form,
@@ -370,22 +350,19 @@ def set_repayment_plan_status(household_id: int, plan_id: int):
     if plan is None or plan.occupancy_id not in lease_ids:
         abort(404)
     form = RepaymentPlanStatusForm()
-    if not form.validate_on_submit():
-        flash(form.status.errors[0] if form.status.errors else EXPIRED, "error")
-        return redirect(url_for(".household", household_id=household.id))
-    try:
-        services.set_repayment_plan_status(
+    return press(
+        form,
+        lambda: services.set_repayment_plan_status(
             current_user,
             plan,
             version=form.expected_version.data,
             status=form.status.data,
             household_id=household.id,
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".household", household_id=household.id))
-    return _back_to_file(household, f"Plan d'apurement : {plan.status_label.lower()}.")
+        ),
+        lambda _result: f"Plan d'apurement : {plan.status_label.lower()}.",
+        _file_tab(household),
+        invalid=lambda form: form.status.errors[0] if form.status.errors else EXPIRED,
+    )
 
 
 DASHBOARD_FILTERS = ("statut", "accompagne", "bailleur")
@@ -501,22 +478,22 @@ def _dwelling_values(form: DwellingForm) -> dict:
 @permission_required(Permission.MANAGE_DWELLINGS)
 def create_dwelling():
     form = _dwelling_form(None)
-    if form.validate_on_submit():
+
+    def create():
         landlord = db.session.scalar(
             dwelling_landlords(current_user).where(Organisation.id == form.landlord_id.data)
         )
-        try:
-            if landlord is None:
-                raise DomainError("Choisissez le bailleur.", field="landlord_id")
-            dwelling = services.create_dwelling(current_user, landlord, **_dwelling_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Logement ajouté : {dwelling.full_address}.", "success")
-            return redirect(url_for(".dwellings"))
-    return render_template("housing/dwelling_form.html", form=form, dwelling=None)
+        if landlord is None:
+            raise DomainError("Choisissez le bailleur.", field="landlord_id")
+        return services.create_dwelling(current_user, landlord, **_dwelling_values(form))
+
+    done = submit(
+        form,
+        create,
+        lambda dwelling: f"Logement ajouté : {dwelling.full_address}.",
+        url_for(".dwellings"),
+    )
+    return done or render_template("housing/dwelling_form.html", form=form, dwelling=None)
 
 
 @bp.route("/logements/parc/<int:dwelling_id>/modifier", methods=["GET", "POST"])
@@ -524,19 +501,15 @@ def create_dwelling():
 def edit_dwelling(dwelling_id: int):
     dwelling = get_dwelling_or_404(current_user, dwelling_id)
     form = _dwelling_form(dwelling)
-    if form.validate_on_submit():
-        try:
-            services.update_dwelling(
-                current_user, dwelling, version=form.expected_version.data, **_dwelling_values(form)
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Logement enregistré : {dwelling.full_address}.", "success")
-            return redirect(url_for(".dwellings"))
-    return render_template("housing/dwelling_form.html", form=form, dwelling=dwelling)
+    done = submit(
+        form,
+        lambda: services.update_dwelling(
+            current_user, dwelling, version=form.expected_version.data, **_dwelling_values(form)
+        ),
+        lambda _result: f"Logement enregistré : {dwelling.full_address}.",
+        url_for(".dwellings"),
+    )
+    return done or render_template("housing/dwelling_form.html", form=form, dwelling=dwelling)
 
 
 # --- rent-account import -------------------------------------------------------------------

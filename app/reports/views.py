@@ -30,9 +30,8 @@ from app import bounds
 from app.audit.services import record
 from app.auth.views import reauth_required
 from app.db import commit_keeping_loaded, db
-from app.errors import DomainError
 from app.formatting import format_date, format_money, to_paris, today_paris
-from app.forms import apply_domain_error
+from app.forms import commit_service
 from app.households.models import HouseholdStage, StageTransition
 from app.households.queries import get_household_or_404
 from app.households.services import record_file_read
@@ -223,33 +222,33 @@ def reassign():
             "error",
         )
         return render_template(template, **_list_context(source, form.data, form), ticked=submitted)
-    try:
-        changed = services.reassign_households(
+    done = commit_service(  # a refusal naming household_ids (no such field) is flashed
+        lambda: services.reassign_households(
             current_user,
             households,
             new_referent_id=form.new_referent_id.data,
             reason=form.reason.data,
             now=None,
-        )
-    except DomainError as error:
-        db.session.rollback()
-        if error.field == "household_ids":
-            flash(error.message, "error")
-        else:
-            apply_domain_error(form, error)
-        return render_template(template, **_list_context(source, form.data, form), ticked=submitted)
-    db.session.commit()
-    if changed:
-        name = changed[0].referent.full_name
-        count = len(changed)
-        flash(
-            f"{count} ménage{'s' if count > 1 else ''} confié{'s' if count > 1 else ''} à "
-            f"{name}, qui a un rappel pour prendre contact.",
-            "success",
-        )
-    else:
-        flash("Ces ménages étaient déjà suivis par cette personne : rien n'a changé.", "info")
-    return redirect(_back_to_list(form))
+        ),
+        _reassigned_message,
+        _back_to_list(form),
+        form=form,
+    )
+    return done or render_template(
+        template, **_list_context(source, form.data, form), ticked=submitted
+    )
+
+
+def _reassigned_message(changed) -> tuple[str, str]:
+    if not changed:
+        return "Ces ménages étaient déjà suivis par cette personne : rien n'a changé.", "info"
+    name = changed[0].referent.full_name
+    count = len(changed)
+    return (
+        f"{count} ménage{'s' if count > 1 else ''} confié{'s' if count > 1 else ''} à "
+        f"{name}, qui a un rappel pour prendre contact.",
+        "success",
+    )
 
 
 def _require_households(form, submitted) -> None:
