@@ -176,7 +176,7 @@ def strip_or_none(value):
 EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
 
 Message = str | tuple[str, str] | None
-Target = str | Callable[[Any], Any]
+Target = str | Callable[[Any], str] | None
 
 
 def submit(
@@ -186,13 +186,14 @@ def submit(
     redirect_to: Target,
     *,
     then: Callable[[Any], object] | None = None,
+    page: Callable[[Any], Any] | None = None,
 ):
     """A form's POST: validate ``form``, run the service ``action``, commit, flash, redirect.
     On a refusal roll back and show the message beside its field (or flashed). Returns None
     when the form must be shown (GET, invalid or refused): the view then renders it."""
     if not form.validate_on_submit():
         return None
-    return commit_service(action, message, redirect_to, form=form, then=then)
+    return commit_service(action, message, redirect_to, form=form, then=then, page=page)
 
 
 def press(
@@ -204,6 +205,7 @@ def press(
     refused_to: str | None = None,
     invalid: str | Callable[[Any], str] | None = EXPIRED,
     then: Callable[[Any], object] | None = None,
+    page: Callable[[Any], Any] | None = None,
 ):
     """A button's POST: check ``form`` (its CSRF token, a version, a choice), run the service
     ``action``, commit, flash, redirect. An invalid form flashes ``invalid`` (none when None),
@@ -212,7 +214,7 @@ def press(
         if invalid:
             flash(invalid(form) if callable(invalid) else invalid, "error")
         return redirect(_refusal_target(redirect_to, refused_to))
-    return commit_service(action, message, redirect_to, refused_to=refused_to, then=then)
+    return commit_service(action, message, redirect_to, refused_to=refused_to, then=then, page=page)
 
 
 def commit_service(
@@ -223,13 +225,15 @@ def commit_service(
     form=None,
     refused_to: str | None = None,
     then: Callable[[Any], object] | None = None,
+    page: Callable[[Any], Any] | None = None,
 ):
     """The shared core, for a view that validated its form itself: run ``action`` (one
     service call), commit, run ``then(result)`` (session changes that follow a commit), flash
     ``message`` (``"text"``, ``("text", "category")`` or a function of the service's result;
     category "success" by default; nothing when None) and redirect to ``redirect_to`` (a URL
-    or a function of the result; a function may instead return a rendered page, for what is
-    shown once and never put in a URL: a temporary password, recovery codes).
+    or a function of the result). With ``page`` (a function of the result), its response is
+    answered instead of a redirect: what is shown once and never put in a URL (a temporary
+    password, recovery codes); ``redirect_to`` may then be None.
 
     A ``DomainError`` — raised by the service, or a race lost at the commit
     (``StaleEditError``) — rolls back; with ``form`` it is shown on its field and None is
@@ -250,13 +254,14 @@ def commit_service(
         then(result)
     if text:
         flash(*((text, "success") if isinstance(text, str) else text))
-    target = redirect_to(result) if callable(redirect_to) else redirect_to
-    return redirect(target) if isinstance(target, str) else target
+    if page is not None:
+        return page(result)
+    return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
 
 
 def _refusal_target(redirect_to: Target, refused_to: str | None) -> str:
     if refused_to is not None:
         return refused_to
-    if callable(redirect_to):
-        raise TypeError("press(): a redirect computed from the result needs refused_to")
+    if not isinstance(redirect_to, str):
+        raise TypeError("press(): without a fixed redirect_to, say where a refusal goes")
     return redirect_to

@@ -383,8 +383,9 @@ def regenerate_recovery_codes():
         ActionForm(),
         lambda: services.regenerate_recovery_codes(current_user._get_current_object()),
         None,
+        None,
         # Shown once, in the response to the POST.
-        lambda codes: render_template(
+        page=lambda codes: render_template(
             "auth/recovery_codes.html",
             codes=codes,
             just_enrolled=False,

@@ -204,8 +204,9 @@ def calendar():
         form,
         lambda: services.create_calendar_feed(current_user),
         None,
+        None,
         # The new address is shown once, in the response to the POST.
-        lambda token: _calendar_page(form, url_for(".feed", token=token, _external=True)),
+        page=lambda token: _calendar_page(form, url_for(".feed", token=token, _external=True)),
     )
     return done or _calendar_page(form, None)
 

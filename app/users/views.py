@@ -68,7 +68,8 @@ def create():
         form,
         lambda: services.create_user(current_user, **_values(form)),
         None,
-        lambda created: _temporary_password_page(*created, created=True),
+        None,
+        page=lambda created: _temporary_password_page(*created, created=True),
     )
     return done or render_template("admin/user_form.html", form=form, user=None)
 
@@ -125,7 +126,8 @@ def reset_password(user_id: int):
         VersionedForm(),
         lambda: services.reset_password(current_user, user),
         None,
-        lambda temporary: _temporary_password_page(user, temporary, created=False),
+        None,
+        page=lambda temporary: _temporary_password_page(user, temporary, created=False),
         refused_to=url_for(".edit", user_id=user.id),
         invalid=EXPIRED_TRY_AGAIN,
     )
