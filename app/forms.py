@@ -252,8 +252,10 @@ def commit_service(
         return redirect(_refusal_target(redirect_to, refused_to))
     if then is not None:
         then(result)
-    if text:
-        flash(*((text, "success") if isinstance(text, str) else text))
+    if isinstance(text, tuple):
+        flash(*text)
+    elif text:
+        flash(text, "success")
     if page is not None:
         return page(result)
     return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
