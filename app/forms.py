@@ -1,6 +1,7 @@
 """Shared form helpers: French messages for WTForms' built-in errors, the version field, the
-one-time submission key of create forms, and the number and date fields that enforce the
-plausible bounds of ``app/bounds.py``.
+one-time submission key of create forms, the number and date fields that enforce the
+plausible bounds of ``app/bounds.py``, and the one view pattern of every POST (``submit``,
+``press``, ``commit_service``: one service call, one commit, a flash, a redirect).
 
 Forms import ``DateField``, ``IntegerField`` and ``EuroField`` from here, never from WTForms
 (a test checks it), so that no typed value reaches a service beyond its bounds."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask import flash, redirect
 from flask_wtf import FlaskForm
@@ -193,17 +195,105 @@ def strip_or_none(value):
     return value or None
 
 
-def submit(form, action: Callable[[], object], message: str, redirect_to: str):
-    """Validate ``form``, run the service ``action``, commit and redirect; on a refusal roll
-    back and show the message beside its field. Returns None when the form must be shown."""
+# --- the one view pattern ---------------------------------------------------------------------
+#
+# Every POST view loads its records in scope, then hands ONE service call to one of these:
+# ``submit`` for a form shown again on a refusal, ``press`` for a button that flashes and goes
+# back. They commit once, flash, redirect; a ``DomainError`` (a stale edit lost at the commit
+# included) rolls back and is shown on its field or flashed. Views never commit themselves
+# (``tests/test_view_pattern.py`` checks it).
+
+EXPIRED = "Le formulaire a expiré. Rechargez la page et recommencez."
+
+Message = str | tuple[str, str] | None
+Target = str | Callable[[Any], str] | None
+
+
+def submit(
+    form,
+    action: Callable[[], object],
+    message: Message | Callable[[Any], Message],
+    redirect_to: Target,
+    *,
+    then: Callable[[Any], object] | None = None,
+    page: Callable[[Any], Any] | None = None,
+):
+    """A form's POST: validate ``form``, run the service ``action``, commit, flash, redirect.
+    On a refusal roll back and show the message beside its field (or flashed). Returns None
+    when the form must be shown (GET, invalid or refused): the view then renders it."""
     if not form.validate_on_submit():
         return None
+    return commit_service(action, message, redirect_to, form=form, then=then, page=page)
+
+
+def press(
+    form,
+    action: Callable[[], object],
+    message: Message | Callable[[Any], Message],
+    redirect_to: Target,
+    *,
+    refused_to: str | None = None,
+    invalid: str | Callable[[Any], str] | None = EXPIRED,
+    then: Callable[[Any], object] | None = None,
+    page: Callable[[Any], Any] | None = None,
+):
+    """A button's POST: check ``form`` (its CSRF token, a version, a choice), run the service
+    ``action``, commit, flash, redirect. An invalid form flashes ``invalid`` (none when None),
+    a refusal flashes its message; both go to ``refused_to`` (default ``redirect_to``)."""
+    if not form.validate_on_submit():
+        if invalid:
+            flash(invalid(form) if callable(invalid) else invalid, "error")
+        return redirect(_refusal_target(redirect_to, refused_to))
+    return commit_service(action, message, redirect_to, refused_to=refused_to, then=then, page=page)
+
+
+def commit_service(
+    action: Callable[[], object],
+    message: Message | Callable[[Any], Message],
+    redirect_to: Target,
+    *,
+    form=None,
+    refused_to: str | None = None,
+    then: Callable[[Any], object] | None = None,
+    page: Callable[[Any], Any] | None = None,
+):
+    """The shared core, for a view that validated its form itself: run ``action`` (one
+    service call), commit, run ``then(result)`` (session changes that follow a commit), flash
+    ``message`` (``"text"``, ``("text", "category")`` or a function of the service's result;
+    category "success" by default; nothing when None) and redirect to ``redirect_to`` (a URL
+    or a function of the result). With ``page`` (a function of the result), its response is
+    answered instead of a redirect: what is shown once and never put in a URL (a temporary
+    password, recovery codes); ``redirect_to`` may then be None.
+
+    A ``DomainError`` — raised by the service, or a race lost at the commit
+    (``StaleEditError``) — rolls back; with ``form`` it is shown on its field and None is
+    returned (the view renders the form), else it is flashed and the request goes to
+    ``refused_to`` (default ``redirect_to``)."""
     try:
-        action()
+        result = action()
+        text = message(result) if callable(message) else message
         db.session.commit()  # inside: a race lost at the commit is a StaleEditError too
     except DomainError as error:
         db.session.rollback()
-        apply_domain_error(form, error)
-        return None
-    flash(message, "success")
-    return redirect(redirect_to)
+        if form is not None:
+            apply_domain_error(form, error)
+            return None
+        flash(error.message, "error")
+        return redirect(_refusal_target(redirect_to, refused_to))
+    if then is not None:
+        then(result)
+    if isinstance(text, tuple):
+        flash(*text)
+    elif text:
+        flash(text, "success")
+    if page is not None:
+        return page(result)
+    return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
+
+
+def _refusal_target(redirect_to: Target, refused_to: str | None) -> str:
+    if refused_to is not None:
+        return refused_to
+    if not isinstance(redirect_to, str):
+        raise TypeError("press(): without a fixed redirect_to, say where a refusal goes")
+    return redirect_to

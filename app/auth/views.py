@@ -45,7 +45,7 @@ from app.auth.forms import (
 )
 from app.db import db, takes_write_lock_late
 from app.errors import DomainError
-from app.forms import apply_domain_error
+from app.forms import apply_domain_error, commit_service, press, submit
 from app.users.models import User
 
 bp = Blueprint("auth", __name__)
@@ -225,13 +225,15 @@ def login():
 
 
 def _finish_login(user: User, next_page: str | None, *, second_factor: bool):
-    services.complete_login(user, second_factor=second_factor)
-    db.session.commit()
-    _start_session(user)
-    if user.is_password_temporary:
-        flash(_("Choisissez votre mot de passe personnel avant de continuer."), "info")
-        return redirect(url_for("auth.change_password"))
-    return redirect(next_page or url_for("home.index"))
+    temporary = user.is_password_temporary
+    return commit_service(
+        lambda: services.complete_login(user, second_factor=second_factor),
+        (_("Choisissez votre mot de passe personnel avant de continuer."), "info")
+        if temporary
+        else None,
+        url_for("auth.change_password") if temporary else next_page or url_for("home.index"),
+        then=lambda _result: _start_session(user),
+    )
 
 
 def _pending_user() -> User | None:
@@ -376,21 +378,20 @@ def enable_totp():
 @login_required
 @reauth_required()
 def regenerate_recovery_codes():
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return redirect(url_for("auth.two_factor"))
-    try:
-        codes = services.regenerate_recovery_codes(current_user._get_current_object())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("auth.two_factor"))
-    db.session.commit()
-    return render_template(
-        "auth/recovery_codes.html",
-        codes=codes,
-        just_enrolled=False,
-        continue_url=url_for("auth.two_factor"),
+    return press(
+        ActionForm(),
+        lambda: services.regenerate_recovery_codes(current_user._get_current_object()),
+        None,
+        None,
+        # Shown once, in the response to the POST.
+        page=lambda codes: render_template(
+            "auth/recovery_codes.html",
+            codes=codes,
+            just_enrolled=False,
+            continue_url=url_for("auth.two_factor"),
+        ),
+        refused_to=url_for("auth.two_factor"),
+        invalid=None,
     )
 
 
@@ -398,21 +399,22 @@ def regenerate_recovery_codes():
 @login_required
 @reauth_required()
 def disable_totp():
-    form = ActionForm()
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            services.disable_totp(user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            fresh_at = session.get(FRESH_AT)
-            _start_session(user)  # the token rotated: keep this session, end the others
-            session[FRESH_AT] = fresh_at
-            flash(_("La double authentification est désactivée."), "success")
-    return redirect(url_for("auth.two_factor"))
+    user = current_user._get_current_object()
+    return press(
+        ActionForm(),
+        lambda: services.disable_totp(user),
+        _("La double authentification est désactivée."),
+        url_for("auth.two_factor"),
+        invalid=None,
+        then=lambda _result: _keep_this_session(user),
+    )
+
+
+def _keep_this_session(user: User) -> None:
+    """The token rotated: keep this session (and its freshness), end the others."""
+    fresh_at = session.get(FRESH_AT)
+    _start_session(user)
+    session[FRESH_AT] = fresh_at
 
 
 # --- logout, password change and reset -------------------------------------------------------
@@ -421,37 +423,37 @@ def disable_totp():
 @bp.route("/deconnexion", methods=["POST"])
 @login_required
 def logout():
-    services.logout(current_user._get_current_object())
-    db.session.commit()
+    return commit_service(
+        lambda: services.logout(current_user._get_current_object()),
+        _("Vous êtes déconnecté·e."),
+        url_for("auth.login"),
+        then=lambda _result: _end_session(),
+    )
+
+
+def _end_session() -> None:
     logout_user()
     session.clear()
-    flash(_("Vous êtes déconnecté·e."), "success")
-    return redirect(url_for("auth.login"))
 
 
 @bp.route("/mon-compte/mot-de-passe", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            services.change_password(
-                user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            _start_session(user)  # the token rotated: keep this session, end the others
-            flash(
-                _("Votre mot de passe a été changé. Vos autres sessions sont fermées."), "success"
-            )
-            return redirect(url_for("home.index"))
-    return render_template("auth/change_password.html", form=form)
+    user = current_user._get_current_object()
+    done = submit(
+        form,
+        lambda: services.change_password(
+            user,
+            current_password=form.current_password.data,
+            new_password=form.new_password.data,
+        ),
+        _("Votre mot de passe a été changé. Vos autres sessions sont fermées."),
+        url_for("home.index"),
+        # The token rotated: keep this session, end the others.
+        then=lambda _result: _start_session(user),
+    )
+    return done or render_template("auth/change_password.html", form=form)
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
@@ -459,26 +461,33 @@ def forgot_password():
     if current_user.is_authenticated:
         return redirect(url_for("auth.change_password"))
     form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        found = services.request_password_reset(form.email.data, ip=request.remote_addr)
-        db.session.commit()
-        if found is not None:
-            user, token = found
-            link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
-                "auth.reset_password", token=token
-            )
-            _send_in_background(user.email, *services.reset_email(user, link))
+    done = submit(
+        form,
+        lambda: services.request_password_reset(form.email.data, ip=request.remote_addr),
         # The same answer whether the account exists or not (no account enumeration).
-        flash(
+        (
             _(
                 "Si un compte actif correspond à cette adresse, un e-mail vient de lui être "
                 "envoyé avec un lien valable une heure. Pensez à regarder dans les indésirables."
             ),
             "info",
-        )
-        return redirect(url_for("auth.login"))
+        ),
+        url_for("auth.login"),
+        then=_send_reset_link,
+    )
+    if done:
+        return done
     status = 400 if request.method == "POST" else 200
     return render_template("auth/forgot_password.html", form=form), status
+
+
+def _send_reset_link(found) -> None:
+    if found is not None:
+        user, token = found
+        link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
+            "auth.reset_password", token=token
+        )
+        _send_in_background(user.email, *services.reset_email(user, link))
 
 
 def _send_in_background(to: str, subject: str, body: str) -> None:
@@ -505,25 +514,21 @@ def reset_password(token: str):
     if services.valid_reset_token(token) is None:
         return render_template("auth/reset_password.html", form=None), 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.new_password.data)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-            if error.field is None:
-                return render_template("auth/reset_password.html", form=None), 400
-        else:
-            db.session.commit()
-            session.clear()
-            flash(
-                _(
-                    "Votre mot de passe est changé et vos sessions ouvertes sont fermées. "
-                    "Connectez-vous avec votre nouveau mot de passe."
-                ),
-                "success",
-            )
-            return redirect(url_for("auth.login"))
+    done = submit(
+        form,
+        lambda: services.reset_password(token, form.new_password.data),
+        _(
+            "Votre mot de passe est changé et vos sessions ouvertes sont fermées. "
+            "Connectez-vous avec votre nouveau mot de passe."
+        ),
+        url_for("auth.login"),
+        then=lambda _result: session.clear(),
+    )
+    if done:
+        return done
+    if form.is_submitted() and not form.errors:
+        # Valid, yet refused with no field to show it on (flashed): the link no longer works.
+        return render_template("auth/reset_password.html", form=None), 400
     status = 400 if request.method == "POST" else 200
     return render_template("auth/reset_password.html", form=form), status
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.db import db
-from app.errors import DomainError
 from app.formatting import today_paris
-from app.forms import apply_domain_error
+from app.forms import commit_service, press, submit
 from app.households.file import open_household_file
 from app.interventions import services
 from app.interventions.forms import CorrectionForm, VisitForm
@@ -55,26 +53,22 @@ def create(household_id: int):
     if not form.is_submitted():
         form.occurred_on.data = today
     can_share = _offer_sharing(form, household, today)
-    if form.validate_on_submit():
-        try:
-            services.record_visit(
-                current_user,
-                household,
-                occurred_on=form.occurred_on.data,
-                mode=form.mode.data,
-                duration_minutes=form.duration_minutes.data,
-                domains=form.domains.data or [],
-                today=today,
-                **_texts(form, can_share),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Visite enregistrée.", "success")
-            return redirect(url_for("households.show", household_id=household.id))
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.record_visit(
+            current_user,
+            household,
+            occurred_on=form.occurred_on.data,
+            mode=form.mode.data,
+            duration_minutes=form.duration_minutes.data,
+            domains=form.domains.data or [],
+            today=today,
+            **_texts(form, can_share),
+        ),
+        "Visite enregistrée.",
+        url_for("households.show", household_id=household.id),
+    )
+    return done or render_template(
         "interventions/form.html", household=household, form=form, can_share=can_share
     )
 
@@ -89,22 +83,18 @@ def correct(household_id: int, intervention_id: int):
         form.expected_version.data = intervention.version
         form.share_with_landlord.data = intervention.is_summary_shared
     can_share = _offer_sharing(form, household, intervention.occurred_on)
-    if form.validate_on_submit():
-        try:
-            services.correct_intervention(
-                current_user,
-                intervention,
-                version=form.expected_version.data,
-                **_texts(form, can_share, intervention.shared_summary),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Correction enregistrée ; l'ancien texte est conservé.", "success")
-            return redirect(url_for("support.household", household_id=household.id))
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.correct_intervention(
+            current_user,
+            intervention,
+            version=form.expected_version.data,
+            **_texts(form, can_share, intervention.shared_summary),
+        ),
+        "Correction enregistrée ; l'ancien texte est conservé.",
+        _support_tab(household),
+    )
+    return done or render_template(
         "interventions/correct.html",
         household=household,
         intervention=intervention,
@@ -128,12 +118,11 @@ def mark_duplicate(household_id: int, intervention_id: int):
     """Confirm, then flag a visit entered twice by mistake (its author or a coordinator)."""
     household, intervention = _duplicate_target(household_id, intervention_id)
     form = FlaskForm()
-    if form.validate_on_submit():
-        return _change_duplicate_flag(
-            household,
-            intervention,
-            services.mark_duplicate,
+    if form.validate_on_submit():  # the confirmation page's button
+        return commit_service(
+            lambda: services.mark_duplicate(current_user, intervention),
             "Visite marquée comme saisie en double : elle ne compte plus.",
+            _support_tab(household),
         )
     return render_template(
         "interventions/duplicate.html", household=household, intervention=intervention, form=form
@@ -144,21 +133,14 @@ def mark_duplicate(household_id: int, intervention_id: int):
 @permission_required(*RECORD)
 def unmark_duplicate(household_id: int, intervention_id: int):
     household, intervention = _duplicate_target(household_id, intervention_id)
-    if FlaskForm().validate_on_submit():
-        return _change_duplicate_flag(
-            household, intervention, services.unmark_duplicate, "La visite compte de nouveau."
-        )
-    return redirect(url_for("support.household", household_id=household.id))
+    return press(
+        FlaskForm(),
+        lambda: services.unmark_duplicate(current_user, intervention),
+        "La visite compte de nouveau.",
+        _support_tab(household),
+        invalid=None,
+    )
 
 
-def _change_duplicate_flag(household, intervention, change, done_message: str):
-    """Call one service on the visit, commit once, say so, back to the Accompagnement tab."""
-    try:
-        change(current_user, intervention)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(done_message, "success")
-    return redirect(url_for("support.household", household_id=household.id))
+def _support_tab(household) -> str:
+    return url_for("support.household", household_id=household.id)

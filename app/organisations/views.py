@@ -1,10 +1,9 @@
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.db import db
-from app.errors import DomainError
-from app.forms import VersionedForm, apply_domain_error
+from app.forms import VersionedForm, press, submit
 from app.organisations import services
 from app.organisations.forms import OrganisationForm
 from app.organisations.models import Organisation
@@ -34,17 +33,13 @@ def index():
 @permission_required(Permission.MANAGE_ORGANISATIONS)
 def create():
     form = OrganisationForm()
-    if form.validate_on_submit():
-        try:
-            organisation = services.create_organisation(current_user, **_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Organisation « {organisation.name} » créée.", "success")
-            return redirect(url_for(".index"))
-    return render_template("admin/organisation_form.html", form=form, organisation=None)
+    done = submit(
+        form,
+        lambda: services.create_organisation(current_user, **_values(form)),
+        lambda organisation: f"Organisation « {organisation.name} » créée.",
+        url_for(".index"),
+    )
+    return done or render_template("admin/organisation_form.html", form=form, organisation=None)
 
 
 @bp.route("/<int:organisation_id>/modifier", methods=["GET", "POST"])
@@ -54,19 +49,17 @@ def edit(organisation_id: int):
     form = OrganisationForm(obj=organisation)
     if not form.is_submitted():
         form.expected_version.data = organisation.version
-    if form.validate_on_submit():
-        try:
-            services.update_organisation(
-                current_user, organisation, version=form.expected_version.data, **_values(form)
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Organisation enregistrée.", "success")
-            return redirect(url_for(".index"))
-    return render_template("admin/organisation_form.html", form=form, organisation=organisation)
+    done = submit(
+        form,
+        lambda: services.update_organisation(
+            current_user, organisation, version=form.expected_version.data, **_values(form)
+        ),
+        "Organisation enregistrée.",
+        url_for(".index"),
+    )
+    return done or render_template(
+        "admin/organisation_form.html", form=form, organisation=organisation
+    )
 
 
 @bp.route("/<int:organisation_id>/activation", methods=["POST"])
@@ -74,21 +67,17 @@ def edit(organisation_id: int):
 def toggle_active(organisation_id: int):
     organisation = _get_or_404(organisation_id)
     form = VersionedForm()
-    if form.validate_on_submit():
-        try:
-            services.set_organisation_active(
-                current_user,
-                organisation,
-                is_active=not organisation.is_active,
-                version=form.expected_version.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                "Organisation réactivée." if organisation.is_active else "Organisation désactivée.",
-                "success",
-            )
-    return redirect(url_for(".index"))
+    return press(
+        form,
+        lambda: services.set_organisation_active(
+            current_user,
+            organisation,
+            is_active=not organisation.is_active,
+            version=form.expected_version.data,
+        ),
+        lambda _result: (
+            "Organisation réactivée." if organisation.is_active else "Organisation désactivée."
+        ),
+        url_for(".index"),
+        invalid=None,
+    )

@@ -1,10 +1,9 @@
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.db import db
-from app.errors import DomainError
-from app.forms import apply_domain_error, cents_to_euros, euros_to_cents
+from app.forms import cents_to_euros, euros_to_cents, submit
 from app.organisations.models import Organisation, OrganisationKind
 from app.permissions import Permission, permission_required
 from app.projects import services
@@ -71,19 +70,16 @@ def edit(project_id: int):
 
 def _save(project: Project | None):
     form = _form(project)
-    if form.validate_on_submit():
-        try:
-            if project is None:
-                project = services.create_project(current_user, **_values(form))
-            else:
-                services.update_project(
-                    current_user, project, version=form.expected_version.data, **_values(form)
-                )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Projet « {project.name} » enregistré.", "success")
-            return redirect(url_for(".index"))
-    return render_template("admin/project_form.html", form=form, project=project)
+
+    def save():
+        if project is None:
+            return services.create_project(current_user, **_values(form))
+        services.update_project(
+            current_user, project, version=form.expected_version.data, **_values(form)
+        )
+        return project
+
+    done = submit(
+        form, save, lambda saved: f"Projet « {saved.name} » enregistré.", url_for(".index")
+    )
+    return done or render_template("admin/project_form.html", form=form, project=project)

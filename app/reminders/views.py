@@ -11,9 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
     g,
-    redirect,
     render_template,
     request,
     url_for,
@@ -24,9 +22,9 @@ from sqlalchemy.exc import OperationalError
 
 from app import clock
 from app.db import db, utcnow
-from app.errors import DomainError, is_database_busy
+from app.errors import is_database_busy
 from app.formatting import today_paris
-from app.forms import apply_domain_error
+from app.forms import press, submit
 from app.households.file import open_household_file
 from app.permissions import Permission, has_permission, permission_required
 from app.reminders import services
@@ -85,10 +83,10 @@ def inbox():
     )
 
 
-def _back(reminder: Reminder, back: str | None):
+def _back(reminder: Reminder, back: str | None) -> str:
     if back == "menage" and reminder.household_id is not None:
-        return redirect(url_for(".household", household_id=reminder.household_id))
-    return redirect(url_for(".inbox"))
+        return url_for(".household", household_id=reminder.household_id)
+    return url_for(".inbox")
 
 
 @bp.route("/rappels/<int:reminder_id>/fait", methods=["POST"])
@@ -96,18 +94,13 @@ def _back(reminder: Reminder, back: str | None):
 def done(reminder_id: int):
     reminder = get_my_reminder_or_404(current_user, reminder_id)
     form = DoneForm()
-    if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
-        return _back(reminder, form.back.data)
-    try:
-        services.mark_done(current_user, reminder, note=form.note.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Rappel « {reminder.title} » marqué comme fait.", "success")
-    return _back(reminder, form.back.data)
+    return press(
+        form,
+        lambda: services.mark_done(current_user, reminder, note=form.note.data),
+        lambda _result: f"Rappel « {reminder.title} » marqué comme fait.",
+        _back(reminder, form.back.data),
+        invalid=lambda form: " ".join(e for errors in form.errors.values() for e in errors),
+    )
 
 
 @bp.route("/rappels/<int:reminder_id>/reporter", methods=["GET", "POST"])
@@ -117,22 +110,15 @@ def postpone(reminder_id: int):
     form = PostponeForm()
     if not form.is_submitted():
         form.back.data = request.args.get("depuis")
-    if form.validate_on_submit():
-        try:
-            services.postpone(
-                current_user, reminder, new_date=form.new_date.data, reason=form.reason.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"Rappel « {reminder.title} » reporté au {form.new_date.data:%d/%m/%Y}.",
-                "success",
-            )
-            return _back(reminder, form.back.data)
-    return render_template("reminders/postpone.html", reminder=reminder, form=form)
+    done = submit(
+        form,
+        lambda: services.postpone(
+            current_user, reminder, new_date=form.new_date.data, reason=form.reason.data
+        ),
+        lambda _result: f"Rappel « {reminder.title} » reporté au {form.new_date.data:%d/%m/%Y}.",
+        lambda _result: _back(reminder, form.back.data),
+    )
+    return done or render_template("reminders/postpone.html", reminder=reminder, form=form)
 
 
 # --- a household's reminders -------------------------------------------------------------
@@ -143,18 +129,16 @@ def postpone(reminder_id: int):
 def household(household_id: int):
     household = open_household_file(household_id)
     form = ManualReminderForm()
-    if form.validate_on_submit():
-        try:
-            services.create_manual_reminder(
-                current_user, household, title=form.title.data, due_on=form.due_on.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Rappel ajouté : il apparaîtra dans vos rappels à la date choisie.", "success")
-            return redirect(url_for(".household", household_id=household.id))
+    done = submit(
+        form,
+        lambda: services.create_manual_reminder(
+            current_user, household, title=form.title.data, due_on=form.due_on.data
+        ),
+        "Rappel ajouté : il apparaîtra dans vos rappels à la date choisie.",
+        url_for(".household", household_id=household.id),
+    )
+    if done:
+        return done
     reminders = db.session.scalars(
         household_reminders(current_user, household).order_by(
             Reminder.status != "a_faire", Reminder.due_on.desc()
@@ -192,23 +176,21 @@ def _my_reminder_ids(reminders) -> set[int]:
 @permission_required(Permission.MANAGE_SETTINGS)
 def settings():
     form = settings_form(current_settings())
-    if form.validate_on_submit():
-        values = {spec.key: getattr(form, spec.key).data for spec in SETTINGS}
-        try:
-            changed = services.update_settings(current_user, values)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"{len(changed)} réglage(s) enregistré(s) : ils s'appliquent au prochain passage."
-                if changed
-                else "Aucun réglage modifié.",
-                "success",
-            )
-            return redirect(url_for(".settings"))
-    return render_template("reminders/settings.html", form=form, specs=SETTINGS, rules=RULES)
+    done = submit(
+        form,
+        lambda: services.update_settings(
+            current_user, {spec.key: getattr(form, spec.key).data for spec in SETTINGS}
+        ),
+        lambda changed: (
+            f"{len(changed)} réglage(s) enregistré(s) : ils s'appliquent au prochain passage."
+            if changed
+            else "Aucun réglage modifié."
+        ),
+        url_for(".settings"),
+    )
+    return done or render_template(
+        "reminders/settings.html", form=form, specs=SETTINGS, rules=RULES
+    )
 
 
 # --- calendar ------------------------------------------------------------------------------
@@ -219,11 +201,18 @@ def settings():
 def calendar():
     """The user's calendar address: POST creates a new one (shown once)."""
     form = EmptyForm()
-    new_url = None
-    if form.validate_on_submit():
-        token = services.create_calendar_feed(current_user)
-        db.session.commit()
-        new_url = url_for(".feed", token=token, _external=True)
+    done = submit(
+        form,
+        lambda: services.create_calendar_feed(current_user),
+        None,
+        None,
+        # The new address is shown once, in the response to the POST.
+        page=lambda token: _calendar_page(form, url_for(".feed", token=token, _external=True)),
+    )
+    return done or _calendar_page(form, None)
+
+
+def _calendar_page(form, new_url: str | None):
     feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == current_user.id))
     return render_template("reminders/calendar.html", feed=feed, form=form, new_url=new_url)
 
@@ -231,11 +220,17 @@ def calendar():
 @bp.route("/rappels/calendrier/revoquer", methods=["POST"])
 @permission_required(VIEW)
 def revoke_calendar():
-    form = EmptyForm()
-    if form.validate_on_submit() and services.revoke_calendar_feed(current_user):
-        db.session.commit()
-        flash("L'adresse de votre calendrier est révoquée : elle ne fonctionne plus.", "success")
-    return redirect(url_for(".calendar"))
+    return press(
+        EmptyForm(),
+        lambda: services.revoke_calendar_feed(current_user),
+        lambda revoked: (
+            "L'adresse de votre calendrier est révoquée : elle ne fonctionne plus."
+            if revoked
+            else None
+        ),
+        url_for(".calendar"),
+        invalid=None,
+    )
 
 
 @bp.route("/calendrier/<token>.ics")

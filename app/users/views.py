@@ -1,14 +1,13 @@
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.services import requires_second_factor, reset_second_factor, totp_credential
 from app.auth.views import reauth_required
 from app.db import db
-from app.errors import DomainError
-from app.forms import VersionedForm, apply_domain_error
+from app.forms import VersionedForm, press, submit
 from app.organisations.models import Organisation
 from app.permissions import Permission, permission_required
 from app.projects.models import Project
@@ -50,6 +49,9 @@ def _values(form: UserForm) -> dict:
     return {name: getattr(form, name).data for name in fields}
 
 
+EXPIRED_TRY_AGAIN = "Le formulaire a expiré. Recommencez."
+
+
 @bp.route("/")
 @permission_required(Permission.MANAGE_USERS)
 def index():
@@ -62,18 +64,14 @@ def index():
 @admin_reauth_required
 def create():
     form = _form(None)
-    if form.validate_on_submit():
-        try:
-            user, temporary = services.create_user(current_user, **_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            return render_template(
-                "admin/temporary_password.html", user=user, temporary=temporary, created=True
-            )
-    return render_template("admin/user_form.html", form=form, user=None)
+    done = submit(
+        form,
+        lambda: services.create_user(current_user, **_values(form)),
+        None,
+        None,
+        page=lambda created: _temporary_password_page(*created, created=True),
+    )
+    return done or render_template("admin/user_form.html", form=form, user=None)
 
 
 @bp.route("/<int:user_id>/modifier", methods=["GET", "POST"])
@@ -82,19 +80,15 @@ def create():
 def edit(user_id: int):
     user = _get_or_404(user_id)
     form = _form(user)
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                current_user, user, version=form.expected_version.data, **_values(form)
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Compte de {user.full_name} enregistré.", "success")
-            return redirect(url_for(".index"))
-    return render_template(
+    done = submit(
+        form,
+        lambda: services.update_user(
+            current_user, user, version=form.expected_version.data, **_values(form)
+        ),
+        lambda _result: f"Compte de {user.full_name} enregistré.",
+        url_for(".index"),
+    )
+    return done or render_template(
         "admin/user_form.html",
         form=form,
         user=user,
@@ -109,22 +103,18 @@ def edit(user_id: int):
 def toggle_active(user_id: int):
     user = _get_or_404(user_id)
     form = VersionedForm()
-    if form.validate_on_submit():
-        try:
-            services.set_user_active(
-                current_user, user, is_active=not user.is_active, version=form.expected_version.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                f"Compte de {user.full_name} "
-                + ("réactivé." if user.is_active else "désactivé : ses sessions sont fermées."),
-                "success",
-            )
-    return redirect(url_for(".index"))
+    return press(
+        form,
+        lambda: services.set_user_active(
+            current_user, user, is_active=not user.is_active, version=form.expected_version.data
+        ),
+        lambda _result: (
+            f"Compte de {user.full_name} "
+            + ("réactivé." if user.is_active else "désactivé : ses sessions sont fermées.")
+        ),
+        url_for(".index"),
+        invalid=None,
+    )
 
 
 @bp.route("/<int:user_id>/reinitialiser-mot-de-passe", methods=["POST"])
@@ -132,14 +122,21 @@ def toggle_active(user_id: int):
 @admin_reauth_required
 def reset_password(user_id: int):
     user = _get_or_404(user_id)
-    form = VersionedForm()
-    if not form.validate_on_submit():
-        flash("Le formulaire a expiré. Recommencez.", "error")
-        return redirect(url_for(".edit", user_id=user.id))
-    temporary = services.reset_password(current_user, user)
-    db.session.commit()
+    return press(
+        VersionedForm(),
+        lambda: services.reset_password(current_user, user),
+        None,
+        None,
+        page=lambda temporary: _temporary_password_page(user, temporary, created=False),
+        refused_to=url_for(".edit", user_id=user.id),
+        invalid=EXPIRED_TRY_AGAIN,
+    )
+
+
+def _temporary_password_page(user: User, temporary: str, *, created: bool):
+    """Shown once, in the response to the POST: never in a URL nor in the session."""
     return render_template(
-        "admin/temporary_password.html", user=user, temporary=temporary, created=False
+        "admin/temporary_password.html", user=user, temporary=temporary, created=created
     )
 
 
@@ -149,20 +146,11 @@ def reset_password(user_id: int):
 def reset_totp(user_id: int):
     """Lost phone and recovery codes: the user enrols again at the next login."""
     user = _get_or_404(user_id)
-    form = VersionedForm()
-    if not form.validate_on_submit():
-        flash("Le formulaire a expiré. Recommencez.", "error")
-        return redirect(url_for(".edit", user_id=user.id))
-    try:
-        reset_second_factor(current_user, user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(
-            f"Double authentification de {user.full_name} réinitialisée : ses sessions sont "
-            "fermées, elle ou il l'activera de nouveau à sa prochaine connexion.",
-            "success",
-        )
-    return redirect(url_for(".edit", user_id=user.id))
+    return press(
+        VersionedForm(),
+        lambda: reset_second_factor(current_user, user),
+        f"Double authentification de {user.full_name} réinitialisée : ses sessions sont "
+        "fermées, elle ou il l'activera de nouveau à sa prochaine connexion.",
+        url_for(".edit", user_id=user.id),
+        invalid=EXPIRED_TRY_AGAIN,
+    )

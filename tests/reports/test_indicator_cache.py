@@ -18,7 +18,7 @@ from app.permissions import Role
 from app.reports import cache
 from app.reports.indicators import Period, indicators
 from app.reports.models import IndicatorCache
-from app.reports.views import computed_at_text
+from app.reports.views_indicators import computed_at_text
 from app.users.models import User
 from tests.conftest import page
 from tests.factories import make_household, make_measure, make_user

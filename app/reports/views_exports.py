@@ -1,0 +1,247 @@
+"""Pilotage exports: the indicators and the caseload list as CSV or XLSX, logged before
+they are sent.
+
+Routes of the ``reports`` blueprint (``app.reports.views``), split off by seam."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from flask import Response, flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.audit.services import record
+from app.auth.views import reauth_required
+from app.db import db
+from app.formatting import today_paris
+from app.permissions import Permission, permission_required
+from app.reports import (
+    queries,
+    views_indicators,  # used at call time: the modules import each other
+)
+from app.reports.views import (
+    CASELOADS,
+    FORMATS,
+    MIME,
+    bp,
+    chosen_projects,
+    figure_text,
+    masked_text,
+    number_text,
+    referent_arg,
+    small_count_threshold,
+)
+
+# --- exports ------------------------------------------------------------------------------
+
+
+def _download(content: bytes, fmt: str, name: str) -> Response:
+    return Response(
+        content,
+        mimetype=MIME[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(…) leaking data,
+# DDE commands): text typed by users is prefixed with an apostrophe so it stays text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv(rows: list[list]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerows([_as_text(value) for value in row] for row in rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append([_as_text(value) for value in row])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 40
+        sheet.column_dimensions["B"].width = 60
+        sheet.column_dimensions["C"].width = 18
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(figure, threshold: int, fmt: str):
+    hidden = masked_text(figure, threshold)
+    if hidden is not None:
+        return hidden
+    if fmt == "csv" or figure.value is None:
+        return figure_text(figure)
+    if figure.kind == "cents":
+        return float(Decimal(figure.value) / 100)
+    if figure.kind == "count":
+        return int(figure.value)
+    return float(figure.value)
+
+
+UNITS = {
+    "count": "ménages",
+    "days": "jours",
+    "months": "mois",
+    "ratio": "contacts",
+    "percent": "%",
+    "cents": "€",
+}
+
+
+def indicator_rows(data: queries.Indicators, threshold: int, fmt: str) -> list[list]:
+    """The indicators as rows — section, indicator, value, unit — with the small counts
+    masked. No household reference, name or free text: aggregates only."""
+    projects = ", ".join(p.name for p in data.projects)
+    rows = [
+        ["Rubrique", "Indicateur", "Valeur", "Unité"],
+        ["Périmètre", "Projets", projects, ""],
+        ["Périmètre", "Du", data.period.start.isoformat(), ""],
+        ["Périmètre", "Au", data.period.end.isoformat(), ""],
+        ["Périmètre", "Petits effectifs masqués en dessous de", threshold, "ménages"],
+    ]
+    for section in data.sections:
+        for figure in section.figures:
+            unit = UNITS[figure.kind]
+            if figure.key == "contacts" or figure.key == "household_months":
+                unit = "contacts" if figure.key == "contacts" else "mois"
+            rows.append([section.title, figure.label, _cell(figure, threshold, fmt), unit])
+    return rows
+
+
+def monthly_rows(data: queries.Indicators, threshold: int, fmt: str) -> list[list]:
+    flows, trend = data.charts["flux"], dict(data.charts["impayes"].rows)
+    rows = [["Mois", "Entrées", "Sorties", "Ménages en impayé", "Dette totale (€)"]]
+    for key, (entries, exits) in flows.rows:
+        households, cents = trend.get(key, (0, 0))
+        count_cell = f"< {threshold}" if 0 < households < threshold else households
+        money = f"< {threshold} ménages" if 0 < households < threshold else cents / 100
+        if fmt == "csv" and not isinstance(money, str):
+            money = number_text(Decimal(cents) / 100, 2)
+        rows.append([key, entries, exits, count_cell, money])
+    return rows
+
+
+@bp.route(f"/pilotage/indicateurs/export.{FORMATS}")
+@permission_required(Permission.VIEW_INDICATORS, Permission.EXPORT_DATA)
+@reauth_required()
+def export_indicators(fmt: str):
+    """The indicators as CSV or XLSX, small counts masked. The figures come from the same
+    shared cache as the page (``app.reports.cache``): while the page's figures are fresh, the
+    export holds exactly what the page shows; otherwise they are computed (and cached) now."""
+    projects, ids, _chosen = chosen_projects()
+    form = views_indicators.period_form(projects)
+    # Committed with the audit entry.
+    result = views_indicators.cached_or_none(ids, form, commit=False)
+    data = result.data if result else None
+    if data is None:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("reports.indicators", **request.args))
+    threshold = small_count_threshold()
+    rows = indicator_rows(data, threshold, fmt)
+    months = monthly_rows(data, threshold, fmt)
+    if fmt == "csv":
+        content = _csv([*rows, [], *months])
+    else:
+        content = _xlsx([("Indicateurs", rows), ("Par mois", months)])
+    record(
+        current_user,
+        "reports.export",
+        details={"kind": "indicators", "format": fmt, "rows": len(rows) - 1 + len(months) - 1},
+    )
+    db.session.commit()
+    name = f"indicateurs-{data.period.start.isoformat()}-{data.period.end.isoformat()}"
+    return _download(content, fmt, name)
+
+
+CASELOAD_COLUMNS = [
+    "Référence",
+    "Projet",
+    "Référent·e",
+    "Étape",
+    "Poids",
+    "Dernier contact",
+    "Jours depuis le contact",
+    "Rythme de contact dépassé",
+    "Prochain bilan",
+    "Fin prévue de la mesure",
+    "Rappels en retard",
+    "Impayé en hausse",
+]
+
+
+def caseload_rows(lines, fmt: str) -> list[list]:
+    """The households of a caseload list: references and référents, no social content."""
+
+    def day(value):
+        if value is None:
+            return ""
+        return value.strftime("%d/%m/%Y") if fmt == "csv" else value
+
+    def yes(value: bool) -> str:
+        return "oui" if value else "non"
+
+    rows = [CASELOAD_COLUMNS]
+    for line in lines:
+        rows.append(
+            [
+                line.reference,
+                line.project_name,
+                line.referent_name or "Sans référent·e",
+                line.stage_label,
+                number_text(line.weight) if fmt == "csv" else float(line.weight),
+                day(line.last_contact_on),
+                "" if line.days_since_contact is None else line.days_since_contact,
+                yes(line.is_contact_overdue),
+                day(line.next_review_on),
+                day(line.planned_end_on),
+                line.overdue_reminders,
+                yes(line.is_arrears_rising),
+            ]
+        )
+    return rows
+
+
+@bp.route(f"/pilotage/menages/export.{FORMATS}")
+@permission_required(CASELOADS, Permission.EXPORT_DATA)
+@reauth_required()
+def export_caseload(fmt: str):
+    _projects_list, ids, _chosen = chosen_projects()
+    kind = request.args.get("indicateur")
+    kind = kind if kind in queries.DRILL_DOWNS else "menages"
+    lines = queries.caseload_households(
+        current_user,
+        ids,
+        today_paris(),
+        kind=kind,
+        referent=referent_arg(request.args.get("referent")),
+    )
+    rows = caseload_rows(lines, fmt)
+    content = _csv(rows) if fmt == "csv" else _xlsx([("Ménages", rows)])
+    record(
+        current_user,
+        "reports.export",
+        details={"kind": "caseload", "format": fmt, "rows": len(lines), "filter": kind},
+    )
+    db.session.commit()
+    return _download(content, fmt, f"portefeuilles-{today_paris().isoformat()}")
