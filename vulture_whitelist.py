@@ -4,7 +4,7 @@ calls it. Code that nothing calls is deleted, not listed here. (This file is rea
 never run; importing it checks that every entry still exists.)"""
 
 from app.backups.jobs import nightly
-from app.cli import _BackupFailed
+from app.cli import CommandError
 from app.clock import FixedClock
 from app.db import UtcDateTime
 from app.households.queries import path_header_alerts, path_timeline_events
@@ -45,7 +45,7 @@ CALLED_BY_A_FRAMEWORK = (
     UtcDateTime.process_result_value,
     User.__mapper_args__,  # SQLAlchemy declarative (VersionedMixin)
     User.get_id,  # Flask-Login
-    _BackupFailed.show,  # click, to print a ClickException
+    CommandError.show,  # click, to print a ClickException
     PeriodForm.Meta,  # WTForms: form options
     PeriodForm.validate_fin,  # WTForms: inline validator of the field "fin"
 )

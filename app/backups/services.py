@@ -18,10 +18,7 @@ Every failure is a ``BackupError`` with a French message for the operator.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hashlib
 import hmac
 import os
 import re
@@ -34,17 +31,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-
-class BackupError(RuntimeError):
-    """A failure the operator can act on; the message is French."""
+from app.backups.encryption import (
+    decrypt_stream,
+    encrypt_stream,
+    is_encrypted,
+    read_key_file,
+)
+from app.backups.encryption import generate_key_file as generate_key_file
+from app.backups.files import (
+    CHECKSUM_SUFFIX,
+    BackupError,
+    ensure_private_folder,
+    new_private_file,
+    sha256,
+    write_checksum,
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,7 @@ class VerifyResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-FILE_MODE = 0o600
-FOLDER_MODE = 0o700
-CHUNK_SIZE = 1024 * 1024
 ENCRYPTED_SUFFIX = ".enc"
-CHECKSUM_SUFFIX = ".sha256"
 NAME_PATTERN = re.compile(r"^ancrage-(\d{8}-\d{6})\.(sqlite3|dump)(\.enc)?$")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -110,182 +111,6 @@ def sqlite_integrity(path: Path) -> str:
             return conn.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.DatabaseError as error:
         return str(error)
-
-
-# --- files and folders -------------------------------------------------------------------
-
-
-def ensure_private_folder(folder: Path) -> None:
-    """Create ``folder`` (and its parents) and make it ``0700``."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-        folder.chmod(FOLDER_MODE)
-    except OSError as error:
-        raise BackupError(
-            f"Impossible de préparer le dossier des sauvegardes {folder} : {error.strerror}"
-        ) from error
-
-
-@contextlib.contextmanager
-def _new_private_file(path: Path) -> Iterator:
-    """Open a new file ``0600`` (never an existing one); removed again if writing fails."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
-        raise BackupError(f"{path} existe déjà : choisissez un autre nom.") from None
-    except OSError as error:
-        raise BackupError(f"Impossible de créer {path} : {error.strerror}") from error
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_checksum(path: Path) -> None:
-    target = path.with_name(path.name + CHECKSUM_SUFFIX)
-    with _new_private_file(target) as handle:
-        handle.write(f"{_sha256(path)}  {path.name}\n".encode())
-
-
-# --- encryption --------------------------------------------------------------------------
-#
-# File layout: MAGIC (8 bytes) | salt (16) | key check (16) | chunks. Each chunk is a 4-byte
-# big-endian length, then AES-256-GCM(ciphertext + tag) of at most CHUNK_SIZE plain bytes.
-# The file key and the key check come from the key file's 32 bytes and the salt (HKDF-SHA256),
-# so a wrong key is told apart from a damaged file. Nonce: the chunk's number (11 bytes) and
-# a last-chunk flag (the STREAM construction): chunks cannot be reordered, dropped or
-# truncated unnoticed. The header is the associated data of every chunk.
-
-MAGIC = b"ANCRBK1\x00"
-SALT_SIZE = 16
-CHECK_SIZE = 16
-HEADER_SIZE = len(MAGIC) + SALT_SIZE + CHECK_SIZE
-TAG_SIZE = 16
-
-
-def generate_key_file(path: Path) -> None:
-    """Write a new random key (32 bytes, base64) into a new ``0600`` file."""
-    if not path.parent.exists():
-        ensure_private_folder(path.parent)
-    with _new_private_file(path) as handle:
-        handle.write(base64.b64encode(os.urandom(32)) + b"\n")
-
-
-def read_key_file(path: Path) -> bytes:
-    """The 32-byte key of ``path`` (base64, e.g. from ``backup generate-key`` or
-    ``openssl rand -base64 32``). Refuses a key file other users can read."""
-    try:
-        mode = path.stat().st_mode
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BackupError(f"Fichier de clé introuvable : {path}.") from None
-    except OSError as error:
-        raise BackupError(
-            f"Fichier de clé illisible : {path} ({error.strerror}). Vérifiez ses droits."
-        ) from error
-    if mode & 0o077:
-        raise BackupError(
-            f"Le fichier de clé {path} est accessible à d'autres utilisateurs : "
-            f"rendez-le privé (chmod 600 {path})."
-        )
-    try:
-        key = base64.b64decode(raw.strip(), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != 32:
-        raise BackupError(
-            f"Le fichier de clé {path} ne contient pas une clé valide (32 octets en base64, "
-            "créée par « backup generate-key »)."
-        )
-    return key
-
-
-def _derive(key: bytes, salt: bytes) -> tuple[bytes, bytes]:
-    material = HKDF(
-        algorithm=hashes.SHA256(), length=32 + CHECK_SIZE, salt=salt, info=b"ancrage-backup-v1"
-    ).derive(key)
-    return material[:32], material[32:]
-
-
-def _nonce(counter: int, last: bool) -> bytes:
-    return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
-
-
-def encrypt_stream(source, target, key: bytes) -> None:
-    """Encrypt the readable binary ``source`` into the writable ``target``, chunk by chunk
-    (memory stays around two chunks whatever the database's size)."""
-    salt = os.urandom(SALT_SIZE)
-    file_key, check = _derive(key, salt)
-    header = MAGIC + salt + check
-    target.write(header)
-    cipher = AESGCM(file_key)
-    counter = 0
-    chunk = source.read(CHUNK_SIZE)
-    while True:
-        following = source.read(CHUNK_SIZE)
-        last = not following
-        sealed = cipher.encrypt(_nonce(counter, last), chunk, header)
-        target.write(len(sealed).to_bytes(4, "big") + sealed)
-        if last:
-            return
-        chunk, counter = following, counter + 1
-
-
-def decrypt_stream(source, target, key: bytes, *, name: str) -> None:
-    """Decrypt ``source`` into ``target`` (``None``: only check); raises ``BackupError`` for a
-    wrong key or a damaged file."""
-    header = source.read(HEADER_SIZE)
-    if len(header) < HEADER_SIZE or not header.startswith(MAGIC):
-        raise BackupError(f"{name} n'est pas une sauvegarde chiffrée d'Ancrage.")
-    file_key, check = _derive(key, header[len(MAGIC) : len(MAGIC) + SALT_SIZE])
-    if not hmac.compare_digest(check, header[-CHECK_SIZE:]):
-        raise BackupError(
-            f"Mauvaise clé : {name} a été chiffrée avec une autre clé. Rien n'a été restauré."
-        )
-    cipher = AESGCM(file_key)
-    damaged = BackupError(f"Sauvegarde endommagée : {name} est tronquée ou altérée.")
-    counter = 0
-    while True:
-        length_bytes = source.read(4)
-        if len(length_bytes) < 4:
-            raise damaged  # no last chunk: truncated
-        length = int.from_bytes(length_bytes, "big")
-        if not TAG_SIZE <= length <= CHUNK_SIZE + TAG_SIZE:
-            raise damaged
-        sealed = source.read(length)
-        if len(sealed) < length:
-            raise damaged
-        plain = None
-        for last in (False, True):
-            try:
-                plain = cipher.decrypt(_nonce(counter, last), sealed, header)
-            except InvalidTag:
-                continue
-            break
-        if plain is None:
-            raise damaged
-        if target is not None:
-            target.write(plain)
-        if last:
-            if source.read(1):
-                raise damaged  # bytes after the last chunk
-            return
-        counter += 1
-
-
-def is_encrypted(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(len(MAGIC)) == MAGIC
 
 
 # --- database tools ----------------------------------------------------------------------
@@ -372,7 +197,7 @@ def create_backup(url: str | URL, output: Path, *, key: bytes | None = None) -> 
         else:
             _create_pg(url, output, key)
             counts = {}
-        _write_checksum(output)
+        write_checksum(output)
     except BaseException:
         output.unlink(missing_ok=True)
         raise
@@ -381,7 +206,7 @@ def create_backup(url: str | URL, output: Path, *, key: bytes | None = None) -> 
 
 def _create_sqlite(source: Path, output: Path, key: bytes | None) -> dict[str, int]:
     if key is None:
-        with _new_private_file(output):
+        with new_private_file(output):
             pass  # reserve the name with the right mode; the backup API fills it
         _sqlite_copy(source, output)
         return table_counts(f"sqlite:///{output}")
@@ -389,7 +214,7 @@ def _create_sqlite(source: Path, output: Path, key: bytes | None) -> dict[str, i
         plain = Path(private) / "snapshot.sqlite3"
         _sqlite_copy(source, plain)
         counts = table_counts(f"sqlite:///{plain}")
-        with open(plain, "rb") as src, _new_private_file(output) as dst:
+        with open(plain, "rb") as src, new_private_file(output) as dst:
             encrypt_stream(src, dst, key)
     return counts
 
@@ -397,7 +222,7 @@ def _create_sqlite(source: Path, output: Path, key: bytes | None) -> dict[str, i
 def _create_pg(url: URL, output: Path, key: bytes | None) -> None:
     args, env = _pg_args(url)
     command = [_pg_tool("pg_dump"), "--format=custom", *args, url.database or ""]
-    with _new_private_file(output) as dst:
+    with new_private_file(output) as dst:
         if key is None:
             result = subprocess.run(  # noqa: S603  # nosec B603
                 command, stdout=dst, stderr=subprocess.PIPE, env=env, check=False
@@ -460,7 +285,7 @@ def _check_checksum(path: Path) -> None:
     if not sidecar.exists():
         return
     expected = (sidecar.read_text().split() or [""])[0]
-    if not hmac.compare_digest(expected, _sha256(path)):
+    if not hmac.compare_digest(expected, sha256(path)):
         raise BackupError(
             f"Sauvegarde endommagée : {path.name} ne correspond plus à son empreinte "
             f"({sidecar.name})."
@@ -491,7 +316,7 @@ def _plain_copy(path: Path, key: bytes | None) -> Iterator[tuple[Path, bool]]:
         )
     with tempfile.TemporaryDirectory(prefix="ancrage-restore-") as private:  # 0700
         plain = Path(private) / "plain"
-        with open(path, "rb") as src, _new_private_file(plain) as dst:
+        with open(path, "rb") as src, new_private_file(plain) as dst:
             decrypt_stream(src, dst, key, name=path.name)
         yield plain, True
 

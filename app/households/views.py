@@ -76,14 +76,11 @@ LIST_FILTERS = (
 )
 
 
-@bp.route("/", methods=["GET", "POST"])
-@permission_required(VIEW)
-def index():
-    if request.method == "POST":  # the search form posts: the typed name stays out of the URL
-        return redirect_to_results("households.index", request.form, LIST_FILTERS)
+def _list_filters() -> ListFilters:
+    """The list's filters read from the URL; an unknown stage or public is ignored."""
     stage = request.args.get("etape") or None
     public = request.args.get("public") or None
-    filters = ListFilters(
+    return ListFilters(
         q=recalled_search(),
         project_id=_int_arg("projet"),
         stage=stage if stage in HouseholdStage._value2member_map_ else None,
@@ -93,6 +90,14 @@ def index():
         sort=request.args.get("tri", "reference"),
         descending=request.args.get("ordre") == "desc",
     )
+
+
+@bp.route("/", methods=["GET", "POST"])
+@permission_required(VIEW)
+def index():
+    if request.method == "POST":  # the search form posts: the typed name stays out of the URL
+        return redirect_to_results("households.index", request.form, LIST_FILTERS)
+    filters = _list_filters()
     query = household_list(current_user, filters)
     # Coordinators: closed files due for anonymisation within 60 days (app.retention).
     due_for_anonymisation = provided("due_for_anonymisation")

@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.backups.encryption import MAGIC
 from app.backups.services import (
-    MAGIC,
     BackupError,
     create_backup,
     plan_rotation,
