@@ -95,10 +95,11 @@ def test_coordinator_balances_caseloads_and_exports_indicators(
         page.get_by_role("link", name="Exporter (Excel)").click()
     with open(download_info.value.path(), "rb") as downloaded:
         workbook = load_workbook(io.BytesIO(downloaded.read()))
+    # A percentage is a fraction shown with a % format (0.956 reads 95,6 %): compared as shown.
     exported = {
-        row[1]: row[2]
-        for row in workbook["Indicateurs"].iter_rows(min_row=2, values_only=True)
-        if row[0] != "Périmètre"
+        row[1].value: (row[2].value * 100 if row[2].number_format.endswith("%") else row[2].value)
+        for row in workbook["Indicateurs"].iter_rows(min_row=2)
+        if row[0].value != "Périmètre"
     }
     assert set(exported) == set(shown)
     compared = 0
