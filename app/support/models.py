@@ -133,8 +133,9 @@ class Measure(VersionedMixin, db.Model):
     planned_end_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
     # Kept by the services: start + 3 months, then each review + 3 months; none once final.
     next_review_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    # Whether a measure is open is a fact landlord staff may know ("Accompagné").
     status: Mapped[str] = mapped_column(
-        String(10), default=MeasureStatus.EN_COURS, info={"audience": "social"}
+        String(10), default=MeasureStatus.EN_COURS, info={"audience": "tenancy"}
     )
     closed_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
     created_at: Mapped[datetime] = mapped_column(
