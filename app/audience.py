@@ -36,8 +36,10 @@ What channels call:
   exports, searches and JSON.
 - ``project(user, record)``: the record as ``user`` may read it; reading a column (or a
   property declared in the model's ``__audience__``) the user may not read raises
-  ``AudienceRefused``, reading anything undeclared raises ``AttributeError``. Templates
-  receive it instead of the record where they show restricted content.
+  ``AudienceRefused``, and so does reading anything undeclared (a relationship, a
+  property not in ``__audience__``) — not an ``AttributeError``, which a template would
+  silently render as nothing. Templates receive it instead of the record where they show
+  restricted content (``project(household)`` in a template).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ AUDIENCE_PERMISSION: dict[Audience, Permission | None] = {
 
 
 class AudienceRefused(Exception):
-    """A channel tried to read, for a viewer, a column the viewer may not read."""
+    """A channel tried to read, for a viewer, a column the viewer may not read (or one whose
+    audience is not declared)."""
 
 
 def audience_of(column) -> Audience:
@@ -142,6 +145,8 @@ class Projection:
         object.__setattr__(self, "_user", user)
 
     def __getattr__(self, name: str):
+        if name.startswith("_"):  # Python's and Jinja's protocols (__html__, …)
+            raise AttributeError(name)
         record, user = self._record, self._user
         mapper = sa_inspect(type(record))
         if name in mapper.columns:
@@ -153,7 +158,7 @@ class Projection:
             if not may_read_audience(user, declared[name]):
                 raise AudienceRefused(f"{type(record).__name__}.{name}")
             return getattr(record, name)
-        raise AttributeError(f"{type(record).__name__}.{name} has no declared audience")
+        raise AudienceRefused(f"{type(record).__name__}.{name} has no declared audience")
 
     def __setattr__(self, name, value):
         raise AttributeError("a projection is read-only")

@@ -124,7 +124,7 @@ def test_the_projection_refuses_what_the_viewer_may_not_read(people):
         _ = for_landlord.difficulties
     with pytest.raises(AudienceRefused):
         _ = for_landlord.current_address
-    with pytest.raises(AttributeError):
+    with pytest.raises(AudienceRefused, match="no declared audience"):
         _ = for_landlord.members  # not declared: never handed out by accident
     assert project(worker, w.household).difficulties == "Rien à signaler"
     assert not for_landlord.may_read("debts_cents")
@@ -163,3 +163,23 @@ def test_readable_columns_follow_the_declaration(people):
     assert "last_name" not in {c.name for c in readable_columns(landlord, Member)}
     assert not can_read(landlord, Intervention.note) and can_read(worker, Intervention.note)
     assert not can_read(w.users["admin"], "social")
+
+
+def test_a_template_given_the_projection_refuses_instead_of_rendering_nothing(people, app):
+    """Jinja renders an attribute it cannot get as an empty string; the projection raises
+    instead, so a forbidden or undeclared read breaks the page rather than passing silently."""
+    from flask import render_template_string
+
+    w = people
+    w.household.debts_cents = 12_300
+    source = "{{ project(household).debts_cents }}"
+    with app.test_request_context():
+        from flask_login import login_user
+
+        login_user(w.users["travailleur_social"])
+        assert render_template_string(source, household=w.household) == "12300"
+        login_user(w.users["bailleur"])
+        with pytest.raises(AudienceRefused):
+            render_template_string(source, household=w.household)
+        with pytest.raises(AudienceRefused):
+            render_template_string("{{ project(household).team }}", household=w.household)

@@ -250,6 +250,14 @@ class Household(VersionedMixin, db.Model):
         CheckConstraint(MONEY.sql("debts_cents"), name="debts_plausible"),
         Index("ix_household_project_stage", "project_id", "stage"),
     )
+    # Audiences of the properties a projection (app.audience.project) may hand out, derived
+    # from the columns of the same audience.
+    __audience__ = {
+        "display_name": "tenancy",
+        "stage_label": "tenancy",
+        "income_source_list": "social",
+        "target_public_list": "health",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     reference: Mapped[str] = mapped_column(String(20), unique=True, info={"audience": "tenancy"})

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app.audience import can_read
 from app.db import commit_keeping_loaded, db
 from app.errors import DomainError
 from app.formatting import today_paris
@@ -164,7 +165,7 @@ def index():
         projects=current_user.projects,
         referents=referent_choices(current_user),
         landlords=landlord_choices(current_user),
-        publics=list(TargetPublic) if has_permission(current_user, SOCIAL) else [],
+        publics=list(TargetPublic) if can_read(current_user, Household.target_publics) else [],
         is_filtered=bool(filters.q)
         or any(v for k, v in args.items() if k not in ("tri", "ordre", "recherche")),
     )

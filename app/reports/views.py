@@ -27,6 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import bounds
+from app.audience import Audience, can_read
 from app.audit.services import record
 from app.auth.views import reauth_required
 from app.db import commit_keeping_loaded, db
@@ -39,7 +40,6 @@ from app.households.services import record_file_read
 from app.http import id_list, int_arg
 from app.permissions import (
     Permission,
-    can_read_social_content,
     has_permission,
     permission_required,
 )
@@ -663,7 +663,8 @@ def export_caseload(fmt: str):
 def household_synthesis(household_id: int):
     household = get_household_or_404(current_user, household_id)
     today = today_paris()
-    social = can_read_social_content(current_user)
+    # Members' details, measures, objectives, reviews and notes: the social audience.
+    social = can_read(current_user, Audience.SOCIAL)
     context = _synthesis_context(household, today, social)
     record_file_read(current_user, household, page=request.endpoint, export="print")
     db.session.commit()

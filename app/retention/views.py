@@ -37,7 +37,7 @@ def _audit(household, fmt: str, sections) -> None:
 @reauth_required()
 def subject_access(household_id: int):
     household = get_household_or_404(current_user, household_id)
-    sections = subject_access_file(household)
+    sections = subject_access_file(household, current_user)
     _audit(household, "html", sections)
     return render_template(
         "retention/subject_access.html",
@@ -52,7 +52,7 @@ def subject_access(household_id: int):
 @reauth_required()
 def subject_access_json(household_id: int):
     household = get_household_or_404(current_user, household_id)
-    sections = subject_access_file(household)
+    sections = subject_access_file(household, current_user)
     _audit(household, "json", sections)
     body = {
         "household_id": household.id,
