@@ -12,7 +12,6 @@ from app.housing import queries as housing_queries
 from app.housing.queries import TenancyDetail
 from app.interventions import queries as interventions_queries
 from app.partners import queries as partners_queries
-from app.permissions import can_read_household_field
 from app.reminders.services import notify_partner_correction, notify_project_access
 from app.reports.forms import PeriodForm
 from app.retention.jobs import anonymise_closed_files
@@ -36,8 +35,6 @@ CALLED_BY_NAME = (
     notify_partner_correction,
     # Templates: templates/housing/household.html.
     TenancyDetail.bar_width,
-    # To be replaced by the per-column audience declaration (issue 14); kept until then.
-    can_read_household_field,
 )
 
 CALLED_BY_A_FRAMEWORK = (

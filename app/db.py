@@ -90,14 +90,16 @@ class VersionedMixin:
     carried by edit forms so that a form opened on an old version is refused (see
     ``app.errors.check_version``)."""
 
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, info={"audience": "internal"}
+    )
     updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
+        UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow, info={"audience": "internal"}
     )
     # Who saved last (stamped by ``_stamp_editor`` with the service's actor), for "modifiée
     # par X à HH:MM". A plain id, not a foreign key: users are never deleted, and a key would
     # make user <-> organisation a cycle.
-    updated_by_id: Mapped[int | None] = mapped_column(Integer)
+    updated_by_id: Mapped[int | None] = mapped_column(Integer, info={"audience": "internal"})
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:

@@ -12,8 +12,9 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from app import bounds
+from app.audience import Audience, can_read, can_read_on_row, project
 from app.navigation import navigation_for_current_user
-from app.permissions import Permission, can_read_social_content, has_permission
+from app.permissions import Permission, has_permission
 
 
 class IdConverter(IntegerConverter):
@@ -130,7 +131,11 @@ def register_request_hooks(app) -> None:
         return {
             "Permission": Permission,
             "has_permission": lambda p: has_permission(current_user, p),
-            "can_read_social_content": lambda: can_read_social_content(current_user),
+            "can_read_social_content": lambda: can_read(current_user, Audience.SOCIAL),
+            # The audience declaration (app.audience): may the viewer read this column of
+            # this record; the record as the viewer may read it (refuses anything else).
+            "may_read": lambda record, key: can_read_on_row(current_user, record, key),
+            "project": lambda record: project(current_user, record),
             "navigation": navigation_for_current_user,
             "has_endpoint": lambda name: name in app.view_functions,
         }

@@ -7,8 +7,12 @@ Three layers, all defined here and nowhere else:
 2. Object scope is a *query*: each domain's ``queries.py`` exposes ``visible_…(user)`` and
    ``get_…_or_404(user, id)`` built on ``household_scope`` below, so a record outside the
    user's scope is a 404 and never a 403 that would confirm it exists.
-3. Field-level rules (``can_read_social_content`` and friends): landlord staff never receive
-   social notes, diagnostic or health content, in any channel.
+3. Column-level rules are not here: each column of household data declares its audience
+   (``info={"audience": ...}``) and ``app.audience`` says which permission of this vocabulary
+   reads each audience — landlord staff never receive social notes, diagnostic or health
+   content, in any channel. ``can_read_social_content`` below remains for what a social
+   reader may *do* or which rows they reach (the team's reminders, the landlord viewer's
+   scope), not for which columns they read.
 """
 
 from __future__ import annotations
@@ -151,7 +155,8 @@ def has_permission(user, permission: Permission) -> bool:
 
 
 def can_read_social_content(user) -> bool:
-    """Restricted notes, diagnostic, objectives and health: support team and coordinators."""
+    """Support team and coordinators (holders of READ_SOCIAL_CONTENT). For whether a viewer
+    reads a column, ask ``app.audience.can_read`` instead."""
     return has_permission(user, Permission.READ_SOCIAL_CONTENT)
 
 
@@ -174,38 +179,6 @@ def can_edit_partner(user, partner) -> bool:
     if partner.owner_organisation_id is None:
         return Role.ADMIN in user.roles
     return partner.owner_organisation_id == user.organisation_id
-
-
-# Household fields landlord staff may receive (the *tenancy* class): everything else on a
-# household — orientation, diagnostic, difficulties, adhésion objectives, resources, debts,
-# income, target publics (health and violence flags), members' details, consents — is
-# *social* content, read only by holders of READ_SOCIAL_CONTENT.
-HOUSEHOLD_TENANCY_FIELDS = frozenset(
-    {
-        "reference",
-        "head_name",
-        "members_count",
-        "phone",
-        "email",
-        "current_address",
-        "stage",
-        "is_supported",
-        "referent",
-        "dwelling",
-        "lease",
-    }
-)
-
-
-def can_read_household_field(user, name: str) -> bool:
-    """Whether ``user`` may see the household field (or field group) ``name``."""
-    return name in HOUSEHOLD_TENANCY_FIELDS or can_read_social_content(user)
-
-
-def can_read_household_path_detail(user) -> bool:
-    """Orientation, diagnostic, adhésion, consents and members' details on the timeline and
-    pages; landlord staff see the dated stages only."""
-    return can_read_social_content(user)
 
 
 def permission_required(*permissions: Permission):

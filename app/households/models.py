@@ -250,34 +250,70 @@ class Household(VersionedMixin, db.Model):
         CheckConstraint(MONEY.sql("debts_cents"), name="debts_plausible"),
         Index("ix_household_project_stage", "project_id", "stage"),
     )
+    # Audiences of the properties a projection (app.audience.project) may hand out, derived
+    # from the columns of the same audience.
+    __audience__ = {
+        "display_name": "tenancy",
+        "stage_label": "tenancy",
+        "income_source_list": "social",
+        "target_public_list": "health",
+    }
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(20), unique=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    referent_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(20), default=HouseholdStage.ORIENTATION)
-    stage_since_on: Mapped[date] = mapped_column(Date)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
+    reference: Mapped[str] = mapped_column(String(20), unique=True, info={"audience": "tenancy"})
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id"), index=True, info={"audience": "internal"}
+    )
+    referent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), index=True, info={"audience": "internal"}
+    )
+    stage: Mapped[str] = mapped_column(
+        String(20), default=HouseholdStage.ORIENTATION, info={"audience": "tenancy"}
+    )
+    stage_since_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
     # contact (tenancy class)
-    phone: Mapped[str | None] = mapped_column(String(30))
-    email: Mapped[str | None] = mapped_column(String(254))
-    current_address: Mapped[str | None] = mapped_column(String(300))
-    search_address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str | None] = mapped_column(String(30), info={"audience": "tenancy"})
+    email: Mapped[str | None] = mapped_column(String(254), info={"audience": "tenancy"})
+    current_address: Mapped[str | None] = mapped_column(String(300), info={"audience": "social"})
+    search_address: Mapped[str] = mapped_column(
+        String(300), default="", info={"audience": "social"}
+    )
     # resources (social class)
-    monthly_income_cents: Mapped[int | None] = mapped_column(Integer)
-    income_sources: Mapped[str] = mapped_column(String(200), default="")
-    apl_cents: Mapped[int | None] = mapped_column(Integer)
-    is_apl_paid_to_landlord: Mapped[bool] = mapped_column(Boolean, default=False)
-    debts_cents: Mapped[int | None] = mapped_column(Integer)
-    has_overindebtedness_file: Mapped[bool] = mapped_column(Boolean, default=False)
-    difficulties: Mapped[str | None] = mapped_column(Text)
-    target_publics: Mapped[str] = mapped_column(String(300), default="")
+    monthly_income_cents: Mapped[int | None] = mapped_column(Integer, info={"audience": "social"})
+    income_sources: Mapped[str] = mapped_column(
+        String(200), default="", info={"audience": "social"}
+    )
+    apl_cents: Mapped[int | None] = mapped_column(Integer, info={"audience": "social"})
+    is_apl_paid_to_landlord: Mapped[bool] = mapped_column(
+        Boolean, default=False, info={"audience": "social"}
+    )
+    debts_cents: Mapped[int | None] = mapped_column(Integer, info={"audience": "social"})
+    has_overindebtedness_file: Mapped[bool] = mapped_column(
+        Boolean, default=False, info={"audience": "social"}
+    )
+    difficulties: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    target_publics: Mapped[str] = mapped_column(
+        String(300), default="", info={"audience": "health"}
+    )
     # Demande de logement social: its number (NUR) and expiry date (valid one year, renewed).
-    housing_application_number: Mapped[str | None] = mapped_column(String(30))
-    housing_application_expires_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    anonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    housing_application_number: Mapped[str | None] = mapped_column(
+        String(30), info={"audience": "social"}
+    )
+    housing_application_expires_on: Mapped[date | None] = mapped_column(
+        Date, info={"audience": "social"}
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    anonymised_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, info={"audience": "internal"}
+    )
 
     project = relationship("Project", lazy="joined")
     referent = relationship("User", foreign_keys=[referent_id], lazy="joined")
@@ -319,20 +355,30 @@ class Member(VersionedMixin, db.Model):
     __tablename__ = "household_member"
     __table_args__ = (Index("ix_household_member_search_name", "search_name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    first_name: Mapped[str] = mapped_column(String(80))
-    last_name: Mapped[str] = mapped_column(String(80))
-    birth_on: Mapped[date | None] = mapped_column(Date)
-    relation: Mapped[str] = mapped_column(String(20), default=MemberRelation.DEMANDEUR)
-    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_name: Mapped[str] = mapped_column(
+        String(80), info={"audience": "social", "tenancy_when": "is_head"}
+    )
+    last_name: Mapped[str] = mapped_column(
+        String(80), info={"audience": "social", "tenancy_when": "is_head"}
+    )
+    birth_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    relation: Mapped[str] = mapped_column(
+        String(20), default=MemberRelation.DEMANDEUR, info={"audience": "social"}
+    )
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False, info={"audience": "tenancy"})
     # "first last" lower-case without accents, kept by the services for search.
-    search_name: Mapped[str] = mapped_column(String(170), default="")
+    search_name: Mapped[str] = mapped_column(
+        String(170), default="", info={"audience": "social", "tenancy_when": "is_head"}
+    )
     # Dates the "personne ajoutée" timeline event; members created with the household share
     # its ``created_at`` (the creation event already names the head of household).
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     household = relationship("Household", back_populates="members")
 
@@ -351,12 +397,14 @@ class HouseholdTeamMember(db.Model):
     __tablename__ = "household_team_member"
     __table_args__ = (UniqueConstraint("household_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    added_on: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id"), index=True, info={"audience": "social"}
+    )
+    added_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
 
     user = relationship("User", lazy="joined")
 
@@ -364,17 +412,21 @@ class HouseholdTeamMember(db.Model):
 class Orientation(VersionedMixin, db.Model):
     __tablename__ = "orientation"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    prescriber: Mapped[str] = mapped_column(String(20))
-    prescriber_detail: Mapped[str | None] = mapped_column(String(160))
-    oriented_on: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(10))
-    reason: Mapped[str | None] = mapped_column(Text)  # social class
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    prescriber: Mapped[str] = mapped_column(String(20), info={"audience": "social"})
+    prescriber_detail: Mapped[str | None] = mapped_column(String(160), info={"audience": "social"})
+    oriented_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    kind: Mapped[str] = mapped_column(String(10), info={"audience": "social"})
+    reason: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})  # social class
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
 
 class Diagnostic(VersionedMixin, db.Model):
@@ -382,23 +434,31 @@ class Diagnostic(VersionedMixin, db.Model):
 
     __tablename__ = "diagnostic"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    carried_out_on: Mapped[date] = mapped_column(Date)
-    pouvoir_louer_level: Mapped[str] = mapped_column(String(15))
-    pouvoir_louer_comment: Mapped[str | None] = mapped_column(Text)
-    savoir_louer_level: Mapped[str] = mapped_column(String(15))
-    savoir_louer_comment: Mapped[str | None] = mapped_column(Text)
-    savoir_habiter_level: Mapped[str] = mapped_column(String(15))
-    savoir_habiter_comment: Mapped[str | None] = mapped_column(Text)
-    environnement_level: Mapped[str] = mapped_column(String(15))
-    environnement_comment: Mapped[str | None] = mapped_column(Text)
-    needs: Mapped[str] = mapped_column(String(300), default="")  # SupportDomain values
-    recommended_intensity: Mapped[str | None] = mapped_column(String(40))
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    carried_out_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    pouvoir_louer_level: Mapped[str] = mapped_column(String(15), info={"audience": "social"})
+    pouvoir_louer_comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    savoir_louer_level: Mapped[str] = mapped_column(String(15), info={"audience": "social"})
+    savoir_louer_comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    savoir_habiter_level: Mapped[str] = mapped_column(String(15), info={"audience": "social"})
+    savoir_habiter_comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    environnement_level: Mapped[str] = mapped_column(String(15), info={"audience": "social"})
+    environnement_comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    needs: Mapped[str] = mapped_column(
+        String(300), default="", info={"audience": "social"}
+    )  # SupportDomain values
+    recommended_intensity: Mapped[str | None] = mapped_column(
+        String(40), info={"audience": "social"}
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     author = relationship("User", lazy="joined")
 
@@ -412,14 +472,18 @@ class Adhesion(VersionedMixin, db.Model):
 
     __tablename__ = "adhesion"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    signed_on: Mapped[date] = mapped_column(Date)
-    objectives: Mapped[str] = mapped_column(Text)  # social class
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    signed_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    objectives: Mapped[str] = mapped_column(Text, info={"audience": "social"})  # social class
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
 
 class Consent(db.Model):
@@ -435,14 +499,20 @@ class Consent(db.Model):
         Index("ix_consent_household_partner", "household_id", "partner_category"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
-    partner_category: Mapped[str] = mapped_column(String(20))
-    data_category: Mapped[str] = mapped_column(String(30))
-    given_on: Mapped[date] = mapped_column(Date)
-    withdrawn_on: Mapped[date | None] = mapped_column(Date)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    withdrawal_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), info={"audience": "internal"}
+    )
+    partner_category: Mapped[str] = mapped_column(String(20), info={"audience": "social"})
+    data_category: Mapped[str] = mapped_column(String(30), info={"audience": "social"})
+    given_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    withdrawn_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    withdrawal_recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     @property
     def partner_category_label(self) -> str:
@@ -458,15 +528,15 @@ class StageTransition(db.Model):
 
     __tablename__ = "stage_transition"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    from_stage: Mapped[str | None] = mapped_column(String(20))
-    to_stage: Mapped[str] = mapped_column(String(20))
-    on: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str | None] = mapped_column(Text)
-    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    from_stage: Mapped[str | None] = mapped_column(String(20), info={"audience": "tenancy"})
+    to_stage: Mapped[str] = mapped_column(String(20), info={"audience": "tenancy"})
+    on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    reason: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     by = relationship("User", lazy="joined")

@@ -15,6 +15,7 @@ from flask import abort
 from sqlalchemy import Select, case, exists, false, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from app.audience import can_read, row_condition
 from app.db import db
 from app.formatting import format_date
 from app.households.file_registry import (  # noqa: F401 (importable from here too)
@@ -47,7 +48,6 @@ from app.housing.models import Dwelling, Occupancy
 from app.permissions import (
     Permission,
     Role,
-    can_read_household_path_detail,
     has_permission,
 )
 from app.search import contains
@@ -61,7 +61,7 @@ def visible_households(user, *, include_anonymised: bool = False) -> Select:
     - coordinators: every household of their projects;
     - social workers: households they are référent of or support-team members of;
     - landlord staff: households with a current lease in one of their organisation's
-      dwellings (and only tenancy fields: see ``app.permissions``);
+      dwellings (and only tenancy columns: see ``app.audience``);
     - anyone else (administrators without another role): none.
     """
     query = select(Household)
@@ -208,14 +208,15 @@ def household_search(user, term: str):
     Everyone who sees a household searches its reference, its head of household's name,
     its current dwelling's address and its current lease reference. Holders of
     READ_SOCIAL_CONTENT also search every member's name and the household's own address
-    (the "Situation" they alone read). Landlord staff therefore cannot find a household by
-    the name of a member their pages hide. ``term`` is matched literally (``contains``)."""
+    (the "Situation" they alone read): each column is searched on the rows where its
+    declared audience lets ``user`` read it (``app.audience.row_condition``). Landlord staff
+    therefore cannot find a household by the name of a member their pages hide. ``term`` is
+    matched literally (``contains``)."""
     current_lease = (
         Occupancy.household_id == Household.id,
         Occupancy.end_on.is_(None),
         Dwelling.id == Occupancy.dwelling_id,
     )
-    may_read_social = has_permission(user, Permission.READ_SOCIAL_CONTENT)
     # Correlated (EXISTS), so only the viewer's households are tried: as an IN list it
     # matched the pattern against every current lease of the country.
     conditions = [
@@ -223,7 +224,7 @@ def household_search(user, term: str):
         exists().where(
             Member.household_id == Household.id,
             contains(Member.search_name, term),
-            *(() if may_read_social else (Member.is_head.is_(True),)),
+            row_condition(user, Member.search_name),
         ),
         exists().where(
             *current_lease,
@@ -233,7 +234,7 @@ def household_search(user, term: str):
             ),
         ),
     ]
-    if may_read_social:
+    if can_read(user, Household.search_address):
         conditions.append(contains(Household.search_address, term))
     return or_(*conditions)
 
@@ -255,7 +256,7 @@ def household_list(user, filters: ListFilters) -> Select:
         query = query.where(Household.referent_id == filters.referent_id)
     if filters.landlord_id:
         query = query.where(Household.id.in_(landlord_household_ids(filters.landlord_id)))
-    if filters.target_public and has_permission(user, Permission.READ_SOCIAL_CONTENT):
+    if filters.target_public and can_read(user, Household.target_publics):
         padded = literal(",") + Household.target_publics + literal(",")
         query = query.where(contains(padded, f",{filters.target_public},"))
     sort = SORTS.get(filters.sort, SORTS["reference"])()
@@ -347,18 +348,23 @@ def _stage_label(value: str | None) -> str:
 
 def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
     """Stage transitions for everyone who sees the file; orientation, diagnostic, adhésion,
-    consents and members added only for viewers allowed the social content (one query per
-    kind of record, whatever their number)."""
-    social = can_read_household_path_detail(viewer)
-    events = [_transition_event(t, social) for t in _rows(StageTransition, household)]
-    if not social:
-        return events
+    consents and members added for viewers who read their columns (declared social in
+    ``app.audience``: not landlord staff), one query per kind of record, whatever their
+    number, and none for a kind the viewer does not read."""
+    events = [
+        _transition_event(t, can_read(viewer, StageTransition.reason))
+        for t in _rows(StageTransition, household)
+    ]
     authors: dict[int, str] = {}
-    orientations = _rows_naming(Orientation, household, authors, Orientation.recorded_by_id)
-    diagnostics = _rows_naming(Diagnostic, household, authors, Diagnostic.author_id)
-    adhesions = _rows_naming(Adhesion, household, authors, Adhesion.recorded_by_id)
-    consents = _rows_naming(
-        Consent, household, authors, Consent.recorded_by_id, Consent.withdrawal_recorded_by_id
+
+    def rows_for(column, model, *by):
+        return _rows_naming(model, household, authors, *by) if can_read(viewer, column) else []
+
+    orientations = rows_for(Orientation.reason, Orientation, Orientation.recorded_by_id)
+    diagnostics = rows_for(Diagnostic.carried_out_on, Diagnostic, Diagnostic.author_id)
+    adhesions = rows_for(Adhesion.objectives, Adhesion, Adhesion.recorded_by_id)
+    consents = rows_for(
+        Consent.given_on, Consent, Consent.recorded_by_id, Consent.withdrawal_recorded_by_id
     )
     events += [_orientation_event(o, authors) for o in orientations]
     # The names of the recommended intensities, once for all the diagnostics.
@@ -377,7 +383,7 @@ def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
             summary=member.relation_label,
         )
         for member in household.members
-        if member.created_at != household.created_at
+        if member.created_at != household.created_at and can_read(viewer, Member.relation)
     ]
     return events
 

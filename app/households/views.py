@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
+from app.audience import can_read
 from app.db import db
 from app.formatting import today_paris
 from app.forms import VersionedForm, cents_to_euros, euros_to_cents, press, submit
@@ -139,7 +140,7 @@ def index():
         projects=current_user.projects,
         referents=referent_choices(current_user),
         landlords=landlord_choices(current_user),
-        publics=list(TargetPublic) if has_permission(current_user, SOCIAL) else [],
+        publics=list(TargetPublic) if can_read(current_user, Household.target_publics) else [],
         is_filtered=bool(filters.q)
         or any(v for k, v in args.items() if k not in ("tri", "ordre", "recherche")),
     )

@@ -142,19 +142,27 @@ class Occupancy(VersionedMixin, db.Model):
         Index("ix_occupancy_lease_reference", "lease_reference"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwelling.id"), index=True)
-    lease_type: Mapped[str] = mapped_column(String(25))
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id"), index=True, info={"audience": "internal"}
+    )
+    dwelling_id: Mapped[int] = mapped_column(
+        ForeignKey("dwelling.id"), index=True, info={"audience": "tenancy"}
+    )
+    lease_type: Mapped[str] = mapped_column(String(25), info={"audience": "tenancy"})
     # The landlord's own reference for the lease: the key of the monthly rent-account import.
-    lease_reference: Mapped[str | None] = mapped_column(String(40))
-    start_on: Mapped[date] = mapped_column(Date)
-    end_on: Mapped[date | None] = mapped_column(Date)
-    end_reason: Mapped[str | None] = mapped_column(String(200))
-    glissement_target_on: Mapped[date | None] = mapped_column(Date)
-    glissed_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    lease_reference: Mapped[str | None] = mapped_column(String(40), info={"audience": "tenancy"})
+    start_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    end_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    end_reason: Mapped[str | None] = mapped_column(String(200), info={"audience": "tenancy"})
+    glissement_target_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    glissed_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     household = relationship("Household", lazy="select")
     dwelling = relationship("Dwelling", lazy="joined")
@@ -178,16 +186,22 @@ class LeaseReview(db.Model):
 
     __tablename__ = "lease_review"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     occupancy_id: Mapped[int] = mapped_column(
-        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    held_on: Mapped[date] = mapped_column(Date)
-    decision: Mapped[str] = mapped_column(String(20))  # LeaseReviewDecision
-    comment: Mapped[str | None] = mapped_column(Text)
-    next_review_on: Mapped[date | None] = mapped_column(Date)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    held_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    decision: Mapped[str] = mapped_column(
+        String(20), info={"audience": "tenancy"}
+    )  # LeaseReviewDecision
+    comment: Mapped[str | None] = mapped_column(Text, info={"audience": "tenancy"})
+    next_review_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     @property
     def decision_label(self) -> str:
@@ -239,17 +253,23 @@ class RentAccountSnapshot(db.Model):
         CheckConstraint(BALANCE.sql("balance_cents"), name="balance_plausible"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     # No index of its own: the unique (occupancy_id, month) one serves every lookup.
-    occupancy_id: Mapped[int] = mapped_column(ForeignKey("occupancy.id", ondelete="CASCADE"))
-    month: Mapped[date] = mapped_column(Date)
-    balance_cents: Mapped[int] = mapped_column(Integer)
+    occupancy_id: Mapped[int] = mapped_column(
+        ForeignKey("occupancy.id", ondelete="CASCADE"), info={"audience": "internal"}
+    )
+    month: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    balance_cents: Mapped[int] = mapped_column(Integer, info={"audience": "tenancy"})
     # Rent and charges called for the month (the denominator of the months of arrears).
-    amount_due_cents: Mapped[int] = mapped_column(Integer)
-    last_payment_on: Mapped[date | None] = mapped_column(Date)
-    apl_status: Mapped[str | None] = mapped_column(String(10))  # AplStatus
-    caf_reported_on: Mapped[date | None] = mapped_column(Date)
-    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    amount_due_cents: Mapped[int] = mapped_column(Integer, info={"audience": "tenancy"})
+    last_payment_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    apl_status: Mapped[str | None] = mapped_column(
+        String(10), info={"audience": "tenancy"}
+    )  # AplStatus
+    caf_reported_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    imported_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     @property
     def months_of_arrears(self) -> Decimal:
@@ -293,16 +313,22 @@ class RepaymentPlan(VersionedMixin, db.Model):
         CheckConstraint(MONEY.sql("debt_cents"), name="debt_plausible"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     occupancy_id: Mapped[int] = mapped_column(
-        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    start_on: Mapped[date] = mapped_column(Date)
-    monthly_cents: Mapped[int] = mapped_column(Integer)
-    debt_cents: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default=RepaymentPlanStatus.EN_COURS)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    start_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    monthly_cents: Mapped[int] = mapped_column(Integer, info={"audience": "tenancy"})
+    debt_cents: Mapped[int | None] = mapped_column(Integer, info={"audience": "tenancy"})
+    status: Mapped[str] = mapped_column(
+        String(10), default=RepaymentPlanStatus.EN_COURS, info={"audience": "tenancy"}
+    )
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     @property
     def status_label(self) -> str:
@@ -333,15 +359,19 @@ class GlaAction(db.Model):
 
     __tablename__ = "gla_action"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     occupancy_id: Mapped[int] = mapped_column(
-        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    kind: Mapped[str] = mapped_column(String(25))
-    done_on: Mapped[date] = mapped_column(Date)
-    outcome: Mapped[str | None] = mapped_column(Text)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(25), info={"audience": "tenancy"})
+    done_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    outcome: Mapped[str | None] = mapped_column(Text, info={"audience": "tenancy"})
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     author = relationship("User", lazy="joined")
 
@@ -411,16 +441,20 @@ class ProcedureStage(db.Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     occupancy_id: Mapped[int] = mapped_column(
-        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True
+        ForeignKey("occupancy.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    stage: Mapped[str] = mapped_column(String(30))
-    occurred_on: Mapped[date] = mapped_column(Date)
-    hearing_on: Mapped[date | None] = mapped_column(Date)
-    comment: Mapped[str | None] = mapped_column(String(300))
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    stage: Mapped[str] = mapped_column(String(30), info={"audience": "tenancy"})
+    occurred_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    hearing_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    comment: Mapped[str | None] = mapped_column(String(300), info={"audience": "tenancy"})
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     recorded_by = relationship("User", lazy="joined")
 
@@ -448,12 +482,16 @@ class TenancyFigures(db.Model):
     __tablename__ = "tenancy_figures"
 
     occupancy_id: Mapped[int] = mapped_column(
-        ForeignKey("occupancy.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("occupancy.id", ondelete="CASCADE"),
+        primary_key=True,
+        info={"audience": "internal"},
     )
-    balance_cents: Mapped[int | None] = mapped_column(Integer)
-    amount_due_cents: Mapped[int | None] = mapped_column(Integer)
-    procedure_stage: Mapped[str | None] = mapped_column(String(30))
-    has_running_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    balance_cents: Mapped[int | None] = mapped_column(Integer, info={"audience": "tenancy"})
+    amount_due_cents: Mapped[int | None] = mapped_column(Integer, info={"audience": "tenancy"})
+    procedure_stage: Mapped[str | None] = mapped_column(String(30), info={"audience": "tenancy"})
+    has_running_plan: Mapped[bool] = mapped_column(
+        Boolean, default=False, info={"audience": "tenancy"}
+    )
 
 
 # Sources of ``TenancyFigures``: an ORM flush that adds, changes or deletes one of these

@@ -75,25 +75,47 @@ class Intervention(VersionedMixin, db.Model):
         Index("ix_intervention_mode_on", "mode", "occurred_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
-    occurred_on: Mapped[date] = mapped_column(Date)
-    mode: Mapped[str] = mapped_column(String(30))
-    duration_minutes: Mapped[int | None] = mapped_column(Integer)
-    domains: Mapped[str] = mapped_column(String(300), default="")
-    note: Mapped[str | None] = mapped_column(Text)  # restricted
-    shared_summary: Mapped[str | None] = mapped_column(Text)
-    is_summary_shared: Mapped[bool] = mapped_column(Boolean, default=False)
-    next_action: Mapped[str | None] = mapped_column(String(300))
-    next_action_on: Mapped[date | None] = mapped_column(Date)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), info={"audience": "internal"}
+    )
+    occurred_on: Mapped[date] = mapped_column(
+        Date, info={"audience": "social", "tenancy_when": "is_summary_shared"}
+    )
+    mode: Mapped[str] = mapped_column(
+        String(30), info={"audience": "social", "tenancy_when": "is_summary_shared"}
+    )
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, info={"audience": "social"})
+    domains: Mapped[str] = mapped_column(String(300), default="", info={"audience": "social"})
+    note: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})  # restricted
+    shared_summary: Mapped[str | None] = mapped_column(
+        Text, info={"audience": "social", "tenancy_when": "is_summary_shared"}
+    )
+    is_summary_shared: Mapped[bool] = mapped_column(
+        Boolean, default=False, info={"audience": "tenancy"}
+    )
+    next_action: Mapped[str | None] = mapped_column(String(300), info={"audience": "social"})
+    next_action_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
     # A visit entered twice by mistake stays (visits are never deleted) but counts nowhere:
     # not in contacts, rhythms, reminders, indicators nor caseloads (see mark_duplicate).
-    is_duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    duplicate_marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    duplicate_marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    is_duplicate: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), info={"audience": "internal"}
+    )
+    duplicate_marked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    duplicate_marked_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, info={"audience": "internal"}
+    )
 
     author = relationship("User", foreign_keys=[author_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")
@@ -132,14 +154,18 @@ class InterventionCorrection(db.Model):
 
     __tablename__ = "intervention_correction"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     intervention_id: Mapped[int] = mapped_column(
-        ForeignKey("intervention.id", ondelete="CASCADE"), index=True
+        ForeignKey("intervention.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    field: Mapped[str] = mapped_column(String(30))
-    previous_text: Mapped[str | None] = mapped_column(Text)
-    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    corrected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    field: Mapped[str] = mapped_column(String(30), info={"audience": "social"})
+    previous_text: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    corrected_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    corrected_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
 
     corrected_by = relationship("User", lazy="joined")
 

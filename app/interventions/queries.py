@@ -12,12 +12,12 @@ from datetime import date
 from flask import abort
 from sqlalchemy import Select, func, select
 
+from app.audience import can_read
 from app.db import db
 from app.formatting import format_date, today_paris
 from app.households.queries import TimelineEvent, loaded_once
 from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention
 from app.interventions.services import can_share_with_landlord
-from app.permissions import can_read_social_content
 from app.users.queries import users_by_name
 
 
@@ -127,7 +127,7 @@ def contact_counts(start_on: date, end_on: date) -> Select:
 def timeline_events(household, viewer) -> list[TimelineEvent]:
     """Support team and coordinators: every visit with its restricted note. Anyone else who
     sees the household (landlord staff): the shared summaries only, nothing else."""
-    if not can_read_social_content(viewer):
+    if not can_read(viewer, Intervention.note):
         return [_shared_event(i) for i in shared_summaries(household)]
     interventions = loaded_once(
         ("interventions", household.id, viewer.id), lambda: household_interventions(household)

@@ -119,20 +119,30 @@ class Referral(VersionedMixin, db.Model):
 
     __tablename__ = "referral"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
-    domain: Mapped[str] = mapped_column(String(30))  # SupportDomain
-    reason: Mapped[str] = mapped_column(Text)
-    referred_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(12), default=ReferralStatus.ENVOYEE)
-    status_on: Mapped[date] = mapped_column(Date)
-    outcome: Mapped[str | None] = mapped_column(Text)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id"), index=True, info={"audience": "health"}
+    )
+    domain: Mapped[str] = mapped_column(String(30), info={"audience": "health"})  # SupportDomain
+    reason: Mapped[str] = mapped_column(Text, info={"audience": "social"})
+    referred_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    status: Mapped[str] = mapped_column(
+        String(12), default=ReferralStatus.ENVOYEE, info={"audience": "social"}
+    )
+    status_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    outcome: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     partner = relationship("Partner", lazy="joined")
     author = relationship("User", foreign_keys=[author_id], lazy="joined")
@@ -159,15 +169,15 @@ class Referral(VersionedMixin, db.Model):
 class ReferralStatusChange(db.Model):
     __tablename__ = "referral_status_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     referral_id: Mapped[int] = mapped_column(
-        ForeignKey("referral.id", ondelete="CASCADE"), index=True
+        ForeignKey("referral.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    status: Mapped[str] = mapped_column(String(12))
-    on: Mapped[date] = mapped_column(Date)
-    comment: Mapped[str | None] = mapped_column(Text)
-    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), info={"audience": "social"})
+    on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     by = relationship("User", lazy="joined")
 
@@ -183,15 +193,23 @@ class TripartiteMeeting(VersionedMixin, db.Model):
     __tablename__ = "tripartite_meeting"
     __table_args__ = (Index("ix_tripartite_meeting_household_on", "household_id", "held_on"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
-    held_on: Mapped[date] = mapped_column(Date)
-    attendees: Mapped[str] = mapped_column(Text)
-    decisions: Mapped[str | None] = mapped_column(Text)
-    next_meeting_on: Mapped[date | None] = mapped_column(Date)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), info={"audience": "internal"}
+    )
+    held_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
+    attendees: Mapped[str] = mapped_column(Text, info={"audience": "tenancy"})
+    decisions: Mapped[str | None] = mapped_column(Text, info={"audience": "tenancy"})
+    next_meeting_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     author = relationship("User", foreign_keys=[author_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")

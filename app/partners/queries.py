@@ -11,12 +11,12 @@ from flask import abort
 from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import joinedload
 
+from app.audience import can_read
 from app.db import db
 from app.formatting import format_date
 from app.households.models import search_key
 from app.households.queries import TimelineEvent
 from app.partners.models import Partner, Referral, TripartiteMeeting
-from app.permissions import can_read_social_content
 from app.search import contains
 from app.users.queries import users_by_name
 
@@ -108,7 +108,7 @@ def timeline_events(household, viewer) -> list[TimelineEvent]:
     """Tripartite meetings for every viewer; referrals only for the support team and
     coordinators (never for landlord staff, whatever the partner)."""
     events = [_meeting_event(m) for m in household_meetings(household)]
-    if can_read_social_content(viewer):
+    if can_read(viewer, Referral.reason):
         events.extend(_referral_event(r) for r in household_referrals(household))
     return events
 

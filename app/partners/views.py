@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
+from app.audience import can_read
 from app.db import db
 from app.formatting import today_paris
 from app.forms import submit
@@ -19,7 +20,7 @@ from app.partners.forms import (
     ReferralForm,
     ReferralStatusForm,
 )
-from app.partners.models import PartnerDomain, ReferralStatus
+from app.partners.models import PartnerDomain, Referral, ReferralStatus
 from app.partners.queries import (
     get_partner_or_404,
     get_referral_or_404,
@@ -31,7 +32,6 @@ from app.partners.services import REFERRAL_TRANSITIONS
 from app.permissions import (
     Permission,
     can_edit_partner,
-    can_read_social_content,
     permission_required,
 )
 from app.search import MAX_LENGTH as SEARCH_MAX_LENGTH
@@ -185,7 +185,7 @@ def household(household_id: int):
     """Tripartite meetings for everyone who sees the household; referrals only for the support
     team and coordinators."""
     household = open_household_file(household_id)
-    social = can_read_social_content(current_user)
+    social = can_read(current_user, Referral.reason)
     return render_template(
         "partners/household.html",
         household=household,

@@ -73,36 +73,48 @@ class Reminder(db.Model):
         Index("ix_reminder_rule_status", "rule_code", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    rule_code: Mapped[str] = mapped_column(String(40))
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
+    rule_code: Mapped[str] = mapped_column(String(40), info={"audience": "tenancy"})
     # NULL for a notice: then only its addressees see it, and when it names a project,
     # only those of them who work on that project.
     household_id: Mapped[int | None] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
     project_id: Mapped[int | None] = mapped_column(
-        ForeignKey("project.id", ondelete="CASCADE"), index=True
+        ForeignKey("project.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
     # The record the rule looked at (occupancy, measure, procedure stage…), or the household.
-    subject_id: Mapped[int | None] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(200))
+    subject_id: Mapped[int | None] = mapped_column(Integer, info={"audience": "internal"})
+    title: Mapped[str] = mapped_column(String(200), info={"audience": "tenancy"})
     # A notice's message (the proposed correction), shown under the title.
-    body: Mapped[str | None] = mapped_column(Text)
-    due_on: Mapped[date] = mapped_column(Date)
+    body: Mapped[str | None] = mapped_column(Text, info={"audience": "tenancy"})
+    due_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
     recipient_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="CASCADE"), index=True
+        ForeignKey("user.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    recipient_role: Mapped[str | None] = mapped_column(String(30))
-    recipient_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
-    status: Mapped[str] = mapped_column(String(10), default=ReminderStatus.A_FAIRE)
-    postponed_to: Mapped[date | None] = mapped_column(Date)
-    postpone_reason: Mapped[str | None] = mapped_column(Text)
-    done_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    is_resolved_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipient_role: Mapped[str | None] = mapped_column(String(30), info={"audience": "internal"})
+    recipient_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), info={"audience": "internal"}
+    )
+    status: Mapped[str] = mapped_column(
+        String(10), default=ReminderStatus.A_FAIRE, info={"audience": "tenancy"}
+    )
+    postponed_to: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
+    postpone_reason: Mapped[str | None] = mapped_column(Text, info={"audience": "tenancy"})
+    done_note: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), info={"audience": "internal"}
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, info={"audience": "internal"})
+    closed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), info={"audience": "internal"}
+    )
+    is_resolved_automatically: Mapped[bool] = mapped_column(
+        Boolean, default=False, info={"audience": "internal"}
+    )
 
     household = relationship("Household", lazy="joined")
     closed_by = relationship("User", foreign_keys=[closed_by_id], lazy="select")

@@ -17,6 +17,7 @@ from flask import abort
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from app.audience import can_read
 from app.db import db
 from app.households.models import Household
 from app.households.queries import household_for_display, visible_households
@@ -176,7 +177,7 @@ def calendar_events(user, today: date) -> list[CalendarEvent]:
         )
     ]
     visible = _visible_household_ids(user)
-    if can_read_social_content(user):
+    if can_read(user, Intervention.next_action_on):
         actions = db.session.execute(
             select(Intervention.id, Intervention.next_action_on, Household.id, Household.reference)
             .join(Household, Household.id == Intervention.household_id)

@@ -16,13 +16,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import bounds
+from app.audience import Audience, can_read
 from app.db import db
 from app.formatting import format_money, today_paris
 from app.forms import commit_service
 from app.households.file import open_household_file
 from app.households.models import HouseholdStage, StageTransition
 from app.http import id_list, int_arg
-from app.permissions import Permission, can_read_social_content, has_permission, permission_required
+from app.permissions import Permission, has_permission, permission_required
 from app.reports import queries, services
 from app.reports.forms import ReassignForm
 
@@ -257,7 +258,8 @@ def _back_to_list(form) -> str:
 def household_synthesis(household_id: int):
     household = open_household_file(household_id, export="print")
     today = today_paris()
-    social = can_read_social_content(current_user)
+    # Members' details, measures, objectives, reviews and notes: the social audience.
+    social = can_read(current_user, Audience.SOCIAL)
     context = _synthesis_context(household, today, social)
     return render_template(
         "reports/synthesis.html", household=household, today=today, social=social, **context

@@ -48,14 +48,19 @@ def _value(value):
     return value
 
 
-def subject_access_file(household: Household) -> list[dict]:
+def subject_access_file(household: Household, viewer) -> list[dict]:
     """Every record about ``household``, section by section: ``{"table", "title", "rows"}``
-    with every column of every row. Audit entries (about staff actions) are not included."""
+    with every column of every row that ``viewer`` reads (``app.audience``: all of them for
+    the coordinators who hold EXPORT_SUBJECT_ACCESS). Audit entries (about staff actions)
+    are not included."""
+    from app.audience import readable_columns
+
     sections = []
     for declared in DECLARED:
         table = declared.model.__table__
+        columns = readable_columns(viewer, declared.model)
         rows = [
-            {column.key: _value(getattr(row, column.key)) for column in table.columns}
+            {column.key: _value(getattr(row, column.key)) for column in columns}
             for row in household_rows(declared, household.id)
         ]
         sections.append(

@@ -38,7 +38,7 @@ def _audit(household, fmt: str, sections) -> None:
 @reauth_required()
 def subject_access(household_id: int):
     household = open_household_file(household_id)
-    sections = subject_access_file(household)
+    sections = subject_access_file(household, current_user)
     _audit(household, "html", sections)
     return render_template(
         "retention/subject_access.html",
@@ -53,7 +53,7 @@ def subject_access(household_id: int):
 @reauth_required()
 def subject_access_json(household_id: int):
     household = open_household_file(household_id)
-    sections = subject_access_file(household)
+    sections = subject_access_file(household, current_user)
     _audit(household, "json", sections)
     body = {
         "household_id": household.id,

@@ -117,23 +117,36 @@ class Measure(VersionedMixin, db.Model):
         Index("ix_support_measure_status_end", "status", "planned_end_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    type: Mapped[str] = mapped_column(String(20))
-    type_detail: Mapped[str | None] = mapped_column(String(120))
-    referent_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    intensity_level_id: Mapped[int] = mapped_column(ForeignKey("intensity_level.id"))
-    start_on: Mapped[date] = mapped_column(Date)
-    planned_end_on: Mapped[date] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(String(20), info={"audience": "social"})
+    type_detail: Mapped[str | None] = mapped_column(String(120), info={"audience": "social"})
+    referent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    intensity_level_id: Mapped[int] = mapped_column(
+        ForeignKey("intensity_level.id"), info={"audience": "social"}
+    )
+    start_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    planned_end_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
     # Kept by the services: start + 3 months, then each review + 3 months; none once final.
-    next_review_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default=MeasureStatus.EN_COURS)
-    closed_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    next_review_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    # Whether a measure is open is a fact landlord staff may know ("Accompagné").
+    status: Mapped[str] = mapped_column(
+        String(10), default=MeasureStatus.EN_COURS, info={"audience": "tenancy"}
+    )
+    closed_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, info={"audience": "internal"}
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     referent = relationship("User", foreign_keys=[referent_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")
@@ -165,16 +178,18 @@ class MeasureRenewal(db.Model):
         CheckConstraint("length(justification) > 0", name="justified"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     measure_id: Mapped[int] = mapped_column(
-        ForeignKey("support_measure.id", ondelete="CASCADE"), index=True
+        ForeignKey("support_measure.id", ondelete="CASCADE"),
+        index=True,
+        info={"audience": "internal"},
     )
-    renewed_on: Mapped[date] = mapped_column(Date)
-    previous_end_on: Mapped[date] = mapped_column(Date)
-    new_end_on: Mapped[date] = mapped_column(Date)
-    justification: Mapped[str] = mapped_column(Text)
-    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    renewed_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    previous_end_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    new_end_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    justification: Mapped[str] = mapped_column(Text, info={"audience": "social"})
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     by = relationship("User", lazy="joined")
 
@@ -184,16 +199,22 @@ class IntensityChange(db.Model):
 
     __tablename__ = "support_intensity_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     measure_id: Mapped[int] = mapped_column(
-        ForeignKey("support_measure.id", ondelete="CASCADE"), index=True
+        ForeignKey("support_measure.id", ondelete="CASCADE"),
+        index=True,
+        info={"audience": "internal"},
     )
-    changed_on: Mapped[date] = mapped_column(Date)
-    from_level_id: Mapped[int | None] = mapped_column(ForeignKey("intensity_level.id"))
-    to_level_id: Mapped[int] = mapped_column(ForeignKey("intensity_level.id"))
-    reason: Mapped[str | None] = mapped_column(Text)
-    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    changed_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    from_level_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intensity_level.id"), info={"audience": "social"}
+    )
+    to_level_id: Mapped[int] = mapped_column(
+        ForeignKey("intensity_level.id"), info={"audience": "social"}
+    )
+    reason: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     from_level = relationship("IntensityLevel", foreign_keys=[from_level_id], lazy="joined")
     to_level = relationship("IntensityLevel", foreign_keys=[to_level_id], lazy="joined")
@@ -228,16 +249,22 @@ OBJECTIVE_STATUS_TONES = {
 class Objective(VersionedMixin, db.Model):
     __tablename__ = "support_objective"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    domain: Mapped[str] = mapped_column(String(30))
-    title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(12), default=ObjectiveStatus.A_ENGAGER)
-    set_on: Mapped[date] = mapped_column(Date)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    domain: Mapped[str] = mapped_column(String(30), info={"audience": "social"})
+    title: Mapped[str] = mapped_column(String(200), info={"audience": "social"})
+    status: Mapped[str] = mapped_column(
+        String(12), default=ObjectiveStatus.A_ENGAGER, info={"audience": "social"}
+    )
+    set_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")
     updates = relationship(
@@ -262,16 +289,20 @@ class Objective(VersionedMixin, db.Model):
 class ObjectiveUpdate(db.Model):
     __tablename__ = "support_objective_update"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     objective_id: Mapped[int] = mapped_column(
-        ForeignKey("support_objective.id", ondelete="CASCADE"), index=True
+        ForeignKey("support_objective.id", ondelete="CASCADE"),
+        index=True,
+        info={"audience": "internal"},
     )
-    on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(12))
-    comment: Mapped[str | None] = mapped_column(Text)
-    review_id: Mapped[int | None] = mapped_column(ForeignKey("support_review.id"))
-    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    status: Mapped[str] = mapped_column(String(12), info={"audience": "social"})
+    comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("support_review.id"), info={"audience": "internal"}
+    )
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     by = relationship("User", lazy="joined")
 
@@ -298,18 +329,22 @@ class Review(db.Model):
 
     __tablename__ = "support_review"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
     measure_id: Mapped[int] = mapped_column(
-        ForeignKey("support_measure.id", ondelete="CASCADE"), index=True
+        ForeignKey("support_measure.id", ondelete="CASCADE"),
+        index=True,
+        info={"audience": "internal"},
     )
-    kind: Mapped[str] = mapped_column(String(12))
-    held_on: Mapped[date] = mapped_column(Date)
-    summary: Mapped[str | None] = mapped_column(Text)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(12), info={"audience": "social"})
+    held_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    summary: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     author = relationship("User", lazy="joined")
     progress = relationship("ObjectiveUpdate", lazy="selectin", order_by="ObjectiveUpdate.id")
@@ -372,20 +407,24 @@ class MeasureExit(db.Model):
 
     __tablename__ = "support_measure_exit"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     measure_id: Mapped[int] = mapped_column(
-        ForeignKey("support_measure.id", ondelete="CASCADE"), unique=True
+        ForeignKey("support_measure.id", ondelete="CASCADE"),
+        unique=True,
+        info={"audience": "internal"},
     )
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    exit_on: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str] = mapped_column(String(20))
-    housing_situation: Mapped[str] = mapped_column(String(20))
-    is_lease_glissed: Mapped[bool] = mapped_column(Boolean, default=False)
-    handover: Mapped[str | None] = mapped_column(Text)
-    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    exit_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    reason: Mapped[str] = mapped_column(String(20), info={"audience": "social"})
+    housing_situation: Mapped[str] = mapped_column(String(20), info={"audience": "social"})
+    is_lease_glissed: Mapped[bool] = mapped_column(
+        Boolean, default=False, info={"audience": "social"}
+    )
+    handover: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 
     by = relationship("User", lazy="joined")
     checks = relationship("PostExitCheck", lazy="selectin", order_by="PostExitCheck.months")
@@ -409,20 +448,24 @@ class PostExitCheck(VersionedMixin, db.Model):
         Index("ix_support_post_exit_check_due", "done_on", "due_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
     exit_id: Mapped[int] = mapped_column(
-        ForeignKey("support_measure_exit.id", ondelete="CASCADE"), index=True
+        ForeignKey("support_measure_exit.id", ondelete="CASCADE"),
+        index=True,
+        info={"audience": "internal"},
     )
     household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, info={"audience": "internal"}
     )
-    months: Mapped[int] = mapped_column(Integer)
-    due_on: Mapped[date] = mapped_column(Date)
-    done_on: Mapped[date | None] = mapped_column(Date)
-    is_still_housed: Mapped[bool | None] = mapped_column(Boolean)
-    is_rent_up_to_date: Mapped[bool | None] = mapped_column(Boolean)
-    comment: Mapped[str | None] = mapped_column(Text)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    months: Mapped[int] = mapped_column(Integer, info={"audience": "social"})
+    due_on: Mapped[date] = mapped_column(Date, info={"audience": "social"})
+    done_on: Mapped[date | None] = mapped_column(Date, info={"audience": "social"})
+    is_still_housed: Mapped[bool | None] = mapped_column(Boolean, info={"audience": "social"})
+    is_rent_up_to_date: Mapped[bool | None] = mapped_column(Boolean, info={"audience": "social"})
+    comment: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), info={"audience": "internal"}
+    )
 
     updated_by = relationship("User", lazy="select")
 

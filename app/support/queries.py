@@ -16,12 +16,12 @@ from flask import abort
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
+from app.audience import can_read
 from app.db import db
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
 from app.households.queries import TimelineEvent, loaded_earlier, loaded_once
 from app.interventions.queries import file_last_contact_on
-from app.permissions import can_read_social_content
 from app.support.models import (
     IntensityChange,
     IntensityLevel,
@@ -172,9 +172,9 @@ def household_intensity() -> Select:
 
 
 def timeline_events(household, viewer) -> list[TimelineEvent]:
-    """Measures, renewals, intensity changes, reviews, exits and post-exit checks: social
-    content, so nothing for viewers who may not read it (landlord staff)."""
-    if not can_read_social_content(viewer):
+    """Measures, renewals, intensity changes, reviews, exits and post-exit checks: columns
+    declared social, so nothing for viewers who may not read them (landlord staff)."""
+    if not can_read(viewer, Measure.start_on):
         return []
     events: list[TimelineEvent] = []
     measures = loaded_once(
@@ -305,7 +305,7 @@ END_WARNING_DAYS = 30
 def header_alerts(household, viewer, today: date | None = None) -> list[tuple[str, str]]:
     """Badges of the household header (support team and coordinators): review overdue, no
     contact for longer than the intensity's rhythm, measure ending soon. Two queries."""
-    if not can_read_social_content(viewer):
+    if not can_read(viewer, Measure.next_review_on):
         return []
     today = today or today_paris()
     rows = _open_measure_facts(household, viewer)
