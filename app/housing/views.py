@@ -105,7 +105,7 @@ def start_occupancy(household_id: int):
     household = open_household_file(household_id)
     form = OccupancyForm()
     dwellings = db.session.scalars(assignable_dwellings(current_user, household)).all()
-    form.dwelling_id.choices = [(0, "— Choisir —")] + [
+    form.dwelling_id.choices = [("", "— Choisir —")] + [
         (
             d.id,
             f"{d.typology} · {d.full_address}"

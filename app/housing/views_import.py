@@ -14,6 +14,7 @@ from flask import render_template
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.cli import CommandError
 from app.db import db, takes_write_lock_late
 from app.errors import DomainError
 from app.forms import apply_domain_error
@@ -95,17 +96,17 @@ def import_accounts_command(file: Path, organisation_id: int | None, month: str 
     if organisation_id is not None:
         organisation = db.session.scalar(landlords.where(Organisation.id == organisation_id))
         if organisation is None:
-            raise click.ClickException(f"Aucun bailleur n'a l'identifiant {organisation_id}.")
+            raise CommandError(f"Aucun bailleur n'a l'identifiant {organisation_id}.")
     else:
         found = db.session.scalars(landlords).all()
         if len(found) != 1:
             names = ", ".join(f"{o.id} = {o.name}" for o in found)
-            raise click.ClickException(f"Précisez le bailleur avec --organisation ({names}).")
+            raise CommandError(f"Précisez le bailleur avec --organisation ({names}).")
         organisation = found[0]
     try:
         chosen_month = _parse_month_field(month)
     except DomainError as error:
-        raise click.ClickException(error.message) from error
+        raise CommandError(error.message) from error
 
     def progress(iterable, **kwargs):
         return tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
@@ -136,7 +137,7 @@ def import_accounts_command(file: Path, organisation_id: int | None, month: str 
         if rejected.report.hidden_problems:
             hidden = rejected.report.hidden_problems
             click.echo(f"… et {hidden} autres lignes à corriger.", err=True)
-        raise click.ClickException(rejected.message) from None
+        raise CommandError(rejected.message) from None
     db.session.commit()
     click.echo(
         f"{organisation.name} : {report.rows} lignes importées "

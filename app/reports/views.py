@@ -135,7 +135,7 @@ def _list_context(source: str, args, form: ReassignForm | None = None) -> dict:
                 "jours": args.get("jours", ""),
             },
         )
-    form.new_referent_id.choices = [(0, "Choisir…"), *queries.referent_candidates(ids)]
+    form.new_referent_id.choices = [("", "Choisir…"), *queries.referent_candidates(ids)]
     context["form"] = form
     context["can_reassign"] = has_permission(current_user, Permission.REASSIGN_HOUSEHOLDS)
     if source == "stalled":

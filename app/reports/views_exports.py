@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from flask import Response, flash, redirect, request, url_for
@@ -29,7 +31,6 @@ from app.reports.views import (
     chosen_projects,
     figure_text,
     masked_text,
-    number_text,
     referent_arg,
     small_count_threshold,
 )
@@ -59,11 +60,50 @@ def _as_text(value):
     return value
 
 
+@dataclass(frozen=True)
+class Typed:
+    """A figure of an export with its spreadsheet type (``style``): ``euros``, ``share`` (a
+    fraction of 1: 0.956 is 95,6 %) or ``decimal`` (one decimal). CSV writes it the way
+    French LibreOffice and Excel read a number — decimal comma, no thousands separator; XLSX
+    stores the number with a number format they show the French way."""
+
+    value: float
+    style: str
+
+
+class Month(date):
+    """The first day of a month, shown as a month (mm/yyyy) in XLSX."""
+
+
+CSV_DECIMALS = {"euros": 2, "share": 1, "decimal": 1}
+XLSX_FORMATS = {"euros": '#,##0.00 "€"', "share": "0.0%", "decimal": "0.0"}
+XLSX_DATE, XLSX_MONTH = "dd/mm/yyyy", "mm/yyyy"
+
+
+def _csv_value(value):
+    if isinstance(value, Typed):
+        number = value.value * 100 if value.style == "share" else value.value
+        return f"{number:.{CSV_DECIMALS[value.style]}f}".replace(".", ",")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return _as_text(value)
+
+
 def _csv(rows: list[list]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerows([_as_text(value) for value in row] for row in rows)
+    writer.writerows([_csv_value(value) for value in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx_cell(cell, value) -> None:
+    if isinstance(value, Typed):
+        cell.value, cell.number_format = value.value, XLSX_FORMATS[value.style]
+    elif isinstance(value, date):
+        cell.value = date(value.year, value.month, value.day)
+        cell.number_format = XLSX_MONTH if isinstance(value, Month) else XLSX_DATE
+    else:
+        cell.value = _as_text(value)
 
 
 def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
@@ -74,8 +114,9 @@ def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
     workbook.remove(workbook.active)
     for title, rows in sheets:
         sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append([_as_text(value) for value in row])
+        for row_number, row in enumerate(rows, start=1):
+            for column, value in enumerate(row, start=1):
+                _xlsx_cell(sheet.cell(row=row_number, column=column), value)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.column_dimensions["A"].width = 40
@@ -86,17 +127,19 @@ def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
     return buffer.getvalue()
 
 
-def _cell(figure, threshold: int, fmt: str):
+def _cell(figure, threshold: int):
     hidden = masked_text(figure, threshold)
     if hidden is not None:
         return hidden
-    if fmt == "csv" or figure.value is None:
+    if figure.value is None:
         return figure_text(figure)
-    if figure.kind == "cents":
-        return float(Decimal(figure.value) / 100)
     if figure.kind == "count":
         return int(figure.value)
-    return float(figure.value)
+    if figure.kind == "cents":
+        return Typed(float(Decimal(figure.value) / 100), "euros")
+    if figure.kind == "percent":
+        return Typed(float(Decimal(figure.value) / 100), "share")
+    return Typed(float(figure.value), "decimal")
 
 
 UNITS = {
@@ -116,8 +159,8 @@ def indicator_rows(data: queries.Indicators, threshold: int, fmt: str) -> list[l
     rows = [
         ["Rubrique", "Indicateur", "Valeur", "Unité"],
         ["Périmètre", "Projets", projects, ""],
-        ["Périmètre", "Du", data.period.start.isoformat(), ""],
-        ["Périmètre", "Au", data.period.end.isoformat(), ""],
+        ["Périmètre", "Du", data.period.start, ""],
+        ["Périmètre", "Au", data.period.end, ""],
         ["Périmètre", "Petits effectifs masqués en dessous de", threshold, "ménages"],
     ]
     for section in data.sections:
@@ -125,20 +168,25 @@ def indicator_rows(data: queries.Indicators, threshold: int, fmt: str) -> list[l
             unit = UNITS[figure.kind]
             if figure.key == "contacts" or figure.key == "household_months":
                 unit = "contacts" if figure.key == "contacts" else "mois"
-            rows.append([section.title, figure.label, _cell(figure, threshold, fmt), unit])
+            if fmt == "xlsx" and figure.kind in ("percent", "cents"):
+                unit = ""  # the cell's number format shows it: 95,6 %, 1 234,56 €
+            rows.append([section.title, figure.label, _cell(figure, threshold), unit])
     return rows
 
 
-def monthly_rows(data: queries.Indicators, threshold: int, fmt: str) -> list[list]:
+def monthly_rows(data: queries.Indicators, threshold: int, _fmt: str) -> list[list]:
     flows, trend = data.charts["flux"], dict(data.charts["impayes"].rows)
     rows = [["Mois", "Entrées", "Sorties", "Ménages en impayé", "Dette totale (€)"]]
     for key, (entries, exits) in flows.rows:
         households, cents = trend.get(key, (0, 0))
         count_cell = f"< {threshold}" if 0 < households < threshold else households
-        money = f"< {threshold} ménages" if 0 < households < threshold else cents / 100
-        if fmt == "csv" and not isinstance(money, str):
-            money = number_text(Decimal(cents) / 100, 2)
-        rows.append([key, entries, exits, count_cell, money])
+        money = (
+            f"< {threshold} ménages"
+            if 0 < households < threshold
+            else Typed(float(Decimal(cents) / 100), "euros")
+        )
+        year, month = key.split("-")
+        rows.append([Month(int(year), int(month), 1), entries, exits, count_cell, money])
     return rows
 
 
@@ -190,13 +238,11 @@ CASELOAD_COLUMNS = [
 ]
 
 
-def caseload_rows(lines, fmt: str) -> list[list]:
+def caseload_rows(lines, _fmt: str) -> list[list]:
     """The households of a caseload list: references and référents, no social content."""
 
     def day(value):
-        if value is None:
-            return ""
-        return value.strftime("%d/%m/%Y") if fmt == "csv" else value
+        return "" if value is None else value
 
     def yes(value: bool) -> str:
         return "oui" if value else "non"
@@ -209,7 +255,7 @@ def caseload_rows(lines, fmt: str) -> list[list]:
                 line.project_name,
                 line.referent_name or "Sans référent·e",
                 line.stage_label,
-                number_text(line.weight) if fmt == "csv" else float(line.weight),
+                Typed(float(line.weight), "decimal"),
                 day(line.last_contact_on),
                 "" if line.days_since_contact is None else line.days_since_contact,
                 yes(line.is_contact_overdue),
