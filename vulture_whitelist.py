@@ -4,9 +4,9 @@ calls it. Code that nothing calls is deleted, not listed here. (This file is rea
 never run; importing it checks that every entry still exists.)"""
 
 from app.backups.jobs import nightly
-from app.cli import CommandError
 from app.clock import FixedClock
 from app.db import UtcDateTime
+from app.errors import CommandError
 from app.households.queries import path_header_alerts, path_timeline_events
 from app.housing import queries as housing_queries
 from app.housing.queries import TenancyDetail

@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command
 from sqlalchemy import select
 
 from app.db import db
+from app.errors import CommandError
 from app.scheduler import scheduler_command
 
 
@@ -421,13 +422,6 @@ def backup_generate_key(path: Path) -> None:
         f"Clé écrite : {path}. Sans elle, les sauvegardes chiffrées sont illisibles : "
         "gardez-en une copie hors du serveur."
     )
-
-
-class CommandError(click.ClickException):
-    """A command's failure: "Erreur : …" on stderr (click says "Error:"), status 1."""
-
-    def show(self, file=None) -> None:
-        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
 
 
 @contextmanager

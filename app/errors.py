@@ -1,10 +1,18 @@
-"""Domain errors raised by services, and the French error pages."""
+"""Domain errors raised by services, a command's failure, and the French error pages."""
 
 from __future__ import annotations
 
+import click
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+
+
+class CommandError(click.ClickException):
+    """A command's failure: "Erreur : …" on stderr (click says "Error:"), status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
 
 
 class DomainError(Exception):

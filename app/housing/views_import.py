@@ -14,9 +14,8 @@ from flask import render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.cli import CommandError
 from app.db import db, takes_write_lock_late
-from app.errors import DomainError
+from app.errors import CommandError, DomainError
 from app.forms import apply_domain_error
 from app.housing import rent_import, services
 from app.housing.forms import ImportForm
