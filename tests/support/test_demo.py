@@ -63,7 +63,7 @@ def test_demo_support_data_is_realistic_and_loaded_once(app):
 def _contacts_overdue(today) -> list[int]:
     """Supported households whose last contact (else start of support) is older than their
     intensity's rhythm."""
-    last = dict(db.session.execute(last_contacts()).tuples().all())
+    last = {row.household_id: row.last_contact_on for row in db.session.execute(last_contacts())}
     return [
         row.household_id
         for row in db.session.execute(household_intensity())
