@@ -135,6 +135,9 @@ def _column(column):
     return column
 
 
+_HIDDEN = frozenset({"_record", "_user"})
+
+
 class Projection:
     """A record as one viewer may read it (see the module docstring)."""
 
@@ -144,10 +147,18 @@ class Projection:
         object.__setattr__(self, "_record", record)
         object.__setattr__(self, "_user", user)
 
+    def __getattribute__(self, name: str):
+        # The record and the viewer stay inside: a template cannot step around the guard
+        # through them (``situation._record.debts_cents``).
+        if name in _HIDDEN:
+            raise AudienceRefused(f"a projection does not hand out its {name[1:]}")
+        return object.__getattribute__(self, name)
+
     def __getattr__(self, name: str):
         if name.startswith("_"):  # Python's and Jinja's protocols (__html__, …)
             raise AttributeError(name)
-        record, user = self._record, self._user
+        record = object.__getattribute__(self, "_record")
+        user = object.__getattribute__(self, "_user")
         mapper = sa_inspect(type(record))
         if name in mapper.columns:
             if not can_read_on_row(user, record, name):

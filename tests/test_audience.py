@@ -184,3 +184,8 @@ def test_a_template_given_the_projection_refuses_instead_of_rendering_nothing(pe
             render_template_string(source, household=w.household)
         with pytest.raises(AudienceRefused):
             render_template_string("{{ project(household).team }}", household=w.household)
+        # Nor can a template step around the guard through the wrapped record.
+        with pytest.raises(AudienceRefused):
+            render_template_string(
+                "{{ project(household)._record.debts_cents }}", household=w.household
+            )

@@ -2,10 +2,10 @@
 and its members' forms (here); the path's forms (``views_path``), consents
 (``views_consents``), référent and team (``views_team``) — one blueprint, ``households``.
 
-Every view loads the household through ``get_household_or_404`` (a household outside the
-viewer's scope is a 404), checks the permission, validates the form, calls one service,
-commits, flashes and redirects through ``app.forms.submit`` / ``press`` (the one view pattern);
-a ``DomainError`` rolls back and shows the form again.
+Every view loads the household through ``open_household_file`` (a household outside the
+viewer's scope is a 404; a GET is a recorded read), checks the permission, validates the
+form, calls one service, commits, flashes and redirects through ``app.forms.submit`` /
+``press`` (the one view pattern); a ``DomainError`` rolls back and shows the form again.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from app.reminders.models import (
     ReminderStatus,
 )
 from app.reminders.queries import current_settings
-from app.reminders.rules import RULES, Audience, Rule
+from app.reminders.rules import RULES, Recipient, Rule
 from app.sql import insert_new
 
 # --- the sweep ---------------------------------------------------------------------------
@@ -57,13 +57,13 @@ class RuleOutcome:
 
 
 def _recipient(rule: Rule, row) -> dict:
-    if rule.audience == Audience.BAILLEUR:
+    if rule.recipient == Recipient.BAILLEUR:
         return {
             "recipient_user_id": None,
             "recipient_role": Role.PERSONNEL_BAILLEUR.value,
             "recipient_organisation_id": row.landlord_id,
         }
-    if rule.audience == Audience.REFERENT and row.referent_id is not None:
+    if rule.recipient == Recipient.REFERENT and row.referent_id is not None:
         return {
             "recipient_user_id": row.referent_id,
             "recipient_role": None,

@@ -85,6 +85,10 @@ class Reminder(db.Model):
     )
     # The record the rule looked at (occupancy, measure, procedure stage…), or the household.
     subject_id: Mapped[int | None] = mapped_column(Integer, info={"audience": "internal"})
+    # title, body and postpone_reason are "tenancy" because a reminder is scoped by row: a user
+    # only ever reads the reminders addressed to them (reminders.queries.addressed_to), and a
+    # reminder addressed to landlord staff is written for them. A channel that lists reminders
+    # outside that scope (an API, an export) must filter by addressee first.
     title: Mapped[str] = mapped_column(String(200), info={"audience": "tenancy"})
     # A notice's message (the proposed correction), shown under the title.
     body: Mapped[str | None] = mapped_column(Text, info={"audience": "tenancy"})

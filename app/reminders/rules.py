@@ -58,16 +58,16 @@ from app.support.queries import household_intensity, open_measures
 # --- rules -----------------------------------------------------------------------------------
 
 
-class Audience(StrEnum):
+class Recipient(StrEnum):
     REFERENT = "referent"  # the household's référent (its coordinators when it has none)
     COORDINATEUR = "coordinateur"  # the coordinators of the household's project
     BAILLEUR = "bailleur"  # the staff of the dwelling's landlord
 
 
-AUDIENCE_LABELS = {
-    Audience.REFERENT: "Référent·e du ménage",
-    Audience.COORDINATEUR: "Coordination du projet",
-    Audience.BAILLEUR: "Personnel du bailleur",
+RECIPIENT_LABELS = {
+    Recipient.REFERENT: "Référent·e du ménage",
+    Recipient.COORDINATEUR: "Coordination du projet",
+    Recipient.BAILLEUR: "Personnel du bailleur",
 }
 
 
@@ -81,14 +81,14 @@ class Rule:
 
     code: str
     title: str
-    audience: Audience
+    recipient: Recipient
     query: Callable[[date, dict[str, int]], Select]
     description: str
     refine: Callable[[object, date, dict[str, int]], tuple[date, str] | None] | None = None
 
     @property
-    def audience_label(self) -> str:
-        return AUDIENCE_LABELS[self.audience]
+    def recipient_label(self) -> str:
+        return RECIPIENT_LABELS[self.recipient]
 
 
 def _columns(household_id, subject_id, due_on, **extra):
@@ -447,63 +447,63 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "contact_retard",
         "Contact en retard selon l'intensité",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         contact_overdue,
         "Quand le dernier contact date de plus que le rythme de l'intensité (plus la tolérance).",
     ),
     Rule(
         "sans_contact",
         "Aucun contact depuis plusieurs semaines",
-        Audience.COORDINATEUR,
+        Recipient.COORDINATEUR,
         no_contact,
         "Quand aucun contact n'a eu lieu depuis le nombre de semaines réglé.",
     ),
     Rule(
         "bilan_trimestriel",
         "Bilan de la mesure à faire",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         review_due,
         "Avant la date du prochain bilan de la mesure (tous les 3 mois).",
     ),
     Rule(
         "fin_de_mesure",
         "Fin de mesure : renouveler ou clôturer",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         measure_ending,
         "Avant la fin prévue d'une mesure en cours.",
     ),
     Rule(
         "bail_glissant_bilan",
         "Bilan tripartite du bail glissant",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         lease_review_due,
         "Tous les 6 mois (réglable) après le début du bail ou le dernier bilan.",
     ),
     Rule(
         "glissement_cible",
         "Date cible de glissement du bail",
-        Audience.BAILLEUR,
+        Recipient.BAILLEUR,
         glissement_target,
         "Avant la date cible, tant que le bail n'a pas glissé.",
     ),
     Rule(
         "impaye_signalement_caf",
         "Impayé constitué : signalement à la CAF",
-        Audience.BAILLEUR,
+        Recipient.BAILLEUR,
         arrears_caf_report,
         "Dette ≥ 2 mois de loyer (réglable) : signalement dans les 2 mois.",
     ),
     Rule(
         "impaye_sans_plan",
         "Impayé sans plan d'apurement : saisir le FSL",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         arrears_without_plan,
         "Toujours en impayé 6 mois après sa constitution, sans plan d'apurement.",
     ),
     Rule(
         "procedure_echeance",
         "Échéance de la procédure d'expulsion",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         procedure_deadline,
         "Délais légaux après la dernière étape (commandement de payer + 6 semaines, audience, "
         "commandement de quitter les lieux + 2 mois…).",
@@ -512,35 +512,35 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "treve_debut",
         "Début de la trêve hivernale (ménage en procédure)",
-        Audience.BAILLEUR,
+        Recipient.BAILLEUR,
         truce_start,
         "Avant le 1er novembre, pour les ménages en procédure judiciaire.",
     ),
     Rule(
         "treve_fin",
         "Fin de la trêve hivernale (ménage en procédure)",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         truce_end,
         "Avant le 31 mars, pour les ménages en procédure judiciaire.",
     ),
     Rule(
         "demande_logement",
         "Demande de logement social à renouveler",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         housing_application_expiring,
         "Un mois avant l'expiration de la demande d'un ménage pas encore logé.",
     ),
     Rule(
         "attestation_assurance",
         "Attestation d'assurance annuelle",
-        Audience.BAILLEUR,
+        Recipient.BAILLEUR,
         insurance_certificate,
         "Un an après la dernière attestation notée (ou le début du bail).",
     ),
     Rule(
         "suivi_post_sortie",
         "Vérification après la sortie",
-        Audience.REFERENT,
+        Recipient.REFERENT,
         post_exit_check,
         "À 6 et 12 mois après la sortie, jusqu'à ce que la vérification soit notée.",
         refine=_post_exit_title,

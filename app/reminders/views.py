@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import clock
-from app.db import db, utcnow
+from app.db import db
 from app.errors import is_database_busy
 from app.formatting import today_paris
 from app.forms import press, submit
@@ -241,8 +241,8 @@ def feed(token: str):
     )
     if feed is None or not feed.user.is_active:
         abort(404)
-    now = utcnow()
-    body = ics_calendar(calendar_events(feed.user, today_paris()), now)
+    now = clock.now()
+    body = ics_calendar(calendar_events(feed.user, today_paris(now)), now)
     _note_feed_use(feed, now)
     return body, 200, {"Content-Type": "text/calendar; charset=utf-8"}
 
