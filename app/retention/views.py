@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 from flask import Blueprint, Response, render_template
 from flask_login import current_user
+from sqlalchemy import select
 
 from app import clock
 from app.audit.services import record
@@ -84,10 +85,17 @@ def subject_access_json(household_id: int):
 def run_command(now_text: str | None) -> None:
     """Anonymise the closed files past their retention period (once per Paris day)."""
     from app.formatting import PARIS
-    from app.scheduler import job_by_id, run_job
+    from app.scheduler import JobRun, job_by_id, run_job
 
     now = datetime.fromisoformat(now_text) if now_text else clock.now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=PARIS)
-    ran = run_job(job_by_id("retention.anonymise"), now)
-    click.echo("Terminé." if ran else "Déjà exécuté pour ce jour.")
+    job = job_by_id("retention.anonymise")
+    if not run_job(job, now):
+        click.echo("Déjà exécuté pour ce jour.")
+        return
+    summary = db.session.scalar(
+        select(JobRun.summary).where(JobRun.job_id == job.id, JobRun.slot == job.slot(now))
+    )
+    count = (summary or {}).get("anonymised", 0)
+    click.echo(f"Terminé : {count} dossier(s) clos anonymisé(s).")

@@ -183,7 +183,7 @@ def test_cli_runs_the_job(app):
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["retention", "run", "--now", "2026-07-02T03:00:00"])
     assert result.exit_code == 0, result.output
-    assert "Terminé" in result.output
+    assert "Terminé : 1 dossier(s) clos anonymisé(s)." in result.output
     again = app.test_cli_runner().invoke(args=["retention", "run", "--now", "2026-07-02T04:00:00"])
     assert "Déjà exécuté" in again.output
     db.session.expire_all()
