@@ -78,7 +78,6 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ),
     # A service that settles a reminder's condition tells the reminders at once
     # (docs/reminders.md, resolve_for_household).
-    ("app.interventions.services", "app.reminders.services"): "a visit settles reminders",
     ("app.partners.services", "app.reminders.services"): "a referral's answer settles reminders",
     ("app.retention.views", "app.scheduler"): (
         "the CLI command runs the job through the scheduler's once-per-slot claim"

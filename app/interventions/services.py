@@ -9,6 +9,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, NotAllowed, check_version
 from app.formatting import today_paris
+from app.households.file_registry import provided
 from app.households.models import DataCategory, PartnerCategory, SupportDomain
 from app.households.queries import has_consent
 from app.interventions.models import (
@@ -116,12 +117,11 @@ def record_visit(
         target=intervention,
         details={"mode": mode, "shared": bool(share_with_landlord)},
     )
-    # A contact resolves the contact reminders at once rather than at the next hourly sweep
-    # (only those two rules: a visit changes nothing the other rules read).
-    from app.reminders.services import resolve_for_household
-
-    if mode != InterventionMode.RDV_NON_HONORE:
-        resolve_for_household(household.id, rule_codes={"contact_retard", "sans_contact"})
+    # A contact resolves the contact reminders at once rather than at the next hourly sweep;
+    # reminders (a domain above this one) provides that rule when it is installed.
+    resolve_contact_reminders = provided("resolve_contact_reminders")
+    if mode != InterventionMode.RDV_NON_HONORE and resolve_contact_reminders is not None:
+        resolve_contact_reminders(household.id)
     return intervention
 
 
