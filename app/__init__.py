@@ -61,7 +61,6 @@ FILE_CONTRIBUTIONS = (
     "app.partners.file",
     "app.reminders.file",
     "app.reports.file",
-    "app.audit.file",
     "app.retention.file",
 )
 

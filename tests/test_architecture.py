@@ -67,7 +67,6 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ),
     # Pages of the household file owned by lower domains load the household like every file
     # page (one household.read per GET).
-    ("app.audit.views", "app.households.file"): "the file's access log is a page of the file",
     # A landlord's staff see the households housed in their dwellings: the household scope
     # and search read housing's lease tables.
     ("app.households.queries", "app.housing.models"): (
@@ -279,14 +278,12 @@ def test_the_household_domain_imports_none_of_its_contributors():
     """The spokes register their tabs, badges and timeline events (households/file_registry);
     households reads none of them, apart from the listed lease tables of the landlord scope."""
     above = {"housing", "support", "interventions", "partners", "reminders", "reports"}
-    above |= {"retention", "audit", "home", "scheduler", "demo", "cli"}
+    above |= {"retention", "home", "scheduler", "demo", "cli"}
     found = [
         f"{source} -> {target} (line {line})"
         for source, target, line in module_imports()
         if node_of(source) == "households"
         and node_of(target) in above
         and (source, target) not in ALLOWED_UPWARD
-        # The journal every service writes is core (see "Layering"); its pages are not.
-        and not target.startswith(("app.audit.services", "app.audit.models"))
     ]
     assert not found, "\n".join(found)

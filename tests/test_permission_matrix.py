@@ -135,7 +135,7 @@ MATRIX: dict[str, Case] = {
         "/mon-compte/double-authentification/desactiver", everyone(ok=302)
     ),
     # audit: who consulted a file (coordinators, in scope); the whole log (administrators)
-    "audit.household_log GET": Case(
+    "households.access_log GET": Case(
         "/menages/{w.household.id}/consultations", only("coordinateur")
     ),
     "audit.index GET": Case("/admin/journal", only(*ADMIN)),

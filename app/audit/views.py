@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
-from flask_login import current_user
 
 from app.audit.models import AuditOutcome
 from app.audit.queries import (
@@ -14,14 +13,10 @@ from app.audit.queries import (
     LogFilters,
     action_label,
     actor_choices,
-    household_entries,
-    household_readers,
     known_actions,
     search_log,
 )
-from app.audit.services import record
 from app.db import db
-from app.households.file import open_household_file
 from app.http import int_arg
 from app.permissions import Permission, permission_required
 
@@ -40,32 +35,6 @@ def _audit_outcome(outcome: str) -> str:
 
 def _page_number() -> int:
     return int_arg("page") or 1
-
-
-@bp.route("/menages/<int:household_id>/consultations")
-@permission_required(Permission.VIEW_FILE_ACCESS_LOG)
-def household_log(household_id: int):
-    household = open_household_file(household_id)
-    # Reading the trace is itself traced, on the same file.
-    record(
-        current_user,
-        "household.access_log_read",
-        household_id=household.id,
-        target=household,
-    )
-    db.session.commit()
-    page = db.paginate(
-        household_entries(household.id),
-        page=_page_number(),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
-    return render_template(
-        "audit/household_log.html",
-        household=household,
-        readers=household_readers(household.id),
-        page=page,
-    )
 
 
 def _date_arg(name: str) -> date | None:

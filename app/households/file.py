@@ -40,5 +40,6 @@ def register(registry: FileRegistry) -> None:
     registry.add_tab(60, "households.members", "Composition")
     registry.add_tab(70, "households.consents", "Consentements", Permission.READ_SOCIAL_CONTENT)
     registry.add_tab(80, "households.team", "Équipe")
+    registry.add_tab(100, "households.access_log", "Consultations", Permission.VIEW_FILE_ACCESS_LOG)
     registry.add_badge(10, "households", queries.path_header_alerts)
     registry.add_timeline_source(10, "households", queries.path_timeline_events)

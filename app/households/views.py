@@ -321,4 +321,9 @@ def remove_member(household_id: int, member_id: int):
 
 
 # The file's other pages are routes of this same blueprint, in sibling modules.
-from app.households import views_consents, views_path, views_team  # noqa: E402, F401
+from app.households import (  # noqa: E402, F401
+    views_access_log,
+    views_consents,
+    views_path,
+    views_team,
+)
