@@ -61,4 +61,8 @@ def test_the_application_registers_every_domain(app):
     ]
     assert [name for _, name, _ in registry.badges] == ["households", "housing", "support"]
     assert set(registry.header_values) == {"occupancy"}
-    assert set(registry.services) == {"intensity_choices", "due_for_anonymisation"}
+    assert set(registry.services) == {
+        "intensity_choices",
+        "due_for_anonymisation",
+        "resolve_contact_reminders",
+    }
