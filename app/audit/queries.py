@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.audit.models import AuditEntry, AuditOutcome
 from app.db import db
@@ -105,7 +106,12 @@ def _paris_midnight_utc(day: date) -> datetime:
 
 def search_log(filters: LogFilters) -> Select:
     """The administrators' search, newest first. Dates are days in Europe/Paris, inclusive."""
-    query = select(AuditEntry)
+    # The actor's name is all a row shows: not their roles, projects or organisation.
+    query = select(AuditEntry).options(
+        joinedload(AuditEntry.actor).options(
+            lazyload(User.role_rows), lazyload(User.projects), lazyload(User.organisation)
+        )
+    )
     if filters.actor_id:
         query = query.where(AuditEntry.actor_id == filters.actor_id)
     if filters.action:
@@ -125,13 +131,85 @@ def search_log(filters: LogFilters) -> Select:
     return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
 
 
-def known_actions() -> list[str]:
-    """The actions present in the log, for the filter's list."""
-    return list(db.session.scalars(select(AuditEntry.action).distinct().order_by("action")))
+# The filter's vocabulary: families of actions (the part before the dot), fixed in code
+# rather than read with SELECT DISTINCT over a journal that grows with the country.
+# tests/audit/test_journal_vocabulary.py checks that every action the code records belongs
+# to one of them.
+ACTION_FAMILIES = {
+    "auth": "Connexions et sécurité des comptes",
+    "access": "Refus d'accès",
+    "household": "Ménages : dossiers, parcours, consentements",
+    "intervention": "Visites et contacts",
+    "intensity_level": "Intensité de l'accompagnement",
+    "objective": "Objectifs",
+    "measure": "Mesures d'accompagnement",
+    "meeting": "Réunions tripartites",
+    "post_exit_check": "Suivis après la sortie",
+    "referral": "Orientations vers les partenaires",
+    "partner": "Partenaires",
+    "occupancy": "Baux et occupations",
+    "lease_review": "Revues de bail",
+    "review": "Revues",
+    "dwelling": "Logements",
+    "rent_accounts": "Comptes locatifs",
+    "repayment_plan": "Plans d'apurement",
+    "procedure_stage": "Procédures d'impayés",
+    "gla_action": "Gestion locative adaptée",
+    "reminder": "Rappels",
+    "calendar": "Abonnements agenda",
+    "reports": "Pilotage et exports",
+    "retention": "Conservation et anonymisation",
+    "organisation": "Organisations",
+    "project": "Projets",
+    "user": "Comptes utilisateurs",
+}
 
 
-def actor_choices() -> list[tuple[int, str]]:
-    return [
-        (u.id, f"{u.full_name} ({u.email})")
-        for u in db.session.scalars(select(User).order_by(User.full_name))
-    ]
+def action_choices() -> list[tuple[str, str]]:
+    """What the action filter offers: each family, then each action with a French label."""
+    families = [(f"{code}.", label) for code, label in ACTION_FAMILIES.items()]
+    labelled = [(code, label) for code, label in ACTION_LABELS.items()]
+    return families + labelled
+
+
+# How many people a name search proposes when it matches several.
+ACTOR_SUGGESTIONS = 10
+
+
+@dataclass(frozen=True)
+class ActorSearch:
+    """The "Personne" filter: the person found, or the few candidates, or nothing."""
+
+    actor: User | None = None
+    candidates: tuple[User, ...] = ()
+    searched: str = ""
+
+    @property
+    def not_found(self) -> bool:
+        return bool(self.searched) and self.actor is None and not self.candidates
+
+
+def find_actor(actor_id: int | None, text: str) -> ActorSearch:
+    """The person of the filter, by id (links) or by e-mail / part of the name (the form):
+    one indexed lookup or a bounded search, never the list of every account."""
+    if actor_id:
+        actor = db.session.get(User, actor_id)
+        return ActorSearch(actor=actor, searched="" if actor else f"n° {actor_id}")
+    text = text.strip()[:254]
+    if not text:
+        return ActorSearch()
+    # E-mails are stored lower-case under a unique index.
+    by_email = db.session.scalar(select(User).where(User.email == text.lower()))
+    if by_email is not None:
+        return ActorSearch(actor=by_email, searched=text)
+    matches = tuple(
+        db.session.scalars(
+            select(User)
+            .where(User.full_name.icontains(text, autoescape=True))
+            .order_by(User.full_name)
+            .limit(ACTOR_SUGGESTIONS + 1)
+        )
+    )
+    if len(matches) == 1:
+        return ActorSearch(actor=matches[0], searched=text)
+    return ActorSearch(candidates=matches[:ACTOR_SUGGESTIONS], searched=text)

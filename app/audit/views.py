@@ -11,13 +11,13 @@ from app.audit.models import AuditOutcome
 from app.audit.queries import (
     OUTCOME_LABELS,
     LogFilters,
+    action_choices,
     action_label,
-    actor_choices,
-    known_actions,
+    find_actor,
     search_log,
 )
-from app.db import db
 from app.http import int_arg
+from app.paging import window
 from app.permissions import Permission, permission_required
 
 bp = Blueprint("audit", __name__)
@@ -49,27 +49,33 @@ def _date_arg(name: str) -> date | None:
 def index():
     outcome = request.args.get("resultat") or None
     action = (request.args.get("action") or "").strip()[:60] or None
+    person = find_actor(int_arg("acteur"), request.args.get("personne") or "")
     filters = LogFilters(
-        actor_id=int_arg("acteur"),
+        actor_id=person.actor.id if person.actor else None,
         action=action,
         household_id=int_arg("menage"),
         start_on=_date_arg("du"),
         end_on=_date_arg("au"),
         outcome=outcome if outcome in AuditOutcome._value2member_map_ else None,
     )
-    page = db.paginate(
-        search_log(filters),
-        page=_page_number(),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
+    # A person searched and not found (or several found) filters nothing yet: no rows
+    # rather than the whole journal under a filter the reader believes applied.
+    unresolved = bool(person.searched) and person.actor is None
+    entries = (
+        None
+        if unresolved
+        else window(
+            search_log(filters), page=_page_number(), per_page=current_app.config["PAGE_SIZE"]
+        )
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "audit/index.html",
-        page=page,
+        entries=entries,
         filters=filters,
+        person=person,
         args=args,
-        actors=actor_choices(),
-        actions=known_actions(),
+        candidate_args={k: v for k, v in args.items() if k not in ("personne", "acteur")},
+        actions=action_choices(),
         outcomes=OUTCOME_LABELS,
     )

@@ -13,6 +13,7 @@ from app.db import db
 from app.permissions import Role
 from tests.conftest import page
 from tests.factories import make_household, make_project, make_user
+from tests.queries import count_queries
 
 
 def _entries(action: str) -> list[AuditEntry]:
@@ -169,14 +170,77 @@ def test_admin_log_filters_by_actor_action_household_outcome_and_dates(client):
     assert rows(action="access.") == 1  # a family of actions
 
 
-def test_admin_log_paginates(client, app):
+def test_admin_log_pages_through_a_window_without_counting_the_journal(client, app):
     app.config["PAGE_SIZE"] = 5
     admin = make_user(Role.ADMIN)
     for n in range(12):
         record(None, "test.entry", household_id=n + 1)
     client.login(admin)
     body = page(client.get("/admin/journal", query_string={"action": "test.entry"}))
-    assert "12 résultats · page 1 sur 3" in body
+    assert "Entrées 1 à 5 · page 1" in body
+    assert 'rel="next"' in body and 'rel="prev"' not in body
     assert body.count('<code class="small">test.entry</code>') == 5
     last = page(client.get("/admin/journal", query_string={"action": "test.entry", "page": 3}))
+    assert "Entrées 11 à 12 · page 3" in last
     assert last.count('<code class="small">test.entry</code>') == 2
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+    beyond = page(client.get("/admin/journal", query_string={"action": "test.entry", "page": 9}))
+    assert "Cette page est au-delà de la dernière entrée." in beyond
+    assert 'rel="prev"' in beyond
+
+
+def test_admin_log_finds_the_person_by_email_or_part_of_the_name(client):
+    admin = make_user(Role.ADMIN, full_name="Zoé Admin")
+    alice = make_user(full_name="Alice Martin", email="alice.martin@example.org")
+    make_user(full_name="Albert Martinez")
+    record(alice, "household.read", household_id=41)
+    client.login(admin)
+
+    def body(**args) -> str:
+        response = client.get("/admin/journal", query_string=args)
+        assert response.status_code == 200
+        return page(response)
+
+    by_email = body(personne="Alice.Martin@example.org")
+    assert by_email.count('<code class="small">household.read</code>') == 1
+    assert 'value="alice.martin@example.org"' in by_email
+    assert body(personne="alice mar").count('<code class="small">household.read</code>') == 1
+
+    several = body(personne="martin")
+    assert "Plusieurs personnes correspondent à « martin »" in several
+    assert f"acteur={alice.id}" in several
+    assert '<code class="small">' not in several  # no rows under an unresolved filter
+
+    nobody = body(personne="personne@nulle.part")
+    assert "Aucun compte ne correspond à « personne@nulle.part »" in nobody
+    assert '<code class="small">' not in nobody
+    assert "Aucun compte ne correspond à « n° 999999 »" in body(acteur=999999)
+
+
+def test_admin_log_offers_a_fixed_vocabulary_of_actions(client):
+    admin = make_user(Role.ADMIN)
+    record(None, "test.entry")
+    client.login(admin)
+    with count_queries() as statements:
+        body = page(client.get("/admin/journal"))
+    assert '<option value="auth.">Connexions et sécurité des comptes</option>' in body
+    assert "test.entry</option>" not in body  # not read back from the journal
+    assert not any("DISTINCT" in statement.upper() for statement in statements)
+
+
+def test_admin_log_query_count_does_not_grow_with_entries_or_people(client, app):
+    app.config["PAGE_SIZE"] = 50
+    admin = make_user(Role.ADMIN)
+    client.login(admin)
+
+    def queries_for_a_page() -> int:
+        with count_queries() as statements:
+            assert client.get("/admin/journal").status_code == 200
+        return len(statements)
+
+    record(make_user(), "household.read", household_id=1)
+    few = queries_for_a_page()
+    for n in range(40):
+        project = make_project()
+        record(make_user(projects=[project]), "household.read", household_id=n + 2)
+    assert queries_for_a_page() == few

@@ -3,11 +3,10 @@ of SQL queries whatever the number of tenancies."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.db import db
 from app.households.models import Household
@@ -24,6 +23,7 @@ from tests.factories import (
     make_snapshot,
     make_user,
 )
+from tests.queries import count_queries
 
 
 @pytest.fixture
@@ -57,20 +57,6 @@ def add_tenancies(w, count: int, start: int = 0):
         if i % 4 == 3:
             make_procedure_stage(occupancy, "commandement_payer", date(2026, 10, 20))
             make_procedure_stage(occupancy, "saisine_ccapex", date(2026, 8, 20))
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_the_dashboard_runs_the_same_number_of_queries_for_5_and_50_tenancies(
