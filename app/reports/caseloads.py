@@ -297,7 +297,7 @@ class HouseholdLine:
         return HouseholdStage(self.stage).label
 
 
-def _lines(flags, *conditions) -> list[HouseholdLine]:
+def _lines(flags, *conditions, limit: int | None = None, offset: int = 0) -> list[HouseholdLine]:
     head = Member.__table__.alias("head")
     rows = db.session.execute(
         select(
@@ -310,7 +310,9 @@ def _lines(flags, *conditions) -> list[HouseholdLine]:
         .outerjoin(User, User.id == flags.c.referent_id)
         .outerjoin(head, and_(head.c.household_id == flags.c.household_id, head.c.is_head))
         .where(*conditions)
-        .order_by(flags.c.reference)
+        .order_by(flags.c.reference, flags.c.household_id)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return [
         HouseholdLine(
@@ -339,9 +341,17 @@ def _lines(flags, *conditions) -> list[HouseholdLine]:
 
 
 def caseload_households(
-    user, project_ids, today: date, *, kind: str = "menages", referent: str | int | None = None
+    user,
+    project_ids,
+    today: date,
+    *,
+    kind: str = "menages",
+    referent: str | int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[HouseholdLine]:
-    """The households behind one number of the caseload page. One query."""
+    """The households behind one number of the caseload page (``limit`` of them from
+    ``offset`` for a page of the list; all for the export). One query."""
     flags = household_flags(scope_ids(user, project_ids), today)
     conditions = [flags.c.is_active == 1]
     column = DRILL_DOWNS.get(kind, DRILL_DOWNS["menages"])[1]
@@ -351,7 +361,7 @@ def caseload_households(
         conditions.append(flags.c.referent_id.is_(None))
     elif referent is not None:
         conditions.append(flags.c.referent_id == referent)
-    return _lines(flags, *conditions)
+    return _lines(flags, *conditions, limit=limit, offset=offset)
 
 
 @dataclass

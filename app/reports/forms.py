@@ -55,3 +55,4 @@ class ReassignForm(FlaskForm):
     indicateur = HiddenField(validators=[Optional()])
     referent = HiddenField(validators=[Optional()])
     jours = HiddenField(validators=[Optional()])
+    page = HiddenField(validators=[Optional()])

@@ -23,6 +23,7 @@ from app.forms import commit_service
 from app.households.file import open_household_file
 from app.households.models import HouseholdStage, StageTransition
 from app.http import id_list, int_arg
+from app.paging import Window
 from app.permissions import Permission, has_permission, permission_required
 from app.reports import queries, services
 from app.reports.forms import ReassignForm
@@ -133,6 +134,7 @@ def _list_context(source: str, args, form: ReassignForm | None = None) -> dict:
                 "indicateur": args.get("indicateur", ""),
                 "referent": args.get("referent", ""),
                 "jours": args.get("jours", ""),
+                "page": args.get("page", ""),
             },
         )
     form.new_referent_id.choices = [("", "Choisir…"), *queries.referent_candidates(ids)]
@@ -145,7 +147,19 @@ def _list_context(source: str, args, form: ReassignForm | None = None) -> dict:
         return context
     kind = args.get("indicateur") if args.get("indicateur") in queries.DRILL_DOWNS else "menages"
     referent = referent_arg(args.get("referent"))
-    lines = queries.caseload_households(current_user, ids, today, kind=kind, referent=referent)
+    # A window of the list: the project's whole caseload would grow with the country.
+    page_number = bounds.id_or_none(args.get("page") or "") or 1
+    per_page = current_app.config["PAGE_SIZE"]
+    rows = queries.caseload_households(
+        current_user,
+        ids,
+        today,
+        kind=kind,
+        referent=referent,
+        limit=per_page + 1,
+        offset=(page_number - 1) * per_page,
+    )
+    lines = rows[:per_page]
     referent_name = None
     if referent == queries.NO_REFERENT:
         referent_name = "sans référent·e"
@@ -159,6 +173,7 @@ def _list_context(source: str, args, form: ReassignForm | None = None) -> dict:
         referent=referent,
         referent_name=referent_name,
         lines=lines,
+        window=Window(lines, page_number, per_page, len(rows) > per_page),
         export_args={
             k: v
             for k, v in (
@@ -246,6 +261,7 @@ def _back_to_list(form) -> str:
         "reports.caseload_list",
         indicateur=form.indicateur.data or None,
         referent=form.referent.data or None,
+        page=bounds.id_or_none(form.page.data or "") or None,
         **args,
     )
 

@@ -114,3 +114,26 @@ def test_social_workers_cannot_reassign(client, caseload):
     response = _post(client, [caseload.households["K3"]], caseload.w1)
     assert response.status_code == 403
     assert _referents(caseload.households["K3"]) == [caseload.w2.id]
+
+
+def test_the_list_pages_through_the_caseload_and_reassigning_returns_to_the_page(
+    client, caseload, app
+):
+    app.config["PAGE_SIZE"] = 2
+    client.login(caseload.coordinator)
+    first = page(client.get("/pilotage/menages"))
+    second = page(client.get("/pilotage/menages", query_string={"page": 2}))
+    assert "Ménages 1 à 2 · page 1" in first and 'rel="next"' in first
+    assert "Ménages 3 à 4 · page 2" in second and 'rel="prev"' in second
+    references = sorted(h.reference for h in caseload.households.values())
+    shown = [ref for ref in references if ref in first or ref in second]
+    assert shown == references[:4]  # pages follow the references' order, without overlap
+    assert not {ref for ref in references if ref in first} & {
+        ref for ref in references if ref in second
+    }
+    k3, k4 = caseload.households["K3"], caseload.households["K4"]
+    response = _post(client, [k3, k4], caseload.w1, indicateur="menages", page="2")
+    assert response.status_code == 302
+    assert "page=2" in response.headers["Location"]
+    beyond = page(client.get("/pilotage/menages", query_string={"page": 99}))
+    assert "Cette page est au-delà de la fin de la liste." in beyond
