@@ -5,7 +5,7 @@ load through ``get_dwelling_or_404`` (the user's landlords)."""
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 
 from app.db import db
@@ -30,6 +30,7 @@ from app.housing.queries import (
 from app.housing.views import bp
 from app.http import int_arg
 from app.organisations.models import Organisation
+from app.paging import window
 from app.permissions import Permission, permission_required
 from app.search import contains, recalled_search, redirect_to_results
 
@@ -91,7 +92,13 @@ def dwellings():
     text = search_key(typed)
     if text:
         query = query.where(contains(Dwelling.search_address, text))
-    found = db.session.scalars(query).all()
+    # A window of the park: a large landlord's whole park would be one 10 MB page.
+    shown = window(
+        query.order_by(Dwelling.id),
+        page=int_arg("page") or 1,
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    found = shown.items
     occupants = dwelling_occupants([d.id for d in found])
     visible_ids = set(
         db.session.scalars(
@@ -104,6 +111,7 @@ def dwellings():
     return render_template(
         "housing/dwellings.html",
         dwellings=found,
+        window=shown,
         occupants=occupants,
         visible_ids=visible_ids,
         landlords=landlords,
