@@ -297,7 +297,11 @@ class HouseholdLine:
         return HouseholdStage(self.stage).label
 
 
-def _lines(flags, *conditions, limit: int | None = None, offset: int = 0) -> list[HouseholdLine]:
+def _lines(
+    flags, *conditions, limit: int | None = None, offset: int = 0, first=None
+) -> list[HouseholdLine]:
+    """The lines of the households matching ``conditions``, ordered by ``first`` (if given)
+    then by reference."""
     head = Member.__table__.alias("head")
     rows = db.session.execute(
         select(
@@ -310,7 +314,7 @@ def _lines(flags, *conditions, limit: int | None = None, offset: int = 0) -> lis
         .outerjoin(User, User.id == flags.c.referent_id)
         .outerjoin(head, and_(head.c.household_id == flags.c.household_id, head.c.is_head))
         .where(*conditions)
-        .order_by(flags.c.reference, flags.c.household_id)
+        .order_by(*([] if first is None else [first]), flags.c.reference, flags.c.household_id)
         .limit(limit)
         .offset(offset)
     ).all()
@@ -364,56 +368,86 @@ def caseload_households(
     return _lines(flags, *conditions, limit=limit, offset=offset)
 
 
+# How many households each group of the stalled-files page lists: a project of the size of a
+# département would otherwise put thousands of rows on one page. The figures above the groups
+# are the full counts.
+STALLED_SHOWN = 50
+
+
 @dataclass
 class StalledFiles:
     no_contact_days: int
+    shown: int = STALLED_SHOWN
+    totals: dict[str, int] = field(default_factory=dict)
+    household_count: int = 0
     no_contact: list[HouseholdLine] = field(default_factory=list)
     review_overdue: list[HouseholdLine] = field(default_factory=list)
     ending: list[HouseholdLine] = field(default_factory=list)
     no_referent: list[HouseholdLine] = field(default_factory=list)
 
-    @property
-    def household_count(self) -> int:
-        return len({line.household_id for group in self.groups() for line in group[2]})
-
     def groups(self):
+        """(anchor, title, the first lines, how many households in all) of each group."""
         return (
             (
                 "sans-contact",
                 f"Sans contact depuis plus de {self.no_contact_days} jours",
                 self.no_contact,
+                self.totals.get("no_contact", 0),
             ),
-            ("bilan", "Bilan en retard", self.review_overdue),
-            ("fin", "Mesure finissant dans les 30 jours sans décision", self.ending),
-            ("sans-referent", "Sans référent·e", self.no_referent),
+            ("bilan", "Bilan en retard", self.review_overdue, self.totals.get("review_overdue", 0)),
+            (
+                "fin",
+                "Mesure finissant dans les 30 jours sans décision",
+                self.ending,
+                self.totals.get("ending", 0),
+            ),
+            (
+                "sans-referent",
+                "Sans référent·e",
+                self.no_referent,
+                self.totals.get("no_referent", 0),
+            ),
         )
 
 
-def stalled_files(user, project_ids, today: date, no_contact_days: int) -> StalledFiles:
-    """Active households that stall, in four (overlapping) groups. One query."""
+def stalled_files(
+    user, project_ids, today: date, no_contact_days: int, *, shown: int | None = None
+) -> StalledFiles:
+    """Active households that stall, in four (overlapping) groups: the count of each (one
+    query), then the first ``shown`` households of each non-empty group (one query each)."""
+    shown = shown or STALLED_SHOWN
     flags = household_flags(scope_ids(user, project_ids), today)
-    no_contact = flags.c.days_since_contact > no_contact_days
-    lines = _lines(
-        flags,
-        flags.c.is_active == 1,
-        or_(
-            no_contact,
-            flags.c.is_review_overdue == 1,
-            flags.c.is_ending == 1,
-            flags.c.referent_id.is_(None),
+    active = flags.c.is_active == 1
+    groups = {  # name: (condition, what comes first)
+        "no_contact": (
+            flags.c.days_since_contact > no_contact_days,
+            flags.c.days_since_contact.desc(),
         ),
+        "review_overdue": (flags.c.is_review_overdue == 1, None),
+        "ending": (flags.c.is_ending == 1, None),
+        "no_referent": (flags.c.referent_id.is_(None), None),
+    }
+
+    def counted(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    totals = db.session.execute(
+        select(
+            *(counted(condition).label(name) for name, (condition, _) in groups.items()),
+            counted(or_(*(condition for condition, _ in groups.values()))).label("any"),
+        )
+        .select_from(flags)
+        .where(active)
+    ).one()
+    found = StalledFiles(
+        no_contact_days,
+        shown=shown,
+        totals={name: int(getattr(totals, name)) for name in groups},
+        household_count=int(totals.any),
     )
-    found = StalledFiles(no_contact_days)
-    for line in lines:
-        if line.days_since_contact is not None and line.days_since_contact > no_contact_days:
-            found.no_contact.append(line)
-        if line.is_review_overdue:
-            found.review_overdue.append(line)
-        if line.is_ending:
-            found.ending.append(line)
-        if line.referent_id is None:
-            found.no_referent.append(line)
-    found.no_contact.sort(key=lambda line: -(line.days_since_contact or 0))
+    for name, (condition, first) in groups.items():
+        if found.totals[name]:
+            setattr(found, name, _lines(flags, active, condition, limit=shown, first=first))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from app.reports.caseloads import caseload_households, caseloads, stalled_files
@@ -98,3 +99,29 @@ def test_a_coordinator_sees_only_their_projects(client, caseload, app):
     assert "Zoé Deux" not in text
     text = page(client.get("/pilotage/menages"))
     assert "C-B1" in text and "C-K1" not in text
+
+
+def test_stalled_groups_list_their_first_households_and_count_them_all(caseload):
+    found = stalled_files(caseload.coordinator, [caseload.project.id], CASELOAD_TODAY, 10, shown=1)
+    everything = stalled_files(caseload.coordinator, [caseload.project.id], CASELOAD_TODAY, 10)
+    assert found.totals == {
+        name: len(getattr(everything, name))
+        for name in ("no_contact", "review_overdue", "ending", "no_referent")
+    }
+    assert found.household_count == everything.household_count
+    assert [line.reference for line in found.no_contact] == ["C-K2"]  # the longest first
+    assert found.totals["no_contact"] == 2
+    for _anchor, _label, lines, total in found.groups():
+        assert len(lines) == min(total, 1)
+
+
+def test_the_stalled_page_says_when_a_group_lists_only_its_first_households(
+    client, caseload, monkeypatch
+):
+    monkeypatch.setattr("app.reports.caseloads.STALLED_SHOWN", 1)
+    client.login(caseload.coordinator)
+    text = page(client.get("/pilotage/dossiers-en-souffrance?jours=10"))
+    group = text.split('id="sans-contact"')[1].split("</section>")[0]
+    total = int(re.search(r"(\d+) ménages : seul le premier est listé ici.", group).group(1))
+    assert total > 1
+    assert len(re.findall(r'href="/menages/\d+"', group)) == 1
