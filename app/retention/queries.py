@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import Enum
 
 from app.households.models import Household
-from app.retention.services import DECLARED, household_rows
+from app.retention.services import DECLARED, household_values
 
 SECTION_TITLES = {
     "household": "Ménage",
@@ -60,8 +60,8 @@ def subject_access_file(household: Household, viewer) -> list[dict]:
         table = declared.model.__table__
         columns = readable_columns(viewer, declared.model)
         rows = [
-            {column.key: _value(getattr(row, column.key)) for column in columns}
-            for row in household_rows(declared, household.id)
+            {column.key: _value(row._mapping[column]) for column in columns}
+            for row in (household_values(declared, household.id, columns) if columns else ())
         ]
         sections.append(
             {"table": table.name, "title": SECTION_TITLES.get(table.name, table.name), "rows": rows}

@@ -131,6 +131,15 @@ def household_rows(declared: Declared, household_id: int) -> list:
     )
 
 
+def household_values(declared: Declared, household_id: int, columns: list) -> list:
+    """The ``columns`` of the household's rows of ``declared``, as plain rows (no objects, no
+    relationships loaded: one query per table whatever the rows point at)."""
+    model = declared.model
+    return db.session.execute(
+        select(*columns).where(_ids_condition(declared, household_id)).order_by(model.id)
+    ).all()
+
+
 def cleared_columns(declared: Declared) -> list:
     columns = declared.model.__table__.columns
     return [c for c in columns if isinstance(c.type, Text) or c.name in declared.strings]
