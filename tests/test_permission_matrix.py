@@ -407,6 +407,10 @@ MATRIX: dict[str, Case] = {
     ),
     "api_docs.openapi_json GET": Case("/api/v1/openapi.json", everyone(anonymous=200)),
     "api_docs.reference GET": Case("/api/v1/", everyone(anonymous=200)),
+    # Landlord staff's export of their followed tenancies (each gets their own landlord's).
+    "reports.export_tenancies GET": Case(
+        "/logements/export.csv", only("bailleur", "autre_bailleur")
+    ),
 }
 
 
