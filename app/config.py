@@ -130,13 +130,11 @@ class DefaultConfig:
     RENT_IMPORT_MAX_SECONDS = 20
     RENT_IMPORT_MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
     PROXY_FIX = False
-    # The JSON API (app/api, docs/api.md): calls per client and minute, lines per batch,
-    # body size, page size; Flask-Limiter's storage ("memory://", or "redis://host:6379/0"
-    # shared by every worker).
+    # The JSON API (app/api, docs/api.md): calls per client (a limits string), body size of
+    # a POST; Flask-Limiter's storage ("memory://", or "redis://host:6379/0" shared by every
+    # worker — memory counts per worker process).
     API_RATE_LIMIT = "120 per minute"
-    API_MAX_LINES = 1000
     API_MAX_BODY_BYTES = 1024 * 1024
-    API_PAGE_SIZE = 100
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_KEY_PREFIX = "ancrage"
 
