@@ -110,3 +110,17 @@ def test_werkzeug_errors_on_api_paths_are_problems(client, token):
     # Elsewhere, the French pages stay.
     page = client.get("/nulle-part")
     assert page.status_code == 404 and page.content_type.startswith("text/html")
+
+
+def test_an_unexpected_error_is_a_problem_500(client, app, token, monkeypatch):
+    from app.api import queries
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(queries, "tenancy_status_page", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/api/v1/tenancies", headers=bearer(token))
+    assert response.status_code == 500 and response.content_type == PROBLEM
+    assert response.json["title"] == "Erreur interne"
+    assert "boom" not in response.get_data(as_text=True)
