@@ -53,3 +53,15 @@ SET_BY_CONFIGURATION = (
     FixedClock,
     FixedClock.advance,
 )
+
+# The JSON API (app/api): flask-smorest and Flask call the views of its blueprints (``@blp``,
+# ``@docs``) by their routes; flask-smorest calls ``_register_error_handlers`` at init.
+from app.api import v1 as _api_v1  # noqa: E402
+from app.api.rest import AncrageApi  # noqa: E402
+
+CALLED_BY_THE_API_FRAMEWORK = (
+    _api_v1.post_rent_lines,
+    _api_v1.get_tenancies,
+    _api_v1.openapi_json,
+    AncrageApi._register_error_handlers,
+)

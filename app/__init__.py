@@ -30,6 +30,7 @@ MODELS = (
     "app.submissions",  # FormSubmission: create forms' one-time keys
     "app.support.models",
     "app.users.models",
+    "app.api.models",
 )
 
 BLUEPRINTS = (
@@ -48,6 +49,7 @@ BLUEPRINTS = (
     "app.retention.views",
     "app.support.views",
     "app.users.views",
+    "app.api.views",
 )
 
 # The domains' contributions to the household file (tabs, header badges and values, timeline
@@ -112,7 +114,16 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
     register_template_filters(app)
     register_error_handlers(app)
     register_cli(app)
+    _init_api(app)
     return app
+
+
+def _init_api(app: Flask) -> None:
+    """The JSON API (/api/v1/, app/api): after the error handlers, which it wraps for its
+    own paths (problem+json)."""
+    from app.api.rest import init_api
+
+    init_api(app)
 
 
 def _init_extensions(app: Flask) -> None:

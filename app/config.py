@@ -130,6 +130,13 @@ class DefaultConfig:
     RENT_IMPORT_MAX_SECONDS = 20
     RENT_IMPORT_MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
     PROXY_FIX = False
+    # The JSON API (app/api, docs/api.md): calls per client (a limits string), body size of
+    # a POST; Flask-Limiter's storage ("memory://", or "redis://host:6379/0" shared by every
+    # worker — memory counts per worker process).
+    API_RATE_LIMIT = "120 per minute"
+    API_MAX_BODY_BYTES = 1024 * 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "ancrage"
 
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 25

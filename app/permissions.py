@@ -77,6 +77,10 @@ class Permission(StrEnum):
     MANAGE_INTENSITY_LEVELS = "manage_intensity_levels"
     # Everyone who works with households
     VIEW_REMINDERS = "view_reminders"
+    # Landlord data exchange (app/api): the API clients of an organisation, and the export
+    # of the landlord's followed tenancies
+    MANAGE_API_CLIENTS = "manage_api_clients"
+    EXPORT_TENANCIES = "export_tenancies"
 
 
 P = Permission
@@ -90,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_AUDIT_LOG,
             P.MANAGE_PARTNERS,
             P.VIEW_PARTNERS,
+            P.MANAGE_API_CLIENTS,
         }
     ),
     Role.COORDINATEUR: frozenset(
@@ -138,6 +143,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_GLA_ACTIONS,
             P.IMPORT_RENT_ACCOUNTS,
             P.VIEW_REMINDERS,
+            P.MANAGE_API_CLIENTS,
+            P.EXPORT_TENANCIES,
         }
     ),
 }

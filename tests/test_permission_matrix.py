@@ -48,6 +48,7 @@ HOUSEHOLD_STAFF = (
     "autre_travailleur_social",
 )
 H = "/menages/{w.household.id}"
+API_MANAGERS = ("admin", "bailleur", "autre_bailleur")
 
 
 def household_file(ok: int = 200, *, landlord: bool = True) -> dict[str, int]:
@@ -391,6 +392,25 @@ MATRIX: dict[str, Case] = {
     ),
     "housing.import_accounts GET": Case("/logements/import", only("bailleur", "autre_bailleur")),
     "housing.import_accounts POST": Case("/logements/import", only("bailleur", "autre_bailleur")),
+    # API clients (app/api): administrators (every landlord's) and landlord staff (their own).
+    "api_clients.index GET": Case("/logements/clients-api/", only(*API_MANAGERS)),
+    "api_clients.create GET": Case("/logements/clients-api/nouveau", only(*API_MANAGERS)),
+    "api_clients.create POST": Case("/logements/clients-api/nouveau", only(*API_MANAGERS)),
+    "api_clients.revoke POST": Case(
+        "/logements/clients-api/{w.api_client.id}/revoquer",
+        only("admin", "bailleur", ok=302, autre_bailleur=404),
+    ),
+    # The JSON API answers bearer tokens only: a browser session is a 401, never a redirect.
+    "api_v1.get_tenancies GET": Case("/api/v1/tenancies", everyone(ok=401, anonymous=401)),
+    "api_v1.post_rent_lines POST": Case(
+        "/api/v1/rent-account-lines", everyone(ok=401, anonymous=401)
+    ),
+    "api_docs.openapi_json GET": Case("/api/v1/openapi.json", everyone(anonymous=200)),
+    "api_docs.reference GET": Case("/api/v1/", everyone(anonymous=200)),
+    # Landlord staff's export of their followed tenancies (each gets their own landlord's).
+    "reports.export_tenancies GET": Case(
+        "/logements/export.csv", only("bailleur", "autre_bailleur")
+    ),
 }
 
 

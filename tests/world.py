@@ -66,7 +66,26 @@ def build_world() -> SimpleNamespace:
     _housing(w)
     _support(w)
     _reminders(w)
+    _api(w)
     return w
+
+
+def _api(w: SimpleNamespace) -> None:
+    """An API client of the landlord (app/api), with its token."""
+    from datetime import timedelta
+
+    from app.api.services import create_client
+    from app.formatting import today_paris
+
+    created = create_client(
+        w.users["bailleur"],
+        w.landlord,
+        name="Logiciel du bailleur",
+        scopes=["rent_accounts:write", "tenancies:read"],
+        expires_on=today_paris() + timedelta(days=90),
+        today=today_paris(),
+    )
+    w.api_client, w.api_token = created.client, created.token
 
 
 def _households(w: SimpleNamespace) -> None:

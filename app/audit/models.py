@@ -39,6 +39,8 @@ class AuditEntry(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(36))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict | None] = mapped_column(JSON)
+    # An API call's actor (app/api): the client, a plain integer like ``household_id``.
+    api_client_id: Mapped[int | None] = mapped_column(Integer)
 
     actor = relationship("User", lazy="joined", viewonly=True)
 

@@ -27,6 +27,10 @@ def record(
     or changes is stamped ``updated_by_id`` with the actor's id (``app.db.act_as``), in a
     request, a CLI command or a job alike.
     """
+    client_id = None
+    if getattr(actor, "is_api_client", False):
+        # An API client acts: named in the entry, and no user is stamped as the editor.
+        client_id, actor = actor.id, None
     act_as(actor)
     if target is not None and getattr(target, "id", None) is None:
         db.session.flush()
@@ -39,6 +43,7 @@ def record(
         target_id=getattr(target, "id", None) if target is not None else None,
         outcome=outcome,
         details=details,
+        api_client_id=client_id,
     )
     if has_request_context():
         entry.request_id = g.get("request_id")

@@ -336,4 +336,9 @@ def _synthesis_context(household, today: date, social: bool) -> dict:
 
 
 # The indicators and the exports are routes of this same blueprint, in sibling modules.
-from app.reports import views_exports, views_indicators  # noqa: E402, F401
+# Landlord staff's export of their followed tenancies.
+from app.reports import (  # noqa: E402, F401
+    views_exports,
+    views_indicators,
+    views_tenancies,
+)

@@ -94,21 +94,31 @@ def export_routes(app) -> set[str]:
 EXPORTS = {
     "reports.export_indicators": "/pilotage/indicateurs/export.{fmt}",
     "reports.export_caseload": "/pilotage/menages/export.{fmt}",
+    "reports.export_tenancies": "/logements/export.{fmt}",
 }
+# Exports downloaded by another demo account than the coordinator.
+LANDLORD = "gestion@rhonehabitat.demo"
+EXPORT_USERS = {"reports.export_tenancies": LANDLORD}
 
 
 def test_every_figure_of_every_export_is_a_number_or_a_date_in_libreoffice(
-    soffice, app, client, demo_data, tmp_path
+    soffice, app, client, make_client, demo_data, tmp_path
 ):
     binary = soffice
     assert export_routes(app) == set(EXPORTS), "a new export: add it to EXPORTS"
     from app.db import db
 
     client.login(db.session.scalar(select(User).where(User.email == COORDINATOR)), DEMO_PASSWORD)
+    clients = {COORDINATOR: client}
+    for email in set(EXPORT_USERS.values()):
+        clients[email] = make_client()
+        clients[email].login(
+            db.session.scalar(select(User).where(User.email == email)), DEMO_PASSWORD
+        )
     files = []
     for endpoint, path in EXPORTS.items():
         for fmt in ("csv", "xlsx"):
-            response = client.get(path.format(fmt=fmt))
+            response = clients[EXPORT_USERS.get(endpoint, COORDINATOR)].get(path.format(fmt=fmt))
             assert response.status_code == 200, (endpoint, fmt, response.status_code)
             file = tmp_path / f"{endpoint.split('.')[-1]}.{fmt}"
             file.write_bytes(response.get_data())
@@ -137,6 +147,7 @@ def test_every_figure_of_every_export_is_a_number_or_a_date_in_libreoffice(
         assert numbers >= 5 and dates >= 2, (name, numbers, dates)
     assert figures["export_indicators.csv"] == figures["export_indicators.xlsx"]
     assert figures["export_caseload.csv"] == figures["export_caseload.xlsx"]
+    assert figures["export_tenancies.csv"] == figures["export_tenancies.xlsx"]
 
 
 def test_the_monthly_debt_reads_as_euros_in_libreoffice(soffice, app, client, demo_data, tmp_path):

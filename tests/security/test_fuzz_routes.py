@@ -77,6 +77,7 @@ SHOWN_ON_SUCCESS = {
     "/rappels/calendrier",
     "/mon-compte/double-authentification/codes-de-secours",
     "/mon-compte/double-authentification/activer",
+    "/logements/clients-api/nouveau",  # the API client's token, shown once
 }
 
 

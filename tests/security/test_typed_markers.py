@@ -367,9 +367,39 @@ def test_no_landlord_channel_shows_a_typed_marker(typed_world, app, make_client)
     assert response.status_code == 200
     for name in leaks(readable(response), planted):
         found.setdefault(name, []).append("import report")
+    # Every answer of the JSON API to the landlord's client (app/api): the tenancy status,
+    # rent lines accepted and refused, problems.
+    for path, answer in api_answers(app, w, make_client):
+        for name in leaks(answer, planted):
+            found.setdefault(name, []).append(path)
     found = {name: paths[:3] for name, paths in found.items()}
     assert found == {}, f"landlord staff receive social or health content: {found}"
     assert {"housing.household", "households.show", "reports.household_synthesis"} <= reached
+    assert "reports.export_tenancies" in reached  # the landlord's CSV and XLSX exports
+
+
+def api_answers(app, w, make_client):
+    """(what, body) of every API call the landlord's client can make."""
+    client = make_client()
+    headers = {"Authorization": f"Bearer {w.api_token}"}
+    tenancies = client.get("/api/v1/tenancies?limit=1", headers=headers)
+    assert tenancies.status_code == 200 and tenancies.json["items"]
+    yield "GET /api/v1/tenancies", tenancies.get_data(as_text=True)
+    cursor = tenancies.json["next_cursor"]
+    while cursor:
+        page = client.get(f"/api/v1/tenancies?limit=1&cursor={cursor}", headers=headers)
+        yield "GET /api/v1/tenancies (suite)", page.get_data(as_text=True)
+        cursor = page.json["next_cursor"]
+    line = {"lease_reference": "LEASE-W-1", "month": "2026-10", "balance_cents": 88_000}
+    for body in (
+        {"lines": [{**line, "amount_due_cents": 44_000}]},
+        {"lines": [{**line, "amount_due_cents": 44_000, "lease_reference": "INCONNU"}]},
+        {"lines": [line]},
+    ):
+        answer = client.post("/api/v1/rent-account-lines", json=body, headers=headers, csrf=False)
+        assert answer.status_code in (200, 422)
+        yield "POST /api/v1/rent-account-lines", answer.get_data(as_text=True)
+    yield "GET /api/v1/openapi.json", client.get("/api/v1/openapi.json").get_data(as_text=True)
 
 
 def test_the_referent_does_see_the_typed_markers(typed_world, app, make_client):

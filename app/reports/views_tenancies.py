@@ -1,0 +1,142 @@
+"""Landlord staff's export of their followed tenancies (the landlord dashboard's columns and
+filters) as CSV (French Excel) or XLSX, streamed, audited before it is sent, read through the
+column audiences (``app.audience.project``): nothing a landlord may not see.
+
+Routes of the ``reports`` blueprint (``app.reports.views``), split off by seam; the typed
+cells are the pilotage exports' (``views_exports``: ``Typed``, ``Month``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from itertools import chain
+
+from flask import Response, request
+from flask_login import current_user
+
+from app.audience import project
+from app.audit.services import record
+from app.auth.views import reauth_required
+from app.db import db
+from app.formatting import today_paris
+from app.households.models import search_key
+from app.housing.dashboard import tenancy_page
+from app.http import int_arg
+from app.permissions import Permission, permission_required
+from app.reports.views import FORMATS, MIME, bp
+from app.reports.views_exports import Month, Typed, _csv_value, _xlsx
+from app.search import recalled_search
+
+TENANCY_COLUMNS = [
+    "Ménage",
+    "Référence du ménage",
+    "Statut",
+    "Impayé",
+    "Mois d'impayé",
+    "Mois du dernier compte",
+    "Procédure",
+    "Prochaine échéance légale",
+    "Échéance",
+    "Logement",
+    "Commune",
+    "Type de bail",
+    "Référence du bail",
+    "Accompagnement",
+    "Référent·e",
+    "Téléphone",
+    "E-mail",
+    "Prochaine réunion tripartite",
+]
+BATCH = 500
+
+
+def _filters() -> dict:
+    return {
+        "status": request.args.get("statut") or "",
+        "supported": request.args.get("accompagne") or "",
+        "landlord_id": int_arg("bailleur"),
+        "text": search_key(recalled_search()),
+    }
+
+
+def tenancy_export_row(viewer, row) -> list:
+    """One lease as the dashboard shows it, read through the viewer's column audiences."""
+    occupancy = project(viewer, row.occupancy)
+    snapshot = project(viewer, row.snapshot) if row.snapshot else None
+    stage = project(viewer, row.stage) if row.stage else None
+    deadline = row.deadline if stage is not None else None
+    referent = row.referent
+    return [
+        row.head_name,
+        row.household_reference,
+        row.status_label,
+        Typed(float(Decimal(snapshot.balance_cents) / 100), "euros") if snapshot else "",
+        Typed(float(row.months_of_arrears), "decimal") if snapshot else "",
+        Month(snapshot.month.year, snapshot.month.month, 1) if snapshot else "",
+        row.stage.stage_label if stage is not None else "",
+        deadline.on if deadline else "",
+        deadline.label if deadline else "",
+        f"{row.dwelling.typology} · {row.dwelling.address}",
+        row.dwelling.city,
+        row.occupancy.lease_type_label,
+        occupancy.lease_reference or "",
+        "Accompagné" if row.is_supported else "Non accompagné",
+        referent.full_name if referent else "",
+        (referent.phone or "") if referent else "",
+        referent.email if referent else "",
+        row.next_meeting_on or "",
+    ]
+
+
+def _rows(viewer, filters: dict):
+    """The filtered tenancies, most at risk first, ``BATCH`` leases at a time."""
+    number = 1
+    while True:
+        page = tenancy_page(viewer, page=number, per_page=BATCH, **filters)
+        if page.page != number:  # past the last page: tenancy_page gave the last one again
+            return
+        for row in page.rows:
+            yield tenancy_export_row(viewer, row)
+        if not page.has_next:
+            return
+        number += 1
+
+
+def _csv_lines(rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    buffer.write("\ufeff")
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+        yield buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+
+
+@bp.route(f"/logements/export.{FORMATS}")
+@permission_required(Permission.VIEW_TENANCIES, Permission.EXPORT_TENANCIES)
+@reauth_required()
+def export_tenancies(fmt: str):
+    filters = _filters()
+    total = tenancy_page(current_user, page=1, per_page=1, **filters).total
+    record(
+        current_user,
+        "housing.tenancies_export",
+        target=current_user.organisation,
+        details={"format": fmt, "rows": total, "filtered": any(filters.values())},
+    )
+    db.session.commit()
+    viewer = current_user._get_current_object()
+    name = f"baux-suivis-{today_paris().isoformat()}.{fmt}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    }
+    if fmt == "xlsx":
+        content = _xlsx([("Baux suivis", [TENANCY_COLUMNS, *_rows(viewer, filters)])])
+        return Response(content, mimetype=MIME[fmt], headers=headers)
+    # Read in batches of BATCH leases within the request; the CSV is then streamed line by
+    # line (the generator needs neither the request nor the database).
+    rows = list(chain([TENANCY_COLUMNS], _rows(viewer, filters)))
+    return Response(_csv_lines(rows), mimetype=MIME[fmt], headers=headers)
