@@ -50,6 +50,7 @@ NOT_PAGES = {
     "auth.second_factor": "a step of the login (bench_pages.py measures logins)",
     "auth.enrol_at_login": "a step of the first login of a coordinator or an administrator",
     "auth.logout": "ends the session the benchmark uses",
+    "api_v1.get_tenancies": "JSON API, called with an API client's token (benchmarks/bench_api.py)",
 }
 # Arguments that are not ids of a table named after them: name -> (table, column)
 ARGUMENT_TABLES: dict[str, tuple[str, str]] = {

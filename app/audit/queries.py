@@ -151,6 +151,8 @@ ACTION_FAMILIES = {
     "lease_review": "Revues de bail",
     "review": "Revues",
     "dwelling": "Logements",
+    "housing": "Gestion locative : exports des bailleurs",
+    "api": "API des bailleurs : clients et appels",
     "rent_accounts": "Comptes locatifs",
     "repayment_plan": "Plans d'apurement",
     "procedure_stage": "Procédures d'impayés",
