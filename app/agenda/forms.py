@@ -12,12 +12,25 @@ from app.agenda.models import AppointmentMode, AppointmentWith
 from app.forms import DateField, IntegerField, OnceForm, coerce_id, options, strip_or_none
 
 
+class _TimeField(TimeField):
+    """``hh:mm``, refused in French when unreadable."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(TIME_MESSAGE) from error
+
+
+TIME_MESSAGE = "Indiquez une heure valide (hh:mm)."
+
+
 class AppointmentForm(OnceForm):
     household_id = SelectField(
         "Ménage", coerce=coerce_id, validators=[InputRequired("Choisissez le ménage.")]
     )
     day = DateField("Date", validators=[InputRequired("Indiquez une date valide (jj/mm/aaaa).")])
-    at = TimeField("Heure", validators=[InputRequired("Indiquez une heure valide (hh:mm).")])
+    at = _TimeField("Heure", validators=[InputRequired(TIME_MESSAGE)])
     duration_minutes = IntegerField(
         "Durée (minutes)",
         default=60,

@@ -113,7 +113,7 @@ def _prepare(form: AppointmentForm, household=None) -> None:
 
 def _plan(form: AppointmentForm, household) -> object:
     for_user = None
-    if hasattr(form, "for_user_id") and form.for_user_id.data:
+    if form.for_user_id is not None and form.for_user_id.data:
         for_user = db.session.get(User, form.for_user_id.data)
     return services.plan_appointment(
         current_user,
