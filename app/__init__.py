@@ -15,6 +15,7 @@ from app.logs import configure_logging
 # Every domain's models, imported up front so that the metadata (create_all, Alembic
 # autogenerate) always knows every table, whichever views are registered.
 MODELS = (
+    "app.agenda.models",
     "app.audit.models",
     "app.auth.models",
     "app.households.models",
@@ -34,6 +35,7 @@ MODELS = (
 )
 
 BLUEPRINTS = (
+    "app.agenda.views",
     "app.audit.views",
     "app.auth.views",
     "app.health.views",
@@ -64,6 +66,7 @@ FILE_CONTRIBUTIONS = (
     "app.reminders.file",
     "app.reports.file",
     "app.retention.file",
+    "app.agenda.file",
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -21,6 +21,7 @@ class NavEntry:
 
 
 NAVIGATION = (
+    NavEntry("agenda.week", _l("Ma semaine"), Permission.VIEW_REMINDERS, "/agenda"),
     NavEntry("households.index", _l("Ménages"), Permission.VIEW_HOUSEHOLDS, "/menages"),
     NavEntry("reminders.inbox", _l("Rappels"), Permission.VIEW_REMINDERS, "/rappels"),
     NavEntry("housing.dashboard", _l("Logements"), Permission.VIEW_TENANCIES, "/logements"),

@@ -45,7 +45,7 @@ NOT_PAGES = {
     "home.index": "redirects each person to their home page (measured there)",
     "health.ready": "readiness probe: answers 503 without a running scheduler's heartbeat",
     "metrics.expose": "Prometheus scrape, behind its own token (tests/test_metrics.py)",
-    "reminders.feed": "calendar feed, read with its secret token by calendar applications",
+    "agenda.feed": "calendar feed, read with its secret token by calendar applications",
     "auth.reset_password": "opened from the e-mailed link, with its one-time token",
     "auth.second_factor": "a step of the login (bench_pages.py measures logins)",
     "auth.enrol_at_login": "a step of the first login of a coordinator or an administrator",

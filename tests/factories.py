@@ -368,3 +368,32 @@ def make_member(household, first_name="Yanis", last_name=None, **values):
     household.members.append(member)
     db.session.flush()
     return member
+
+
+def make_appointment(household, for_user, **values):
+    """A planned appointment (today at 14:00 Paris by default, one hour, at home)."""
+    from datetime import time
+
+    from app.agenda.models import Appointment
+    from app.agenda.services import paris_datetime
+    from app.formatting import today_paris
+
+    day = values.pop("day", today_paris())
+    at = values.pop("at", time(14, 0))
+    with_whom = values.pop("with_whom", "menage")
+    appointment = Appointment(
+        household_id=household.id,
+        starts_at=paris_datetime(day, at),
+        duration_minutes=values.pop("duration_minutes", 60),
+        mode=values.pop("mode", "domicile"),
+        with_whom=with_whom,
+        is_tripartite=with_whom == "bailleur",
+        status=values.pop("status", "prevu"),
+        note=values.pop("note", "Préparer le dossier FSL"),
+        planned_by_id=for_user.id,
+        for_user_id=for_user.id,
+        **values,
+    )
+    db.session.add(appointment)
+    db.session.flush()
+    return appointment

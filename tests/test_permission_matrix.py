@@ -231,7 +231,7 @@ MATRIX: dict[str, Case] = {
         "/rappels/calendrier/revoquer", only(*HOUSEHOLD_STAFF, ok=302)
     ),
     # The secret address is the credential: no session needed, whoever asks.
-    "reminders.feed GET": Case("/calendrier/{w.calendar_token}.ics", everyone(anonymous=200)),
+    "agenda.feed GET": Case("/calendrier/{w.calendar_token}.ics", everyone(anonymous=200)),
     # Health checks answer everyone, logged in or not. The world's database is built from the
     # models (never stamped by Alembic) and no scheduler runs: not ready (tests/health).
     "health.alive GET": Case("/sante", everyone(anonymous=200)),
@@ -410,6 +410,36 @@ MATRIX: dict[str, Case] = {
     # Landlord staff's export of their followed tenancies (each gets their own landlord's).
     "reports.export_tenancies GET": Case(
         "/logements/export.csv", only("bailleur", "autre_bailleur")
+    ),
+    # agenda: « Ma semaine » for everyone who works with households; appointments are the
+    # support team's (w.appointment is at home: landlord staff do not see it, 404)
+    "agenda.week GET": Case("/agenda/", only(*HOUSEHOLD_STAFF)),
+    "agenda.plan GET": Case(
+        "/agenda/rendez-vous/nouveau",
+        only("coordinateur", "travailleur_social", "autre_travailleur_social"),
+    ),
+    "agenda.plan POST": Case(
+        "/agenda/rendez-vous/nouveau",
+        only("coordinateur", "travailleur_social", "autre_travailleur_social"),
+    ),
+    "agenda.plan_for_household GET": Case(H + "/rendez-vous/nouveau", household_social()),
+    "agenda.plan_for_household POST": Case(H + "/rendez-vous/nouveau", household_social()),
+    "agenda.household GET": Case(H + "/rendez-vous", household_file()),
+    "agenda.appointment GET": Case(
+        "/agenda/rendez-vous/{w.appointment.id}",
+        only(
+            "coordinateur",
+            "travailleur_social",
+            bailleur=404,
+            autre_bailleur=404,
+            autre_travailleur_social=404,
+        ),
+    ),
+    "agenda.missed POST": Case(
+        "/agenda/rendez-vous/{w.appointment.id}/non-honore", household_social(ok=302)
+    ),
+    "agenda.cancel POST": Case(
+        "/agenda/rendez-vous/{w.appointment.id}/annuler", household_social(ok=302)
     ),
 }
 

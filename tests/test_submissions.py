@@ -250,6 +250,8 @@ CREATE_PAGES = (
     "partners.refer",
     "partners.create_meeting",
     "reminders.household",
+    "agenda.plan",
+    "agenda.plan_for_household",
 )
 
 

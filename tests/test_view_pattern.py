@@ -42,7 +42,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("reports/views_exports.py", "export_indicators"): "GET: logged before it is sent",
     ("reports/views_exports.py", "export_caseload"): "GET: logged before it is sent",
     ("reports/views_tenancies.py", "export_tenancies"): "GET: logged before it is sent",
-    ("reminders/views.py", "_note_feed_use"): "calendar feed: best-effort hourly note, a "
+    ("agenda/views.py", "_note_feed_use"): "calendar feed: best-effort hourly note, a "
     "busy database is rolled back and the feed still served",
     ("support/views.py", "open_measure"): "default intensity levels created on first use, "
     "a concurrent first use loses on the unique key and is rolled back (IntegrityError)",

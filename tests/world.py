@@ -67,6 +67,7 @@ def build_world() -> SimpleNamespace:
     _support(w)
     _reminders(w)
     _api(w)
+    _agenda(w)
     return w
 
 
@@ -172,3 +173,23 @@ def _support(w: SimpleNamespace) -> None:
     )
     w.referral = make_referral(w.household, w.partner)
     w.meeting = make_meeting(w.household)
+
+
+def _agenda(w: SimpleNamespace) -> None:
+    """Two appointments of the travailleur social with w.household: one at home today, one
+    tripartite (with the landlord) tomorrow."""
+    from datetime import time, timedelta
+
+    from app.formatting import today_paris
+    from tests.factories import make_appointment
+
+    worker = w.users["travailleur_social"]
+    w.appointment = make_appointment(w.household, worker)
+    w.tripartite_appointment = make_appointment(
+        w.household,
+        worker,
+        day=today_paris() + timedelta(days=1),
+        at=time(10, 0),
+        with_whom="bailleur",
+        mode="bureau",
+    )

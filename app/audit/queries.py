@@ -140,6 +140,7 @@ ACTION_FAMILIES = {
     "access": "Refus d'accès",
     "household": "Ménages : dossiers, parcours, consentements",
     "intervention": "Visites et contacts",
+    "appointment": "Rendez-vous",
     "intensity_level": "Intensité de l'accompagnement",
     "objective": "Objectifs",
     "measure": "Mesures d'accompagnement",

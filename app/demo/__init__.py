@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from app.db import db
 from app.demo.accounts import DEMO_PASSWORD, USERS, _organisations, _projects, _users
+from app.demo.agenda import _agenda
 from app.demo.households import _households, demo_household_reference
 from app.demo.housing import _housing
 from app.demo.reminders import _reminders
@@ -28,5 +29,6 @@ def load_demo() -> list[User]:
     _housing(organisations, projects)
     _support()
     _reminders()
+    _agenda()
     db.session.flush()
     return users

@@ -16,10 +16,13 @@ def index():
 
 
 def _home_endpoint(user) -> str:
-    """Social workers and coordinators start from their households; landlord staff from the
-    housing dashboard once it exists; administrators from the accounts."""
+    """Social workers start from their week (« Ma semaine »), coordinators from their
+    households; landlord staff from the housing dashboard once it exists; administrators
+    from the accounts."""
     roles = user.roles
     available = current_app.view_functions
+    if Role.TRAVAILLEUR_SOCIAL in roles and "agenda.week" in available:
+        return "agenda.week"
     if roles & {Role.COORDINATEUR, Role.TRAVAILLEUR_SOCIAL} and "households.index" in available:
         return "households.index"
     if Role.PERSONNEL_BAILLEUR in roles:

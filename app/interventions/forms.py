@@ -3,7 +3,7 @@ the input; the rules (dates, consent, duration range) live in ``services.py``.""
 
 from __future__ import annotations
 
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app import bounds
@@ -70,6 +70,8 @@ class VisitForm(_TextsMixin, OnceForm):
         kind=bounds.DURATION,
     )
     domains = MultiCheckboxField("Domaines abordés", choices=options(SupportDomain.choices()))
+    # The planned appointment this visit records (« Noter la visite » in the agenda).
+    appointment_id = HiddenField()
 
 
 class CorrectionForm(_TextsMixin, VersionedForm):

@@ -6,9 +6,12 @@ from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app.bounds import id_or_none
 from app.formatting import today_paris
 from app.forms import commit_service, press, submit
 from app.households.file import open_household_file
+from app.households.file_registry import provided
+from app.http import int_arg
 from app.interventions import services
 from app.interventions.forms import CorrectionForm, VisitForm
 from app.interventions.queries import get_intervention_or_404
@@ -52,11 +55,12 @@ def create(household_id: int):
     form = VisitForm()
     if not form.is_submitted():
         form.occurred_on.data = today
+        _from_appointment(form, household)
     can_share = _offer_sharing(form, household, today)
     done = submit(
         form,
-        lambda: services.record_visit(
-            current_user,
+        lambda: _record_visit(
+            form,
             household,
             occurred_on=form.occurred_on.data,
             mode=form.mode.data,
@@ -71,6 +75,27 @@ def create(household_id: int):
     return done or render_template(
         "interventions/form.html", household=household, form=form, can_share=can_share
     )
+
+
+def _from_appointment(form, household) -> None:
+    """``?rendez_vous=<id>``: the form pre-filled from a planned appointment (the agenda
+    provides the values when it is installed; an unknown id opens the usual form)."""
+    prefill = provided("appointment_visit_prefill")
+    values = prefill(household, int_arg("rendez_vous")) if prefill else None
+    if values:
+        form.appointment_id.data = int_arg("rendez_vous")
+        for name, value in values.items():
+            getattr(form, name).data = value
+
+
+def _record_visit(form, household, **values):
+    """Record the visit; recorded from a planned appointment, that appointment is held."""
+    intervention = services.record_visit(current_user, household, **values)
+    held = provided("appointment_held")
+    appointment_id = id_or_none(form.appointment_id.data or "")
+    if held is not None and appointment_id is not None:
+        held(current_user, household, appointment_id, intervention)
+    return intervention
 
 
 @bp.route("/<int:intervention_id>/corriger", methods=["GET", "POST"])

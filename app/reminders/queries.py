@@ -17,7 +17,6 @@ from flask import abort
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from app.audience import can_read
 from app.db import db
 from app.households.models import Household
 from app.households.queries import household_for_display, visible_households
@@ -137,74 +136,3 @@ def group_by_date(reminders, today: date) -> Inbox:
         else:
             inbox.later.append(reminder)
     return inbox
-
-
-# --- calendar feed -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CalendarEvent:
-    """One all-day entry of the calendar feed. ``summary`` never holds more than a kind of
-    event and a household reference: no name, no note, no partner."""
-
-    uid: str
-    on: date
-    summary: str
-    household_id: int
-
-
-CALENDAR_PAST_DAYS = 30
-
-
-def calendar_events(user, today: date) -> list[CalendarEvent]:
-    """The user's open reminders, their planned next actions (support team only) and the
-    next tripartite meeting of each household they see. A manual reminder shows as « Rappel
-    personnel » and a next action as « Action prévue »: their text is free and may say too
-    much for a calendar that lives outside Ancrage."""
-    from app.interventions.models import Intervention
-    from app.partners.queries import next_meetings
-    from app.reminders.rules import rule_title
-
-    events = [
-        CalendarEvent(
-            f"rappel-{r.id}",
-            r.shown_on,
-            f"{rule_title(r.rule_code)} · ménage {r.household.reference}",
-            r.household_id,
-        )
-        for r in db.session.scalars(
-            my_open_reminders(user).where(Reminder.household_id.is_not(None))
-        )
-    ]
-    visible = _visible_household_ids(user)
-    if can_read(user, Intervention.next_action_on):
-        actions = db.session.execute(
-            select(Intervention.id, Intervention.next_action_on, Household.id, Household.reference)
-            .join(Household, Household.id == Intervention.household_id)
-            .where(
-                Intervention.author_id == user.id,
-                Intervention.next_action_on >= today - timedelta(days=CALENDAR_PAST_DAYS),
-                Intervention.household_id.in_(visible),
-                Intervention.is_duplicate.is_(False),
-            )
-        )
-        events += [
-            CalendarEvent(f"action-{id_}", on, f"Action prévue · ménage {reference}", household)
-            for id_, on, household, reference in actions
-        ]
-    meetings = next_meetings(today).subquery()
-    rows = db.session.execute(
-        select(meetings.c.household_id, meetings.c.next_meeting_on, Household.reference)
-        .join(Household, Household.id == meetings.c.household_id)
-        .where(meetings.c.household_id.in_(visible))
-    )
-    events += [
-        CalendarEvent(
-            f"reunion-{household}-{on:%Y%m%d}",
-            on,
-            f"Réunion tripartite · ménage {reference}",
-            household,
-        )
-        for household, on, reference in rows
-    ]
-    return sorted(events, key=lambda e: (e.on, e.uid))

@@ -4,13 +4,11 @@ calendar address and the calendar feed itself; plus ``flask --app wsgi reminders
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 from flask import (
     Blueprint,
-    abort,
-    current_app,
     g,
     render_template,
     request,
@@ -18,11 +16,9 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from app import clock
 from app.db import db
-from app.errors import is_database_busy
 from app.formatting import today_paris
 from app.forms import press, submit
 from app.households.file import open_household_file
@@ -37,7 +33,6 @@ from app.reminders.forms import (
 )
 from app.reminders.models import SETTINGS, CalendarFeed, Reminder
 from app.reminders.queries import (
-    calendar_events,
     count_due,
     current_settings,
     get_my_reminder_or_404,
@@ -207,7 +202,9 @@ def calendar():
         None,
         None,
         # The new address is shown once, in the response to the POST.
-        page=lambda token: _calendar_page(form, url_for(".feed", token=token, _external=True)),
+        page=lambda token: _calendar_page(
+            form, url_for("agenda.feed", token=token, _external=True)
+        ),
     )
     return done or _calendar_page(form, None)
 
@@ -231,96 +228,6 @@ def revoke_calendar():
         url_for(".calendar"),
         invalid=None,
     )
-
-
-@bp.route("/calendrier/<token>.ics")
-def feed(token: str):
-    """The secret address itself (no session: calendar applications cannot log in)."""
-    feed = db.session.scalar(
-        select(CalendarFeed).where(CalendarFeed.token_hash == services.token_hash(token))
-    )
-    if feed is None or not feed.user.is_active:
-        abort(404)
-    now = clock.now()
-    body = ics_calendar(calendar_events(feed.user, today_paris(now)), now)
-    _note_feed_use(feed, now)
-    return body, 200, {"Content-Type": "text/calendar; charset=utf-8"}
-
-
-FEED_USE_PRECISION = timedelta(hours=1)
-
-
-def _note_feed_use(feed: CalendarFeed, now: datetime) -> None:
-    """Record when the address was last used, at most once an hour and best-effort: the feed
-    only reads, so it must not fail (503) because another process holds the write lock —
-    calendar applications fetch it every few minutes."""
-    if feed.last_used_at is not None and now - feed.last_used_at < FEED_USE_PRECISION:
-        db.session.rollback()
-        return
-    feed.last_used_at = now
-    try:
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        if not is_database_busy(error):
-            raise
-        current_app.logger.info("calendar feed served without noting its use: database busy")
-
-
-def ics_calendar(events, now: datetime) -> str:
-    """RFC 5545 text: all-day events, escaped and folded."""
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Ancrage//Rappels//FR",
-        "CALSCALE:GREGORIAN",
-        "X-WR-CALNAME:Ancrage",
-    ]
-    for event in events:
-        link = url_for(".household", household_id=event.household_id, _external=True)
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{event.uid}@ancrage",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{_ics_day(event.on)}",
-            f"DTEND;VALUE=DATE:{_ics_day(_next_day(event.on))}",
-            f"SUMMARY:{_ics_text(event.summary)}",
-            f"URL:{link}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
-
-
-def _ics_day(day: date) -> str:
-    # Not strftime: "%Y" drops the leading zeros of a year before 1000 on glibc.
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
-
-
-def _next_day(day: date) -> date:
-    """The exclusive end of an all-day event; a row dated 9999-12-31 (stored before the
-    bounds existed) must not take the whole feed down."""
-    return day if day == date.max else day + timedelta(days=1)
-
-
-def _ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space (RFC 5545 3.1)."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line
-    parts, start, limit = [], 0, 75
-    while start < len(data):
-        end = min(start + limit, len(data))
-        while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a character
-            end -= 1
-        parts.append(data[start:end].decode())
-        start, limit = end, 74
-    return "\r\n ".join(parts)
 
 
 # --- command line ----------------------------------------------------------------------------

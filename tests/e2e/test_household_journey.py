@@ -75,8 +75,10 @@ def _add_member(page: Page, first: str, last: str, born: str, relation: str) -> 
 
 def test_household_journey(people, live_server, page: Page, browser, screenshots_dir):
     today = date.today()
-    # A social worker lands on the household list and opens a new file.
+    # A social worker lands on their week, goes to the household list and opens a new file.
     log_in(page, live_server, "sophie@exemple.fr")
+    expect(page).to_have_url(f"{live_server}/agenda/")
+    page.get_by_role("link", name="Ménages").first.click()
     expect(page).to_have_url(f"{live_server}/menages/")
     expect(page.get_by_text("Aucun ménage suivi pour l'instant.")).to_be_visible()
     page.get_by_role("link", name="Nouveau ménage").first.click()

@@ -88,7 +88,8 @@ def test_a_browser_journey_logs_json_lines_without_names(
 
     # The social worker searches the household by name, opens it, notes a visit.
     log_in(page, live_server, WORKER)
-    expect(page).to_have_url(f"{live_server}/menages/")
+    expect(page).to_have_url(f"{live_server}/agenda/")  # « Ma semaine »
+    page.goto(f"{live_server}/menages/")
     page.get_by_label("Rechercher").fill(journey["search"])
     page.get_by_role("button", name="Rechercher").click()
     page.get_by_role("link", name=journey["reference"], exact=True).click()

@@ -248,7 +248,7 @@ def test_the_calendar_feed_and_the_import_report_show_no_social_content(
     w, _touched = marked_world
     landlord = make_client()
     landlord.login(w.users["bailleur"])
-    if "reminders.feed" in app.view_functions:
+    if "agenda.feed" in app.view_functions:
         from app.reminders.services import create_calendar_feed
 
         token = create_calendar_feed(w.users["bailleur"])

@@ -21,13 +21,13 @@ import html
 import io
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Boolean, Date, Integer, String, Text, func, select, update
 
 from app.audience import Audience, audience_of, tenancy_when
-from app.db import db
+from app.db import UtcDateTime, db
 from tests.housing.test_landlord_privacy import add_social_records, pages_for
 from tests.test_audience import household_data_tables
 from tests.world import build_world
@@ -57,6 +57,7 @@ FIRST_DAY = date(1913, 1, 2)
 INTEGER_MARKERS = {
     "intervention.duration_minutes": (437, [r"437\s*min"]),
     "support_post_exit_check.months": (None, [r"Vérification à \d+ mois"]),
+    "appointment.duration_minutes": (439, [r"439\s*min"]),
 }
 
 # Booleans: planted True; what a page shows when the flag is set.
@@ -94,6 +95,9 @@ ENUM_MARKERS = {
     "referral.domain": ("parentalite", "Parentalité"),
     "referral.status": ("abandonnee", "Abandonnée"),
     "referral_status_change.status": ("abandonnee", "Abandonnée"),
+    "appointment.mode": ("visio", "En visioconférence"),
+    "appointment.with_whom": ("partenaire", "Le ménage et un partenaire"),
+    "appointment.status": ("non_honore", "Non honoré"),
 }
 # Codes whose label is an ordinary word of the landlord's own pages ("note"): the code is
 # planted (so the social pages are exercised) but only its free text is looked for.
@@ -122,6 +126,10 @@ def marker_for(table, column, n: int):
     if isinstance(kind, Boolean):
         assert name in BOOLEAN_LABELS, f"{name}: say in BOOLEAN_LABELS how a page shows it"
         return True, [re.escape(BOOLEAN_LABELS[name])]
+    if isinstance(kind, UtcDateTime):  # a time in 1913, found by its date
+        day = FIRST_DAY + timedelta(days=n)
+        moment = datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+        return moment, [day.isoformat(), f"{day:%d/%m/%Y}", f"{day:%Y%m%d}"]
     if isinstance(kind, Date):
         day = FIRST_DAY + timedelta(days=n)
         return day, [
