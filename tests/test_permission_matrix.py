@@ -219,6 +219,7 @@ MATRIX: dict[str, Case] = {
     # household tab follows the household's scope; thresholds are the administrator's.
     "reminders.inbox GET": Case("/rappels/", only(*HOUSEHOLD_STAFF)),
     "reminders.done POST": Case("/rappels/{w.reminder.id}/fait", my_reminder(ok=302)),
+    "reminders.bulk_done POST": Case("/rappels/fait", only(*HOUSEHOLD_STAFF, ok=302)),
     "reminders.postpone GET": Case("/rappels/{w.reminder.id}/reporter", my_reminder()),
     "reminders.postpone POST": Case("/rappels/{w.reminder.id}/reporter", my_reminder()),
     "reminders.household GET": Case(H + "/rappels", household_file()),

@@ -103,7 +103,8 @@ class FileRegistry:
         """A function of an upper domain the household pages call when it is there (see
         ``provided``): ``intensity_choices`` (support's configured levels, for the diagnostic),
         ``due_for_anonymisation`` (retention's rule, for the list's filter and flag),
-        ``resolve_contact_reminders`` (reminders, called when a visit is recorded)."""
+        ``resolve_contact_reminders`` (reminders, called when a visit is recorded),
+        ``intervention_saved`` (reminders: a visit's next action as a reminder)."""
         if name in self.services:
             raise ValueError(f"service {name!r} provided twice")
         self.services[name] = service

@@ -52,7 +52,12 @@ class _TextsMixin:
         validators=[Optional(), Length(max=300, message="300 caractères au plus.")],
         filters=[strip_or_none],
     )
-    next_action_on = DateField("Date de la prochaine action", validators=[Optional()])
+    next_action_on = DateField(
+        "Date de la prochaine action",
+        description="Elle vous reviendra en rappel ce jour-là ; sans date, une semaine après "
+        "ce contact. Le prochain contact avec le ménage clôt le rappel.",
+        validators=[Optional()],
+    )
 
 
 class VisitForm(_TextsMixin, OnceForm):

@@ -122,7 +122,18 @@ def record_visit(
     resolve_contact_reminders = provided("resolve_contact_reminders")
     if mode != InterventionMode.RDV_NON_HONORE and resolve_contact_reminders is not None:
         resolve_contact_reminders(household.id)
+    _saved(actor, intervention, is_new=True)
     return intervention
+
+
+def _saved(actor, intervention: Intervention, *, is_new: bool = False) -> None:
+    """Tell reminders (a domain above this one, when installed) that the intervention was
+    saved: its next action becomes, moves or closes a reminder for its author, and a new
+    contact closes the household's earlier next actions."""
+    saved = provided("intervention_saved")
+    if saved is not None:
+        db.session.flush()
+        saved(actor, intervention, is_new=is_new)
 
 
 def correct_intervention(
@@ -187,6 +198,8 @@ def correct_intervention(
             + (["next_action_on"] if dates_changed else [])
         },
     )
+    if dates_changed or "next_action" in {c.field for c in corrections}:
+        _saved(actor, intervention)
     return corrections
 
 
@@ -215,6 +228,7 @@ def mark_duplicate(actor, intervention: Intervention, *, now: datetime | None = 
         household_id=intervention.household_id,
         target=intervention,
     )
+    _saved(actor, intervention)
 
 
 def unmark_duplicate(actor, intervention: Intervention) -> None:
@@ -232,3 +246,4 @@ def unmark_duplicate(actor, intervention: Intervention) -> None:
         household_id=intervention.household_id,
         target=intervention,
     )
+    _saved(actor, intervention)

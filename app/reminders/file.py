@@ -1,5 +1,6 @@
 """Reminders' part of the household file (registered by create_app)."""
 
+from app.reminders.next_actions import intervention_saved
 from app.reminders.services import resolve_for_household
 
 
@@ -12,3 +13,4 @@ def resolve_contact_reminders(household_id: int) -> int:
 def register(registry) -> None:
     registry.add_tab(50, "reminders.household", "Rappels")
     registry.provide("resolve_contact_reminders", resolve_contact_reminders)
+    registry.provide("intervention_saved", intervention_saved)

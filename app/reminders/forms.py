@@ -35,6 +35,16 @@ class DoneForm(FlaskForm):
     back = HiddenField()
 
 
+class BulkDoneForm(FlaskForm):
+    """Several reminders marked done at once (the ticked ``ids`` are read by the view)."""
+
+    note = TextAreaField(
+        "Note pour les rappels cochés (facultative)",
+        validators=[Optional(), Length(max=1000, message="1000 caractères au plus.")],
+        filters=[strip_or_none],
+    )
+
+
 class PostponeForm(FlaskForm):
     new_date = DateField("Nouvelle date", validators=[InputRequired(DATE_MESSAGE)])
     reason = TextAreaField(

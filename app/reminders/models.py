@@ -47,6 +47,14 @@ REASSIGNMENT_RULE = "reaffectation"
 # access to their project; a correction was proposed for their organisation's partner entry.
 PROJECT_ACCESS_RULE = "acces_projet"
 PARTNER_CORRECTION_RULE = "correction_partenaire"
+# A visit's or contact's "Prochaine action" (app.reminders.next_actions): addressed to the
+# intervention's author, subject_id = the intervention. Its title stays generic: the text of
+# the next action is social content, read from the intervention where the viewer may.
+NEXT_ACTION_RULE = "prochaine_action"
+NEXT_ACTION_TITLE = "Prochaine action prévue"
+# The yearly insurance certificate (a rule of app.reminders.rules, for the landlord's staff):
+# their inbox shows one line per household, and closing it closes the older ones too.
+INSURANCE_RULE = "attestation_assurance"
 
 
 class Reminder(db.Model):
@@ -122,6 +130,9 @@ class Reminder(db.Model):
 
     household = relationship("Household", lazy="joined")
     closed_by = relationship("User", foreign_keys=[closed_by_id], lazy="select")
+    # Whose reminder it is, shown on the household's tab.
+    recipient_user = relationship("User", foreign_keys=[recipient_user_id], lazy="select")
+    recipient_organisation = relationship("Organisation", lazy="select")
 
     @property
     def shown_on(self) -> date:
@@ -139,6 +150,24 @@ class Reminder(db.Model):
     @property
     def is_manual(self) -> bool:
         return self.rule_code == MANUAL_RULE
+
+    @property
+    def is_next_action(self) -> bool:
+        return self.rule_code == NEXT_ACTION_RULE
+
+    @property
+    def recipient_label(self) -> str:
+        """Whose reminder it is: a person's name, or a role (and its organisation)."""
+        from app.permissions import Role
+
+        if self.recipient_user_id is not None and self.recipient_user is not None:
+            return self.recipient_user.full_name
+        if self.recipient_role is None:
+            return "—"
+        label = Role(self.recipient_role).label
+        if self.recipient_organisation is not None:
+            return f"{label} · {self.recipient_organisation.name}"
+        return label
 
 
 # --- thresholds an administrator can change ----------------------------------------------

@@ -47,6 +47,8 @@ from app.housing.services import next_deadline
 from app.interventions.queries import last_contacts
 from app.reminders.models import (
     MANUAL_RULE,
+    NEXT_ACTION_RULE,
+    NEXT_ACTION_TITLE,
     PARTNER_CORRECTION_RULE,
     PROJECT_ACCESS_RULE,
     REASSIGNMENT_RULE,
@@ -558,5 +560,17 @@ def rule_title(code: str) -> str:
         return "Nouvel accès à votre projet"
     if code == PARTNER_CORRECTION_RULE:
         return "Correction proposée pour l'annuaire des partenaires"
+    if code == NEXT_ACTION_RULE:
+        return NEXT_ACTION_TITLE
     rule = RULES_BY_CODE.get(code)
     return rule.title if rule else code
+
+
+# The kinds of reminder an inbox can be filtered by: (code, label).
+OTHER_KINDS = (
+    (NEXT_ACTION_RULE, NEXT_ACTION_TITLE),
+    (MANUAL_RULE, "Rappel personnel"),
+    (REASSIGNMENT_RULE, "Prendre contact après une réaffectation"),
+    (PROJECT_ACCESS_RULE, "Nouvel accès à votre projet"),
+    (PARTNER_CORRECTION_RULE, "Correction proposée pour l'annuaire des partenaires"),
+)

@@ -153,22 +153,61 @@ def _require_open(reminder: Reminder) -> None:
 def mark_done(
     actor, reminder: Reminder, *, note: str | None = None, now: datetime | None = None
 ) -> Reminder:
+    """Close a reminder by hand. A yearly insurance certificate closes the older open ones
+    of the same household and addressee with it: the inbox shows them as one line, and the
+    latest certificate received stands for the earlier years."""
+    from app.reminders.triage import older_insurance
+
     now = now or utcnow()
     _require_open(reminder)
-    reminder.status = ReminderStatus.FAIT
-    reminder.done_note = _clean(note)
-    reminder.closed_at = now
-    reminder.closed_by_id = actor.id
-    reminder.is_resolved_automatically = False
+    older = older_insurance(reminder)
+    for each in (reminder, *older):
+        _close_by_hand(actor, each, _clean(note), now)
+    details = {"rule": reminder.rule_code, "has_note": reminder.done_note is not None}
+    if older:
+        details["older_closed"] = len(older)
     record(
         actor,
         "reminder.done",
         household_id=reminder.household_id,
         target=reminder,
-        details={"rule": reminder.rule_code, "has_note": reminder.done_note is not None},
+        details=details,
         now=now,
     )
     return reminder
+
+
+def _close_by_hand(actor, reminder: Reminder, note: str | None, now: datetime) -> None:
+    reminder.status = ReminderStatus.FAIT
+    reminder.done_note = note
+    reminder.closed_at = now
+    reminder.closed_by_id = actor.id
+    reminder.is_resolved_automatically = False
+
+
+BULK_MAX = 200
+
+
+def mark_many_done(actor, reminders: list[Reminder], requested: int, *, note=None, now=None) -> int:
+    """Close several reminders at once, all or nothing: ``reminders`` are those of the
+    ``requested`` ids that the view found in the actor's scope; if any is missing or already
+    closed, nothing is changed."""
+    now = now or utcnow()
+    if requested == 0:
+        raise DomainError("Cochez au moins un rappel.")
+    if requested > BULK_MAX:
+        raise DomainError(f"{BULK_MAX} rappels au plus à la fois.")
+    if len(reminders) != requested or any(not r.is_open for r in reminders):
+        raise DomainError(
+            "Certains rappels cochés ne vous sont pas adressés ou sont déjà clos : "
+            "rien n'a été modifié. Rechargez la page et recommencez."
+        )
+    if len(note := _clean(note) or "") > 1000:
+        raise DomainError("1000 caractères au plus pour la note.", field="note")
+    for reminder in reminders:
+        if reminder.is_open:  # an older insurance reminder closed with its latest
+            mark_done(actor, reminder, note=note, now=now)
+    return len(reminders)
 
 
 def postpone(

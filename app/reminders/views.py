@@ -16,15 +16,18 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.db import db
+from app.errors import DomainError
 from app.formatting import today_paris
 from app.forms import press, submit
 from app.households.file import open_household_file
 from app.permissions import Permission, has_permission, permission_required
-from app.reminders import services
+from app.reminders import services, triage
 from app.reminders.forms import (
+    BulkDoneForm,
     DoneForm,
     EmptyForm,
     ManualReminderForm,
@@ -32,13 +35,14 @@ from app.reminders.forms import (
     settings_form,
 )
 from app.reminders.models import SETTINGS, CalendarFeed, Reminder
+from app.reminders.next_actions import next_action_texts
 from app.reminders.queries import (
     count_due,
     current_settings,
     get_my_reminder_or_404,
     group_by_date,
     household_reminders,
-    my_open_reminders,
+    my_reminders,
 )
 from app.reminders.rules import RULES, rule_title
 
@@ -68,13 +72,64 @@ def _reminder_count() -> int:
 @bp.route("/rappels/")
 @permission_required(VIEW)
 def inbox():
+    """The inbox: by period (or by household), filtered by kind and household, a page of
+    ``triage.PAGE_SIZE`` at a time; several reminders can be marked done at once."""
     today = today_paris()
-    reminders = db.session.scalars(my_open_reminders(current_user)).all()
+    filters = triage.parse_filters(current_user, request.args)
+    page = triage.inbox_page(current_user, filters, today)
+    if filters.by_household:
+        groups = triage.group_by_household(page.reminders)
+    else:
+        groups = [
+            (anchor, label, items)
+            for anchor, label, items, _tone in group_by_date(page.reminders, today).groups()
+            if items
+        ]
     return render_template(
         "reminders/inbox.html",
-        inbox=group_by_date(reminders, today),
+        page=page,
+        groups=groups,
+        filters=filters,
+        kinds=triage.kind_choices(current_user),
+        households=triage.household_choices(current_user),
+        texts=next_action_texts(current_user, page.reminders),
         today=today,
         done_form=DoneForm(),
+        bulk_form=BulkDoneForm(),
+    )
+
+
+def _bulk_ids(values: list[str]) -> list[int] | None:
+    """The ticked ids, or None when one is not an id."""
+    ids = []
+    for value in values:
+        value = value.strip()
+        if not value.isdigit() or len(value) > 9:
+            return None
+        ids.append(int(value))
+    return sorted(set(ids))
+
+
+@bp.route("/rappels/fait", methods=["POST"])
+@permission_required(VIEW)
+def bulk_done():
+    """Mark the ticked reminders done, with one note: all of them or none."""
+    form = BulkDoneForm()
+    ids = _bulk_ids(request.form.getlist("ids"))
+    back = url_for(".inbox", **triage.parse_filters(current_user, request.form).args(page=None))
+
+    def action():
+        if ids is None:
+            raise DomainError("La sélection est invalide : rien n'a été modifié.")
+        found = db.session.scalars(my_reminders(current_user).where(Reminder.id.in_(ids))).all()
+        return services.mark_many_done(current_user, list(found), len(ids), note=form.note.data)
+
+    return press(
+        form,
+        action,
+        lambda n: f"{n} rappel{'s' if n > 1 else ''} marqué{'s' if n > 1 else ''} comme fait.",
+        back,
+        invalid=lambda form: " ".join(e for errors in form.errors.values() for e in errors),
     )
 
 
@@ -135,8 +190,10 @@ def household(household_id: int):
     if done:
         return done
     reminders = db.session.scalars(
-        household_reminders(current_user, household).order_by(
-            Reminder.status != "a_faire", Reminder.due_on.desc()
+        household_reminders(current_user, household)
+        .order_by(Reminder.status != "a_faire", Reminder.due_on.desc())
+        .options(
+            selectinload(Reminder.recipient_user), selectinload(Reminder.recipient_organisation)
         )
     ).all()
     open_reminders = [r for r in reminders if r.is_open]
@@ -150,13 +207,12 @@ def household(household_id: int):
         done_form=DoneForm(),
         today=today_paris(),
         my_ids=_my_reminder_ids(open_reminders),
+        texts=next_action_texts(current_user, open_reminders),
     )
 
 
 def _my_reminder_ids(reminders) -> set[int]:
     """Which of these reminders the viewer may act on (those addressed to them)."""
-    from app.reminders.queries import my_reminders
-
     ids = [r.id for r in reminders]
     if not ids:
         return set()

@@ -71,7 +71,7 @@ def test_overdue_contact_reminder_disappears_once_the_visit_is_noted(
     inbox_link.click()
     expect(page.get_by_role("heading", name="Mes rappels", level=1)).to_be_visible()
     late = page.locator("section", has=page.get_by_role("heading", name="En retard"))
-    card = late.get_by_role("article").filter(has_text="Contact en retard selon l'intensité")
+    card = late.get_by_role("row").filter(has_text="Contact en retard selon l'intensité")
     expect(card).to_contain_text("M-2026-0107")
     assert no_sideways_scroll(page) <= 0
     page.screenshot(path=str(screenshots_dir / f"reminders-1-inbox-{width}.png"), full_page=True)

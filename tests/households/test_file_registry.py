@@ -65,4 +65,5 @@ def test_the_application_registers_every_domain(app):
         "intensity_choices",
         "due_for_anonymisation",
         "resolve_contact_reminders",
+        "intervention_saved",
     }

@@ -275,6 +275,17 @@ def typed_world(app):
     w.landlord_reminder = create_manual_reminder(
         w.users["bailleur"], w.household, title="Relancer l'assurance", due_on=today_paris()
     )
+    # A next action due today: its reminder (for the référent) reads the marked text.
+    from app.interventions.services import record_visit
+
+    record_visit(
+        w.users["travailleur_social"],
+        w.household,
+        occurred_on=today_paris(),
+        mode="telephone",
+        next_action="Rappeler",
+        next_action_on=today_paris(),
+    )
     planted = plant_markers()
     db.session.commit()
     sweep()  # the reminder rules read the marked data: what they write is checked too
@@ -422,6 +433,9 @@ def test_the_referent_does_see_the_typed_markers(typed_world, app, make_client):
         response = worker.get(path)
         assert response.status_code != 500, f"{endpoint} ({path})"
         seen.update(leaks(readable(response), planted))
+    # The référent's inbox shows the next action's text; the landlord's never does (above).
+    inbox = readable(worker.get("/rappels/?type=prochaine_action"))
+    assert "intervention.next_action" in leaks(inbox, planted)
     # One column of each type at least, on the pages of the file.
     for name in (
         "household.difficulties",  # text
