@@ -33,7 +33,7 @@ def _render_consents(household, posted=None):
                 form = WithdrawConsentForm(prefix=f"retrait-{cell.current.id}")
                 form.withdrawn_on.data = form.withdrawn_on.data or today_paris()
             else:
-                form = ConsentForm(prefix=cell.id)
+                form = ConsentForm()  # one per cell: each its own submission key
                 form.given_on.data = form.given_on.data or today_paris()
             forms[cell.id] = form
     if posted is not None:
@@ -68,7 +68,7 @@ def give_consent(household_id: int, data_category: str, partner_category: str):
     ):
         abort(404)
     cell = cell_id(data_category, partner_category)
-    form = ConsentForm(prefix=cell)
+    form = ConsentForm()
     done = submit(
         form,
         lambda: services.give_consent(

@@ -49,6 +49,10 @@ def test_the_grid_shows_every_cell_with_its_state(w, make_client):
     anchors = re.findall(r'<td id="(consentement-[a-z-]+)"', html)
     assert len(anchors) == len(DataCategory) * len(PartnerCategory) == len(set(anchors))
     assert "consentement-sante-partenaires-sante" in anchors
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    keys = re.findall(r'name="submission_key"[^>]*value="([0-9a-f]{32})"', html)
+    assert len(set(keys)) == len(keys) >= 28  # one key per give form
     assert "consentement-situation-sociale-bailleur" in anchors
     # Headers: a column per partner category, a row header per data category.
     for partner in PartnerCategory:
@@ -70,7 +74,7 @@ def test_the_grid_shows_every_cell_with_its_state(w, make_client):
     )
     # Each cell's date field is labelled with the cell it records.
     assert (
-        '<label class="field__label" for="consentement-budget-partenaires-justice-given_on">'
+        '<label class="field__label" for="consentement-budget-partenaires-justice-date">'
         'Date du consentement<span class="visually-hidden"> : Ressources, budget et dettes → '
         "Partenaires justice</span></label>"
     ) in body
@@ -80,7 +84,7 @@ def test_a_cell_is_given_then_withdrawn_from_its_own_form(w, make_client):
     client = _client(make_client, w.users["travailleur_social"])
     url = H.format(w.household.id) + "/consentements"
     anchor = cell_id("sante", "sante")
-    given = client.post(url + "/sante/sante", data={f"{anchor}-given_on": "2026-01-10"})
+    given = client.post(url + "/sante/sante", data={"given_on": "2026-01-10"})
     assert given.status_code == 302
     assert given.headers["Location"] == f"{url}#{anchor}"
     consent = db.session.scalar(
@@ -102,7 +106,7 @@ def test_a_cell_is_given_then_withdrawn_from_its_own_form(w, make_client):
     cell = _cell(page(client.get(url)), anchor)
     assert "Retiré le 01/02/2026" in cell and "Donner" in cell
     # Given again: a new row, the withdrawn one kept.
-    again = client.post(url + "/sante/sante", data={f"{anchor}-given_on": "2026-02-05"})
+    again = client.post(url + "/sante/sante", data={"given_on": "2026-02-05"})
     assert again.status_code == 302
     assert "Donné le 05/02/2026" in _cell(page(client.get(url)), anchor)
     assert _consents(w.household.id) == 3  # with the world's consent
@@ -113,12 +117,12 @@ def test_a_cell_refuses_bad_input_in_plain_words_and_keeps_nothing(w, make_clien
     url = H.format(w.household.id) + "/consentements"
     before = _consents(w.household.id)
     anchor = cell_id("budget", "social")
-    future = client.post(url + "/budget/social", data={f"{anchor}-given_on": "2099-01-01"})
+    future = client.post(url + "/budget/social", data={"given_on": "2099-01-01"})
     assert future.status_code == 200
     assert "la date ne peut pas être dans le futur" in _cell(page(future), anchor)
     already = client.post(
         url + "/situation_locative/bailleur",
-        data={f"{cell_id('situation_locative', 'bailleur')}-given_on": "2026-01-10"},
+        data={"given_on": "2026-01-10"},
     )
     assert "Ce consentement est déjà en cours depuis le 1 janvier 2025." in page(already)
     for path in ("/inconnu/sante", "/sante/inconnu"):
