@@ -202,7 +202,7 @@ MATRIX: dict[str, Case] = {
     "households.adhesion GET": Case(H + "/adhesion", household_social()),
     "households.adhesion POST": Case(H + "/adhesion", household_social()),
     "households.consents GET": Case(H + "/consentements", household_social()),
-    "households.consents POST": Case(H + "/consentements", household_social()),
+    "households.give_consent POST": Case(H + "/consentements/sante/sante", household_social()),
     "households.withdraw_consent POST": Case(
         H + "/consentements/{w.consent.id}/retrait", household_social()
     ),

@@ -19,7 +19,7 @@ from app.housing.models import Occupancy
 from app.interventions.models import Intervention
 from app.organisations.models import Organisation
 from app.partners import services as partners
-from app.partners.models import Partner, PartnerContact, TripartiteMeeting
+from app.partners.models import Partner, PartnerContact, TripartiteMeeting, referral_consent
 from app.support import services as support
 from app.support.models import Measure
 from app.users.models import User
@@ -354,13 +354,15 @@ def _referral(demo: _Demo, partners_by_domain, start: date) -> None:
     rng, today, household, worker = demo.rng, demo.today, demo.household, demo.worker
     domain = ("sante", "emploi", "social")[demo.index % 3]
     referred_on = start + timedelta(days=rng.randint(20, 60))
+    support_domain = {"sante": "sante", "emploi": "emploi_formation"}.get(domain, "acces_droits")
+    partner_category, data_category = referral_consent(domain, support_domain)
     # The referral checks consent on its own date, so that is the date to look at.
-    if not has_consent(household.id, domain, "situation_sociale", referred_on):
+    if not has_consent(household.id, partner_category, data_category, referred_on):
         db.session.add(
             Consent(
                 household_id=household.id,
-                partner_category=domain,
-                data_category="situation_sociale",
+                partner_category=partner_category,
+                data_category=data_category,
                 given_on=start,
                 recorded_by_id=worker.id,
             )
@@ -370,7 +372,7 @@ def _referral(demo: _Demo, partners_by_domain, start: date) -> None:
         worker,
         household,
         partner_id=rng.choice(partners_by_domain[domain]).id,
-        domain={"sante": "sante", "emploi": "emploi_formation"}.get(domain, "acces_droits"),
+        domain=support_domain,
         reason="Orientation proposée lors de la visite, avec l'accord du ménage.",
         referred_on=referred_on,
         today=today,

@@ -1,11 +1,19 @@
 """The household's consents to share data with partners: given, withdrawn (never deleted:
 a withdrawal keeps the record of what was shared before). ``app.households.services``
-re-exports them."""
+re-exports them.
+
+A consent is one cell of a grid: a data category (row) × a partner category (column). Each
+cell has a stable anchor on the Consentements tab (``cell_id``), and every refusal for a
+missing consent goes through ``require_consent``/``consent_required``, which name the cell
+("Consentement requis : Santé → Partenaires santé") and link to it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+from flask import url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from app.audit.services import record
@@ -22,6 +30,135 @@ from app.households.models import (
     Household,
     PartnerCategory,
 )
+from app.households.queries import has_consent
+
+# --- the cells -------------------------------------------------------------------------------
+
+
+def cell_id(data_category: str, partner_category: str) -> str:
+    """The cell's anchor on the Consentements tab: ``consentement-sante-partenaires-sante``,
+    ``consentement-situation-sociale-bailleur``. Stable: links in messages point to it."""
+    data = DataCategory(data_category).value.replace("_", "-")
+    partner = PartnerCategory(partner_category)
+    column = "bailleur" if partner is PartnerCategory.BAILLEUR else f"partenaires-{partner.value}"
+    return f"consentement-{data}-{column}"
+
+
+def cell_label(data_category: str, partner_category: str) -> str:
+    """The cell as people read it: "Santé → Partenaires santé"."""
+    return f"{DataCategory(data_category).label} → {PartnerCategory(partner_category).label}"
+
+
+def cell_url(household_id: int, data_category: str, partner_category: str) -> str:
+    return url_for(
+        "households.consents",
+        household_id=household_id,
+        _anchor=cell_id(data_category, partner_category),
+    )
+
+
+class ConsentNotice(str):
+    """ "Consentement requis : <cell>. <why>" — plain text wherever text is expected (logs, a
+    form's error summary, JSON), and with the cell as a link to it when rendered as HTML
+    (Jinja calls ``__html__``; a flashed message keeps it, Flask's session stores Markup)."""
+
+    def __new__(cls, household_id: int, data_category: str, partner_category: str, why: str):
+        label = cell_label(data_category, partner_category)
+        notice = super().__new__(cls, f"Consentement requis : {label}. {why}".strip())
+        notice.cell = (household_id, str(data_category), str(partner_category))
+        notice.label = label
+        notice.why = why
+        return notice
+
+    @property
+    def plain(self) -> str:
+        """The text without the link (for a place that is already a link)."""
+        return str(self)
+
+    def __html__(self) -> str:
+        return (
+            Markup('Consentement requis : <a href="{}">{}</a>. {}')
+            .format(cell_url(*self.cell), self.label, self.why)
+            .strip()
+        )
+
+
+def consent_notice(
+    household_id: int, partner_category: str, data_category: str, why: str = ""
+) -> ConsentNotice:
+    """ "Consentement requis : <cell>. <why>", linking to the cell in HTML."""
+    return ConsentNotice(household_id, data_category, partner_category, why)
+
+
+def consent_required(
+    household_id: int,
+    partner_category: str,
+    data_category: str,
+    why: str = "",
+    *,
+    field: str | None = None,
+) -> DomainError:
+    """The refusal of an action that needs the household's consent for this cell."""
+    return DomainError(
+        consent_notice(household_id, partner_category, data_category, why), field=field
+    )
+
+
+def require_consent(
+    household_id: int,
+    partner_category: str,
+    data_category: str,
+    on: date,
+    why: str = "",
+    *,
+    field: str | None = None,
+) -> None:
+    """Refuse (``consent_required``) unless the household consented to this cell on ``on``."""
+    if not has_consent(household_id, partner_category, data_category, on):
+        raise consent_required(household_id, partner_category, data_category, why, field=field)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the grid as the tab shows it: its current consent (given, not withdrawn)
+    or its last withdrawn one, or neither (never asked)."""
+
+    data_category: DataCategory
+    partner_category: PartnerCategory
+    current: Consent | None
+    withdrawn: Consent | None
+
+    @property
+    def id(self) -> str:
+        return cell_id(self.data_category, self.partner_category)
+
+    @property
+    def label(self) -> str:
+        return cell_label(self.data_category, self.partner_category)
+
+
+def consent_grid(household_id: int) -> list[tuple[DataCategory, list[Cell]]]:
+    """Rows (data categories) of cells (partner categories), in the enums' order."""
+    consents = db.session.scalars(
+        select(Consent)
+        .where(Consent.household_id == household_id)
+        .order_by(Consent.given_on, Consent.id)
+    ).all()
+    current, withdrawn = {}, {}
+    for consent in consents:  # oldest first: the latest of each cell wins
+        key = (consent.data_category, consent.partner_category)
+        (withdrawn if consent.withdrawn_on else current)[key] = consent
+    return [
+        (
+            data,
+            [
+                Cell(data, partner, current.get((data, partner)), withdrawn.get((data, partner)))
+                for partner in PartnerCategory
+            ],
+        )
+        for data in DataCategory
+    ]
+
 
 # --- consents --------------------------------------------------------------------------------
 

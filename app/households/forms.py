@@ -27,13 +27,11 @@ from app.forms import (
 )
 from app.households.models import (
     DIAGNOSTIC_AXES,
-    DataCategory,
     DiagnosticLevel,
     HouseholdStage,
     IncomeSource,
     MemberRelation,
     OrientationKind,
-    PartnerCategory,
     Prescriber,
     SupportDomain,
 )
@@ -212,10 +210,8 @@ class AdhesionForm(OnceForm):
 
 
 class ConsentForm(OnceForm):
-    partner_category = SelectField(
-        "Avec quels partenaires", choices=options(PartnerCategory.choices())
-    )
-    data_category = SelectField("Quelles informations", choices=options(DataCategory.choices()))
+    """The consent of one cell of the grid: the cell is in the URL, the form has its date."""
+
     given_on = _date("Date du consentement")
 
 

@@ -9,6 +9,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, NotAllowed, check_version
 from app.formatting import today_paris
+from app.households.consents import consent_notice, require_consent
 from app.households.file_registry import provided
 from app.households.models import DataCategory, PartnerCategory, SupportDomain
 from app.households.queries import has_consent
@@ -41,12 +42,28 @@ def _check_sharing(household_id: int, on: date, share: bool, summary: str | None
             "Écrivez le compte rendu à partager, ou décochez le partage avec le bailleur.",
             field="shared_summary",
         )
-    if not can_share_with_landlord(household_id, on):
-        raise DomainError(
-            "Le ménage n'a pas donné son accord pour partager sa situation avec le bailleur : "
-            "le compte rendu ne peut pas être partagé.",
-            field="share_with_landlord",
-        )
+    partner_category, data_category = SHARED_SUMMARY_CONSENT
+    require_consent(
+        household_id,
+        partner_category,
+        data_category,
+        on,
+        "Sans l'accord du ménage à la date du contact, le compte rendu ne peut pas être "
+        "partagé avec le bailleur.",
+        field="share_with_landlord",
+    )
+
+
+def landlord_summary_notice(household_id: int) -> str:
+    """Why the visit form has no summary for the landlord today, naming the consent cell
+    that brings it (its message links to the cell)."""
+    partner_category, data_category = SHARED_SUMMARY_CONSENT
+    return consent_notice(
+        household_id,
+        partner_category,
+        data_category,
+        "Le résumé partagé avec le bailleur n'est proposé qu'avec cet accord du ménage.",
+    )
 
 
 def _check_next_action(next_action: str | None, next_action_on: date | None, today: date) -> None:

@@ -169,3 +169,10 @@ def unmark_duplicate(household_id: int, intervention_id: int):
 
 def _support_tab(household) -> str:
     return url_for("support.household", household_id=household.id)
+
+
+@bp.app_template_global()
+def landlord_summary_notice(household) -> str:
+    """For the visit form without a landlord summary: the consent cell that brings it back,
+    linked (templates/interventions/form.html)."""
+    return services.landlord_summary_notice(household.id)

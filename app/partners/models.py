@@ -37,10 +37,19 @@ PartnerDomain.LABELS = {
     "logement": "Logement",
 }
 
-# What a referral shares with the partner: the household's social situation and the reason of
-# the referral. The household must have consented to share this category with the partner's
-# category on the day of the referral.
-REFERRAL_DATA_CATEGORY = DataCategory.SITUATION_SOCIALE
+
+def referral_consent(partner_domain: str, domain: str) -> tuple[PartnerCategory, DataCategory]:
+    """The consent cell (partner category, data category) a referral needs on its date.
+
+    The column is the partner's category. The row is what the referral discloses: health
+    information when the partner is a health partner (CMP, PASS, addictologie: being referred
+    there says something about one's health) or when the referral is about health; otherwise
+    the household's social situation and the reason of the referral. docs/support.md has the
+    table."""
+    partner = PartnerDomain(partner_domain).consent_category
+    if partner is PartnerCategory.SANTE or domain == SupportDomain.SANTE:
+        return partner, DataCategory.SANTE
+    return partner, DataCategory.SITUATION_SOCIALE
 
 
 class Partner(VersionedMixin, db.Model):

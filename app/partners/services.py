@@ -18,10 +18,9 @@ from app.audit.services import record
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
+from app.households.consents import require_consent
 from app.households.models import SupportDomain, search_key
-from app.households.queries import has_consent
 from app.partners.models import (
-    REFERRAL_DATA_CATEGORY,
     Partner,
     PartnerContact,
     PartnerDomain,
@@ -29,6 +28,7 @@ from app.partners.models import (
     ReferralStatus,
     ReferralStatusChange,
     TripartiteMeeting,
+    referral_consent,
 )
 from app.permissions import can_edit_partner
 
@@ -172,7 +172,7 @@ def refer_household(
     today: date | None = None,
 ) -> Referral:
     """Refer the household to a partner. Refused when the household has not consented, on
-    that day, to share its social situation with the partner's category."""
+    that day, to the cell ``referral_consent`` names (health data for a health referral)."""
     today = today or today_paris()
     partner = db.session.get(Partner, partner_id) if partner_id else None
     if partner is None or not partner.is_active:
@@ -192,14 +192,16 @@ def refer_household(
             "Cette date est dans le futur : notez l'orientation une fois envoyée.",
             field="referred_on",
         )
-    category = PartnerDomain(partner.domain).consent_category
-    if not has_consent(household.id, category, REFERRAL_DATA_CATEGORY, referred_on):
-        raise DomainError(
-            f"Orientation impossible : le ménage n'a pas donné son accord pour partager sa "
-            f"situation sociale avec les {category.label.lower()}. Recueillez son consentement "
-            "et enregistrez-le dans la fiche du ménage, puis recommencez.",
-            field="partner_id",
-        )
+    partner_category, data_category = referral_consent(partner.domain, domain)
+    require_consent(
+        household.id,
+        partner_category,
+        data_category,
+        referred_on,
+        "Orientation impossible sans l'accord du ménage à cette date : recueillez-le, "
+        "enregistrez-le dans cette case, puis recommencez.",
+        field="partner_id",
+    )
     referral = Referral(
         household_id=household.id,
         partner_id=partner.id,
@@ -223,7 +225,7 @@ def refer_household(
         "referral.sent",
         household_id=household.id,
         target=referral,
-        details={"partner_id": partner.id, "consent": str(REFERRAL_DATA_CATEGORY)},
+        details={"partner_id": partner.id, "consent": str(data_category)},
     )
     return referral
 

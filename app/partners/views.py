@@ -247,8 +247,10 @@ def refer(household_id: int):
         form,
         title="Orienter vers un partenaire",
         submit_label="Enregistrer l'orientation",
-        intro="L'orientation partage la situation sociale du ménage avec le partenaire : elle "
-        "n'est possible que si le ménage y a consenti pour cette catégorie de partenaires.",
+        intro="L'orientation n'est possible qu'avec le consentement du ménage à sa date : "
+        "« Santé » pour un partenaire santé ou une orientation sur la santé, sinon "
+        "« Situation sociale et accompagnement », pour la catégorie du partenaire "
+        "(onglet Consentements).",
     )
 
 

@@ -335,35 +335,6 @@ def test_orientation_refuses_an_impossible_date(w, make_client):
     assert _count(Orientation) == 0
 
 
-def test_consents_page_gives_and_withdraws(w, make_client):
-    client = _client(make_client, w.users["travailleur_social"])
-    url = H.format(w.household.id) + "/consentements"
-    body = page(client.get(url))
-    assert "Situation locative" in body and "En cours" in body
-    prefix = f"retrait-{w.consent.id}-"
-    too_early = client.post(
-        f"{url}/{w.consent.id}/retrait", data={prefix + "withdrawn_on": "2024-12-31"}
-    )
-    assert "ne peut pas précéder le consentement" in page(too_early)
-    done = client.post(
-        f"{url}/{w.consent.id}/retrait", data={prefix + "withdrawn_on": "2026-01-05"}
-    )
-    assert done.status_code == 302
-    body = page(client.get(url))
-    assert "Retiré le 05/01/2026" in body
-    given = client.post(
-        url,
-        data={
-            "partner_category": "bailleur",
-            "data_category": "situation_locative",
-            "given_on": "2026-01-10",
-        },
-    )
-    assert given.status_code == 302
-    body = page(client.get(url))
-    assert "Retiré le 05/01/2026" in body and "En cours" in body
-
-
 def test_only_coordinators_name_the_referent(w, make_client):
     colleague = w.team_colleague
     coordinator = _client(make_client, w.users["coordinateur"])

@@ -100,9 +100,19 @@ def test_bad_input_is_refused_in_french_and_records_nothing(people, values, fiel
     assert count(Intervention) == 0
 
 
-def test_a_summary_is_shared_with_the_landlord_only_with_consent(people):
-    with pytest.raises(DomainError, match="n'a pas donné son accord"):
+def test_a_summary_is_shared_with_the_landlord_only_with_consent(app, people):
+    with pytest.raises(DomainError) as refused:
         visit(people, shared_summary="Le ménage a repris ses paiements.", share_with_landlord=True)
+    assert refused.value.message.startswith(
+        "Consentement requis : Situation sociale et accompagnement → Bailleur."
+    )
+    assert refused.value.field == "share_with_landlord"
+    with app.test_request_context():  # the link is built when the message is shown
+        html = refused.value.message.__html__()
+    assert (
+        f'<a href="/menages/{people["household"].id}/consentements'
+        '#consentement-situation-sociale-bailleur">'
+    ) in html
     assert count(Intervention) == 0
     make_consent(people["household"], "bailleur", "situation_sociale", given_on=date(2026, 1, 1))
     shared = visit(
@@ -113,7 +123,7 @@ def test_a_summary_is_shared_with_the_landlord_only_with_consent(people):
 
 def test_a_consent_to_share_the_tenancy_only_does_not_allow_a_shared_summary(people):
     make_consent(people["household"], "bailleur", "situation_locative")
-    with pytest.raises(DomainError, match="n'a pas donné son accord"):
+    with pytest.raises(DomainError, match="Consentement requis : Situation sociale"):
         visit(people, shared_summary="Paiements repris.", share_with_landlord=True)
 
 
@@ -176,9 +186,17 @@ def test_the_form_offers_sharing_only_when_the_household_consented(people, clien
     body = page(client.get(url))
     assert "Noter une visite" in body and 'name="share_with_landlord"' not in body
     assert f'value="{today_paris().isoformat()}"' in body  # today by default
-    assert "n'a pas donné son accord pour partager sa situation avec lui" in body
+    # The landlord summary is replaced by the consent that brings it, linked to its cell.
+    html = client.get(url).get_data(as_text=True)
+    assert (
+        '<p class="field__hint" id="landlord-summary-unavailable">Consentement requis : '
+        f'<a href="/menages/{household.id}/consentements#consentement-situation-sociale-bailleur">'
+        "Situation sociale et accompagnement → Bailleur</a>. Le résumé partagé avec le bailleur "
+        "n&#39;est proposé qu&#39;avec cet accord du ménage.</p>"
+    ) in html
     make_consent(household, "bailleur", "situation_sociale")
-    assert 'name="share_with_landlord"' in page(client.get(url))
+    body = page(client.get(url))
+    assert 'name="share_with_landlord"' in body and "Consentement requis" not in body
 
 
 def test_posting_a_visit_then_the_landlord_sees_only_the_ticked_summary(

@@ -67,29 +67,49 @@ def refer(people, partner_id=None, **values):
 
 
 def test_a_referral_is_refused_without_consent_then_accepted_with_it(people):
-    with pytest.raises(DomainError, match="n'a pas donné son accord") as refused:
+    with pytest.raises(DomainError, match="Consentement requis") as refused:
         refer(people)
-    assert "partenaires santé" in refused.value.message
+    assert "Santé → Partenaires santé" in refused.value.message
     assert count(Referral) == 0 and audited("referral.sent") == 0
 
-    make_consent(people["household"], "emploi", "situation_sociale")  # another category
+    make_consent(people["household"], "emploi", "sante")  # another partner category
+    make_consent(people["household"], "sante", "situation_sociale")  # other data
     with pytest.raises(DomainError):
         refer(people)
-    make_consent(people["household"], "sante", "situation_sociale", given_on=date(2026, 3, 1))
+    make_consent(people["household"], "sante", "sante", given_on=date(2026, 3, 1))
     referral = refer(people)
     db.session.flush()
     assert [c.status for c in referral.history] == ["envoyee"]
     assert audited("referral.sent") == 1
 
 
+def test_a_health_referral_needs_the_health_cell_and_others_the_social_one(people):
+    """The row is what the referral discloses: health data for a health partner or a
+    referral about health, the social situation otherwise (docs/support.md)."""
+    household = people["household"]
+    make_consent(household, "sante", "sante")
+    assert refer(people, domain="acces_droits").partner_id == people["cmp"].id  # a PASS, say
+    mission = make_partner(name="Mission locale Lyon", domain="emploi", kind="Mission locale")
+    with pytest.raises(DomainError) as refused:
+        refer(people, partner_id=mission.id, domain="emploi_formation")
+    assert refused.value.message.startswith(
+        "Consentement requis : Situation sociale et accompagnement → Partenaires emploi"
+    )
+    make_consent(household, "emploi", "situation_sociale")
+    refer(people, partner_id=mission.id, domain="emploi_formation")
+    # About health, to a non-health partner: health data, in that partner's column.
+    with pytest.raises(DomainError, match="Santé → Partenaires emploi et formation"):
+        refer(people, partner_id=mission.id, domain="sante")
+
+
 def test_a_consent_given_after_the_referral_date_does_not_cover_it(people):
-    make_consent(people["household"], "sante", "situation_sociale", given_on=date(2026, 3, 10))
-    with pytest.raises(DomainError, match="n'a pas donné son accord"):
+    make_consent(people["household"], "sante", "sante", given_on=date(2026, 3, 10))
+    with pytest.raises(DomainError, match="Consentement requis : Santé → Partenaires santé"):
         refer(people, referred_on=date(2026, 3, 1))
 
 
 def test_an_unknown_partner_is_refused_in_plain_words(people):
-    make_consent(people["household"], "sante", "situation_sociale")
+    make_consent(people["household"], "sante", "sante")
     with pytest.raises(DomainError, match="ne figure pas dans l'annuaire"):
         refer(people, partner_id=999_999)
     assert count(Referral) == 0
@@ -200,11 +220,16 @@ def test_referral_form_refuses_without_consent_and_changes_nothing(people, clien
     }
     response = client.post(url, data=data)
     assert response.status_code == 200
-    assert "Orientation impossible : le ménage n'a pas donné son accord" in page(response)
+    body = response.get_data(as_text=True)
+    # The message names the cell and links to it on the Consentements tab.
+    assert (
+        f'Consentement requis : <a href="/menages/{household.id}/consentements'
+        '#consentement-sante-partenaires-sante">Santé → Partenaires santé</a>.'
+    ) in body
     response = client.post(url, data={**data, "partner_id": "424242"})
     assert "ne figure pas dans l'annuaire" in page(response)
     assert count(Referral) == 0
-    make_consent(household, "sante", "situation_sociale")
+    make_consent(household, "sante", "sante")
     assert client.post(url, data=data).status_code == 302
     assert count(Referral) == 1
 

@@ -100,7 +100,7 @@ def test_a_nan_caseload_weight_is_refused(app, client):
 
 def test_visits_are_neither_ancient_nor_future_nor_planned_too_far(app, client):
     w = build_world()
-    make_consent(w.household, "sante", "situation_sociale")
+    make_consent(w.household, "sante", "sante")
     client.login(w.users["travailleur_social"])
     url = H.format(w.household.id) + "/visites/nouvelle"
     today = today_paris()

@@ -100,7 +100,7 @@ FORMS = {
 def test_fuzzed_form_never_fails_and_refusals_change_nothing(name, app, make_client):
     role, template = FORMS[name]
     w = build_world()
-    make_consent(w.household, "sante", "situation_sociale")
+    make_consent(w.household, "sante", "sante")
     client = make_client()
     client.login(w.users[role])
     path = template.format(H=f"/menages/{w.household.id}")
@@ -128,7 +128,7 @@ def test_a_nul_byte_is_refused_without_a_write(name, app, make_client):
     (app/http.py) the insert fails with a 500 there, and SQLite would store it."""
     role, template = FORMS[name]
     w = build_world()
-    make_consent(w.household, "sante", "situation_sociale")
+    make_consent(w.household, "sante", "sante")
     client = make_client()
     client.login(w.users[role])
     path = template.format(H=f"/menages/{w.household.id}")

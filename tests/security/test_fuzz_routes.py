@@ -104,7 +104,7 @@ class Fuzzer:
     def __init__(self, app, make_client, role: str):
         self.app, self.role = app, role
         self.world = build_world()
-        make_consent(self.world.household, "sante", "situation_sociale")
+        make_consent(self.world.household, "sante", "sante")
         self.client = make_client()
         self._make_client = make_client
         self.login()

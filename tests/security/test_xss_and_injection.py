@@ -88,7 +88,7 @@ def _assert_harmless(client, path: str, problems: dict, seen: str) -> str:
 
 def test_free_text_payloads_are_stored_and_shown_escaped(app, make_client):
     w = build_world()
-    make_consent(w.household, "sante", "situation_sociale")
+    make_consent(w.household, "sante", "sante")
     coordinator = make_client()
     coordinator.login(w.users["coordinateur"])
     admin = make_client()
