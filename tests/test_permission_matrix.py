@@ -391,6 +391,9 @@ MATRIX: dict[str, Case] = {
     ),
     "housing.import_accounts GET": Case("/logements/import", only("bailleur", "autre_bailleur")),
     "housing.import_accounts POST": Case("/logements/import", only("bailleur", "autre_bailleur")),
+    # The situation (publics, resources, APL, debts), from the household file header.
+    "households.situation GET": Case(H + "/situation", household_social()),
+    "households.situation POST": Case(H + "/situation", household_social()),
 }
 
 
