@@ -442,6 +442,9 @@ MATRIX: dict[str, Case] = {
     "agenda.cancel POST": Case(
         "/agenda/rendez-vous/{w.appointment.id}/annuler", household_social(ok=302)
     ),
+    # The situation (publics, resources, APL, debts), from the household file header.
+    "households.situation GET": Case(H + "/situation", household_social()),
+    "households.situation POST": Case(H + "/situation", household_social()),
 }
 
 

@@ -276,6 +276,8 @@ def _demo_household(
             _demo_diagnostic(rng, services, actor, household, on, today)
         if stage == "adhesion":
             _demo_adhesion(rng, services, actor, household, colleagues, on, today)
+        if household.stage == stage:  # the diagnostic and the adhésion move it themselves
+            continue
         services.move_stage(
             actor,
             household,

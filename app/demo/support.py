@@ -172,6 +172,9 @@ DEMO_MODES = (
 )
 
 
+EARLY_STAGES = ("orientation", "diagnostic", "adhesion")
+
+
 def _support() -> None:
     """Intensity levels, the partner directory, and for each demo household with a référent
     and no measure yet: a measure, objectives, reviews, a year of contacts at its rhythm (some
@@ -190,7 +193,9 @@ def _support() -> None:
         db.session.scalars(select(Occupancy.household_id).where(Occupancy.end_on.is_(None)))
     )
     for index, household in enumerate(households):
-        if household.id in supported:
+        # A measure opens once the household is on its way to housing or kept in it (opening
+        # one moves the path there, app.households.path.follow_work).
+        if household.id in supported or household.stage in EARLY_STAGES:
             continue
         worker = db.session.get(User, household.referent_id)
         if household.project_id not in levels_by_project:

@@ -114,12 +114,12 @@ class HouseholdCreateForm(OnceForm):
         coerce=int_or_zero,
         description="Vous devenez référent·e si vous ne choisissez personne.",
     )
-
-
-class HouseholdEditForm(VersionedForm):
-    phone = HouseholdCreateForm.phone
-    email = HouseholdCreateForm.email
-    current_address = HouseholdCreateForm.current_address
+    # The situation the funder's indicators count: optional, asked from the start.
+    target_publics = MultiCheckboxField(
+        "Publics",
+        choices=options([(t.value, t.label) for t in TargetPublic]),
+        description="Informations sensibles : jamais montrées au bailleur.",
+    )
     monthly_income_euros = _amount("Ressources mensuelles du ménage (€)")
     income_sources = MultiCheckboxField(
         "Sources de revenus", choices=options(IncomeSource.choices())
@@ -128,11 +128,24 @@ class HouseholdEditForm(VersionedForm):
     is_apl_paid_to_landlord = BooleanField("APL versée directement au bailleur (tiers payant)")
     debts_euros = _amount("Montant total des dettes (€)")
     has_overindebtedness_file = BooleanField("Dossier de surendettement déposé")
-    target_publics = MultiCheckboxField(
-        "Publics",
-        choices=options([(t.value, t.label) for t in TargetPublic]),
-        description="Informations sensibles : jamais montrées au bailleur.",
-    )
+
+
+class SituationForm(VersionedForm):
+    """The situation alone, from the file header: publics, resources, APL, debts."""
+
+    target_publics = HouseholdCreateForm.target_publics
+    monthly_income_euros = HouseholdCreateForm.monthly_income_euros
+    income_sources = HouseholdCreateForm.income_sources
+    apl_euros = HouseholdCreateForm.apl_euros
+    is_apl_paid_to_landlord = HouseholdCreateForm.is_apl_paid_to_landlord
+    debts_euros = HouseholdCreateForm.debts_euros
+    has_overindebtedness_file = HouseholdCreateForm.has_overindebtedness_file
+
+
+class HouseholdEditForm(SituationForm):
+    phone = HouseholdCreateForm.phone
+    email = HouseholdCreateForm.email
+    current_address = HouseholdCreateForm.current_address
     difficulties = _text("Difficultés repérées", description="Des faits, sans jugement.")
     housing_application_number = StringField(
         "Numéro de la demande de logement social",

@@ -523,8 +523,31 @@ class Consent(db.Model):
         return DataCategory(self.data_category).label
 
 
+class StageCause(LabelledEnum):
+    """The recorded event that moved the household along its path by itself (a move made by
+    hand has no cause): see ``app.households.path.follow_work``."""
+
+    DIAGNOSTIC = "diagnostic"
+    ADHESION = "adhesion"
+    MEASURE_OPENED = "measure_opened"
+    LEASE_STARTED = "lease_started"
+    MEASURE_CLOSED = "measure_closed"
+
+
+StageCause.LABELS = {
+    "diagnostic": "diagnostic réalisé",
+    "adhesion": "adhésion signée",
+    "measure_opened": "mesure d'accompagnement ouverte",
+    "lease_started": "bail signé",
+    "measure_closed": "mesure d'accompagnement clôturée",
+}
+
+
 class StageTransition(db.Model):
-    """A dated move of the household along its path; a move backwards carries a reason."""
+    """A dated move of the household along its path; a move backwards carries a reason. ``on``
+    is the date of the move (it may be long before ``at``, when it was recorded, for a file
+    entered after the fact); ``by`` who recorded it; ``cause`` the event that made it, if it
+    was not made by hand."""
 
     __tablename__ = "stage_transition"
 
@@ -536,6 +559,7 @@ class StageTransition(db.Model):
     to_stage: Mapped[str] = mapped_column(String(20), info={"audience": "tenancy"})
     on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
     reason: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
+    cause: Mapped[str | None] = mapped_column(String(20), info={"audience": "tenancy"})
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 

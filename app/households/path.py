@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.services import record
 from app.db import db
@@ -34,6 +34,7 @@ from app.households.models import (
     Orientation,
     OrientationKind,
     Prescriber,
+    StageCause,
     StageTransition,
     SupportDomain,
 )
@@ -61,6 +62,10 @@ FORWARD_MOVES: dict[str, frozenset[str]] = {
 STAGE_ORDER: tuple[str, ...] = tuple(S)
 # Forward moves that skip stages, and what makes them legitimate.
 SHORTCUTS_FOR_HOUSED = {(S.ADHESION, S.MAINTIEN)}
+
+# The earliest date of a stage: a file entered after the fact may date its path years back,
+# not before this.
+EARLIEST_STAGE_ON = date(2000, 1, 1)
 
 DEFAULT_INTENSITIES = {
     "renforcee": "Renforcée",
@@ -186,6 +191,9 @@ def record_diagnostic(
         household_id=household.id,
         target=diagnostic,
     )
+    follow_work(
+        actor, household, cause=StageCause.DIAGNOSTIC, on=diagnostic.carried_out_on, today=today
+    )
     return diagnostic
 
 
@@ -224,6 +232,7 @@ def record_adhesion(
     db.session.add(adhesion)
     db.session.flush()
     record(actor, "household.adhesion_recorded", household_id=household.id, target=adhesion)
+    follow_work(actor, household, cause=StageCause.ADHESION, on=adhesion.signed_on, today=today)
     return adhesion
 
 
@@ -251,18 +260,22 @@ def allowed_moves(household: Household) -> list[HouseholdStage]:
     return forward + backward
 
 
-def _is_housed_for_maintien(household: Household) -> bool:
-    """The shortcut to maintien fits a household already housed: its latest orientation is
-    for maintien, or it holds a current lease."""
-    from app.housing.models import Occupancy
-
+def _is_oriented_for_maintien(household: Household) -> bool:
     kind = db.session.scalar(
         select(Orientation.kind)
         .where(Orientation.household_id == household.id)
         .order_by(Orientation.oriented_on.desc(), Orientation.id.desc())
         .limit(1)
     )
-    if kind == OrientationKind.MAINTIEN:
+    return kind == OrientationKind.MAINTIEN
+
+
+def _is_housed_for_maintien(household: Household) -> bool:
+    """The shortcut to maintien fits a household already housed: its latest orientation is
+    for maintien, or it holds a current lease."""
+    from app.housing.models import Occupancy
+
+    if _is_oriented_for_maintien(household):
         return True
     return (
         db.session.scalar(
@@ -312,14 +325,37 @@ def move_stage(
         field="on",
         label="Date du changement",
         today=today,
-        not_before=household.stage_since_on,
+        not_before=earliest_move_on(household),
     )
+    return _record_move(actor, household, to_stage=to_stage, on=on, reason=reason)
+
+
+def earliest_move_on(household: Household) -> date:
+    """The earliest date a new move may take: the date of the last move (the path stays in
+    order), or 1 January 2000. The entry made when the file was created does not count: a
+    file typed in after the fact started its path before it was entered, so its first moves
+    may be backdated to before its creation."""
+    last = db.session.scalar(
+        select(func.max(StageTransition.on)).where(
+            StageTransition.household_id == household.id,
+            StageTransition.from_stage.is_not(None),
+        )
+    )
+    return max(last or EARLIEST_STAGE_ON, EARLIEST_STAGE_ON)
+
+
+def _record_move(
+    actor, household: Household, *, to_stage: str, on: date, reason=None, cause=None
+) -> StageTransition:
+    """Store the move (dated ``on``; who recorded it and when are kept), update the
+    household and audit it."""
     transition = StageTransition(
         household_id=household.id,
         from_stage=household.stage,
         to_stage=to_stage,
         on=on,
         reason=reason,
+        cause=cause,
         by_id=actor.id,
     )
     db.session.add(transition)
@@ -327,11 +363,54 @@ def move_stage(
     household.stage_since_on = on
     _touch(actor, household)
     db.session.flush()
+    details = {
+        "from": transition.from_stage,
+        "to": to_stage,
+        "backward": not is_forward(transition.from_stage, to_stage),
+    }
+    if cause:
+        details["cause"] = cause
     record(
         actor,
         "household.stage_moved",
         household_id=household.id,
         target=transition,
-        details={"from": transition.from_stage, "to": to_stage, "backward": not forward},
+        details=details,
     )
     return transition
+
+
+# --- the path follows the work ---------------------------------------------------------------
+
+
+def _stage_for(household: Household, cause: str) -> str:
+    """The stage an event shows the household has reached (docs/households.md)."""
+    if cause in (StageCause.MEASURE_OPENED, StageCause.LEASE_STARTED):
+        # Support starts towards housing (accès) and a lease starts the installation — or,
+        # for a household oriented for maintien, both are about keeping the home it has.
+        if _is_oriented_for_maintien(household):
+            return S.MAINTIEN
+        return S.ACCES if cause == StageCause.MEASURE_OPENED else S.INSTALLATION
+    return {
+        StageCause.DIAGNOSTIC: S.DIAGNOSTIC,
+        StageCause.ADHESION: S.ADHESION,
+        StageCause.MEASURE_CLOSED: S.SORTIE,
+    }[StageCause(cause)]
+
+
+def follow_work(
+    actor, household: Household, *, cause: str, on: date, today: date | None = None
+) -> StageTransition | None:
+    """Move the household to the stage the recorded event ``cause`` shows it has reached,
+    dated by the event's own date (``on``) — unless it already is at that stage or a later
+    one (the path never moves back by itself), or the event lies in the future (a lease
+    signed for next month moves the stage by hand on the day). Called by the services that
+    record those events: diagnostic and adhésion here, measures (``app.support.services``)
+    and leases (``app.housing.services``), which sit above this domain and import it. A date
+    before the last move is brought up to it, so the path stays in order."""
+    today = today or today_paris()
+    to_stage = _stage_for(household, cause)
+    if not is_forward(household.stage, to_stage) or on is None or on > today:
+        return None
+    on = max(on, earliest_move_on(household))
+    return _record_move(actor, household, to_stage=to_stage, on=on, cause=StageCause(cause).value)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.audience import can_read, row_condition
 from app.db import db
-from app.formatting import format_date
+from app.formatting import format_date, to_paris
 from app.households.file_registry import (  # noqa: F401 (importable from here too)
     TimelineEvent,
     file_header,
@@ -41,6 +41,7 @@ from app.households.models import (
     OrientationKind,
     PartnerCategory,
     Prescriber,
+    StageCause,
     StageTransition,
     search_key,
 )
@@ -424,7 +425,13 @@ def _transition_event(transition: StageTransition, social: bool) -> TimelineEven
         title = "Retour à l'étape " + _stage_label(transition.to_stage)
     else:
         title = "Étape " + _stage_label(transition.to_stage)
-    summary = f"Depuis « {_stage_label(transition.from_stage)} »" if transition.from_stage else ""
+    parts = [f"Depuis « {_stage_label(transition.from_stage)} »"] if transition.from_stage else []
+    if transition.cause:
+        parts.append("suite à : " + StageCause(transition.cause).label)
+    if transition.at is not None and to_paris(transition.at).date() > transition.on:
+        # Backdated (a file entered after the fact): when it was recorded is kept and shown.
+        parts.append(f"saisi le {format_date(to_paris(transition.at).date())}")
+    summary = " · ".join(parts)
     return TimelineEvent(
         on=transition.on,
         at=transition.at,

@@ -65,12 +65,14 @@ def create_household(
     current_address: str | None = None,
     referent=None,
     reference: str | None = None,
+    situation: dict | None = None,
     today: date | None = None,
     now: datetime | None = None,
 ) -> Household:
     """Open a household file in ``project`` with its head of household, at the orientation
     stage. A social worker who creates a file becomes its référent unless one is named (so
-    that the file stays in their caseload)."""
+    that the file stays in their caseload). ``situation``: what the indicators count, all
+    optional — the keys of ``set_situation`` (publics, resources, APL, debts)."""
     today = today or today_paris()
     now = now or utcnow()
     if project is None or project.id not in getattr(actor, "project_ids", set()):
@@ -90,6 +92,7 @@ def create_household(
         updated_by_id=actor.id,
     )
     _set_contact(household, phone=phone, email=email, current_address=current_address)
+    set_situation(household, **(situation or {}))
     db.session.add(household)
     head = _new_member(
         household,
@@ -165,8 +168,6 @@ def update_household(
     housing_application_expires_on: date | None = None,
     today: date | None = None,
 ) -> Household:
-    from app.projects.models import TargetPublic
-
     check_version(household, expected_version)
     _set_housing_application(
         household,
@@ -175,22 +176,24 @@ def update_household(
         today=today or today_paris(),
     )
     _set_contact(household, phone=phone, email=email, current_address=current_address)
-    household.monthly_income_cents = _amount(
-        monthly_income_cents, field="monthly_income_euros", label="Ressources mensuelles"
-    )
-    household.income_sources = _choices(
-        income_sources, IncomeSource, field="income_sources", label="Sources de revenus"
-    )
-    household.apl_cents = _amount(apl_cents, field="apl_euros", label="Montant de l'APL")
-    household.is_apl_paid_to_landlord = bool(is_apl_paid_to_landlord)
-    household.debts_cents = _amount(debts_cents, field="debts_euros", label="Dettes")
-    household.has_overindebtedness_file = bool(has_overindebtedness_file)
-    household.target_publics = _choices(
-        target_publics, TargetPublic, field="target_publics", label="Publics"
+    set_situation(
+        household,
+        monthly_income_cents=monthly_income_cents,
+        income_sources=income_sources,
+        apl_cents=apl_cents,
+        is_apl_paid_to_landlord=is_apl_paid_to_landlord,
+        debts_cents=debts_cents,
+        has_overindebtedness_file=has_overindebtedness_file,
+        target_publics=target_publics,
     )
     household.difficulties = _text(
         difficulties, field="difficulties", label="Difficultés", max_length=LONG_TEXT_MAX
     )
+    return _record_update(actor, household)
+
+
+def _record_update(actor, household: Household) -> Household:
+    """Stamp and audit an edit of the household (the names of the changed fields only)."""
     _touch(actor, household)
     changed = [
         attr.key
@@ -206,6 +209,45 @@ def update_household(
         details={"fields": sorted(changed)},
     )
     return household
+
+
+def set_situation(
+    household: Household,
+    *,
+    monthly_income_cents: int | None = None,
+    income_sources: Iterable[str] = (),
+    apl_cents: int | None = None,
+    is_apl_paid_to_landlord: bool = False,
+    debts_cents: int | None = None,
+    has_overindebtedness_file: bool = False,
+    target_publics: Iterable[str] = (),
+) -> None:
+    """The situation the funder's indicators count — target publics, resources, APL, debts —
+    checked (amounts positive and plausible, choices from the lists) and set; every value
+    is optional. Shared by the creation, the file's edit and the situation form."""
+    from app.projects.models import TargetPublic
+
+    household.monthly_income_cents = _amount(
+        monthly_income_cents, field="monthly_income_euros", label="Ressources mensuelles"
+    )
+    household.income_sources = _choices(
+        income_sources, IncomeSource, field="income_sources", label="Sources de revenus"
+    )
+    household.apl_cents = _amount(apl_cents, field="apl_euros", label="Montant de l'APL")
+    household.is_apl_paid_to_landlord = bool(is_apl_paid_to_landlord)
+    household.debts_cents = _amount(debts_cents, field="debts_euros", label="Dettes")
+    household.has_overindebtedness_file = bool(has_overindebtedness_file)
+    household.target_publics = _choices(
+        target_publics, TargetPublic, field="target_publics", label="Publics"
+    )
+
+
+def update_situation(actor, household: Household, *, expected_version, **situation) -> Household:
+    """Edit the situation alone (the file header's "Modifier la situation"): the keys of
+    ``set_situation``."""
+    check_version(household, expected_version)
+    set_situation(household, **situation)
+    return _record_update(actor, household)
 
 
 # --- members ---------------------------------------------------------------------------------
@@ -453,6 +495,8 @@ from app.households.path import (  # noqa: E402, F401
     SHORTCUTS_FOR_HOUSED,
     STAGE_ORDER,
     allowed_moves,
+    earliest_move_on,
+    follow_work,
     intensity_choices,
     is_forward,
     move_stage,

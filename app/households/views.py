@@ -20,7 +20,12 @@ from app.forms import VersionedForm, cents_to_euros, euros_to_cents, press, subm
 from app.households import services
 from app.households.file import open_household_file
 from app.households.file_registry import provided
-from app.households.forms import HouseholdCreateForm, HouseholdEditForm, MemberForm
+from app.households.forms import (
+    HouseholdCreateForm,
+    HouseholdEditForm,
+    MemberForm,
+    SituationForm,
+)
 from app.households.models import Household, HouseholdStage
 from app.households.queries import (
     PER_PAGE,
@@ -174,11 +179,56 @@ def create():
             email=form.email.data,
             current_address=form.current_address.data,
             referent=candidates.get(form.referent_id.data),
+            situation=_situation(form),
         ),
         lambda household: f"Ménage {household.reference} créé.",
         lambda household: file_page("households.show", household),
     )
     return done or render_template("households/create.html", form=form)
+
+
+def _situation(form) -> dict:
+    """The situation fields of a creation, edit or situation form, as the service takes them."""
+    return {
+        "monthly_income_cents": euros_to_cents(form.monthly_income_euros.data),
+        "income_sources": form.income_sources.data,
+        "apl_cents": euros_to_cents(form.apl_euros.data),
+        "is_apl_paid_to_landlord": form.is_apl_paid_to_landlord.data,
+        "debts_cents": euros_to_cents(form.debts_euros.data),
+        "has_overindebtedness_file": form.has_overindebtedness_file.data,
+        "target_publics": form.target_publics.data,
+    }
+
+
+def _fill_situation(form, household) -> None:
+    form.expected_version.data = household.version
+    form.monthly_income_euros.data = cents_to_euros(household.monthly_income_cents)
+    form.apl_euros.data = cents_to_euros(household.apl_cents)
+    form.debts_euros.data = cents_to_euros(household.debts_cents)
+    form.income_sources.data = [s.value for s in household.income_source_list]
+    form.target_publics.data = [t.value for t in household.target_public_list]
+
+
+@bp.route("/<int:household_id>/situation", methods=["GET", "POST"])
+@permission_required(EDIT, SOCIAL)
+def situation(household_id: int):
+    """Publics, resources, APL and debts, reached from the file header on every tab."""
+    household = open_household_file(household_id)
+    form = SituationForm(obj=household)
+    if not form.is_submitted():
+        _fill_situation(form, household)
+    done = submit(
+        form,
+        lambda: services.update_situation(
+            current_user,
+            household,
+            expected_version=form.expected_version.data,
+            **_situation(form),
+        ),
+        "Situation du ménage enregistrée.",
+        file_page("households.show", household),
+    )
+    return done or render_template("households/situation_form.html", household=household, form=form)
 
 
 @bp.route("/<int:household_id>/modifier", methods=["GET", "POST"])
@@ -187,12 +237,7 @@ def edit(household_id: int):
     household = open_household_file(household_id)
     form = HouseholdEditForm(obj=household)
     if not form.is_submitted():
-        form.expected_version.data = household.version
-        form.monthly_income_euros.data = cents_to_euros(household.monthly_income_cents)
-        form.apl_euros.data = cents_to_euros(household.apl_cents)
-        form.debts_euros.data = cents_to_euros(household.debts_cents)
-        form.income_sources.data = [s.value for s in household.income_source_list]
-        form.target_publics.data = [t.value for t in household.target_public_list]
+        _fill_situation(form, household)
     done = submit(
         form,
         lambda: services.update_household(
@@ -202,13 +247,7 @@ def edit(household_id: int):
             phone=form.phone.data,
             email=form.email.data,
             current_address=form.current_address.data,
-            monthly_income_cents=euros_to_cents(form.monthly_income_euros.data),
-            income_sources=form.income_sources.data,
-            apl_cents=euros_to_cents(form.apl_euros.data),
-            is_apl_paid_to_landlord=form.is_apl_paid_to_landlord.data,
-            debts_cents=euros_to_cents(form.debts_euros.data),
-            has_overindebtedness_file=form.has_overindebtedness_file.data,
-            target_publics=form.target_publics.data,
+            **_situation(form),
             difficulties=form.difficulties.data,
             housing_application_number=form.housing_application_number.data,
             housing_application_expires_on=form.housing_application_expires_on.data,

@@ -140,4 +140,5 @@ def move_stage(household_id: int):
         household=household,
         form=form,
         path_table=services.path_table(),
+        earliest=services.earliest_move_on(household),
     )

@@ -21,7 +21,8 @@ from app.dates import add_months
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
-from app.households.models import search_key
+from app.households.models import StageCause, search_key
+from app.households.path import follow_work
 from app.housing.deadlines import next_deadline as next_deadline
 from app.housing.dwellings import assignable_dwellings
 from app.housing.models import (
@@ -190,6 +191,7 @@ def start_occupancy(
         target=occupancy,
         details={"lease_type": lease_type, "dwelling_id": dwelling.id},
     )
+    follow_work(actor, household, cause=StageCause.LEASE_STARTED, on=start_on)
     return occupancy
 
 

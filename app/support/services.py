@@ -13,7 +13,8 @@ from app.dates import add_months
 from app.db import db
 from app.errors import DomainError, check_version
 from app.formatting import format_date, today_paris
-from app.households.models import Household, SupportDomain
+from app.households.models import Household, StageCause, SupportDomain
+from app.households.path import follow_work
 from app.permissions import coordinates_project
 from app.support.models import (
     DEFAULT_INTENSITY_LEVELS,
@@ -225,6 +226,7 @@ def open_measure(
         target=measure,
         details={"type": type, "intensity_level_id": level.id},
     )
+    follow_work(actor, household, cause=StageCause.MEASURE_OPENED, on=start_on)
     return measure
 
 
@@ -523,7 +525,15 @@ def close_measure(
         target=measure,
         details={"reason": reason, "housing_situation": housing_situation},
     )
+    if not db.session.scalar(select(Measure.id).where(*_open_measures(measure.household_id))):
+        household = db.session.get(Household, measure.household_id)
+        follow_work(actor, household, cause=StageCause.MEASURE_CLOSED, on=exit_on, today=today)
     return exit_
+
+
+def _open_measures(household_id: int):
+    """The household's measures still open: the last one closed is its exit (sortie)."""
+    return Measure.household_id == household_id, Measure.status == MeasureStatus.EN_COURS
 
 
 def ensure_post_exit_checks(exit_: MeasureExit) -> list[PostExitCheck]:

@@ -127,10 +127,12 @@ def test_going_back_needs_a_reason(w):
     ],
 )
 def test_the_date_is_neither_future_nor_before_the_last_move(w, on, message):
-    household = make_household(w.project, stage="orientation", stage_since_on=date(2026, 1, 1))
+    household = make_household(w.project, stage="orientation", stage_since_on=date(2025, 6, 1))
+    _move(w, household, "diagnostic", on=date(2026, 1, 1))
+    db.session.commit()
     before = db.session.scalar(select(func.count()).select_from(StageTransition))
     with pytest.raises(DomainError) as error:
-        _move(w, household, "diagnostic", on=on)
+        _move(w, household, "adhesion", on=on)
     db.session.rollback()
     assert error.value.field == "on" and message in error.value.message
     assert db.session.scalar(select(func.count()).select_from(StageTransition)) == before
