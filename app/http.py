@@ -4,6 +4,7 @@ globals."""
 from __future__ import annotations
 
 import logging
+import mimetypes
 import time
 import uuid
 
@@ -15,6 +16,10 @@ from app import bounds
 from app.audience import Audience, can_read, can_read_on_row, project
 from app.navigation import navigation_for_current_user
 from app.permissions import Permission, has_permission
+
+# The web app manifest (static/manifest.webmanifest) is served with its registered type,
+# whatever the host's mime.types says.
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 class IdConverter(IntegerConverter):

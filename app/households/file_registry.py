@@ -36,7 +36,9 @@ class TimelineEvent:
     """One dated entry of the household's path, already filtered for its viewer.
 
     ``kind`` picks the colour and icon (path, social, housing, partner, review, reminder,
-    alert); ``detail`` is the expandable text, ``None`` when there is nothing more to show.
+    alert); ``icon`` names an inline SVG of templates/_macros/ui.html (``icon()``: "home",
+    "phone", "check"…; never an emoji, which may show as an empty box); ``detail`` is the
+    expandable text, ``None`` when there is nothing more to show.
     """
 
     on: date
@@ -46,7 +48,7 @@ class TimelineEvent:
     detail: str | None = None
     author: str | None = None
     at: datetime | None = None
-    icon: str = "•"
+    icon: str = "dot"
     link: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
 

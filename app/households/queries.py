@@ -379,7 +379,7 @@ def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
             on=member.created_at.date(),
             at=member.created_at,
             kind="path",
-            icon="+",
+            icon="plus",
             title=f"Personne ajoutée : {member.full_name}",
             summary=member.relation_label,
         )
@@ -436,7 +436,7 @@ def _transition_event(transition: StageTransition, social: bool) -> TimelineEven
         on=transition.on,
         at=transition.at,
         kind="path",
-        icon="↩" if backward else "➜",
+        icon="undo" if backward else "arrow-right",
         title=title,
         summary=summary,
         # The reason for a move back may tell a social story: support team only.
@@ -454,7 +454,7 @@ def _orientation_event(orientation: Orientation, authors: dict[int, str]) -> Tim
         on=orientation.oriented_on,
         at=orientation.recorded_at,
         kind="social",
-        icon="→",
+        icon="arrow-right",
         title=f"Orientation par {prescriber}",
         summary=OrientationKind(orientation.kind).label,
         detail=orientation.reason,
@@ -484,7 +484,7 @@ def _diagnostic_event(
         on=diagnostic.carried_out_on,
         at=diagnostic.recorded_at,
         kind="review",
-        icon="◎",
+        icon="target",
         title="Diagnostic social",
         summary=f"{to_work} axe{'s' if to_work > 1 else ''} à travailler sur 4"
         + (f" · intensité {intensity.lower()}" if intensity else ""),
@@ -505,7 +505,7 @@ def _adhesion_event(adhesion: Adhesion, authors: dict[int, str]) -> TimelineEven
         on=adhesion.signed_on,
         at=adhesion.recorded_at,
         kind="social",
-        icon="✍",
+        icon="sign",
         title="Adhésion signée",
         summary="Contrat d'accompagnement",
         detail=adhesion.objectives,
@@ -522,7 +522,7 @@ def _consent_events(consent: Consent, authors: dict[int, str]) -> list[TimelineE
         TimelineEvent(
             on=consent.given_on,
             kind="partner",
-            icon="✓",
+            icon="check",
             title="Consentement donné",
             summary=what,
             author=authors.get(consent.recorded_by_id),
@@ -533,7 +533,7 @@ def _consent_events(consent: Consent, authors: dict[int, str]) -> list[TimelineE
             TimelineEvent(
                 on=consent.withdrawn_on,
                 kind="alert",
-                icon="✕",
+                icon="x",
                 title="Consentement retiré",
                 summary=what + f" (donné le {format_date(consent.given_on)})",
                 author=authors.get(consent.withdrawal_recorded_by_id),

@@ -218,7 +218,7 @@ def timeline_events(household, viewer):
                 kind="housing",
                 title=f"Début du bail ({o.lease_type_label})",
                 summary=place,
-                icon="⌂",
+                icon="home",
                 tags=("logement",),
             )
         )
@@ -229,7 +229,7 @@ def timeline_events(household, viewer):
                     kind="housing",
                     title="Glissement du bail" if o.glissed_on else "Fin du bail",
                     summary=o.end_reason or place,
-                    icon="⌂",
+                    icon="home",
                     tags=("logement",),
                 )
             )
@@ -243,7 +243,7 @@ def timeline_events(household, viewer):
                 title="Bilan tripartite du bail glissant",
                 summary=review.decision_label,
                 detail=review.comment,
-                icon="⇄",
+                icon="swap",
                 tags=("logement",),
             )
         )
@@ -259,7 +259,7 @@ def timeline_events(household, viewer):
                 title=f"Action de GLA : {action.kind_label}",
                 summary=action.outcome or "",
                 author=action.author.full_name if action.author else None,
-                icon="✎",
+                icon="edit",
                 tags=("situation locative",),
             )
         )
@@ -271,7 +271,7 @@ def timeline_events(household, viewer):
                 kind="alert",
                 title=f"Procédure : {stage.stage_label}",
                 summary=stage.comment or "",
-                icon="⚠",
+                icon="warning",
                 tags=("situation locative",),
             )
         )
@@ -286,7 +286,7 @@ def timeline_events(household, viewer):
                 kind="housing",
                 title="Plan d'apurement",
                 summary=f"Statut : {plan.status_label}",
-                icon="€",
+                icon="euro",
                 tags=("situation locative",),
             )
         )

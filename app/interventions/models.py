@@ -48,12 +48,12 @@ InterventionMode.LABELS = {
 }
 
 MODE_ICONS = {
-    "visite_domicile": "🏠",
-    "bureau": "🏢",
-    "telephone": "☎",
-    "accompagnement_physique": "🚶",
-    "visite_conjointe": "🤝",
-    "rdv_non_honore": "✗",
+    "visite_domicile": "home",
+    "bureau": "building",
+    "telephone": "phone",
+    "accompagnement_physique": "walk",
+    "visite_conjointe": "users",
+    "rdv_non_honore": "x",
 }
 
 # A missed appointment is an attempt, not a contact: contact rhythms ignore it.

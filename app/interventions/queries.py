@@ -143,7 +143,7 @@ def _shared_event(intervention: Intervention) -> TimelineEvent:
         summary=intervention.shared_summary or "",
         author=intervention.author.full_name if intervention.author else None,
         at=intervention.created_at,
-        icon="✉",
+        icon="mail",
     )
 
 

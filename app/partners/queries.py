@@ -127,7 +127,7 @@ def _meeting_event(meeting: TripartiteMeeting) -> TimelineEvent:
         detail="\n".join(lines),
         author=meeting.author.full_name if meeting.author else None,
         at=meeting.created_at,
-        icon="◆",
+        icon="users",
     )
 
 
@@ -146,5 +146,5 @@ def _referral_event(referral: Referral) -> TimelineEvent:
         detail="\n".join(lines),
         author=referral.author.full_name if referral.author else None,
         at=referral.created_at,
-        icon="➜",
+        icon="arrow-right",
     )

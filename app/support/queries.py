@@ -223,7 +223,7 @@ def _measure_opened(measure: Measure) -> TimelineEvent:
         else "",
         author=measure.referent.full_name if measure.referent else None,
         at=measure.created_at,
-        icon="▶",
+        icon="play",
     )
 
 
@@ -236,7 +236,7 @@ def _renewal(measure: Measure, renewal) -> TimelineEvent:
         detail=renewal.justification,
         author=renewal.by.full_name if renewal.by else None,
         at=renewal.at,
-        icon="↻",
+        icon="refresh",
     )
 
 
@@ -249,7 +249,7 @@ def _intensity_change(measure: Measure, change: IntensityChange) -> TimelineEven
         detail=change.reason,
         author=change.by.full_name if change.by else None,
         at=change.at,
-        icon="⇅",
+        icon="updown",
     )
 
 
@@ -266,7 +266,7 @@ def _exit(measure: Measure, exit_: MeasureExit) -> TimelineEvent:
         detail="\n".join(lines),
         author=exit_.by.full_name if exit_.by else None,
         at=exit_.at,
-        icon="■",
+        icon="stop",
     )
 
 
@@ -280,7 +280,7 @@ def _check(check: PostExitCheck) -> TimelineEvent:
         summary=f"Ménage {housed}, {rent[check.is_rent_up_to_date]}",
         detail=check.comment,
         at=check.updated_at,
-        icon="✓",
+        icon="check",
     )
 
 
@@ -293,7 +293,7 @@ def _review(review: Review, examined: int) -> TimelineEvent:
         detail=review.summary,
         author=review.author.full_name if review.author else None,
         at=review.at,
-        icon="◎",
+        icon="target",
     )
 
 

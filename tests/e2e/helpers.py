@@ -35,8 +35,18 @@ def log_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD)
     if "/connexion/code" in page.url:
         page.get_by_label("Code à 6 chiffres ou code de secours").fill(_code_for(email))
         page.get_by_role("button", name="Valider").click()
-        expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+        # (on a phone the logout button is folded in the site menu: read the banner's text)
+        expect(page.get_by_role("banner")).to_contain_text("Se déconnecter")
     return None
+
+
+def open_menu(page: Page) -> None:
+    """Unfold the site menu when it is folded behind its "Menu" button (phone widths); on a
+    wide screen the menu is already open and the button hidden."""
+    toggle = page.locator(".topmenu > summary")
+    if toggle.is_visible() and not page.locator(".topmenu[open]").count():
+        toggle.click()
+    expect(page.get_by_role("navigation", name="Navigation principale")).to_be_visible()
 
 
 def _code_for(email: str) -> str:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import log_in, open_menu
 
 pytestmark = pytest.mark.e2e
 
@@ -130,6 +130,7 @@ def pages_fit_a_phone(live_server, browser, screenshots_dir):
     context = browser.new_context(**PHONE)
     page = context.new_page()
     log_in(page, live_server, COORDINATOR)
+    open_menu(page)  # folded behind "Menu" on a phone
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
     for name, path in (
         ("portefeuilles", "/pilotage/"),

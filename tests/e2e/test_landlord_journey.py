@@ -15,6 +15,7 @@ from app.db import db
 from app.formatting import today_paris
 from app.housing.models import RentAccountSnapshot
 from app.permissions import Role
+from tests.e2e.helpers import open_menu
 from tests.factories import (
     PASSWORD,
     make_dwelling,
@@ -164,5 +165,6 @@ def test_landlord_imports_and_social_worker_sees_the_trend(
                 full_page=True,
             )
             assert no_horizontal_scroll(mobile) <= 0, f"{path} scrolls sideways at 375 px"
+        open_menu(mobile)  # folded behind "Menu" on a phone
         mobile.get_by_role("button", name="Se déconnecter").click()
     phone.close()

@@ -11,6 +11,7 @@ from app.db import db
 from app.formatting import today_paris
 from app.permissions import Role
 from app.reminders.jobs import sweep
+from tests.e2e.helpers import open_menu
 from tests.factories import (
     PASSWORD,
     make_household,
@@ -65,6 +66,7 @@ def test_overdue_contact_reminder_disappears_once_the_visit_is_noted(
     context = browser.new_context(**PHONE) if width == "phone" else browser.new_context()
     page = context.new_page()
     log_in(page, live_server)
+    open_menu(page)  # folded behind "Menu" on a phone
     nav = page.get_by_role("navigation", name="Navigation principale")
     inbox_link = nav.get_by_role("link", name=re.compile(r"^Rappels"))
     expect(inbox_link).to_have_accessible_name(re.compile(r"\d+ rappels à traiter"))
