@@ -391,6 +391,14 @@ MATRIX: dict[str, Case] = {
     ),
     "housing.import_accounts GET": Case("/logements/import", only("bailleur", "autre_bailleur")),
     "housing.import_accounts POST": Case("/logements/import", only("bailleur", "autre_bailleur")),
+    # The preview of a staged extract: no file of that hash for this landlord → 404 (the
+    # scope of a real staged file: tests/housing/test_import_extracts.py).
+    "housing.import_preview GET": Case(
+        "/logements/import/" + "0" * 64, only("bailleur", "autre_bailleur", ok=404)
+    ),
+    "housing.confirm_import POST": Case(
+        "/logements/import/" + "0" * 64, only("bailleur", "autre_bailleur", ok=404)
+    ),
 }
 
 
