@@ -73,17 +73,23 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(label: str, action, traced: bool):
     if traced:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     result = action()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
     traced_peak = tracemalloc.get_traced_memory()[1] / 1e6 if traced else None
     if traced:
         tracemalloc.stop()
     memory = f"pic Python {traced_peak:.0f} Mo" if traced else f"pic RSS {_peak_mb():.0f} Mo"
-    print(f"{label} : {elapsed:.2f} s ({memory})")
+    print(f"{label} : {elapsed:.2f} s, dont {cpu:.2f} s de CPU du processus ({memory})")
+    print(f"    charge de la machine : {os.getloadavg()[0]:.1f}")
     return result
 
 
