@@ -151,7 +151,7 @@ def map_header(header, saved: dict[str, str] | None = None) -> dict[str, int]:
     names = header_names(header)
     positions: dict[str, int] = {}
     for key, name in (saved or {}).items():
-        if key in _KEYS and name in names:
+        if key in _KEYS and name and name in names:
             positions[key] = names.index(name)
     taken = set(positions.values())
     for index, name in enumerate(names):
@@ -165,7 +165,11 @@ def map_header(header, saved: dict[str, str] | None = None) -> dict[str, int]:
 def mapping_names(header, positions: dict[str, int]) -> dict[str, str]:
     """What a profile keeps of a mapping: column key → normalised header name."""
     names = header_names(header)
-    return {key: names[index] for key, index in positions.items() if index < len(names)}
+    return {
+        key: names[index]
+        for key, index in positions.items()
+        if index < len(names) and names[index] and names.count(names[index]) == 1
+    }
 
 
 _KEYS = {column.key for column in IMPORT_COLUMNS}
