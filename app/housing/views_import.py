@@ -276,7 +276,16 @@ def import_accounts_command(file: Path, organisation_id: int | None, month: str 
             click.echo(f"… et {hidden} autres lignes à corriger.", err=True)
         raise CommandError(rejected.message) from None
     db.session.commit()
+    aside = report.out_of_programme
     click.echo(
-        f"{organisation.name} : {report.rows} lignes importées "
-        f"({report.created} nouvelles, {report.updated} mises à jour)."
+        f"{organisation.name} : {report.rows - aside} lignes importées "
+        f"({report.created} nouvelles, {report.updated} mises à jour, "
+        f"{report.unchanged} inchangées)"
+        + (
+            " ; "
+            + _count(aside, "ligne hors programme, ignorée", "lignes hors programme, ignorées")
+            + "."
+            if aside
+            else "."
+        )
     )

@@ -251,14 +251,21 @@ def test_web_import_without_a_file_asks_for_one(client, leases):
 
 def test_cli_import_for_an_organisation(app, leases, tmp_path):
     path = tmp_path / "extrait.csv"
-    path.write_bytes(rent_account_csv("B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;"))
+    path.write_bytes(
+        rent_account_csv(
+            "B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;", "HORS-1;2026-10;0;400;;;"
+        )
+    )
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(
         args=["housing", "import-accounts", str(path), "--organisation", str(leases["landlord"].id)]
     )
     assert result.exit_code == 0, result.output
-    assert "2 lignes importées (2 nouvelles, 0 mises à jour)" in result.output
+    assert (
+        "2 lignes importées (2 nouvelles, 0 mises à jour, 0 inchangées) ; "
+        "1 ligne hors programme, ignorée." in result.output
+    )
     assert len(snapshots()) == 2
 
 
