@@ -20,6 +20,7 @@ MODELS = (
     "app.auth.models",
     "app.households.models",
     "app.housing.models",
+    "app.housing.rent_import.history",  # RentImport, RentImportProfile
     "app.interventions.models",
     "app.organisations.models",
     "app.partners.models",

@@ -11,7 +11,6 @@ The web busy timeout / lock timeout is lowered to 1 s here to keep the run short
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import textwrap
@@ -31,6 +30,7 @@ from app.households.models import Household
 from app.scheduler import JobRun
 from tests.conftest import IS_POSTGRES, page
 from tests.factories import rent_account_csv
+from tests.housing.import_steps import confirm, upload
 from tests.world import build_world
 
 BUSY = "Ancrage est très sollicité, réessayez dans quelques secondes"
@@ -198,7 +198,8 @@ def test_under_a_held_write_lock_writes_get_503_and_reads_answer(w, make_client)
 
 def test_an_import_parsed_under_the_lock_answers_503_and_imports_nothing(w, make_client):
     """The rent-account import parses its file before taking the write lock
-    (``takes_write_lock_late``); when the lock stays taken, the write answers 503."""
+    (``takes_write_lock_late``: the upload and its preview, then "Importer", which reads the
+    kept file again before the lock); when the lock stays taken, the write answers 503."""
     from app.housing.models import RentAccountSnapshot
 
     w.occupancy.lease_reference = "B-LOCK-1"
@@ -206,20 +207,15 @@ def test_an_import_parsed_under_the_lock_answers_503_and_imports_nothing(w, make
     month = today_paris().replace(day=1) - timedelta(days=1)
     content = rent_account_csv(f"B-LOCK-1;{month:%Y-%m};100;400;;;")
 
-    def upload():
-        return staff.post(
-            "/logements/import",
-            data={"file": (io.BytesIO(content), "extrait.csv")},
-            content_type="multipart/form-data",
-        )
-
     db.session.commit()
+    preview = upload(staff, content)  # parsed and previewed: nothing to write yet
+    assert "Importer</button>" in preview.get_data(as_text=True)
     with write_lock():
-        refused = upload()
+        refused = confirm(staff, preview)
     _assert_busy_page(refused)
     assert _count(RentAccountSnapshot) == 0
     assert _count(AuditEntry, AuditEntry.action.like("rent_accounts.%")) == 0
-    done = upload()
+    done = confirm(staff, preview)
     assert "Import terminé" in page(done), page(done)[-3000:]
     assert _count(RentAccountSnapshot) == 1
 
@@ -273,6 +269,7 @@ def test_only_requests_that_may_write_take_the_sqlite_write_lock(app):
         ("POST", "/menages/nouveau", False),
         # Marked takes_write_lock_late: the upload is parsed before the lock is taken.
         ("POST", "/logements/import", True),
+        ("POST", "/logements/import/" + "0" * 64, True),
     )
     for method, url, free in requests:
         with app.test_request_context(url, method=method):

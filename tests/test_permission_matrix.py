@@ -445,6 +445,14 @@ MATRIX: dict[str, Case] = {
     # The situation (publics, resources, APL, debts), from the household file header.
     "households.situation GET": Case(H + "/situation", household_social()),
     "households.situation POST": Case(H + "/situation", household_social()),
+    # The preview of a staged extract: no file of that hash for this landlord → 404 (the
+    # scope of a real staged file: tests/housing/test_import_extracts.py).
+    "housing.import_preview GET": Case(
+        "/logements/import/" + "0" * 64, only("bailleur", "autre_bailleur", ok=404)
+    ),
+    "housing.confirm_import POST": Case(
+        "/logements/import/" + "0" * 64, only("bailleur", "autre_bailleur", ok=404)
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import bounds
@@ -186,7 +186,7 @@ class ProcedureStageForm(OnceForm):
 class ImportForm(FlaskForm):
     file = FileField(
         "Fichier de l'extrait mensuel",
-        description="CSV (séparateur point-virgule) ou classeur Excel .xlsx.",
+        description="CSV (point-virgule, virgule ou tabulation) ou classeur Excel .xlsx.",
         render_kw={"accept": ".csv,.xlsx,text/csv"},
     )
     month = StringField(
@@ -196,3 +196,12 @@ class ImportForm(FlaskForm):
         filters=[strip_or_none],
         render_kw={"type": "month", "placeholder": "2026-03"},
     )
+
+
+class ConfirmImportForm(FlaskForm):
+    """The preview's "Importer" button: the month chosen and the mapping shown, carried
+    as they were previewed (the file itself stays on the server, named by its hash)."""
+
+    month = HiddenField(validators=[Optional()], filters=[strip_or_none])
+    name = HiddenField(validators=[Optional(), Length(max=255)])
+    mapping = HiddenField(validators=[Optional(), Length(max=500)])

@@ -36,21 +36,20 @@ from app.housing.models import (
     Occupancy,
     ProcedureStage,
     ProcedureStageKind,
-    RentAccountSnapshot,
     RepaymentPlan,
     RepaymentPlanStatus,
     Typology,
-    refresh_tenancy_figures,
 )
 from app.housing.rent_import import (
     ImportLimits,
     ImportRejected,
     ImportReport,
+    ImportSource,
     read_rent_accounts,
-    report_progress,
+    saved_columns,
+    write_rent_accounts,
 )
 from app.organisations.models import OrganisationKind
-from app.sql import upsert
 
 # --- dwellings ---------------------------------------------------------------------------
 
@@ -497,33 +496,6 @@ def record_procedure_stage(
 
 # --- rent-account import (reading and validation: app/housing/rent_import/) ----------------
 
-_WRITE_CHUNK = 5000
-
-
-def _upsert_statement():
-    return upsert(
-        RentAccountSnapshot.__table__,
-        keys=("occupancy_id", "month"),
-        updated=(
-            "balance_cents",
-            "amount_due_cents",
-            "last_payment_on",
-            "apl_status",
-            "caf_reported_on",
-            "imported_at",
-        ),
-    )
-
-
-def _existing_snapshots(organisation_id: int, months: tuple[date, ...]) -> set[tuple[int, date]]:
-    rows = db.session.execute(
-        select(RentAccountSnapshot.occupancy_id, RentAccountSnapshot.month)
-        .join(Occupancy, Occupancy.id == RentAccountSnapshot.occupancy_id)
-        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id == organisation_id, RentAccountSnapshot.month.in_(months))
-    )
-    return {(oid, month) for oid, month in rows}
-
 
 def import_rent_accounts(
     actor,
@@ -535,45 +507,34 @@ def import_rent_accounts(
     progress: Callable | None = None,
     via: str = "web",
     limits: ImportLimits | None = None,
+    positions: dict[str, int] | None = None,
+    source: ImportSource | None = None,
 ) -> ImportReport:
     """Import the landlord's monthly extract, all or nothing.
 
-    Rows are matched by lease reference among ``organisation``'s leases only (another
-    landlord's reference is unknown here). The whole file is read and validated first,
-    within ``limits`` (from the configuration by default), before the first write; any bad
-    row or exceeded limit → ``ImportRejected`` and nothing is written. The writes are then
-    a few bulk upserts. A month imported again updates its snapshots (unique occupancy ×
-    month)."""
+    Rows are matched by lease reference (``reference_key``) among ``organisation``'s
+    leases; rows of leases Ancrage does not follow are counted and set aside, another
+    landlord's lease is an error. The whole file is read and validated first, within
+    ``limits`` (from the configuration by default), with the columns of ``positions`` or
+    else of the landlord's saved profile and the known synonyms, before the first write;
+    any bad row or exceeded limit → ``ImportRejected`` and nothing is written. The writes
+    are then a few bulk upserts of the rows that change (``rent_import.writer``)."""
+    saved = saved_columns(organisation.id) if positions is None else None
     report, values = read_rent_accounts(
-        organisation.id, content, month=month, today=today, progress=progress, limits=limits
+        organisation.id,
+        content,
+        month=month,
+        today=today,
+        progress=progress,
+        limits=limits,
+        positions=positions,
+        saved=saved,
     )
     if not report.is_valid:
         raise ImportRejected(report)
-    existing = _existing_snapshots(organisation.id, report.months)
-    report.updated = sum((v["occupancy_id"], v["month"]) in existing for v in values)
-    report.created = len(values) - report.updated
-    statement = _upsert_statement()
-    chunks = [values[i : i + _WRITE_CHUNK] for i in range(0, len(values), _WRITE_CHUNK)]
-    for chunk in report_progress(chunks, progress, desc="Enregistrement", unit=" lots"):
-        db.session.execute(statement, chunk)
-    # The upsert bypasses the ORM (and its flush listener): the dashboard's figures of these
-    # leases are refreshed here, in the same transaction.
-    refresh_tenancy_figures(db.session, [v["occupancy_id"] for v in values])
-    record(
-        actor,
-        "rent_accounts.imported",
-        target=organisation,
-        details={
-            "format": report.file_format,
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "months": len(report.months),
-            "via": via,
-        },
+    return write_rent_accounts(
+        actor, organisation, report, values, via=via, progress=progress, source=source
     )
-    metrics.record_import("rent_accounts", "imported")
-    return report
 
 
 def record_refused_import(actor, organisation, report: ImportReport, *, via: str = "web") -> None:

@@ -1,5 +1,5 @@
-"""Landlord journey in headless Chromium: a CSV with one bad row is refused with its report and
-nothing imported; the fixed file imports and the dashboard shows the arrears; the social
+"""Landlord journey in headless Chromium: a CSV with one bad row is previewed with its report
+and nothing can be imported; the fixed file imports and the dashboard shows the arrears; the social
 worker sees the arrears trend on the household file. Desktop and 375 px screenshots."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def upload(page: Page, base_url: str, rows: list[str]) -> None:
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "extrait.csv", "mimeType": "text/csv", "buffer": content}]
     )
-    page.get_by_role("button", name="Importer").click()
+    page.get_by_role("button", name="Voir l'aperçu").click()
 
 
 def no_horizontal_scroll(page: Page) -> int:
@@ -107,14 +107,18 @@ def test_landlord_imports_and_social_worker_sees_the_trend(
     log_in(page, live_server, "marc.gestion@exemple.fr")
     bad_rows = [
         f"RHS-BAIL-042;{month};1 237,50;495,00;02/{LAST_MONTH:%m/%Y};maintenue",
-        f"RHS-BAIL-999;{month};0,00;410,00;03/{LAST_MONTH:%m/%Y};maintenue",
+        f"RHS-BAIL-043;{month};douze;410,00;03/{LAST_MONTH:%m/%Y};maintenue",
+        f"RHS-BAIL-999;{month};0,00;410,00;03/{LAST_MONTH:%m/%Y};maintenue",  # not followed
     ]
     upload(page, live_server, bad_rows)
-    expect(page.get_by_role("heading", name="Rien n'a été importé")).to_be_visible()
+    expect(
+        page.get_by_text("Rien ne sera importé tant qu'une ligne est à corriger")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Importer")).to_have_count(0)
     report = page.get_by_role("table", name="Lignes à corriger")
     expect(report).to_contain_text("3")
-    expect(report).to_contain_text("RHS-BAIL-999")
-    expect(report).to_contain_text("référence de bail inconnue pour votre organisation")
+    expect(report).to_contain_text("RHS-BAIL-043")
+    expect(report).to_contain_text("solde illisible")
     page.screenshot(path=str(screenshots_dir / "housing-import-refused.png"), full_page=True)
     imported = db.session.scalar(
         select(func.count(RentAccountSnapshot.id)).where(RentAccountSnapshot.month == LAST_MONTH)
@@ -124,9 +128,9 @@ def test_landlord_imports_and_social_worker_sees_the_trend(
 
     fixed = [bad_rows[0], f"RHS-BAIL-043;{month};0,00;410,00;03/{LAST_MONTH:%m/%Y};maintenue"]
     upload(page, live_server, fixed)
-    expect(page.get_by_role("heading", name="Import terminé")).to_be_visible()
-    expect(page.get_by_text("2 lignes importées : 2 nouvelles")).to_be_visible()
-    page.get_by_role("link", name="Voir la situation des ménages").click()
+    page.get_by_role("button", name="Importer").click()
+    expect(page.get_by_text("2 lignes créées, 0 mise à jour, 0 inchangée.")).to_be_visible()
+    page.get_by_role("link", name="Locataires suivis").click()
     row = page.get_by_role("row").filter(has_text="M-2026-0042")
     expect(row).to_contain_text("Impayé")
     expect(row).to_contain_text("1 237,50 €")

@@ -26,6 +26,7 @@ from tests.factories import (
     make_user,
     rent_account_csv,
 )
+from tests.housing.import_steps import confirm, upload
 
 TODAY = date(2026, 11, 27)
 
@@ -118,17 +119,19 @@ def test_missing_columns_are_named_and_nothing_is_read(leases):
     ]
 
 
-def test_a_comma_separated_file_is_told_the_expected_separator(leases):
-    content = rent_account_csv("B-001,2026-10,1,2", header="Référence du bail,Mois,Solde,Loyer")
-    with pytest.raises(services.ImportRejected) as rejected:
-        run_import(leases, content)
-    assert "point-virgule" in rejected.value.report.file_problems[0]
+def test_a_comma_separated_file_is_read_with_its_separator(leases):
+    content = rent_account_csv(
+        'B-001,2026-10,"1 234,50",412', header="Référence du bail,Mois,Solde,Quittancement"
+    )
+    report = run_import(leases, content)
+    assert (report.rows, report.created) == (1, 1)
+    assert snapshots()[0].balance_cents == 123_450
 
 
 def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
     content = rent_account_csv(
         "B-001;2026-10;100;400;;;",  # line 2: fine
-        "INCONNUE;2026-10;100;400;;;",  # 3
+        "INCONNUE;2026-10;100;400;;;",  # 3: a lease Ancrage does not follow, set aside
         "V-999;2026-10;100;400;;;",  # 4: another landlord's lease
         "B-002;2026-10;douze;400;;;",  # 5
         "B-003;2026-10;100;400;31/02/2026;;",  # 6: impossible date
@@ -139,8 +142,8 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
     with pytest.raises(services.ImportRejected) as rejected:
         run_import(leases, content)
     problems = {p.line: p.reason for p in rejected.value.report.problems}
-    assert set(problems) == {3, 4, 5, 6, 7, 8, 9}
-    assert "référence de bail inconnue pour votre organisation (« INCONNUE »)" in problems[3]
+    assert set(problems) == {4, 5, 6, 7, 8, 9}
+    assert rejected.value.report.out_of_programme == 1
     assert "référence de bail inconnue pour votre organisation (« V-999 »)" in problems[4]
     assert "solde illisible (« douze »" in problems[5]
     assert "date du dernier paiement illisible ou impossible" in problems[6]
@@ -148,7 +151,7 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
     assert "référence du bail manquante" in problems[8]
     assert "mois illisible" in problems[9] and "APL illisible" in problems[9]
     assert "ne peuvent pas être négatifs" in problems[9]
-    assert rejected.value.message.startswith("7 lignes à corriger : rien n'a été importé.")
+    assert rejected.value.message.startswith("6 lignes à corriger : rien n'a été importé.")
     assert snapshots() == []
 
 
@@ -200,6 +203,8 @@ def test_the_import_is_audited_with_counts_only(leases):
         "rows": 1,
         "created": 1,
         "updated": 0,
+        "unchanged": 0,
+        "out_of_programme": 0,
         "months": 1,
         "via": "web",
     }
@@ -213,15 +218,15 @@ def test_web_import_with_a_bad_row_reports_it_imports_nothing_and_audits_the_ref
     client, leases
 ):
     client.login(leases["staff"])
-    content = rent_account_csv("B-001;2026-10;100;400;;;", "B-404;2026-10;100;400;;;")
+    content = rent_account_csv("B-001;2026-10;100;400;;;", "V-999;2026-10;100;400;;;")
     response = client.post(
         "/logements/import",
         data={"file": (io.BytesIO(content), "extrait.csv")},
         content_type="multipart/form-data",
     )
     text = page(response)
-    assert "Rien n'a été importé" in text
-    assert "B-404" in text and "référence de bail inconnue pour votre organisation" in text
+    assert "Rien ne sera importé tant qu'une ligne est à corriger" in text
+    assert "V-999" in text and "référence de bail inconnue pour votre organisation" in text
     assert snapshots() == []
     refused = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "rent_accounts.import_refused")
@@ -231,12 +236,10 @@ def test_web_import_with_a_bad_row_reports_it_imports_nothing_and_audits_the_ref
 
 def test_web_import_of_a_good_file_shows_the_counts(client, leases):
     client.login(leases["staff"])
-    response = client.post(
-        "/logements/import",
-        data={"file": (io.BytesIO(rent_account_csv("B-001;2026-10;100;400;;;")), "extrait.csv")},
-        content_type="multipart/form-data",
-    )
-    assert "Import terminé" in page(response) and "1 nouvelle" in page(response)
+    preview = upload(client, rent_account_csv("B-001;2026-10;100;400;;;"))
+    assert snapshots() == []
+    response = confirm(client, preview)
+    assert "Import terminé (octobre 2026) : 1 ligne créée" in page(response)
     assert len(snapshots()) == 1
 
 
@@ -248,14 +251,21 @@ def test_web_import_without_a_file_asks_for_one(client, leases):
 
 def test_cli_import_for_an_organisation(app, leases, tmp_path):
     path = tmp_path / "extrait.csv"
-    path.write_bytes(rent_account_csv("B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;"))
+    path.write_bytes(
+        rent_account_csv(
+            "B-001;2026-10;100;400;;;", "B-002;2026-10;0;400;;;", "HORS-1;2026-10;0;400;;;"
+        )
+    )
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(
         args=["housing", "import-accounts", str(path), "--organisation", str(leases["landlord"].id)]
     )
     assert result.exit_code == 0, result.output
-    assert "2 lignes importées (2 nouvelles, 0 mises à jour)" in result.output
+    assert (
+        "2 lignes importées (2 nouvelles, 0 mises à jour, 0 inchangées) ; "
+        "1 ligne hors programme, ignorée." in result.output
+    )
     assert len(snapshots()) == 2
 
 

@@ -82,12 +82,8 @@ def _inline(text: str) -> str:
 
 
 HEADER_ROW = "<row>" + "".join(_inline(h) for h in HEADER) + "</row>"
-BAD_ROW = (  # a row with an unknown lease and an unreadable balance: 3 million of them
-    "<row>"
-    + _inline("INCONNUE")
-    + _inline("2026-10")
-    + _inline("douze")
-    + "<c><v>400</v></c></row>"
+BAD_ROW = (  # a row with an unreadable balance (and a duplicate): 3 million of them
+    "<row>" + _inline("B-001") + _inline("2026-10") + _inline("douze") + "<c><v>400</v></c></row>"
 ).encode()
 
 
@@ -305,13 +301,13 @@ def test_an_unclosed_quote_is_a_clear_message(app):
 
 
 def test_a_value_quoted_in_a_row_problem_is_cut_to_40_characters(landlord):
-    reference = "R" + MARKER * 40  # 161 characters: under the cell limit, over the quote
+    balance = "R" + MARKER * 40  # 161 characters: under the cell limit, over the quote
     report, _values = rent_import.read_rent_accounts(
-        landlord["organisation"].id, rent_account_csv(f"{reference};2026-10;1;400;;;")
+        landlord["organisation"].id, rent_account_csv(f"B-001;2026-10;{balance};400;;;")
     )
     problem = report.problems[0]
-    assert len(problem.reference) == rent_import.SHOWN_CHARS
-    assert MARKER * 10 not in problem.reason and problem.reference.endswith("…")
+    assert "solde illisible (« R" + MARKER * 9 + "ZQ… »" in problem.reason
+    assert MARKER * 10 not in problem.reason
 
 
 # --- columns, rows, time ---------------------------------------------------------------------
@@ -411,19 +407,19 @@ def test_cli_refusal_is_french_exit_1_and_no_traceback(app, landlord, tmp_path, 
 
 def test_the_page_shows_the_first_bad_rows_and_counts_the_others(client, landlord):
     client.login(landlord["staff"])
-    content = rent_account_csv(*[f"X-{n};2026-10;1;400;;;" for n in range(80)])
+    content = rent_account_csv(*[f"B-001;2026-10;douze{n};400;;;" for n in range(80)])
     text = page(post_import(client, content, "extrait.csv"))
     assert "80 lignes sur 80 lues à corriger" in text and "(50 premières)" in text
-    assert "X-49" in text and "X-50" not in text
+    assert "douze49" in text and "douze50" not in text
     assert "… et 30 autres lignes à corriger." in text
 
 
 def test_cli_lists_the_first_bad_rows_and_counts_the_others(app, landlord, tmp_path):
     path = tmp_path / "extrait.csv"
-    path.write_bytes(rent_account_csv(*[f"X-{n};2026-10;1;400;;;" for n in range(80)]))
+    path.write_bytes(rent_account_csv(*[f"B-001;2026-10;douze{n};400;;;" for n in range(80)]))
     result = run_cli(app, landlord, path)
     assert result.exit_code == 1
-    assert "Ligne 51 (X-49)" in result.output and "Ligne 52 (X-50)" not in result.output
+    assert "Ligne 51 (B-001)" in result.output and "Ligne 52 (B-001)" not in result.output
     assert "… et 30 autres lignes à corriger." in result.output
 
 

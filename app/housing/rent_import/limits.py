@@ -64,9 +64,7 @@ class FileRefused(Exception):
         self.message = message
 
 
-NOT_READABLE = (
-    "Le fichier n'est ni un CSV (séparateur point-virgule) ni un classeur Excel (.xlsx) lisible."
-)
+NOT_READABLE = "Le fichier n'est ni un CSV ni un classeur Excel (.xlsx) lisible."
 
 
 def _number(value: float) -> str:

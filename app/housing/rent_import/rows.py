@@ -14,6 +14,7 @@ from app.housing.models import Dwelling, Occupancy
 from app.housing.rent_import.files import _is_blank
 from app.housing.rent_import.headers import _normalise_header
 from app.housing.rent_import.limits import shown
+from app.housing.rent_import.references import reference_key
 from app.housing.rent_import.values import (
     _APL_VALUES,
     _month_label,
@@ -31,15 +32,31 @@ class _Lease:
 
 
 def _lease_index(organisation_id: int) -> dict[str, _Lease]:
-    """Every lease reference of the organisation, in one query. When a reference was reused
-    (a glissement keeps it), the current lease wins, then the most recent one."""
+    """Every lease of the organisation by its reference's key (``reference_key``), in one
+    query. When a reference was reused (a glissement keeps it), the current lease wins,
+    then the most recent one."""
     rows = db.session.execute(
         select(Occupancy.lease_reference, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
         .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
         .order_by(Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
     )
-    return {ref: _Lease(oid, start, end) for ref, oid, start, end in rows}
+    return {reference_key(ref): _Lease(oid, start, end) for ref, oid, start, end in rows}
+
+
+def _foreign_keys(organisation_id: int) -> frozenset[str]:
+    """The reference keys of the leases other landlords have in Ancrage: such a row in this
+    landlord's extract is an error, not a lease outside the programme."""
+    rows = db.session.scalars(
+        select(Occupancy.lease_reference)
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .where(Dwelling.landlord_id != organisation_id, Occupancy.lease_reference.is_not(None))
+    )
+    return frozenset(reference_key(ref) for ref in rows)
+
+
+def row_context(organisation_id: int, month: date | None, today: date) -> RowContext:
+    return RowContext(_lease_index(organisation_id), month, today, _foreign_keys(organisation_id))
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class RowContext:
     leases: dict[str, _Lease]
     month: date | None  # chosen at import
     today: date
+    foreign: frozenset[str] = frozenset()  # other landlords' reference keys
 
     @property
     def current_month(self) -> date:
@@ -59,14 +77,30 @@ def _check_reference(value, context: RowContext, reasons: list) -> tuple[str, _L
     reference = "" if _is_blank(value) else str(value).strip()
     if isinstance(value, float) and value.is_integer():
         reference = str(int(value))
-    lease = context.leases.get(reference)
-    if not reference:
+    key = reference_key(reference)
+    lease = context.leases.get(key)
+    if not key:
         reasons.append("référence du bail manquante")
-    elif lease is None:
+    elif lease is None and key in context.foreign:
         reasons.append(
-            f"référence de bail inconnue pour votre organisation (« {shown(reference)} »)"
+            f"référence de bail inconnue pour votre organisation (« {shown(reference)} ») : "
+            "c'est celle d'un bail d'un autre bailleur"
         )
     return reference, lease
+
+
+def _outside(lease: _Lease | None, cell: dict, context: RowContext) -> bool:
+    """A lease Ancrage does not follow (or no longer: the row's month is after the end of
+    the lease in Ancrage): the row is counted and set aside, never checked."""
+    if lease is None:
+        return True
+    if lease.end_on is None or (context.month is None and _is_blank(cell.get("month"))):
+        return False
+    try:
+        month = parse_month(cell["month"]) if not _is_blank(cell.get("month")) else context.month
+    except ValueError:
+        return False
+    return month is not None and month > lease.end_on.replace(day=1)
 
 
 def _row_month(cell: dict, context: RowContext, reasons: list) -> date | None:
@@ -93,14 +127,12 @@ def _check_month_in_lease(row_month: date, lease, context: RowContext, reasons: 
         reasons.append(f"mois dans le futur ({_month_label(row_month)})")
     elif lease is not None and row_month < lease.start_on.replace(day=1):
         reasons.append(f"le bail commence le {format_date(lease.start_on)}, après ce mois")
-    elif lease is not None and lease.end_on and row_month > lease.end_on.replace(day=1):
-        reasons.append(f"le bail est terminé depuis le {format_date(lease.end_on)}")
 
 
 def _amounts(cell: dict, reasons: list) -> dict[str, int]:
     amounts = {}
     for key, label in (("balance", "solde"), ("amount_due", "loyer et charges du mois")):
-        if _is_blank(cell[key]):
+        if _is_blank(cell.get(key)):
             reasons.append(f"{label} manquant")
             continue
         try:
@@ -149,13 +181,16 @@ class CheckedRow:
     reasons: list[str]
     key: tuple[int, date] | None  # (occupancy, month) when both are known
     values: dict
+    outside: bool = False  # a lease Ancrage does not follow: set aside
 
 
 def check_row(cell: dict, context: RowContext) -> CheckedRow:
     """Validate one row's cells (column key → raw value); ``values`` is the snapshot to
-    write when ``reasons`` stays empty."""
+    write when ``reasons`` stays empty and the row is not ``outside`` the programme."""
     reasons: list[str] = []
-    reference, lease = _check_reference(cell["reference"], context, reasons)
+    reference, lease = _check_reference(cell.get("reference"), context, reasons)
+    if not reasons and _outside(lease, cell, context):
+        return CheckedRow(reference, [], None, {}, outside=True)
     row_month = _row_month(cell, context, reasons)
     if row_month is not None:
         _check_month_in_lease(row_month, lease, context, reasons)

@@ -27,13 +27,22 @@ class ImportReport:
     and what was written."""
 
     file_format: str = ""
+    encoding: str = ""  # a CSV's, as detected (files.ENCODINGS)
+    separator: str = ""  # a CSV's, as detected (files.SEPARATORS)
     rows: int = 0
     file_problems: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     bad_rows: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
+    out_of_programme: int = 0  # rows of leases Ancrage does not follow, set aside
     months: tuple[date, ...] = ()
+    # The mapping used (column key → position in the header row) and the header itself.
+    positions: dict[str, int] = field(default_factory=dict)
+    header: tuple = ()
+    preview: list[dict] = field(default_factory=list)  # the first rows as understood
+    needs_mapping: bool = False  # a required column (or the month) was not found
 
     @property
     def is_valid(self) -> bool:
@@ -76,7 +85,13 @@ class ImportRejected(DomainError):
 
 
 def _summarise(report: ImportReport, values: list[dict]) -> list[dict]:
-    if not report.file_problems and report.rows == 0:
+    if not report.file_problems and report.rows - report.out_of_programme == 0:
+        if report.out_of_programme:
+            report.file_problems.append(
+                "Aucune ligne du fichier ne concerne un bail suivi dans Ancrage : "
+                f"{_number(report.out_of_programme)} lignes hors programme."
+            )
+            return []
         report.file_problems.append("Le fichier ne contient aucune ligne de compte.")
     report.months = tuple(sorted({v["month"] for v in values}))
     return values if report.is_valid else []

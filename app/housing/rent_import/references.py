@@ -1,0 +1,25 @@
+"""How a lease reference of the extract is matched to a lease of Ancrage.
+
+ERPs and spreadsheets change references on the way: case (``b-001``), spaces (``B 001``,
+``B-001 ``, a no-break space), leading zeros (``001234`` read by Excel as the number
+``1234``, or ``B-0042`` against ``B-42``). Both sides are compared by ``reference_key``:
+upper case, every space removed, and the leading zeros of each run of digits dropped
+(``0`` stays ``0``). Two references of one landlord with the same key are the same lease
+for the import (docs/housing.md)."""
+
+from __future__ import annotations
+
+import re
+
+_SPACES = dict.fromkeys(map(ord, " \t\r\n\v\f\u00a0\u202f\u2009\u2007\u2008\u200a\u200b"))
+_LEADING_ZEROS = re.compile(r"(?<!\d)0+(?=\d)")
+
+
+def reference_key(value: object) -> str:
+    """The comparison key of a lease reference (empty for a blank cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).translate(_SPACES).upper()
+    return _LEADING_ZEROS.sub("", text) if "0" in text else text
