@@ -24,6 +24,7 @@ from app.households.models import Household, HouseholdTeamMember
 from app.households.queries import visible_households
 from app.partners.models import TripartiteMeeting
 from app.reminders.models import Reminder
+from app.reminders.next_actions import next_action_texts
 from app.reminders.queries import my_open_reminders, shown_on
 from app.support.models import Measure, MeasureStatus, PostExitCheck
 
@@ -43,6 +44,7 @@ class Item:
     appointment: Appointment | None = None
     reminder: Reminder | None = None
     overdue: bool = False
+    detail: str | None = None  # a next action's text, for those who may read it
 
     @property
     def sort_key(self):
@@ -135,6 +137,8 @@ def _reminders(viewer, owner, week: Week, with_overdue: bool) -> list[Item]:
     if owner.id != viewer.id:
         visible = visible_households(viewer).with_only_columns(Household.id)
         query = query.where(Reminder.household_id.in_(visible))
+    reminders = list(db.session.scalars(query))
+    texts = next_action_texts(viewer, reminders)
     return [
         Item(
             "rappel",
@@ -143,8 +147,9 @@ def _reminders(viewer, owner, week: Week, with_overdue: bool) -> list[Item]:
             r.household,
             reminder=r,
             overdue=r.shown_on < week.today and with_overdue,
+            detail=texts.get(r.id),
         )
-        for r in db.session.scalars(query)
+        for r in reminders
     ]
 
 
