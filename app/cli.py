@@ -101,10 +101,19 @@ def main() -> None:
     ancrage_group().main(prog_name="ancrage")
 
 
+class _AncrageGroup(FlaskGroup):
+    """Flask's group without the commands installed packages plug into every ``flask``
+    (entry point ``flask.commands``: Flask-Limiter's ``limiter``, in English, about settings
+    that are ours): ``ancrage`` lists only the application's commands, in French."""
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
 def ancrage_group() -> FlaskGroup:
     from app import create_app
 
-    cli = FlaskGroup(
+    cli = _AncrageGroup(
         name="ancrage",
         create_app=create_app,
         add_default_commands=False,

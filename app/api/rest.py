@@ -63,6 +63,9 @@ def init_api(app: Flask) -> None:
     csrf.exempt(v1.blp)
     app.register_blueprint(v1.docs)
     app.extensions[API_EXTENSION] = api
+    # flask-smorest's ``openapi`` command (English help) would sit among the French ones; the
+    # document is served at /api/v1/openapi.json.
+    app.cli.commands.pop("openapi", None)
     app.extensions[LIMITER_EXTENSION] = Limiter(
         key_func=lambda: "-", app=app, default_limits=[], headers_enabled=False
     )
