@@ -4,6 +4,7 @@ calls it. Code that nothing calls is deleted, not listed here. (This file is rea
 never run; importing it checks that every entry still exists.)"""
 
 from app.backups.jobs import nightly
+from app.cli import _AncrageGroup
 from app.clock import FixedClock
 from app.db import UtcDateTime
 from app.errors import CommandError
@@ -64,4 +65,5 @@ CALLED_BY_THE_API_FRAMEWORK = (
     _api_v1.get_tenancies,
     _api_v1.openapi_json,
     AncrageApi._register_error_handlers,
+    _AncrageGroup._load_plugin_commands,  # called by click's FlaskGroup
 )

@@ -44,6 +44,7 @@ def test_the_application_registers_every_domain(app):
         "Accompagnement",
         "Logement",
         "Partenaires",
+        "Rendez-vous",
         "Rappels",
         "Composition",
         "Consentements",
@@ -66,4 +67,6 @@ def test_the_application_registers_every_domain(app):
         "due_for_anonymisation",
         "resolve_contact_reminders",
         "intervention_saved",
+        "appointment_held",
+        "appointment_visit_prefill",
     }

@@ -355,7 +355,7 @@ def test_only_coordinators_name_the_referent(w, make_client):
 @pytest.mark.parametrize(
     ("role", "target"),
     [
-        ("travailleur_social", "/menages/"),
+        ("travailleur_social", "/agenda/"),  # « Ma semaine »
         ("coordinateur", "/menages/"),
         ("admin", "/admin/utilisateurs/"),
     ],
