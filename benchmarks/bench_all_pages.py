@@ -51,6 +51,10 @@ NOT_PAGES = {
     "auth.enrol_at_login": "a step of the first login of a coordinator or an administrator",
     "auth.logout": "ends the session the benchmark uses",
     "api_v1.get_tenancies": "JSON API, called with an API client's token (benchmarks/bench_api.py)",
+    "housing.import_preview": "the preview of an uploaded extract, named by its hash "
+    "(benchmarks/bench_portfolio.py times it on 200,000 rows)",
+    "agenda.appointment": "one appointment: the national generator creates none yet "
+    "(« Ma semaine » and the household's Rendez-vous tab are benchmarked)",
 }
 # Arguments that are not ids of a table named after them: name -> (table, column)
 ARGUMENT_TABLES: dict[str, tuple[str, str]] = {
