@@ -24,9 +24,18 @@ TOUCH = 44
 WORKER = "sophie.martin@traitdunion.demo"
 # The list pages of each role (the integrator adds the other branches' new pages here).
 ROLE_PAGES = {
-    WORKER: ("/menages/", "/rappels/", "/partenaires/"),
-    "gestion@rhonehabitat.demo": ("/logements/", "/logements/parc", "/menages/", "/rappels/"),
+    WORKER: ("/agenda/", "/menages/", "/rappels/", "/partenaires/"),
+    "gestion@rhonehabitat.demo": (
+        "/agenda/",
+        "/logements/",
+        "/logements/parc",
+        "/logements/import",
+        "/logements/clients-api/",
+        "/menages/",
+        "/rappels/",
+    ),
     "coordination@traitdunion.demo": (
+        "/agenda/",
         "/pilotage/",
         "/pilotage/menages",
         "/pilotage/dossiers-en-souffrance",
