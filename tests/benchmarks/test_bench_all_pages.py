@@ -1,7 +1,7 @@
 """The all-pages benchmark (benchmarks/bench_all_pages.py) reaches every GET page of the
 url_map on a tiny national dataset, with its query count — a new page is in it without
 anyone adding it, and a page no role can open fails the run. On a world three times larger,
-every page sends the same number of queries (no page grows with the data)."""
+no page sends more queries (no page grows with the data)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def test_no_page_sends_more_queries_in_a_larger_world(
     grown = {
         endpoint: (small[endpoint]["queries"], large[endpoint]["queries"], large[endpoint]["url"])
         for endpoint in small
-        if large[endpoint]["queries"] != small[endpoint]["queries"]
+        # Fewer is data shape, not size (a household with no next action to read).
+        if max(large[endpoint]["queries"]) > max(small[endpoint]["queries"])
     }
     assert not grown, f"query counts that changed with the size of the data: {grown}"
