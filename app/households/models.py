@@ -559,7 +559,7 @@ class StageTransition(db.Model):
     to_stage: Mapped[str] = mapped_column(String(20), info={"audience": "tenancy"})
     on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
     reason: Mapped[str | None] = mapped_column(Text, info={"audience": "social"})
-    cause: Mapped[str | None] = mapped_column(String(20), info={"audience": "tenancy"})
+    cause: Mapped[str | None] = mapped_column(String(20), info={"audience": "social"})
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), info={"audience": "internal"})
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info={"audience": "internal"})
 

@@ -426,7 +426,7 @@ def _transition_event(transition: StageTransition, social: bool) -> TimelineEven
     else:
         title = "Étape " + _stage_label(transition.to_stage)
     parts = [f"Depuis « {_stage_label(transition.from_stage)} »"] if transition.from_stage else []
-    if transition.cause:
+    if transition.cause and social:  # « suite à : diagnostic réalisé » is support content
         parts.append("suite à : " + StageCause(transition.cause).label)
     if transition.at is not None and to_paris(transition.at).date() > transition.on:
         # Backdated (a file entered after the fact): when it was recorded is kept and shown.

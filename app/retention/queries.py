@@ -30,6 +30,7 @@ SECTION_TITLES = {
     "referral": "Orientations vers des partenaires",
     "referral_status_change": "Suivi des orientations vers des partenaires",
     "tripartite_meeting": "Réunions tripartites",
+    "appointment": "Rendez-vous",
     "occupancy": "Baux et occupations",
     "lease_review": "Examens du bail",
     "rent_account_snapshot": "Situation du compte locataire",

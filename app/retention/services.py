@@ -16,6 +16,7 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import Text, func, select
 
+from app.agenda.models import Appointment
 from app.audit.services import record
 from app.db import db
 from app.households.models import (
@@ -102,6 +103,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(Referral),
     Declared(ReferralStatusChange, parent=("referral_id", Referral)),
     Declared(TripartiteMeeting),
+    Declared(Appointment, strings=("place",)),
     Declared(Occupancy, strings=("lease_reference", "end_reason")),
     Declared(LeaseReview, parent=("occupancy_id", Occupancy)),
     Declared(RentAccountSnapshot, parent=("occupancy_id", Occupancy)),

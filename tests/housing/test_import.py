@@ -132,7 +132,7 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
     content = rent_account_csv(
         "B-001;2026-10;100;400;;;",  # line 2: fine
         "INCONNUE;2026-10;100;400;;;",  # 3: a lease Ancrage does not follow, set aside
-        "V-999;2026-10;100;400;;;",  # 4: another landlord's lease
+        "V-999;2026-10;100;400;;;",  # 4: another landlord's lease: set aside like line 3
         "B-002;2026-10;douze;400;;;",  # 5
         "B-003;2026-10;100;400;31/02/2026;;",  # 6: impossible date
         "B-001;2026-10;150;400;;;",  # 7: duplicate of line 2
@@ -142,22 +142,25 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_written(leases):
     with pytest.raises(services.ImportRejected) as rejected:
         run_import(leases, content)
     problems = {p.line: p.reason for p in rejected.value.report.problems}
-    assert set(problems) == {4, 5, 6, 7, 8, 9}
-    assert rejected.value.report.out_of_programme == 1
-    assert "référence de bail inconnue pour votre organisation (« V-999 »)" in problems[4]
+    assert set(problems) == {5, 6, 7, 8, 9}
+    # Another landlord's lease is not named as such (that would confirm their tenant is
+    # supported): to this landlord it is a lease Ancrage does not follow.
+    assert rejected.value.report.out_of_programme == 2
     assert "solde illisible (« douze »" in problems[5]
     assert "date du dernier paiement illisible ou impossible" in problems[6]
     assert "ligne en double : ce bail et ce mois figurent déjà ligne 2" in problems[7]
     assert "référence du bail manquante" in problems[8]
     assert "mois illisible" in problems[9] and "APL illisible" in problems[9]
     assert "ne peuvent pas être négatifs" in problems[9]
-    assert rejected.value.message.startswith("6 lignes à corriger : rien n'a été importé.")
+    assert rejected.value.message.startswith("5 lignes à corriger : rien n'a été importé.")
     assert snapshots() == []
 
 
 def test_another_landlords_lease_is_never_touched(leases):
-    with pytest.raises(services.ImportRejected):
+    with pytest.raises(services.ImportRejected) as rejected:  # nothing of this landlord's
         run_import(leases, rent_account_csv("V-999;2026-10;5000;400;;;"))
+    assert rejected.value.report.out_of_programme == 1
+    assert not any("autre bailleur" in p.reason for p in rejected.value.report.problems)
     assert db.session.scalar(select(func.count(RentAccountSnapshot.id))) == 0
 
 
@@ -218,7 +221,7 @@ def test_web_import_with_a_bad_row_reports_it_imports_nothing_and_audits_the_ref
     client, leases
 ):
     client.login(leases["staff"])
-    content = rent_account_csv("B-001;2026-10;100;400;;;", "V-999;2026-10;100;400;;;")
+    content = rent_account_csv("B-001;2026-10;100;400;;;", "B-002;2026-10;douze;400;;;")
     response = client.post(
         "/logements/import",
         data={"file": (io.BytesIO(content), "extrait.csv")},
@@ -226,7 +229,7 @@ def test_web_import_with_a_bad_row_reports_it_imports_nothing_and_audits_the_ref
     )
     text = page(response)
     assert "Rien ne sera importé tant qu'une ligne est à corriger" in text
-    assert "V-999" in text and "référence de bail inconnue pour votre organisation" in text
+    assert "B-002" in text and "solde illisible" in text
     assert snapshots() == []
     refused = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "rent_accounts.import_refused")
@@ -271,11 +274,11 @@ def test_cli_import_for_an_organisation(app, leases, tmp_path):
 
 def test_cli_import_with_a_bad_row_fails_and_lists_it(app, leases, tmp_path):
     path = tmp_path / "extrait.csv"
-    path.write_bytes(rent_account_csv("B-001;2026-10;100;400;;;", "V-999;2026-10;0;400;;;"))
+    path.write_bytes(rent_account_csv("B-001;2026-10;100;400;;;", "B-002;2026-10;douze;400;;;"))
     db.session.commit()
     result = app.test_cli_runner().invoke(
         args=["housing", "import-accounts", str(path), "--organisation", str(leases["landlord"].id)]
     )
     assert result.exit_code != 0
-    assert "Ligne 3 (V-999)" in result.output
+    assert "Ligne 3 (B-002)" in result.output
     assert len(snapshots()) == 0

@@ -183,14 +183,20 @@ def test_the_same_month_with_other_bytes_counts_unchanged_and_updated(client, po
     assert figures(preview)["inchangés"] == "19"
 
 
-def test_another_landlords_lease_is_an_error_and_nothing_is_written(client, portfolio):
+def test_another_landlords_lease_is_set_aside_without_saying_whose_it_is(client, portfolio):
+    """An error would confirm that another landlord's tenant is supported in Ancrage."""
     client.login(portfolio["staff"])
+    key = "lignes hors programme, ignorées"
+    before = figures(upload(client, extracts.PORTFOLIO_CSV.read_bytes(), "portefeuille.csv"))
     content = extracts.PORTFOLIO_CSV.read_bytes() + b"autre-042;01.10.2026;1,00;0;0;1,00;;\r\n"
-    preview = upload(client, content, "portefeuille.csv")
-    text = page(preview)
-    assert figures(preview)["lignes à corriger"] == "1"
-    assert "Ligne" in text and "c'est celle d'un bail d'un autre bailleur" in text
-    assert "Importer</button>" not in text and stored() == {}
+    preview = upload(client, content, "portefeuille2.csv")
+    assert "autre bailleur" not in page(preview)
+    assert figures(preview)["lignes à corriger"] == before["lignes à corriger"]
+    assert (
+        int(figures(preview)[key].replace("\u202f", ""))
+        == int(before[key].replace("\u202f", "")) + 1
+    )
+    assert stored() == {}
 
 
 def test_the_staged_file_stays_on_the_server_and_is_removed_once_imported(

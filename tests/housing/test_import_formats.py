@@ -183,17 +183,18 @@ def test_lines_are_checked_and_written_like_a_file(leases):
     assert (history.via, history.file_hash, history.created) == ("api", None, 2)
 
 
-def test_another_landlords_line_refuses_the_whole_batch(leases):
-    with pytest.raises(rent_import.ImportRejected) as rejected:
-        rent_import.import_rent_lines(
-            leases["staff"],
-            leases["landlord"],
-            [
-                {"reference": "L-1", "month": "2026-10", "balance": 0, "amount_due": 400},
-                {"reference": "Z-9", "month": "2026-10", "balance": 0, "amount_due": 400},
-            ],
-            today=date(2026, 11, 27),
-        )
-    (problem,) = rejected.value.report.problems
-    assert problem.line == 2 and "autre bailleur" in problem.reason
-    assert db.session.scalars(select(RentAccountSnapshot)).all() == []
+def test_another_landlords_reference_is_set_aside_like_any_unknown_lease(leases):
+    """Refusing it would confirm to this landlord that another landlord's tenant with that
+    reference is supported in Ancrage: it is counted out of the programme, never written."""
+    report = rent_import.import_rent_lines(
+        leases["staff"],
+        leases["landlord"],
+        [
+            {"reference": "L-1", "month": "2026-10", "balance": 0, "amount_due": 400},
+            {"reference": "Z-9", "month": "2026-10", "balance": 0, "amount_due": 400},
+        ],
+        today=date(2026, 11, 27),
+    )
+    assert report.out_of_programme == 1
+    assert not any("autre bailleur" in problem.reason for problem in report.problems)
+    assert len(db.session.scalars(select(RentAccountSnapshot)).all()) == 1

@@ -98,6 +98,7 @@ ENUM_MARKERS = {
     "appointment.mode": ("visio", "En visioconférence"),
     "appointment.with_whom": ("partenaire", "Le ménage et un partenaire"),
     "appointment.status": ("non_honore", "Non honoré"),
+    "stage_transition.cause": ("measure_closed", "mesure d'accompagnement clôturée"),
 }
 # Codes whose label is an ordinary word of the landlord's own pages ("note"): the code is
 # planted (so the social pages are exercised) but only its free text is looked for.

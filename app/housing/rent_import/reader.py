@@ -68,16 +68,16 @@ def check_lines(
 
 
 def _cells(rows, positions: dict[str, int], context: RowContext, report: ImportReport):
-    """The cells of each row, by column key. A row whose reference is neither a lease of
-    the landlord nor another landlord's (most of a whole-portfolio extract) is counted and
-    set aside here, before its cells are even picked."""
+    """The cells of each row, by column key. A row whose reference is not a lease of the
+    landlord followed in Ancrage (most of a whole-portfolio extract) is counted and set aside
+    here, before its cells are even picked."""
     at = positions["reference"]
-    leases, foreign = context.leases, context.foreign
+    leases = context.leases
     for line, raw in rows:
         if not raw:
             continue
         key = reference_key(raw[at]) if at < len(raw) else ""
-        if key and key not in leases and key not in foreign:
+        if key and key not in leases:
             report.rows += 1
             report.out_of_programme += 1
             continue

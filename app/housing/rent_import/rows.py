@@ -44,19 +44,8 @@ def _lease_index(organisation_id: int) -> dict[str, _Lease]:
     return {reference_key(ref): _Lease(oid, start, end) for ref, oid, start, end in rows}
 
 
-def _foreign_keys(organisation_id: int) -> frozenset[str]:
-    """The reference keys of the leases other landlords have in Ancrage: such a row in this
-    landlord's extract is an error, not a lease outside the programme."""
-    rows = db.session.scalars(
-        select(Occupancy.lease_reference)
-        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id != organisation_id, Occupancy.lease_reference.is_not(None))
-    )
-    return frozenset(reference_key(ref) for ref in rows)
-
-
 def row_context(organisation_id: int, month: date | None, today: date) -> RowContext:
-    return RowContext(_lease_index(organisation_id), month, today, _foreign_keys(organisation_id))
+    return RowContext(_lease_index(organisation_id), month, today)
 
 
 @dataclass(frozen=True)
@@ -66,7 +55,6 @@ class RowContext:
     leases: dict[str, _Lease]
     month: date | None  # chosen at import
     today: date
-    foreign: frozenset[str] = frozenset()  # other landlords' reference keys
 
     @property
     def current_month(self) -> date:
@@ -81,11 +69,8 @@ def _check_reference(value, context: RowContext, reasons: list) -> tuple[str, _L
     lease = context.leases.get(key)
     if not key:
         reasons.append("référence du bail manquante")
-    elif lease is None and key in context.foreign:
-        reasons.append(
-            f"référence de bail inconnue pour votre organisation (« {shown(reference)} ») : "
-            "c'est celle d'un bail d'un autre bailleur"
-        )
+    # Another landlord's reference is, for this landlord, a lease Ancrage does not follow:
+    # telling them otherwise would confirm that another landlord's tenant is supported.
     return reference, lease
 
 
