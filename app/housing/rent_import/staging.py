@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import current_app
 
 KEPT_HOURS = 24
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def _folder() -> Path:
@@ -25,7 +25,7 @@ def _folder() -> Path:
 
 
 def _path(organisation_id: int, digest: str) -> Path | None:
-    if not _DIGEST.match(digest or ""):
+    if not _DIGEST.fullmatch(digest or ""):
         return None
     return _folder() / f"{int(organisation_id)}-{digest}.extrait"
 
