@@ -9,7 +9,8 @@ database (or ``--database-url``), timing parse + validate and the bulk write sep
 
 It creates the leases first (bulk inserts, not timed), writes the landlord's CSV extract
 (French headers, ``;``, decimal comma, Windows-1252), then imports it twice: the first run
-creates the snapshots, the second updates them (the same month again)."""
+creates the snapshots, the second updates them (the same month again, every balance one cent
+different: the very same file sent again is recognised and changes nothing)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def build_leases(rows: int):
     return db.session.scalar(select(Organisation).where(Organisation.id == landlord.id))
 
 
-def extract_csv(rows: int) -> bytes:
+def extract_csv(rows: int, shift: int = 0) -> bytes:
     lines = [
         "Référence du bail;Mois;Solde;Loyer et charges du mois;Date du dernier paiement;APL;"
         "Date de signalement CAF"
@@ -108,21 +109,21 @@ def extract_csv(rows: int) -> bytes:
         debt = (i % 7) * 480
         lines.append(
             f"BAIL-{i:07d};2026-10;{debt:_}".replace("_", " ")
-            + f",{i % 100:02d};480,00;0{1 + i % 9}/10/2026;"
+            + f",{(i + shift) % 100:02d};480,00;0{1 + i % 9}/10/2026;"
             + ("maintenue" if i % 5 else "suspendue")
             + (";15/10/2026" if debt >= 960 else ";")
         )
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
 
-def extract_xlsx(rows: int) -> bytes:
+def extract_xlsx(rows: int, shift: int = 0) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
     sheet.append(["Référence du bail", "Mois", "Solde", "Loyer et charges du mois"])
     for i in range(1, rows + 1):
-        sheet.append([f"BAIL-{i:07d}", "2026-10", (i % 7) * 480.5, 480.0])
+        sheet.append([f"BAIL-{i:07d}", "2026-10", (i % 7) * 480.5 + shift / 100, 480.0])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -159,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         landlord = build_leases(args.rows)
         print(f"Préparation : {args.rows} baux créés en {time.perf_counter() - started:.1f} s")
-        content = extract_xlsx(args.rows) if args.xlsx else extract_csv(args.rows)
+        extract = extract_xlsx if args.xlsx else extract_csv
         kind = "XLSX" if args.xlsx else "CSV Windows-1252"
-        print(f"Fichier {kind} : {len(content) / 1e6:.1f} Mo, {args.rows} lignes")
-        for label in ("Premier import (création)", "Second import (mise à jour)"):
+        # The second extract moves every balance by one cent: re-sending the very same file
+        # is recognised and changes nothing, so it would measure nothing.
+        for shift, label in ((0, "Premier import (création)"), (1, "Second import (mise à jour)")):
+            content = extract(args.rows, shift)
+            print(f"Fichier {kind} : {len(content) / 1e6:.1f} Mo, {args.rows} lignes")
             started = time.perf_counter()
             report, _values = services.read_rent_accounts(
                 landlord.id, content, month=MONTH, today=TODAY

@@ -148,7 +148,7 @@ def test_a_well_formed_built_workbook_is_read(landlord, tmp_path):
 # --- the 3-million-row workbook, measured in a process of its own ----------------------------
 
 MEASURE = """
-import json, resource, sys, time, tracemalloc
+import json, sys, time, tracemalloc
 from app import create_app
 from app.housing import rent_import
 
@@ -158,12 +158,18 @@ with app.app_context():
     settings = {k: app.config[k] for k in rent_import.LIMIT_SETTINGS.values()}
     limits = rent_import.ImportLimits.from_config({**settings, **overrides})
     content = open(sys.argv[2], "rb").read()
-    with open("/proc/self/status") as status:
-        before = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
+
+    def status(field):
+        with open("/proc/self/status") as lines:
+            return next(int(l.split()[1]) for l in lines if l.startswith(field + ":"))
+
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # resets VmHWM to the current RSS
+    before = status("VmRSS")
     started = time.perf_counter()
     report, values = rent_import.read_rent_accounts(1, content, limits=limits)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = status("VmHWM")
     tracemalloc.start()  # a second, traced read: the Python heap's own peak
     rent_import.read_rent_accounts(1, content, limits=limits)
     heap_peak = tracemalloc.get_traced_memory()[1]
@@ -174,10 +180,12 @@ print(json.dumps({"seconds": seconds, "peak_growth_mb": (peak - before) / 1024,
 
 
 def measure_read(database_url: str, path: Path, **overrides) -> dict:
-    """Read ``path`` in a fresh Python process: its wall time; an upper bound of its memory
-    growth, the process's peak RSS after the read (``ru_maxrss``, which may date from the
-    imports) minus its RSS just before it (app imported, file's bytes loaded); and, from a
-    second read under tracemalloc, the peak of the Python heap during the read."""
+    """Read ``path`` in a fresh Python process: its wall time; its memory growth, the peak RSS
+    during the read (the kernel's high-water mark ``VmHWM``, reset to the current RSS just
+    before it through ``/proc/self/clear_refs``) minus its RSS just before it (app imported,
+    file's bytes loaded); and, from a second read under tracemalloc, the peak of the Python
+    heap during the read. (``ru_maxrss`` would not do: after fork and exec it keeps the
+    parent's peak, so a long pytest session's size would be counted as the read's.)"""
     result = subprocess.run(
         [sys.executable, "-c", MEASURE, database_url, str(path), json.dumps(overrides)],
         capture_output=True,
