@@ -4,8 +4,9 @@ ERPs and spreadsheets change references on the way: case (``b-001``), spaces (``
 ``B-001 ``, a no-break space), leading zeros (``001234`` read by Excel as the number
 ``1234``, or ``B-0042`` against ``B-42``). Both sides are compared by ``reference_key``:
 upper case, every space removed, and the leading zeros of each run of digits dropped
-(``0`` stays ``0``). Two references of one landlord with the same key are the same lease
-for the import (docs/housing.md)."""
+(``0`` stays ``0``). Two different references of one landlord with the same key are
+ambiguous: a row with that key is matched to neither (``rows._ambiguous_references``,
+docs/housing.md)."""
 
 from __future__ import annotations
 

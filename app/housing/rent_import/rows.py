@@ -3,13 +3,14 @@ amounts, dates and APL status; every problem of the row is kept, in French."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 
 from app.db import db
 from app.formatting import format_date
+from app.households.models import Household
 from app.housing.models import Dwelling, Occupancy
 from app.housing.rent_import.files import _is_blank
 from app.housing.rent_import.headers import _normalise_header
@@ -44,8 +45,53 @@ def _lease_index(organisation_id: int) -> dict[str, _Lease]:
     return {reference_key(ref): _Lease(oid, start, end) for ref, oid, start, end in rows}
 
 
+# How many colliding references an ambiguity message names.
+_NAMED_COLLISIONS = 5
+
+
+def _ambiguous_references(organisation_id: int) -> dict[str, str]:
+    """The keys that two or more different references of the landlord's leases share
+    (``BAIL-0012`` and ``bail 12``) → the French reason given to a row with that key. It names
+    the references of the leases the landlord's staff see (current, household not
+    anonymised: ``visible_households``) and only counts the others."""
+    visible = and_(Occupancy.end_on.is_(None), Household.anonymised_at.is_(None))
+    rows = db.session.execute(
+        select(Occupancy.lease_reference, func.max(case((visible, 1), else_=0)))
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .join(Household, Household.id == Occupancy.household_id)
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
+        .group_by(Occupancy.lease_reference)
+    )
+    by_key: dict[str, list[tuple[str, bool]]] = {}
+    for reference, seen in rows:
+        by_key.setdefault(reference_key(reference), []).append((reference.strip(), bool(seen)))
+    return {
+        key: _ambiguity(references)
+        for key, references in by_key.items()
+        if key and len({reference for reference, _seen in references}) > 1
+    }
+
+
+def _ambiguity(references: list[tuple[str, bool]]) -> str:
+    named = sorted({reference for reference, seen in references if seen})
+    hidden = len({reference for reference, seen in references} - set(named))
+    listed = [f"« {shown(reference)} »" for reference in named[:_NAMED_COLLISIONS]]
+    if len(named) > _NAMED_COLLISIONS:
+        listed.append(f"{len(named) - _NAMED_COLLISIONS} autres")
+    if hidden:
+        listed.append(("1 bail" if hidden == 1 else f"{hidden} baux") + " que vous ne voyez pas")
+    text = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " et " + listed[-1]
+    return (
+        f"correspond à plusieurs baux : {text} (aux majuscules, espaces et zéros initiaux "
+        "près) ; la ligne n'est rattachée à aucun. Faites corriger la référence de l'un de ces "
+        "baux dans Ancrage."
+    )
+
+
 def row_context(organisation_id: int, month: date | None, today: date) -> RowContext:
-    return RowContext(_lease_index(organisation_id), month, today)
+    return RowContext(
+        _lease_index(organisation_id), month, today, _ambiguous_references(organisation_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +101,8 @@ class RowContext:
     leases: dict[str, _Lease]
     month: date | None  # chosen at import
     today: date
+    # Keys shared by different references of the landlord's leases → the row's reason.
+    ambiguous: dict[str, str] = field(default_factory=dict)
 
     @property
     def current_month(self) -> date:
@@ -176,6 +224,11 @@ def check_row(cell: dict, context: RowContext) -> CheckedRow:
     reference, lease = _check_reference(cell.get("reference"), context, reasons)
     if not reasons and _outside(lease, cell, context):
         return CheckedRow(reference, [], None, {}, outside=True)
+    if context.ambiguous and reference_key(reference) in context.ambiguous:
+        # Matching one of them would write one household's account on another's lease.
+        ambiguity = context.ambiguous[reference_key(reference)]
+        reasons.append(f"la référence « {shown(reference)} » {ambiguity}")
+        lease = None
     row_month = _row_month(cell, context, reasons)
     if row_month is not None:
         _check_month_in_lease(row_month, lease, context, reasons)
