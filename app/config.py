@@ -129,6 +129,9 @@ class DefaultConfig:
     RENT_IMPORT_MAX_CELL_CHARS = 200
     RENT_IMPORT_MAX_SECONDS = 20
     RENT_IMPORT_MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+    # An uploaded extract waits this long for its "Importer" (instance/rent-imports), then the
+    # hourly job housing.staged_imports removes it (app/housing/jobs.py).
+    RENT_IMPORT_STAGED_HOURS = 24
     PROXY_FIX = False
     # The JSON API (app/api, docs/api.md): calls per client (a limits string), body size of
     # a POST; Flask-Limiter's storage ("memory://", or "redis://host:6379/0" shared by every
