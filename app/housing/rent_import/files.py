@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from app.housing.rent_import.limits import (
     _MAX_ZIP_PARTS,
     _ZIP_CHUNK,
+    MAX_SHARED_STRINGS_BYTES,
     NOT_READABLE,
     FileRefused,
     ImportLimits,
@@ -117,9 +118,37 @@ def _check_archive(content: bytes, limits: ImportLimits, budget: _Budget) -> Non
                 f"{megabytes(limits.max_unzipped_bytes)} : enregistrez l'extrait en CSV ou "
                 "découpez-le."
             )
+        _check_shared_strings(archive, parts)
         for part in parts:
             if part.filename.endswith((".xml", ".rels")):
                 _scan_xml(archive, part, limits, budget)
+
+
+_OVERRIDE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Override\b[^>]*>")
+_PART_NAME = re.compile(rb'PartName\s*=\s*["\']/?([^"\']+)["\']')
+_SHARED_STRINGS_TYPE = re.compile(rb'ContentType\s*=\s*["\'][^"\']*sharedStrings\+xml["\']')
+_MAX_CONTENT_TYPES = 1024 * 1024
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, parts: list) -> None:
+    """The shared strings part (whatever its name: openpyxl finds it by its content type
+    in ``[Content_Types].xml``) may not exceed ``MAX_SHARED_STRINGS_BYTES`` once unzipped:
+    openpyxl would hold it whole in memory."""
+    manifest = next((p for p in parts if p.filename == "[Content_Types].xml"), None)
+    if manifest is None:
+        return  # openpyxl refuses it: not readable
+    if manifest.file_size > _MAX_CONTENT_TYPES:
+        raise FileRefused(NOT_READABLE)
+    names = set()
+    for override in _OVERRIDE.findall(archive.read(manifest)):
+        name = _PART_NAME.search(override)
+        if name and _SHARED_STRINGS_TYPE.search(override):
+            names.add(name.group(1).decode("utf-8", "replace"))
+    if any(p.filename in names and p.file_size > MAX_SHARED_STRINGS_BYTES for p in parts):
+        raise FileRefused(
+            f"Le classeur contient plus de {megabytes(MAX_SHARED_STRINGS_BYTES)} de textes : "
+            "enregistrez l'extrait en CSV ou découpez-le."
+        )
 
 
 def _scan_xml(archive: zipfile.ZipFile, part, limits: ImportLimits, budget: _Budget) -> None:
