@@ -14,13 +14,27 @@ import re
 
 _SPACES = dict.fromkeys(map(ord, " \t\r\n\v\f\u00a0\u202f\u2009\u2007\u2008\u200a\u200b"))
 _LEADING_ZEROS = re.compile(r"(?<!\d)0+(?=\d)")
+_DIGITS = "0123456789"
 
 
 def reference_key(value: object) -> str:
-    """The comparison key of a lease reference (empty for a blank cell)."""
+    """The comparison key of a lease reference (empty for a blank cell). Called for every
+    row of a whole-portfolio extract: printable ASCII (the usual reference) can hold no
+    space but U+0020, removed by ``str.replace``; anything else goes through the table."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).translate(_SPACES).upper()
-    return _LEADING_ZEROS.sub("", text) if "0" in text else text
+    if value.__class__ is not str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    if not (value.isascii() and value.isprintable()):
+        text = value.translate(_SPACES).upper()
+        return _LEADING_ZEROS.sub("", text) if "0" in text else text
+    text = (value.replace(" ", "") if " " in value else value).upper()
+    if "0" not in text:
+        return text
+    head = text.rstrip(_DIGITS)
+    if "0" in head:
+        return _LEADING_ZEROS.sub("", text)
+    # The usual ``RH-0001234``: only the final run of digits has leading zeros.
+    return head + (text[len(head) :].lstrip("0") or "0")

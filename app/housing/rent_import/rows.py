@@ -51,25 +51,38 @@ _NAMED_COLLISIONS = 5
 
 def _ambiguous_references(organisation_id: int) -> dict[str, str]:
     """The keys that two or more different references of the landlord's leases share
-    (``BAIL-0012`` and ``bail 12``) → the French reason given to a row with that key. It names
-    the references of the leases the landlord's staff see (current, household not
-    anonymised: ``visible_households``) and only counts the others."""
+    (``BAIL-0012`` and ``bail-12``) → the French reason given to a row with that key. It
+    names the references of the leases the landlord's staff see (current, household not
+    anonymised: ``visible_households``) and only counts the others. One light query (the
+    distinct references); a second one only when some collide."""
+    of_landlord = (
+        select(Occupancy.lease_reference)
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
+    )
+    keyed = [(reference_key(raw), raw) for raw in db.session.scalars(of_landlord.distinct())]
+    first: dict[str, str] = {}
+    colliding = set()
+    for key, raw in keyed:
+        if first.setdefault(key, raw.strip()) != raw.strip() and key:
+            colliding.add(key)
+    if not colliding:
+        return {}
     visible = and_(Occupancy.end_on.is_(None), Household.anonymised_at.is_(None))
     rows = db.session.execute(
         select(Occupancy.lease_reference, func.max(case((visible, 1), else_=0)))
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
         .join(Household, Household.id == Occupancy.household_id)
-        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
+        .where(
+            Dwelling.landlord_id == organisation_id,
+            Occupancy.lease_reference.in_([raw for key, raw in keyed if key in colliding]),
+        )
         .group_by(Occupancy.lease_reference)
     )
     by_key: dict[str, list[tuple[str, bool]]] = {}
     for reference, seen in rows:
         by_key.setdefault(reference_key(reference), []).append((reference.strip(), bool(seen)))
-    return {
-        key: _ambiguity(references)
-        for key, references in by_key.items()
-        if key and len({reference for reference, _seen in references}) > 1
-    }
+    return {key: _ambiguity(references) for key, references in by_key.items()}
 
 
 def _ambiguity(references: list[tuple[str, bool]]) -> str:
@@ -202,7 +215,10 @@ def _days(cell: dict, today: date, reasons: list) -> dict[str, date | None]:
 def _apl(value, reasons: list) -> str | None:
     if _is_blank(value):
         return None
-    apl = _APL_VALUES.get(_normalise_header(value))
+    # The usual words ("oui", "maintenue") first; the full normalisation (accents,
+    # punctuation, spaces) only for the others.
+    apl = _APL_VALUES.get(value.strip().lower()) if isinstance(value, str) else None
+    apl = apl or _APL_VALUES.get(_normalise_header(value))
     if apl is None:
         reasons.append(f"APL illisible (« {shown(value)} », attendu maintenue, suspendue ou sans)")
     return apl
