@@ -106,3 +106,22 @@ def test_a_reference_kept_by_a_glissement_is_not_ambiguous(landlord):
     assert report.created == 1
     snapshot = db.session.scalars(select(RentAccountSnapshot)).one()
     assert (snapshot.occupancy_id, snapshot.balance_cents) == (current.id, 30_000)
+
+
+def test_a_row_after_the_end_of_every_colliding_lease_is_set_aside(landlord):
+    """Former tenants' leases that collide do not block the monthly import: a row for a
+    month after the most recent one ended is out of the programme, as for any ended lease."""
+    for reference, start, end in (
+        ("E-0001", date(2020, 1, 1), date(2024, 1, 31)),
+        ("e-1", date(2024, 2, 1), date(2025, 6, 30)),
+    ):
+        make_occupancy(
+            make_household(landlord["project"]),
+            make_dwelling(landlord["landlord"]),
+            lease_reference=reference,
+            start_on=start,
+            end_on=end,
+        )
+    db.session.commit()
+    report = _import(landlord, [_line("L-7"), _line("E-1")])
+    assert (report.created, report.out_of_programme, report.problems) == (1, 1, [])
