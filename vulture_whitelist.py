@@ -10,6 +10,7 @@ from app.db import UtcDateTime
 from app.errors import CommandError
 from app.households.queries import path_header_alerts, path_timeline_events
 from app.housing import queries as housing_queries
+from app.housing.jobs import remove_staged_imports
 from app.housing.queries import TenancyDetail
 from app.interventions import queries as interventions_queries
 from app.partners import queries as partners_queries
@@ -23,6 +24,7 @@ CALLED_BY_NAME = (
     # Scheduler jobs: app.scheduler.JOBS names them "module:function".
     nightly,
     anonymise_closed_files,
+    remove_staged_imports,
     # The household file's timeline and header providers, named "module:function" in
     # app.households.queries.
     path_header_alerts,

@@ -159,6 +159,13 @@ JOBS: tuple[ScheduledJob, ...] = (
         {"hour": 2, "minute": 30},
         daily_slot,
     ),
+    # Uploaded rent-account extracts never imported (RENT_IMPORT_STAGED_HOURS).
+    ScheduledJob(
+        "housing.staged_imports",
+        "app.housing.jobs:remove_staged_imports",
+        {"minute": 45},
+        hourly_slot,
+    ),
     # Off unless BACKUP_NIGHTLY is true (docs/security.md, "Backups").
     ScheduledJob(
         "backups.nightly",

@@ -14,7 +14,7 @@ from datetime import date
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.services import record
 from app.db import db
@@ -196,6 +196,23 @@ def give_consent(
         raise DomainError(
             f"Ce consentement est déjà en cours depuis le {format_date(active.given_on)}.",
             field="data_category",
+        )
+    # Given before the cell's last withdrawal, the new consent would overlap the withdrawn
+    # one and say "given" on days the household had said "withdrawn": the history of the
+    # cell must stay one sequence of periods, each after the previous withdrawal.
+    last_withdrawn_on = db.session.scalar(
+        select(func.max(Consent.withdrawn_on)).where(
+            Consent.household_id == household.id,
+            Consent.partner_category == partner,
+            Consent.data_category == data,
+        )
+    )
+    if last_withdrawn_on is not None and given_on < last_withdrawn_on:
+        raise DomainError(
+            "Date du consentement : elle ne peut pas précéder le dernier retrait de ce "
+            f"consentement, le {format_date(last_withdrawn_on)}. Indiquez une date à partir "
+            "de ce retrait.",
+            field="given_on",
         )
     consent = Consent(
         household_id=household.id,

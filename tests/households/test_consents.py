@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app.db import db
 from app.households.consents import cell_id
 from app.households.models import Consent, DataCategory, PartnerCategory
+from app.households.queries import has_consent
 from app.households.services import withdraw_consent
 from tests.conftest import page
 from tests.factories import make_consent, make_household
@@ -110,6 +111,32 @@ def test_a_cell_is_given_then_withdrawn_from_its_own_form(w, make_client):
     assert again.status_code == 302
     assert "Donné le 05/02/2026" in _cell(page(client.get(url)), anchor)
     assert _consents(w.household.id) == 3  # with the world's consent
+
+
+def test_a_consent_cannot_be_backdated_over_the_cells_last_withdrawal(w, make_client):
+    """Given on 20 January after a withdrawal on 1 February, the new consent would say
+    "given" on days the household had withdrawn it: refused, the cell unchanged; given on
+    the day of the withdrawal or later, it is the cell's current consent."""
+    gone = make_consent(w.household, "sante", "sante", given_on=date(2026, 1, 2))
+    withdraw_consent(
+        w.users["travailleur_social"], w.household, gone, withdrawn_on=date(2026, 2, 1)
+    )
+    db.session.commit()
+    before = _consents(w.household.id)
+    client = _client(make_client, w.users["travailleur_social"])
+    url = H.format(w.household.id) + "/consentements"
+    anchor = cell_id("sante", "sante")
+    backdated = client.post(url + "/sante/sante", data={"given_on": "2026-01-20"})
+    assert backdated.status_code == 200
+    cell = _cell(page(backdated), anchor)
+    assert "ne peut pas précéder le dernier retrait de ce consentement" in cell
+    assert _consents(w.household.id) == before
+    assert "Retiré le 01/02/2026" in _cell(page(client.get(url)), anchor)
+    same_day = client.post(url + "/sante/sante", data={"given_on": "2026-02-01"})
+    assert same_day.status_code == 302
+    assert "Donné le 01/02/2026" in _cell(page(client.get(url)), anchor)
+    assert has_consent(w.household.id, "sante", "sante", date(2026, 2, 1))
+    assert has_consent(w.household.id, "sante", "sante", date(2026, 1, 31))  # the first one
 
 
 def test_a_cell_refuses_bad_input_in_plain_words_and_keeps_nothing(w, make_client):

@@ -108,6 +108,27 @@ def test_reference_normalisation(written, stored):
     assert reference_key(written) == reference_key(stored)
 
 
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("rh-0001234", "RH-1234"),
+        ("RH-000", "RH-0"),
+        ("A0B-007", "A0B-7"),  # zeros inside a word stay
+        ("L-07-0012", "L-7-12"),  # every run of digits
+        ("12.0", "12.0"),
+        ("0", "0"),
+        ("RH-\t0012", "RH-12"),
+        ("RH-\u202f0012\u200b", "RH-12"),
+        ("X-\u0663007", "X-\u0663007"),  # after another digit, zeros are not leading
+        (12.0, "12"),
+        (None, ""),
+    ],
+)
+def test_reference_keys(written, key):
+    """The key itself, for the fast path of plain references and the general one alike."""
+    assert reference_key(written) == key
+
+
 def test_different_references_stay_different():
     assert reference_key("B-10") != reference_key("B-1")
     assert reference_key("B-1") != reference_key("B1-")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from app.housing.rent_import.limits import (
     _MAX_ZIP_PARTS,
     _ZIP_CHUNK,
+    MAX_SHARED_STRINGS_BYTES,
     NOT_READABLE,
     FileRefused,
     ImportLimits,
@@ -117,9 +118,37 @@ def _check_archive(content: bytes, limits: ImportLimits, budget: _Budget) -> Non
                 f"{megabytes(limits.max_unzipped_bytes)} : enregistrez l'extrait en CSV ou "
                 "découpez-le."
             )
+        _check_shared_strings(archive, parts)
         for part in parts:
             if part.filename.endswith((".xml", ".rels")):
                 _scan_xml(archive, part, limits, budget)
+
+
+_OVERRIDE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Override\b[^>]*>")
+_PART_NAME = re.compile(rb'PartName\s*=\s*["\']/?([^"\']+)["\']')
+_SHARED_STRINGS_TYPE = re.compile(rb'ContentType\s*=\s*["\'][^"\']*sharedStrings\+xml["\']')
+_MAX_CONTENT_TYPES = 1024 * 1024
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, parts: list) -> None:
+    """The shared strings part (whatever its name: openpyxl finds it by its content type
+    in ``[Content_Types].xml``) may not exceed ``MAX_SHARED_STRINGS_BYTES`` once unzipped:
+    openpyxl would hold it whole in memory."""
+    manifest = next((p for p in parts if p.filename == "[Content_Types].xml"), None)
+    if manifest is None:
+        return  # openpyxl refuses it: not readable
+    if manifest.file_size > _MAX_CONTENT_TYPES:
+        raise FileRefused(NOT_READABLE)
+    names = set()
+    for override in _OVERRIDE.findall(archive.read(manifest)):
+        name = _PART_NAME.search(override)
+        if name and _SHARED_STRINGS_TYPE.search(override):
+            names.add(name.group(1).decode("utf-8", "replace"))
+    if any(p.filename in names and p.file_size > MAX_SHARED_STRINGS_BYTES for p in parts):
+        raise FileRefused(
+            f"Le classeur contient plus de {megabytes(MAX_SHARED_STRINGS_BYTES)} de textes : "
+            "enregistrez l'extrait en CSV ou découpez-le."
+        )
 
 
 def _scan_xml(archive: zipfile.ZipFile, part, limits: ImportLimits, budget: _Budget) -> None:
@@ -209,22 +238,31 @@ def _guarded(rows: Iterator[tuple]) -> Iterator[tuple]:
 
 
 def _bounded(rows: Iterable[tuple], limits: ImportLimits, budget: _Budget) -> Iterator[tuple]:
-    """Check every row against the limits as it is read; the first one exceeded stops."""
+    """Check every row against the limits as it is read; the first one exceeded stops.
+    (Run for every row of a whole-portfolio extract: the limits are read once, and a row
+    whose last cell is filled text — most CSV rows — has its width without a loop.)"""
+    clock, deadline = limits.clock, budget.deadline
+    max_rows, max_columns, max_cell = limits.max_rows, limits.max_columns, limits.max_cell_chars
     for line, row in rows:
-        budget.check()
-        if line > limits.max_rows:
+        if clock() > deadline:
+            budget.check()
+        if line > max_rows:
             raise _refuse_rows(limits)
-        width = _width(row)
-        if width > limits.max_columns:
+        last = row[-1] if row else None
+        if last.__class__ is str and last and not last.isspace():
+            width, cells = len(row), row
+        else:
+            width = _width(row)
+            cells = row[:width]
+        if width > max_columns:
             raise _refuse_columns(limits, line)
-        cells = row[:width]
         try:  # a CSV row is all text: its longest cell in one C call
-            too_long = bool(cells) and max(map(len, cells)) > limits.max_cell_chars
+            too_long = bool(cells) and max(map(len, cells)) > max_cell
         except TypeError:  # a workbook row holds numbers and dates too
             too_long = True
         if too_long:
             for column, value in enumerate(cells, start=1):
-                if isinstance(value, str) and len(value) > limits.max_cell_chars:
+                if isinstance(value, str) and len(value) > max_cell:
                     raise _refuse_cell(limits, line, column)
         yield line, cells
 

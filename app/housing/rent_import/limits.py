@@ -36,6 +36,10 @@ LIMIT_SETTINGS = {
 # An .xlsx is a zip: parts read by chunks of this size, at most this many parts.
 _ZIP_CHUNK = 1024 * 1024
 _MAX_ZIP_PARTS = 1000
+# openpyxl loads an .xlsx's shared strings whole, even in read-only mode: a part of that size
+# of short unique strings is ~100 MB of Python objects. A 250,000-row extract's (references
+# and names) weighs ~15 MB.
+MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)

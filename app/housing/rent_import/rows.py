@@ -3,13 +3,14 @@ amounts, dates and APL status; every problem of the row is kept, in French."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 
 from app.db import db
 from app.formatting import format_date
+from app.households.models import Household
 from app.housing.models import Dwelling, Occupancy
 from app.housing.rent_import.files import _is_blank
 from app.housing.rent_import.headers import _normalise_header
@@ -44,8 +45,66 @@ def _lease_index(organisation_id: int) -> dict[str, _Lease]:
     return {reference_key(ref): _Lease(oid, start, end) for ref, oid, start, end in rows}
 
 
+# How many colliding references an ambiguity message names.
+_NAMED_COLLISIONS = 5
+
+
+def _ambiguous_references(organisation_id: int) -> dict[str, str]:
+    """The keys that two or more different references of the landlord's leases share
+    (``BAIL-0012`` and ``bail-12``) → the French reason given to a row with that key. It
+    names the references of the leases the landlord's staff see (current, household not
+    anonymised: ``visible_households``) and only counts the others. One light query (the
+    distinct references); a second one only when some collide."""
+    of_landlord = (
+        select(Occupancy.lease_reference)
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
+    )
+    keyed = [(reference_key(raw), raw) for raw in db.session.scalars(of_landlord.distinct())]
+    first: dict[str, str] = {}
+    colliding = set()
+    for key, raw in keyed:
+        if first.setdefault(key, raw.strip()) != raw.strip() and key:
+            colliding.add(key)
+    if not colliding:
+        return {}
+    visible = and_(Occupancy.end_on.is_(None), Household.anonymised_at.is_(None))
+    rows = db.session.execute(
+        select(Occupancy.lease_reference, func.max(case((visible, 1), else_=0)))
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .join(Household, Household.id == Occupancy.household_id)
+        .where(
+            Dwelling.landlord_id == organisation_id,
+            Occupancy.lease_reference.in_([raw for key, raw in keyed if key in colliding]),
+        )
+        .group_by(Occupancy.lease_reference)
+    )
+    by_key: dict[str, list[tuple[str, bool]]] = {}
+    for reference, seen in rows:
+        by_key.setdefault(reference_key(reference), []).append((reference.strip(), bool(seen)))
+    return {key: _ambiguity(references) for key, references in by_key.items()}
+
+
+def _ambiguity(references: list[tuple[str, bool]]) -> str:
+    named = sorted({reference for reference, seen in references if seen})
+    hidden = len({reference for reference, seen in references} - set(named))
+    listed = [f"« {shown(reference)} »" for reference in named[:_NAMED_COLLISIONS]]
+    if len(named) > _NAMED_COLLISIONS:
+        listed.append(f"{len(named) - _NAMED_COLLISIONS} autres")
+    if hidden:
+        listed.append(("1 bail" if hidden == 1 else f"{hidden} baux") + " que vous ne voyez pas")
+    text = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " et " + listed[-1]
+    return (
+        f"correspond à plusieurs baux : {text} (aux majuscules, espaces et zéros initiaux "
+        "près) ; la ligne n'est rattachée à aucun. Faites corriger la référence de l'un de ces "
+        "baux dans Ancrage."
+    )
+
+
 def row_context(organisation_id: int, month: date | None, today: date) -> RowContext:
-    return RowContext(_lease_index(organisation_id), month, today)
+    return RowContext(
+        _lease_index(organisation_id), month, today, _ambiguous_references(organisation_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +114,8 @@ class RowContext:
     leases: dict[str, _Lease]
     month: date | None  # chosen at import
     today: date
+    # Keys shared by different references of the landlord's leases → the row's reason.
+    ambiguous: dict[str, str] = field(default_factory=dict)
 
     @property
     def current_month(self) -> date:
@@ -154,7 +215,10 @@ def _days(cell: dict, today: date, reasons: list) -> dict[str, date | None]:
 def _apl(value, reasons: list) -> str | None:
     if _is_blank(value):
         return None
-    apl = _APL_VALUES.get(_normalise_header(value))
+    # The usual words ("oui", "maintenue") first; the full normalisation (accents,
+    # punctuation, spaces) only for the others.
+    apl = _APL_VALUES.get(value.strip().lower()) if isinstance(value, str) else None
+    apl = apl or _APL_VALUES.get(_normalise_header(value))
     if apl is None:
         reasons.append(f"APL illisible (« {shown(value)} », attendu maintenue, suspendue ou sans)")
     return apl
@@ -176,6 +240,11 @@ def check_row(cell: dict, context: RowContext) -> CheckedRow:
     reference, lease = _check_reference(cell.get("reference"), context, reasons)
     if not reasons and _outside(lease, cell, context):
         return CheckedRow(reference, [], None, {}, outside=True)
+    if context.ambiguous and reference_key(reference) in context.ambiguous:
+        # Matching one of them would write one household's account on another's lease.
+        ambiguity = context.ambiguous[reference_key(reference)]
+        reasons.append(f"la référence « {shown(reference)} » {ambiguity}")
+        lease = None
     row_month = _row_month(cell, context, reasons)
     if row_month is not None:
         _check_month_in_lease(row_month, lease, context, reasons)

@@ -1,7 +1,9 @@
 """The uploaded extract kept between the preview and the import: a file of the instance
 folder (``instance/rent-imports/``, or ``RENT_IMPORT_STAGING_DIR``) named by the landlord's
 id and the SHA-256 of its bytes — never in the session cookie. It is removed once imported;
-files older than ``KEPT_HOURS`` are removed whenever another extract is uploaded."""
+files older than ``RENT_IMPORT_STAGED_HOURS`` (24 by default) are removed by the hourly job
+``housing.staged_imports`` (``app/housing/jobs.py``) and whenever another extract is
+uploaded."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from pathlib import Path
 
 from flask import current_app
 
-KEPT_HOURS = 24
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -60,11 +61,24 @@ def discard(organisation_id: int, digest: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def _sweep() -> None:
-    oldest = time.time() - KEPT_HOURS * 3600
-    for path in _folder().glob("*.extrait"):
+def _sweep(now: float | None = None) -> int:
+    """Remove the staged files (and the parts of interrupted writes) older than
+    ``RENT_IMPORT_STAGED_HOURS``; returns how many were removed."""
+    hours = current_app.config["RENT_IMPORT_STAGED_HOURS"]
+    oldest = (time.time() if now is None else now) - hours * 3600
+    removed = 0
+    for path in _folder().iterdir():
+        if path.suffix not in {".extrait", ".part"}:
+            continue
         try:
             if path.stat().st_mtime < oldest:
-                path.unlink(missing_ok=True)
+                path.unlink()
+                removed += 1
         except FileNotFoundError:
             continue
+    return removed
+
+
+def sweep_staged(now: float | None = None) -> int:
+    """The scheduled sweep (``housing.staged_imports``): ``now`` is a POSIX timestamp."""
+    return _sweep(now)

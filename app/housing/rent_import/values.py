@@ -72,9 +72,12 @@ def _parse_cents(value) -> int:
     if text.startswith("-") or text.startswith("(") or text.endswith("-"):
         raise ValueError  # two signs
     text = _decimal_text(text)
-    if not _AMOUNT.match(text):
+    match = _AMOUNT.match(text)
+    if not match:
         raise ValueError
-    return sign * int((Decimal(text) * 100).quantize(Decimal(1)))
+    # At most two decimals (``_AMOUNT``): exact in integers, no Decimal needed.
+    whole, _point, decimals = text.partition(".")
+    return sign * (int(whole) * 100 + int(decimals.ljust(2, "0") if decimals else 0))
 
 
 _DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
