@@ -8,7 +8,7 @@ from app.audit.models import AuditEntry
 from app.db import db
 from app.housing.models import RentAccountSnapshot
 from app.housing.rent_import.headers import _normalise_header
-from app.housing.rent_import.history import save_profile
+from app.housing.rent_import.history import RentImport, save_profile
 from tests.api.conftest import bearer
 
 URL = "/api/v1/rent-account-lines"
@@ -59,6 +59,8 @@ def test_lines_are_written_and_journaled_as_the_client(client, landlord_world, t
     )
     assert imported.api_client_id is not None and imported.actor_id is None
     assert imported.details["via"] == "api"
+    history = db.session.scalar(select(RentImport))
+    assert (history.via, history.user_id, history.created) == ("api", None, 2)
 
 
 def test_another_landlords_lease_is_never_written_nor_named(client, landlord_world, token):

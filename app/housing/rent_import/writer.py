@@ -146,10 +146,15 @@ def write_rent_accounts(
     return report
 
 
+def _user_id(actor) -> int | None:
+    """The person who imported: none for an API client (its id is not a user's)."""
+    return None if getattr(actor, "is_api_client", False) else getattr(actor, "id", None)
+
+
 def _record_history(actor, organisation, report: ImportReport, via: str, source) -> None:
     entry = RentImport(
         organisation_id=organisation.id,
-        user_id=getattr(actor, "id", None),
+        user_id=_user_id(actor),
         via=via,
         file_name=(source.file_name or "")[:255] or None,
         file_hash=source.file_hash,
