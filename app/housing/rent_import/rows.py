@@ -3,8 +3,10 @@ amounts, dates and APL status; every problem of the row is kept, in French."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import select
 
@@ -31,21 +33,66 @@ class _Lease:
     end_on: date | None
 
 
-def _lease_index(organisation_id: int) -> dict[str, _Lease]:
-    """Every lease of the organisation by its reference's key (``reference_key``), in one
-    query. When a reference was reused (a glissement keeps it), the current lease wins,
-    then the most recent one."""
-    rows = db.session.execute(
-        select(Occupancy.lease_reference, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
+# References looked up per query when only a batch's are wanted (bound parameters: well under
+# SQLite's and PostgreSQL's limits).
+_KEYS_PER_QUERY = 500
+
+
+_LEASE_COLUMNS = (Occupancy.lease_reference_key, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
+# The current lease wins, then the most recent one (the last of the rows of one key).
+_LEASE_ORDER = (Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
+
+
+def _whole_index(organisation_id: int):
+    return (
+        select(*_LEASE_COLUMNS)
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
-        .order_by(Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference_key.is_not(None))
+        .order_by(*_LEASE_ORDER)
     )
-    return {reference_key(ref): _Lease(oid, start, end) for ref, oid, start, end in rows}
 
 
-def row_context(organisation_id: int, month: date | None, today: date) -> RowContext:
-    return RowContext(_lease_index(organisation_id), month, today)
+def _keyed_index(organisation_id: int, keys: list[str]):
+    """The leases of ``keys`` among the organisation's: driven by the key's index (a join
+    on the dwelling would let SQLite walk every dwelling of the landlord instead)."""
+    own_dwelling = (
+        select(Dwelling.id)
+        .where(Dwelling.id == Occupancy.dwelling_id, Dwelling.landlord_id == organisation_id)
+        .exists()
+    )
+    return (
+        select(*_LEASE_COLUMNS)
+        .where(Occupancy.lease_reference_key.in_(keys), own_dwelling)
+        .order_by(*_LEASE_ORDER)
+    )
+
+
+def _lease_index(organisation_id: int, keys: Iterable[str] | None = None) -> dict[str, _Lease]:
+    """The organisation's leases by their reference's key (``reference_key``, stored as
+    ``Occupancy.lease_reference_key``): every one (a whole file), or only those of ``keys``
+    (a batch of lines: indexed lookups, whatever the size of the landlord's portfolio). When
+    a reference was reused (a glissement keeps it), the current lease wins, then the most
+    recent one: all the leases of one key come in the same query, in that order."""
+    if keys is None:
+        queries = [_whole_index(organisation_id)]
+    else:
+        wanted = sorted({key for key in keys if key})
+        queries = [
+            _keyed_index(organisation_id, wanted[i : i + _KEYS_PER_QUERY])
+            for i in range(0, len(wanted), _KEYS_PER_QUERY)
+        ]
+    return {
+        key: _Lease(oid, start, end)
+        for query in queries
+        for key, oid, start, end in db.session.execute(query)
+    }
+
+
+def row_context(
+    organisation_id: int, month: date | None, today: date, keys: Iterable[str] | None = None
+) -> RowContext:
+    """What the rows are checked against: the leases of ``keys`` only when given."""
+    return RowContext(_lease_index(organisation_id, keys), month, today)
 
 
 @dataclass(frozen=True)
@@ -151,10 +198,16 @@ def _days(cell: dict, today: date, reasons: list) -> dict[str, date | None]:
     return days
 
 
+@lru_cache(maxsize=256)
+def _apl_status(value: str) -> str | None:
+    """The APL status a cell's value stands for (a file or a batch repeats a handful)."""
+    return _APL_VALUES.get(_normalise_header(value))
+
+
 def _apl(value, reasons: list) -> str | None:
     if _is_blank(value):
         return None
-    apl = _APL_VALUES.get(_normalise_header(value))
+    apl = _apl_status(str(value))
     if apl is None:
         reasons.append(f"APL illisible (« {shown(value)} », attendu maintenue, suspendue ou sans)")
     return apl
