@@ -223,7 +223,9 @@ def import_rent_lines(
     to raw values — text as in the file (``1 234,56``, ``(12,50)``, ``01.03.2026``) or
     numbers and dates; lines are numbered from 1 in the problems. Lines of leases Ancrage
     does not follow are set aside (``report.out_of_programme``); another landlord's lease
-    or any bad line → ``ImportRejected`` and nothing is written. Never commits."""
+    or any bad line → ``ImportRejected`` and nothing is written. Up to ``_KEYED_LOOKUP_MAX``
+    lines, only their own leases are looked up (``Occupancy.lease_reference_key``), so a
+    batch costs the same whatever the landlord's portfolio. Never commits."""
     report = ImportReport(file_format=via)
     numbered = ((number, line) for number, line in enumerate(lines, start=1))
     # A batch looks up only its own references (indexed); a file-sized list reads the
