@@ -66,10 +66,25 @@ def init_api(app: Flask) -> None:
     # flask-smorest's ``openapi`` command (English help) would sit among the French ones; the
     # document is served at /api/v1/openapi.json.
     app.cli.commands.pop("openapi", None)
+    _check_limits(app)
     app.extensions[LIMITER_EXTENSION] = Limiter(
         key_func=lambda: "-", app=app, default_limits=[], headers_enabled=False
     )
     _wrap_error_handlers(app)
+
+
+def _check_limits(app: Flask) -> None:
+    """A malformed limit would make every API call a 500: refuse to start instead."""
+    from app.config import ConfigurationError
+
+    for name in ("API_RATE_LIMIT", "API_FAILED_AUTH_LIMIT"):
+        try:
+            parse_limit(str(app.config[name]))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} illisible (« {app.config[name]} ») : attendu par exemple "
+                "« 120 per minute » ou « 20 per 10 minute »."
+            ) from None
 
 
 def openapi_document() -> dict:

@@ -88,3 +88,18 @@ def test_an_address_guessing_tokens_is_refused_and_valid_clients_elsewhere_are_n
         select(AuditEntry).where(AuditEntry.action == "api.auth_refused")
     ).all()
     assert sum(1 for entry in throttled if entry.details.get("throttled")) == 3
+
+
+def test_a_malformed_limit_stops_the_app_at_start(database_url):
+    from app import create_app
+    from app.config import ConfigurationError
+    from tests.conftest import BASE_CONFIG
+
+    with pytest.raises(ConfigurationError, match="API_FAILED_AUTH_LIMIT illisible"):
+        create_app(
+            {
+                **BASE_CONFIG,
+                "DATABASE_URL": database_url,
+                "API_FAILED_AUTH_LIMIT": "vingt par minute",
+            }
+        )
