@@ -69,3 +69,8 @@ CALLED_BY_THE_API_FRAMEWORK = (
     AncrageApi._register_error_handlers,
     _AncrageGroup._load_plugin_commands,  # called by click's FlaskGroup
 )
+
+# SQLAlchemy calls a ``@validates`` method whenever the attribute is set.
+from app.housing.models import Occupancy  # noqa: E402
+
+CALLED_BY_SQLALCHEMY_VALIDATES = (Occupancy._keep_reference_key,)

@@ -139,6 +139,9 @@ class DefaultConfig:
     # a POST; Flask-Limiter's storage ("memory://", or "redis://host:6379/0" shared by every
     # worker — memory counts per worker process).
     API_RATE_LIMIT = "120 per minute"
+    # Failed authentications (no, unknown, revoked or expired token) per address: past it,
+    # the address gets 429 until the window frees a call, valid token or not.
+    API_FAILED_AUTH_LIMIT = "20 per 10 minute"
     API_MAX_BODY_BYTES = 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_KEY_PREFIX = "ancrage"

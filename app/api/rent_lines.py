@@ -1,50 +1,39 @@
-"""The one place the API reaches the rent-account import (``app.housing.rent_import`` and
-``housing.services.import_rent_accounts``): a batch of JSON lines is written as the
-import's own template (a ``;`` CSV with the template header) and goes through the same
-reading, validation, all-or-nothing refusal and bulk write as a file. When the import's
-entry points change, only this module follows."""
+"""The one place the API reaches the rent-account import (``app.housing.rent_import``): the
+JSON lines, already parsed and typed by the schema, are handed to
+``rent_import.import_rent_lines`` as the import's column keys, so they go through the same
+checks (the landlord's leases, months, bounds, duplicates), the same all-or-nothing refusal
+and the same bulk write as a file — but never through a file's reading: no header, no
+column mapping, so the landlord's saved import profile (the web import's) plays no part.
+When the import's entry points change, only this module follows."""
 
 from __future__ import annotations
 
-import csv
-import io
+from decimal import Decimal
 
 from app.housing import rent_import, services
 from app.housing.rent_import import ImportRejected, ImportReport
 
 __all__ = ["ImportRejected", "ImportReport", "import_lines", "line_index", "record_refused"]
 
-FIRST_LINE = 2  # the template's header is line 1
+FIRST_LINE = 1  # import_rent_lines numbers the lines from 1
 
 
-def _euros(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"{sign}{whole},{rest:02d}"
+def _euros(cents: int) -> Decimal:
+    """An exact amount in euros (the import reads numbers as euros)."""
+    return Decimal(cents).scaleb(-2)
 
 
-def _day(value) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
-def as_extract(lines: list[dict]) -> bytes:
-    """The lines as the import's template (UTF-8, ``;``, amounts with a decimal comma)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([column.header for column in rent_import.IMPORT_COLUMNS])
-    for line in lines:
-        writer.writerow(
-            [
-                line["lease_reference"],
-                line["month"],
-                _euros(line["balance_cents"]),
-                _euros(line["amount_due_cents"]),
-                _day(line.get("last_payment_on")),
-                line.get("apl_status") or "",
-                _day(line.get("caf_reported_on")),
-            ]
-        )
-    return buffer.getvalue().encode("utf-8")
+def as_cells(line: dict) -> dict:
+    """One JSON line as the import's cells (column key → value)."""
+    return {
+        "reference": line["lease_reference"],
+        "month": line["month"],
+        "balance": _euros(line["balance_cents"]),
+        "amount_due": _euros(line["amount_due_cents"]),
+        "last_payment_on": line.get("last_payment_on"),
+        "apl_status": line.get("apl_status"),
+        "caf_reported_on": line.get("caf_reported_on"),
+    }
 
 
 def line_index(line: int) -> int:
@@ -54,7 +43,9 @@ def line_index(line: int) -> int:
 
 def import_lines(actor, organisation, lines: list[dict]) -> ImportReport:
     """Import the lines all or nothing (``ImportRejected`` when any is refused)."""
-    return services.import_rent_accounts(actor, organisation, content=as_extract(lines), via="api")
+    return rent_import.import_rent_lines(
+        actor, organisation, [as_cells(line) for line in lines], via="api"
+    )
 
 
 def record_refused(actor, organisation, report: ImportReport) -> None:

@@ -66,10 +66,25 @@ def init_api(app: Flask) -> None:
     # flask-smorest's ``openapi`` command (English help) would sit among the French ones; the
     # document is served at /api/v1/openapi.json.
     app.cli.commands.pop("openapi", None)
+    _check_limits(app)
     app.extensions[LIMITER_EXTENSION] = Limiter(
         key_func=lambda: "-", app=app, default_limits=[], headers_enabled=False
     )
     _wrap_error_handlers(app)
+
+
+def _check_limits(app: Flask) -> None:
+    """A malformed limit would make every API call a 500: refuse to start instead."""
+    from app.config import ConfigurationError
+
+    for name in ("API_RATE_LIMIT", "API_FAILED_AUTH_LIMIT"):
+        try:
+            parse_limit(str(app.config[name]))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} illisible (« {app.config[name]} ») : attendu par exemple "
+                "« 120 per minute » ou « 20 per 10 minute »."
+            ) from None
 
 
 def openapi_document() -> dict:
@@ -136,20 +151,65 @@ def _wrap_error_handlers(app: Flask) -> None:
 # --- the guard ----------------------------------------------------------------------------
 
 
+def _keys(*parts: str) -> tuple[str, ...]:
+    """A counter's identifiers, under ``RATELIMIT_KEY_PREFIX`` (Flask-Limiter adds it only to
+    its own decorators' keys): two instances, or two test runs, sharing a Redis never share
+    a counter."""
+    return (current_app.config["RATELIMIT_KEY_PREFIX"], *parts)
+
+
+def _retry_after(item, *identifiers) -> int:
+    """Seconds until the window of ``item`` for ``identifiers`` lets a call through."""
+    limiter = current_app.extensions[LIMITER_EXTENSION]
+    reset, _remaining = limiter.limiter.get_window_stats(item, *identifiers)
+    return max(1, int(reset - utcnow().timestamp()) + 1)
+
+
 def _limited(client):
     """None, or the 429 problem when the client is past its rate limit."""
     limiter = current_app.extensions[LIMITER_EXTENSION]
     item = parse_limit(current_app.config["API_RATE_LIMIT"])
-    if limiter.limiter.hit(item, "api", client.prefix):
+    if limiter.limiter.hit(item, *_keys("api", client.prefix)):
         return None
-    reset, _remaining = limiter.limiter.get_window_stats(item, "api", client.prefix)
-    wait = max(1, int(reset - utcnow().timestamp()) + 1)
+    wait = _retry_after(item, *_keys("api", client.prefix))
     return problem(
         429,
         f"Limite de {current_app.config['API_RATE_LIMIT']} atteinte pour ce client : "
         f"réessayez dans {wait} s.",
         headers={"Retry-After": str(wait)},
     )
+
+
+# Failed authentications are counted per address (``request.remote_addr``: the client's
+# own behind the proxy when PROXY_FIX is set), in Flask-Limiter's storage.
+FAILED_AUTH = "api-auth-failed"
+
+
+def _address() -> str:
+    return request.remote_addr or "-"
+
+
+def _auth_blocked():
+    """None, or the 429 problem when this address has failed authentication
+    ``API_FAILED_AUTH_LIMIT`` times in the window: the token is then not even checked, so
+    guessing goes no further, while other addresses (valid clients) are not affected."""
+    limiter = current_app.extensions[LIMITER_EXTENSION]
+    item = parse_limit(current_app.config["API_FAILED_AUTH_LIMIT"])
+    if limiter.limiter.test(item, *_keys(FAILED_AUTH, _address())):
+        return None
+    wait = _retry_after(item, *_keys(FAILED_AUTH, _address()))
+    return problem(
+        429,
+        "Trop d'échecs d'authentification depuis cette adresse : réessayez dans "
+        f"{wait} s avec un jeton valide.",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _note_auth_failure() -> None:
+    limiter = current_app.extensions[LIMITER_EXTENSION]
+    item = parse_limit(current_app.config["API_FAILED_AUTH_LIMIT"])
+    limiter.limiter.hit(item, *_keys(FAILED_AUTH, _address()))
 
 
 def _body_problem():
@@ -184,6 +244,14 @@ def _journal(client, status: int, refused: bool = False) -> None:
         raise
 
 
+def _journal_refused_auth(reason: str, *, throttled: bool = False) -> None:
+    details = {"route": request.url_rule.rule, "reason": reason}
+    if throttled:
+        details["throttled"] = True
+    record(None, "api.auth_refused", outcome=AuditOutcome.REFUSED, details=details)
+    db.session.commit()
+
+
 def client_required(scope):
     """The view answers only a valid bearer token holding ``scope`` (401/403/429
     otherwise); its call is journaled, refusals included."""
@@ -191,16 +259,15 @@ def client_required(scope):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
+            blocked = _auth_blocked()
+            if blocked is not None:
+                _journal_refused_auth("Trop d'échecs d'authentification.", throttled=True)
+                return blocked
             try:
                 client = authenticate(request.headers.get("Authorization"), today=today_paris())
             except AuthenticationFailed as failed:
-                record(
-                    None,
-                    "api.auth_refused",
-                    outcome=AuditOutcome.REFUSED,
-                    details={"route": request.url_rule.rule, "reason": failed.reason},
-                )
-                db.session.commit()
+                _note_auth_failure()
+                _journal_refused_auth(failed.reason)
                 return problem(401, failed.reason, headers={"WWW-Authenticate": "Bearer"})
             response = _limited(client)
             if response is None and not client.has_scope(scope):

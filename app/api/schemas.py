@@ -91,6 +91,13 @@ class RentLinesResultSchema(Schema):
     lines = fields.Integer(required=True)
     created = fields.Integer(required=True)
     updated = fields.Integer(required=True)
+    unchanged = fields.Integer(
+        required=True, metadata={"description": "Lignes identiques à ce qui était enregistré."}
+    )
+    out_of_programme = fields.Integer(
+        required=True,
+        metadata={"description": "Lignes de baux non suivis dans Ancrage, mises de côté."},
+    )
     months = fields.List(fields.String(), required=True)
 
 

@@ -94,6 +94,8 @@ def post_rent_lines(payload):
         "lines": report.rows,
         "created": report.created,
         "updated": report.updated,
+        "unchanged": report.unchanged,
+        "out_of_programme": report.out_of_programme,
         "months": [month.strftime("%Y-%m") for month in report.months],
     }
     if key is not None:

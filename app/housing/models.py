@@ -26,11 +26,22 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from app.bounds import BALANCE, MONEY, SURFACE
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
 from app.households.models import LabelledEnum
+
+
+def _lease_key(reference: str | None) -> str | None:
+    from app.housing.rent_import.references import reference_key
+
+    return reference_key(reference) or None
+
+
+def _reference_key_default(context) -> str | None:
+    """The key of an occupancy inserted without one (a bulk insert)."""
+    return _lease_key(context.get_current_parameters().get("lease_reference"))
 
 
 class Typology(LabelledEnum):
@@ -140,6 +151,7 @@ class Occupancy(VersionedMixin, db.Model):
             postgresql_where=text("end_on IS NULL"),
         ),
         Index("ix_occupancy_lease_reference", "lease_reference"),
+        Index("ix_occupancy_lease_reference_key", "lease_reference_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, info={"audience": "internal"})
@@ -152,6 +164,11 @@ class Occupancy(VersionedMixin, db.Model):
     lease_type: Mapped[str] = mapped_column(String(25), info={"audience": "tenancy"})
     # The landlord's own reference for the lease: the key of the monthly rent-account import.
     lease_reference: Mapped[str | None] = mapped_column(String(40), info={"audience": "tenancy"})
+    # ``rent_import.reference_key(lease_reference)``, kept with it (``_keep_reference_key``,
+    # and the default for bulk inserts): the import looks a batch's references up by it.
+    lease_reference_key: Mapped[str | None] = mapped_column(
+        String(80), default=_reference_key_default, info={"audience": "internal"}
+    )
     start_on: Mapped[date] = mapped_column(Date, info={"audience": "tenancy"})
     end_on: Mapped[date | None] = mapped_column(Date, info={"audience": "tenancy"})
     end_reason: Mapped[str | None] = mapped_column(String(200), info={"audience": "tenancy"})
@@ -170,6 +187,11 @@ class Occupancy(VersionedMixin, db.Model):
     reviews = relationship(
         "LeaseReview", lazy="selectin", order_by="LeaseReview.held_on", cascade="all, delete-orphan"
     )
+
+    @validates("lease_reference")
+    def _keep_reference_key(self, _name, value):
+        self.lease_reference_key = _lease_key(value)
+        return value
 
     @property
     def lease_type_label(self) -> str:

@@ -104,7 +104,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(ReferralStatusChange, parent=("referral_id", Referral)),
     Declared(TripartiteMeeting),
     Declared(Appointment, strings=("place",)),
-    Declared(Occupancy, strings=("lease_reference", "end_reason")),
+    Declared(Occupancy, strings=("lease_reference", "lease_reference_key", "end_reason")),
     Declared(LeaseReview, parent=("occupancy_id", Occupancy)),
     Declared(RentAccountSnapshot, parent=("occupancy_id", Occupancy)),
     Declared(RepaymentPlan, parent=("occupancy_id", Occupancy)),

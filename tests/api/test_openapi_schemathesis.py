@@ -26,7 +26,7 @@ CHECKS = (
 
 @pytest.fixture
 def app_config():
-    return {"API_RATE_LIMIT": "100000 per minute"}
+    return {"API_RATE_LIMIT": "100000 per minute", "API_FAILED_AUTH_LIMIT": "100000 per minute"}
 
 
 @pytest.fixture

@@ -48,3 +48,58 @@ def test_a_client_past_its_limit_gets_429_others_do_not(client, landlord_world, 
     assert "3 per minute" in refused.json["detail"]
     other = make_client(landlord_world["landlord"]).token
     assert client.get("/api/v1/tenancies", headers=bearer(other)).status_code == 200
+
+
+ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}
+ELSEWHERE = {"REMOTE_ADDR": "198.51.100.20"}
+
+
+@pytest.fixture
+def failed_auth_limit(app):
+    app.config["API_FAILED_AUTH_LIMIT"] = "3 per 10 minute"
+
+
+def test_an_address_guessing_tokens_is_refused_and_valid_clients_elsewhere_are_not(
+    client, landlord_world, token, failed_auth_limit
+):
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEntry
+    from app.db import db
+
+    def call(headers, address):
+        return client.get("/api/v1/tenancies", headers=headers, environ_base=address)
+
+    guesses = [call(bearer(f"anc_{n:08x}_{'0' * 43}"), ATTACKER).status_code for n in range(3)] + [
+        call({}, ATTACKER).status_code
+    ]
+    assert guesses == [401, 401, 401, 429]
+    refused = call(bearer("anc_deadbeef_faux"), ATTACKER)
+    assert refused.status_code == 429 and refused.content_type == "application/problem+json"
+    assert "Trop d'échecs d'authentification" in refused.json["detail"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    # Past the limit, the token is not even checked: a guess that happens to be right is
+    # refused like the others.
+    assert call(bearer(token), ATTACKER).status_code == 429
+    # Elsewhere, valid clients work and a wrong token is still a plain 401.
+    assert call(bearer(token), ELSEWHERE).status_code == 200
+    assert call(bearer("anc_deadbeef_faux"), ELSEWHERE).status_code == 401
+    throttled = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "api.auth_refused")
+    ).all()
+    assert sum(1 for entry in throttled if entry.details.get("throttled")) == 3
+
+
+def test_a_malformed_limit_stops_the_app_at_start(database_url):
+    from app import create_app
+    from app.config import ConfigurationError
+    from tests.conftest import BASE_CONFIG
+
+    with pytest.raises(ConfigurationError, match="API_FAILED_AUTH_LIMIT illisible"):
+        create_app(
+            {
+                **BASE_CONFIG,
+                "DATABASE_URL": database_url,
+                "API_FAILED_AUTH_LIMIT": "vingt par minute",
+            }
+        )

@@ -219,3 +219,47 @@ def test_another_landlords_reference_is_set_aside_like_any_unknown_lease(leases)
     assert report.out_of_programme == 1
     assert not any("autre bailleur" in problem.reason for problem in report.problems)
     assert len(db.session.scalars(select(RentAccountSnapshot)).all()) == 1
+
+
+def test_a_batch_finds_a_lease_by_its_reference_as_last_changed(leases):
+    """A batch looks up only its own references, by the key stored with the lease: the key
+    follows the reference when it is changed."""
+    from app.housing.models import Occupancy
+
+    lease = db.session.scalars(select(Occupancy).where(Occupancy.lease_reference == "L-2")).one()
+    lease.lease_reference = "rh 00420"
+    db.session.flush()
+    assert lease.lease_reference_key == "RH420"
+    report = rent_import.import_rent_lines(
+        leases["staff"],
+        leases["landlord"],
+        [
+            {"reference": "RH-0420 ", "month": "2026-10", "balance": 1, "amount_due": 400},
+            {"reference": "Rh420", "month": "2026-09", "balance": 2, "amount_due": 400},
+            {"reference": "L-2", "month": "2026-10", "balance": 3, "amount_due": 400},
+        ],
+        today=date(2026, 11, 27),
+    )
+    assert (report.created, report.out_of_programme) == (1, 2)  # "RH-0420" is not "RH420"
+    written = db.session.scalars(select(RentAccountSnapshot)).one()
+    assert (written.occupancy_id, written.balance_cents) == (lease.id, 200)
+
+
+def test_a_batch_and_a_whole_file_see_the_same_lease_for_a_reused_reference(leases):
+    """After a glissement both leases carry the reference: the current one is written to,
+    whether the landlord's whole index is read (a file) or only the batch's keys (the API)."""
+    from app.housing import services
+    from app.housing.models import LeaseType, Occupancy
+    from app.housing.rent_import.rows import _lease_index
+
+    old = db.session.scalars(select(Occupancy).where(Occupancy.lease_reference == "L-1")).one()
+    old.lease_type = LeaseType.BAIL_GLISSANT
+    db.session.flush()
+    direct = services.record_glissement(
+        leases["staff"], old, version=old.version, glissed_on=date(2026, 6, 1)
+    )
+    organisation_id = leases["landlord"].id
+    whole = _lease_index(organisation_id)
+    keyed = _lease_index(organisation_id, {reference_key("l-01"), "INCONNU"})
+    assert set(keyed) == {"L-1"}
+    assert keyed["L-1"] == whole["L-1"] and keyed["L-1"].occupancy_id == direct.id

@@ -3,8 +3,10 @@ amounts, dates and APL status; every problem of the row is kept, in French."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import and_, case, func, select
 
@@ -32,41 +34,107 @@ class _Lease:
     end_on: date | None
 
 
-def _lease_index(organisation_id: int) -> dict[str, _Lease]:
-    """Every lease of the organisation by its reference's key (``reference_key``), in one
-    query. When a reference was reused (a glissement keeps it), the current lease wins,
-    then the most recent one."""
-    rows = db.session.execute(
-        select(Occupancy.lease_reference, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
+# References looked up per query when only a batch's are wanted (bound parameters: well under
+# SQLite's and PostgreSQL's limits).
+_KEYS_PER_QUERY = 500
+
+
+_LEASE_COLUMNS = (Occupancy.lease_reference_key, Occupancy.id, Occupancy.start_on, Occupancy.end_on)
+# The current lease wins, then the most recent one (the last of the rows of one key).
+_LEASE_ORDER = (Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
+
+
+def _whole_index(organisation_id: int):
+    return (
+        select(*_LEASE_COLUMNS)
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
-        .order_by(Occupancy.end_on.is_(None), Occupancy.start_on, Occupancy.id)
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference_key.is_not(None))
+        .order_by(*_LEASE_ORDER)
     )
-    return {reference_key(ref): _Lease(oid, start, end) for ref, oid, start, end in rows}
+
+
+def _keyed_index(organisation_id: int, keys: list[str]):
+    """The leases of ``keys`` among the organisation's: driven by the key's index (a join
+    on the dwelling would let SQLite walk every dwelling of the landlord instead)."""
+    own_dwelling = (
+        select(Dwelling.id)
+        .where(Dwelling.id == Occupancy.dwelling_id, Dwelling.landlord_id == organisation_id)
+        .exists()
+    )
+    return (
+        select(*_LEASE_COLUMNS)
+        .where(Occupancy.lease_reference_key.in_(keys), own_dwelling)
+        .order_by(*_LEASE_ORDER)
+    )
+
+
+def _lease_index(organisation_id: int, keys: Iterable[str] | None = None) -> dict[str, _Lease]:
+    """The organisation's leases by their reference's key (``reference_key``, stored as
+    ``Occupancy.lease_reference_key``): every one (a whole file), or only those of ``keys``
+    (a batch of lines: indexed lookups, whatever the size of the landlord's portfolio). When
+    a reference was reused (a glissement keeps it), the current lease wins, then the most
+    recent one: all the leases of one key come in the same query, in that order."""
+    if keys is None:
+        queries = [_whole_index(organisation_id)]
+    else:
+        wanted = sorted({key for key in keys if key})
+        queries = [
+            _keyed_index(organisation_id, wanted[i : i + _KEYS_PER_QUERY])
+            for i in range(0, len(wanted), _KEYS_PER_QUERY)
+        ]
+    return {
+        key: _Lease(oid, start, end)
+        for query in queries
+        for key, oid, start, end in db.session.execute(query)
+    }
+
+
+def row_context(
+    organisation_id: int, month: date | None, today: date, keys: Iterable[str] | None = None
+) -> RowContext:
+    """What the rows are checked against: the leases of ``keys`` only when given (and the
+    ambiguous references among them)."""
+    wanted = None if keys is None else list(keys)
+    return RowContext(
+        _lease_index(organisation_id, wanted),
+        month,
+        today,
+        _ambiguous_references(organisation_id, wanted),
+    )
 
 
 # How many colliding references an ambiguity message names.
 _NAMED_COLLISIONS = 5
 
 
-def _ambiguous_references(organisation_id: int) -> dict[str, str]:
+def _ambiguous_references(organisation_id: int, keys: list[str] | None = None) -> dict[str, str]:
     """The keys that two or more different references of the landlord's leases share
-    (``BAIL-0012`` and ``bail-12``) → the French reason given to a row with that key. It
-    names the references of the leases the landlord's staff see (current, household not
-    anonymised: ``visible_households``) and only counts the others. One light query (the
-    distinct references); a second one only when some collide."""
+    (``BAIL-0012`` and ``bail-12``) → the French reason given to a row with that key (only
+    among ``keys`` when given: a batch of lines). It names the references of the leases the
+    landlord's staff see (current, household not anonymised: ``visible_households``) and only
+    counts the others. One grouped query on the stored key; a second one only when some
+    collide."""
     of_landlord = (
-        select(Occupancy.lease_reference)
+        select(Occupancy.lease_reference_key)
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference.is_not(None))
+        .where(Dwelling.landlord_id == organisation_id, Occupancy.lease_reference_key.is_not(None))
+        .group_by(Occupancy.lease_reference_key)
+        .having(func.count(func.distinct(Occupancy.lease_reference)) > 1)
     )
-    keyed = [(reference_key(raw), raw) for raw in db.session.scalars(of_landlord.distinct())]
-    first: dict[str, str] = {}
-    colliding = set()
-    for key, raw in keyed:
-        if first.setdefault(key, raw.strip()) != raw.strip() and key:
-            colliding.add(key)
-    if not colliding:
+    if keys is None:
+        candidates = set(db.session.scalars(of_landlord))
+    else:
+        wanted = sorted({key for key in keys if key})
+        candidates = {
+            key
+            for i in range(0, len(wanted), _KEYS_PER_QUERY)
+            for key in db.session.scalars(
+                of_landlord.where(
+                    Occupancy.lease_reference_key.in_(wanted[i : i + _KEYS_PER_QUERY])
+                )
+            )
+        }
+    if not candidates:
         return {}
     visible = and_(Occupancy.end_on.is_(None), Household.anonymised_at.is_(None))
     rows = db.session.execute(
@@ -75,14 +143,20 @@ def _ambiguous_references(organisation_id: int) -> dict[str, str]:
         .join(Household, Household.id == Occupancy.household_id)
         .where(
             Dwelling.landlord_id == organisation_id,
-            Occupancy.lease_reference.in_([raw for key, raw in keyed if key in colliding]),
+            Occupancy.lease_reference_key.in_(sorted(candidates)),
         )
         .group_by(Occupancy.lease_reference)
     )
-    by_key: dict[str, list[tuple[str, bool]]] = {}
+    by_key: dict[str, dict[str, bool]] = {}
     for reference, seen in rows:
-        by_key.setdefault(reference_key(reference), []).append((reference.strip(), bool(seen)))
-    return {key: _ambiguity(references) for key, references in by_key.items()}
+        # References that differ only by their surrounding spaces are one reference.
+        same = by_key.setdefault(reference_key(reference), {})
+        same[reference.strip()] = same.get(reference.strip(), False) or bool(seen)
+    return {
+        key: _ambiguity(list(references.items()))
+        for key, references in by_key.items()
+        if len(references) > 1
+    }
 
 
 def _ambiguity(references: list[tuple[str, bool]]) -> str:
@@ -98,12 +172,6 @@ def _ambiguity(references: list[tuple[str, bool]]) -> str:
         f"correspond à plusieurs baux : {text} (aux majuscules, espaces et zéros initiaux "
         "près) ; la ligne n'est rattachée à aucun. Faites corriger la référence de l'un de ces "
         "baux dans Ancrage."
-    )
-
-
-def row_context(organisation_id: int, month: date | None, today: date) -> RowContext:
-    return RowContext(
-        _lease_index(organisation_id), month, today, _ambiguous_references(organisation_id)
     )
 
 
@@ -212,13 +280,16 @@ def _days(cell: dict, today: date, reasons: list) -> dict[str, date | None]:
     return days
 
 
+@lru_cache(maxsize=256)
+def _apl_status(value: str) -> str | None:
+    """The APL status a cell's value stands for (a file or a batch repeats a handful)."""
+    return _APL_VALUES.get(_normalise_header(value))
+
+
 def _apl(value, reasons: list) -> str | None:
     if _is_blank(value):
         return None
-    # The usual words ("oui", "maintenue") first; the full normalisation (accents,
-    # punctuation, spaces) only for the others.
-    apl = _APL_VALUES.get(value.strip().lower()) if isinstance(value, str) else None
-    apl = apl or _APL_VALUES.get(_normalise_header(value))
+    apl = _apl_status(str(value))
     if apl is None:
         reasons.append(f"APL illisible (« {shown(value)} », attendu maintenue, suspendue ou sans)")
     return apl

@@ -15,7 +15,7 @@ from app import metrics
 from app.audit.services import record
 from app.db import db
 from app.errors import DomainError
-from app.formatting import format_date
+from app.formatting import format_date, today_paris
 from app.housing.models import Dwelling, Occupancy, RentAccountSnapshot, refresh_tenancy_figures
 from app.housing.rent_import.history import (
     RentImport,
@@ -25,10 +25,14 @@ from app.housing.rent_import.history import (
 )
 from app.housing.rent_import.limits import FileRefused
 from app.housing.rent_import.reader import check_lines, read_rent_accounts, report_progress
+from app.housing.rent_import.references import reference_key
+from app.housing.rent_import.rows import row_context
 from app.housing.rent_import.summary import ImportRejected, ImportReport
 from app.sql import upsert
 
 _WRITE_CHUNK = 5000
+# Up to this many lines, ``import_rent_lines`` looks up only their references.
+_KEYED_LOOKUP_MAX = 20_000
 _COMPARED = (
     "balance_cents",
     "amount_due_cents",
@@ -73,20 +77,46 @@ def _upsert_statement():
     )
 
 
-def _existing_snapshots(organisation_id: int, months: tuple[date, ...]) -> dict[tuple, tuple]:
+# Up to this many leases, the stored accounts compared are looked up by lease (a batch of
+# the API); beyond, the landlord's whole months are read at once (a file).
+_KEYED_SNAPSHOTS_MAX = 5_000
+_IDS_PER_QUERY = 500
+
+
+def _existing_snapshots(
+    organisation_id: int, months: tuple[date, ...], occupancy_ids: set[int]
+) -> dict[tuple, tuple]:
+    """The stored accounts of these months that the rows may change. For a batch, looked up
+    by lease (the ids come from the landlord's own leases, ``rows._lease_index``), whatever
+    the landlord has already stored for the month; for a file, the landlord's months are
+    read at once."""
     columns = [getattr(RentAccountSnapshot, name) for name in _COMPARED]
-    rows = db.session.execute(
-        select(RentAccountSnapshot.occupancy_id, RentAccountSnapshot.month, *columns)
-        .join(Occupancy, Occupancy.id == RentAccountSnapshot.occupancy_id)
-        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
-        .where(Dwelling.landlord_id == organisation_id, RentAccountSnapshot.month.in_(months))
+    query = select(RentAccountSnapshot.occupancy_id, RentAccountSnapshot.month, *columns).where(
+        RentAccountSnapshot.month.in_(months)
     )
-    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
+    if len(occupancy_ids) <= _KEYED_SNAPSHOTS_MAX:
+        ids = sorted(occupancy_ids)
+        # Without the joins: SQLite would otherwise walk every dwelling of the landlord.
+        queries = [
+            query.where(RentAccountSnapshot.occupancy_id.in_(ids[i : i + _IDS_PER_QUERY]))
+            for i in range(0, len(ids), _IDS_PER_QUERY)
+        ]
+    else:
+        queries = [
+            query.join(Occupancy, Occupancy.id == RentAccountSnapshot.occupancy_id)
+            .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+            .where(Dwelling.landlord_id == organisation_id)
+        ]
+    return {
+        (row[0], row[1]): tuple(row[2:]) for query in queries for row in db.session.execute(query)
+    }
 
 
 def count_changes(organisation_id: int, report: ImportReport, values: list[dict]) -> list[dict]:
     """Set the report's created / updated / unchanged counts; return the rows that change."""
-    existing = _existing_snapshots(organisation_id, report.months)
+    existing = _existing_snapshots(
+        organisation_id, report.months, {value["occupancy_id"] for value in values}
+    )
     changed = []
     report.created = report.updated = report.unchanged = 0
     for value in values:
@@ -146,10 +176,15 @@ def write_rent_accounts(
     return report
 
 
+def _user_id(actor) -> int | None:
+    """The person who imported: none for an API client (its id is not a user's)."""
+    return None if getattr(actor, "is_api_client", False) else getattr(actor, "id", None)
+
+
 def _record_history(actor, organisation, report: ImportReport, via: str, source) -> None:
     entry = RentImport(
         organisation_id=organisation.id,
-        user_id=getattr(actor, "id", None),
+        user_id=_user_id(actor),
         via=via,
         file_name=(source.file_name or "")[:255] or None,
         file_hash=source.file_hash,
@@ -188,12 +223,22 @@ def import_rent_lines(
     to raw values — text as in the file (``1 234,56``, ``(12,50)``, ``01.03.2026``) or
     numbers and dates; lines are numbered from 1 in the problems. Lines of leases Ancrage
     does not follow are set aside (``report.out_of_programme``); another landlord's lease
-    or any bad line → ``ImportRejected`` and nothing is written. Never commits."""
+    or any bad line → ``ImportRejected`` and nothing is written. Up to ``_KEYED_LOOKUP_MAX``
+    lines, only their own leases are looked up (``Occupancy.lease_reference_key``), so a
+    batch costs the same whatever the landlord's portfolio. Never commits."""
     report = ImportReport(file_format=via)
     numbered = ((number, line) for number, line in enumerate(lines, start=1))
+    # A batch looks up only its own references (indexed); a file-sized list reads the
+    # landlord's whole index once, as a file does.
+    keys = (
+        {reference_key(line.get("reference")) for line in lines}
+        if len(lines) <= _KEYED_LOOKUP_MAX
+        else None
+    )
+    context = row_context(organisation.id, month, today or today_paris(), keys)
     try:
         values = check_lines(
-            organisation.id, numbered, report, month=month, today=today, progress=progress
+            organisation.id, numbered, report, month=month, progress=progress, context=context
         )
     except FileRefused as refused:
         report.file_problems.append(refused.message)
