@@ -67,3 +67,8 @@ CALLED_BY_THE_API_FRAMEWORK = (
     AncrageApi._register_error_handlers,
     _AncrageGroup._load_plugin_commands,  # called by click's FlaskGroup
 )
+
+# SQLAlchemy calls the ``@validates`` methods of a model when the column is set.
+from app.documents.models import Document  # noqa: E402
+
+CALLED_BY_SQLALCHEMY = (Document._derive_audience,)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 
@@ -157,18 +158,24 @@ def _downscaled(data: bytes, content_type: str, shown: str) -> tuple[bytes, str]
     its longer side at most ``MAX_IMAGE_SIDE`` pixels."""
     from PIL import Image, ImageOps
 
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
-            if max(image.size) > MAX_IMAGE_SIDE:
-                image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
-            out = io.BytesIO()
-            if content_type == JPEG or image.mode not in ("RGB", "RGBA", "L", "P", "LA"):
-                image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-                return out.getvalue(), JPEG
-            image.save(out, "PNG" if content_type == PNG else "WEBP", optimize=True)
-            return out.getvalue(), content_type
+        with warnings.catch_warnings():
+            # Between one and two times the bound Pillow only warns: refuse there too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                # Read from the header, before any pixel is decoded (Pillow's own global
+                # bound stays as it is for the rest of the application).
+                if opened.width * opened.height > MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError(opened.size)
+                image = ImageOps.exif_transpose(opened)
+        if max(image.size) > MAX_IMAGE_SIDE:
+            image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+        out = io.BytesIO()
+        if content_type == JPEG or image.mode not in ("RGB", "RGBA", "L", "P", "LA"):
+            image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+            return out.getvalue(), JPEG
+        image.save(out, "PNG" if content_type == PNG else "WEBP", optimize=True)
+        return out.getvalue(), content_type
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DomainError(
             f"« {shown} » est une image beaucoup trop grande pour être lue sans risque. "
