@@ -186,7 +186,12 @@ def test_the_lock_refuses_a_second_holder_in_the_same_process(app, tmp_path):
 def test_jobs_are_registered_once_with_safe_defaults(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"reminders.sweep", "reminders.digest", "retention.anonymise"}
+    assert set(jobs) == {
+        "reminders.sweep",
+        "reminders.digest",
+        "retention.anonymise",
+        "documents.sweep_orphans",
+    }
     # The nightly backup is registered but off unless BACKUP_NIGHTLY (tests/backups).
     assert set(jobs) == {j.id for j in JOBS if j.enabled_by is None}
     retention = {f.name: str(f) for f in jobs["retention.anonymise"].trigger.fields}
