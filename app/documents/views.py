@@ -31,7 +31,6 @@ from app.documents.storage import document_store
 from app.errors import DomainError
 from app.forms import apply_domain_error, commit_service
 from app.households.file import open_household_file
-from app.households.queries import get_household_or_404
 from app.http import int_arg
 from app.permissions import Permission, permission_required
 from app.uploads import megabytes, upload_limit
@@ -148,7 +147,7 @@ def upload(household_id: int):
 def download(household_id: int, document_id: int):
     """The document's bytes, for a viewer who may see it (404 otherwise). Recorded in the
     journal before it is sent."""
-    household = get_household_or_404(current_user, household_id)
+    household = open_household_file(household_id, document=document_id)
     document = get_document_or_404(current_user, household, document_id)
     store = document_store()
     if not store.exists(document.sha256):
