@@ -15,6 +15,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.documents.models import CATEGORY_AUDIENCE, Document, DocumentCategory
 from app.errors import DomainError, NotAllowed, check_version
+from app.households.file_registry import provided
 from app.permissions import Permission, has_permission
 
 TITLE_MAX = 200
@@ -99,6 +100,7 @@ def add_documents(
     db.session.flush()
     for document in documents:
         document.lineage_id = document.id
+    _certificate_received(household.id, chosen, valid_until)
     record(
         actor,
         "document.uploaded",
@@ -107,6 +109,14 @@ def add_documents(
         details={"documents": [d.id for d in documents], "category": chosen.value},
     )
     return documents
+
+
+def _certificate_received(household_id: int, category, valid_until: date | None) -> None:
+    """An insurance certificate saying until when it is valid settles the yearly reminder
+    (app.reminders, when installed: the next one is due from that date)."""
+    resolve = provided("resolve_insurance_reminders")
+    if category == DocumentCategory.ASSURANCE and valid_until is not None and resolve:
+        resolve(household_id)
 
 
 def replace_document(
@@ -148,6 +158,7 @@ def replace_document(
     document.replaced_at = newer.uploaded_at
     db.session.add(newer)
     db.session.flush()
+    _certificate_received(document.household_id, document.category, valid_until)
     record(
         actor,
         "document.replaced",
