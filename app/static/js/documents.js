@@ -1,9 +1,10 @@
 /* The Documents tab's upload (templates/documents/household.html): shows the progress of the
    sending. Without it the form posts as usual; with it the same POST goes through
    XMLHttpRequest to follow its upload progress. When the server answers with the tab (the
-   upload was recorded), that page is shown; when it refuses the files (400, 413), the
-   form is posted again the ordinary way so that the browser shows the refusal (nothing was
-   stored the first time). */
+   upload was recorded), the tab is opened again (its "ajouté" message was read by the
+   request that followed the redirect: the new documents listed say it); when it refuses
+   the files (400, 413), the form is posted again the ordinary way so that the browser shows
+   the refusal (nothing was stored the first time). */
 (function () {
   "use strict";
 
@@ -31,11 +32,8 @@
     });
     request.addEventListener("load", function () {
       if (request.status === 200) {
-        // The tab the recorded upload led to, with its message (the tab and the form share
-        // their address, so the address bar stays right).
-        document.open();
-        document.write(request.responseText);
-        document.close();
+        // Recorded: the tab again, with the new documents listed.
+        window.location.assign(request.responseURL || form.action);
         return;
       }
       form.dataset.sending = "plain";
