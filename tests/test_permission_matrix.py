@@ -336,7 +336,7 @@ MATRIX: dict[str, Case] = {
     # insurance certificate (landlord audience) uploaded by the travailleur social, whom
     # the coordinator may also delete for; landlord staff see it but may not delete it.
     "documents.household GET": Case(H + "/documents", household_file()),
-    "documents.upload POST": Case(H + "/documents", household_file(ok=400)),
+    "documents.household POST": Case(H + "/documents", household_file(ok=400)),
     "documents.download GET": Case(H + "/documents/{w.document.id}", household_file()),
     "documents.replace GET": Case(H + "/documents/{w.document.id}/remplacer", household_file()),
     "documents.replace POST": Case(H + "/documents/{w.document.id}/remplacer", household_file()),

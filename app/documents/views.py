@@ -32,7 +32,7 @@ from app.errors import DomainError
 from app.forms import apply_domain_error, commit_service
 from app.households.file import open_household_file
 from app.http import int_arg
-from app.permissions import Permission, permission_required
+from app.permissions import Permission, has_permission, permission_required
 from app.uploads import megabytes, upload_limit
 
 bp = Blueprint("documents", __name__)
@@ -77,12 +77,6 @@ def _page(household, form=None):
     )
 
 
-@bp.route("/menages/<int:household_id>/documents")
-@permission_required(VIEW)
-def household(household_id: int):
-    return _page(open_household_file(household_id))
-
-
 def _uploads() -> list:
     """The chosen files of both inputs (camera and files); empty inputs left out."""
     files = request.files.getlist("photos") + request.files.getlist("files")
@@ -104,12 +98,17 @@ def _prepared(max_files: int | None = None):
     )
 
 
-@bp.route("/menages/<int:household_id>/documents", methods=["POST"])
+@bp.route("/menages/<int:household_id>/documents", methods=["GET", "POST"])
 @upload_limit("DOCUMENTS_MAX_REQUEST_BYTES")
 @takes_write_lock_late  # files are read, checked and stored before the first write
-@permission_required(*UPLOAD)
-def upload(household_id: int):
+@permission_required(VIEW)
+def household(household_id: int):
+    """The tab (GET) and its upload form (POST)."""
     household = open_household_file(household_id)
+    if request.method == "GET":
+        return _page(household)
+    if not has_permission(current_user, Permission.UPLOAD_DOCUMENTS):
+        abort(403)
     form = _upload_form(household)
     if not form.validate_on_submit():
         return _page(household, form), 400
