@@ -74,3 +74,8 @@ CALLED_BY_THE_API_FRAMEWORK = (
 from app.housing.models import Occupancy  # noqa: E402
 
 CALLED_BY_SQLALCHEMY_VALIDATES = (Occupancy._keep_reference_key,)
+
+# SQLAlchemy calls the ``@validates`` methods of a model when the column is set.
+from app.documents.models import Document  # noqa: E402
+
+CALLED_BY_SQLALCHEMY = (Document._derive_audience,)

@@ -18,6 +18,7 @@ MODELS = (
     "app.agenda.models",
     "app.audit.models",
     "app.auth.models",
+    "app.documents.models",
     "app.households.models",
     "app.housing.models",
     "app.housing.rent_import.history",  # RentImport, RentImportProfile
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     "app.agenda.views",
     "app.audit.views",
     "app.auth.views",
+    "app.documents.views",
     "app.health.views",
     "app.home.views",
     "app.households.views",
@@ -64,6 +66,7 @@ FILE_CONTRIBUTIONS = (
     "app.support.file",
     "app.interventions.file",
     "app.partners.file",
+    "app.documents.file",
     "app.reminders.file",
     "app.reports.file",
     "app.retention.file",

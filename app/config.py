@@ -134,6 +134,13 @@ class DefaultConfig:
     # An uploaded extract waits this long for its "Importer" (instance/rent-imports), then the
     # hourly job housing.staged_imports removes it (app/housing/jobs.py).
     RENT_IMPORT_STAGED_HOURS = 24
+    # Documents of the household file (docs/documents.md): the folder of the stored files
+    # (None: instance/documents; shared storage when several servers run), the size of one
+    # file, the files of one upload, and the body of an upload request (every file at once).
+    DOCUMENTS_FOLDER = None
+    DOCUMENTS_MAX_BYTES = 10 * 1024 * 1024
+    DOCUMENTS_MAX_FILES = 10
+    DOCUMENTS_MAX_REQUEST_BYTES = 100 * 1024 * 1024
     PROXY_FIX = False
     # The JSON API (app/api, docs/api.md): calls per client (a limits string), body size of
     # a POST; Flask-Limiter's storage ("memory://", or "redis://host:6379/0" shared by every

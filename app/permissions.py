@@ -65,6 +65,10 @@ class Permission(StrEnum):
     RECORD_INTERVENTIONS = "record_interventions"
     MANAGE_MEASURES = "manage_measures"
     REFER_TO_PARTNERS = "refer_to_partners"
+    # Documents of the household file: upload and replace (in the categories the user
+    # reads), and delete a document someone else uploaded
+    UPLOAD_DOCUMENTS = "upload_documents"
+    DELETE_ANY_DOCUMENT = "delete_any_document"
     VIEW_PARTNERS = "view_partners"
     MANAGE_PARTNERS = "manage_partners"
     # Coordination
@@ -110,6 +114,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REFER_TO_PARTNERS,
             P.VIEW_PARTNERS,
             P.MANAGE_PARTNERS,
+            P.UPLOAD_DOCUMENTS,
+            P.DELETE_ANY_DOCUMENT,
             P.VIEW_CASELOADS,
             P.REASSIGN_HOUSEHOLDS,
             P.VIEW_INDICATORS,
@@ -131,6 +137,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_MEASURES,
             P.REFER_TO_PARTNERS,
             P.VIEW_PARTNERS,
+            P.UPLOAD_DOCUMENTS,
             P.VIEW_REMINDERS,
         }
     ),
@@ -142,6 +149,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_LEASES,
             P.RECORD_GLA_ACTIONS,
             P.IMPORT_RENT_ACCOUNTS,
+            P.UPLOAD_DOCUMENTS,
             P.VIEW_REMINDERS,
             P.MANAGE_API_CLIENTS,
             P.EXPORT_TENANCIES,

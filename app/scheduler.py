@@ -166,6 +166,13 @@ JOBS: tuple[ScheduledJob, ...] = (
         {"minute": 45},
         hourly_slot,
     ),
+    # Files written by an upload whose row never committed (docs/documents.md).
+    ScheduledJob(
+        "documents.sweep_orphans",
+        "app.documents.jobs:sweep_orphans",
+        {"hour": 4, "minute": 10},
+        daily_slot,
+    ),
     # Off unless BACKUP_NIGHTLY is true (docs/security.md, "Backups").
     ScheduledJob(
         "backups.nightly",

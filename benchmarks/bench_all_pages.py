@@ -53,6 +53,10 @@ NOT_PAGES = {
     "api_v1.get_tenancies": "JSON API, called with an API client's token (benchmarks/bench_api.py)",
     "housing.import_preview": "the preview of an uploaded extract, named by its hash "
     "(benchmarks/bench_portfolio.py times it on 200,000 rows)",
+    "documents.download": "a document's bytes, not a page; the national generator creates no "
+    "documents yet (the household's Documents tab is benchmarked)",
+    "documents.replace": "one document's form: the national generator creates no documents yet",
+    "documents.delete": "one document's form: the national generator creates no documents yet",
     "agenda.appointment": "one appointment: the national generator creates none yet "
     "(« Ma semaine » and the household's Rendez-vous tab are benchmarked)",
 }

@@ -104,8 +104,12 @@ def app_config():
 
 
 @pytest.fixture
-def app(database_url, app_config):
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, **app_config})
+def app(database_url, app_config, tmp_path):
+    # Documents' files go to the test's own folder (never tests/instance/).
+    documents = str(tmp_path / "documents")
+    app = create_app(
+        {**BASE_CONFIG, "DATABASE_URL": database_url, "DOCUMENTS_FOLDER": documents, **app_config}
+    )
     app.test_client_class = CsrfClient
     with app.app_context():
         yield app

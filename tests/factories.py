@@ -397,3 +397,29 @@ def make_appointment(household, for_user, **values):
     db.session.add(appointment)
     db.session.flush()
     return appointment
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def make_document(household, uploaded_by=None, *, content: bytes = PDF_BYTES, **values):
+    """A document of ``household`` whose bytes are in the app's document store."""
+    from app.documents.models import Document
+    from app.documents.storage import document_store
+
+    digest = document_store().put(content)
+    document = Document(
+        household_id=household.id,
+        category=values.pop("category", "assurance"),
+        title=values.pop("title", "Attestation d'assurance"),
+        original_name=values.pop("original_name", "attestation.pdf"),
+        content_type=values.pop("content_type", "application/pdf"),
+        size_bytes=len(content),
+        sha256=digest,
+        uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
+        **values,
+    )
+    db.session.add(document)
+    db.session.flush()
+    document.lineage_id = document.id
+    return document

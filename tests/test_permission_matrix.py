@@ -332,6 +332,20 @@ MATRIX: dict[str, Case] = {
     ),
     # partners: the household's tab (meetings shown to the landlord), referrals and meetings
     "partners.household GET": Case(H + "/partenaires", household_file()),
+    # Documents: an empty upload is refused (400, the form shown again); w.document is an
+    # insurance certificate (landlord audience) uploaded by the travailleur social, whom
+    # the coordinator may also delete for; landlord staff see it but may not delete it.
+    "documents.household GET": Case(H + "/documents", household_file()),
+    "documents.household POST": Case(H + "/documents", household_file(ok=400)),
+    "documents.download GET": Case(H + "/documents/{w.document.id}", household_file()),
+    "documents.replace GET": Case(H + "/documents/{w.document.id}/remplacer", household_file()),
+    "documents.replace POST": Case(H + "/documents/{w.document.id}/remplacer", household_file()),
+    "documents.delete GET": Case(
+        H + "/documents/{w.document.id}/supprimer", {**household_file(), "bailleur": 403}
+    ),
+    "documents.delete POST": Case(
+        H + "/documents/{w.document.id}/supprimer", {**household_file(), "bailleur": 403}
+    ),
     "partners.refer GET": Case(H + "/partenaires/orientations/nouvelle", household_social()),
     "partners.refer POST": Case(H + "/partenaires/orientations/nouvelle", household_social()),
     "partners.update_referral GET": Case(

@@ -191,6 +191,7 @@ def test_jobs_are_registered_once_with_safe_defaults(app):
         "reminders.digest",
         "retention.anonymise",
         "housing.staged_imports",
+        "documents.sweep_orphans",
     }
     # The nightly backup is registered but off unless BACKUP_NIGHTLY (tests/backups).
     assert set(jobs) == {j.id for j in JOBS if j.enabled_by is None}

@@ -68,7 +68,15 @@ def build_world() -> SimpleNamespace:
     _reminders(w)
     _api(w)
     _agenda(w)
+    _documents(w)
     return w
+
+
+def _documents(w: SimpleNamespace) -> None:
+    """An insurance certificate (landlord audience) uploaded by the travailleur social."""
+    from tests.factories import make_document
+
+    w.document = make_document(w.household, w.users["travailleur_social"])
 
 
 def _api(w: SimpleNamespace) -> None:

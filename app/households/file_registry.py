@@ -106,7 +106,9 @@ class FileRegistry:
         ``provided``): ``intensity_choices`` (support's configured levels, for the diagnostic),
         ``due_for_anonymisation`` (retention's rule, for the list's filter and flag),
         ``resolve_contact_reminders`` (reminders, called when a visit is recorded),
-        ``intervention_saved`` (reminders: a visit's next action as a reminder)."""
+        ``intervention_saved`` (reminders: a visit's next action as a reminder),
+        ``resolve_insurance_reminders`` (reminders, called when an insurance certificate with
+        its validity end is uploaded to the documents)."""
         if name in self.services:
             raise ValueError(f"service {name!r} provided twice")
         self.services[name] = service

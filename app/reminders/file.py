@@ -1,5 +1,6 @@
 """Reminders' part of the household file (registered by create_app)."""
 
+from app.reminders.models import INSURANCE_RULE
 from app.reminders.next_actions import intervention_saved
 from app.reminders.services import resolve_for_household
 
@@ -10,7 +11,14 @@ def resolve_contact_reminders(household_id: int) -> int:
     return resolve_for_household(household_id, rule_codes={"contact_retard", "sans_contact"})
 
 
+def resolve_insurance_reminders(household_id: int) -> int:
+    """An insurance certificate with its validity end was uploaded: close the household's
+    insurance reminder at once (the next one is due from that date)."""
+    return resolve_for_household(household_id, rule_codes={INSURANCE_RULE})
+
+
 def register(registry) -> None:
     registry.add_tab(50, "reminders.household", "Rappels")
     registry.provide("resolve_contact_reminders", resolve_contact_reminders)
     registry.provide("intervention_saved", intervention_saved)
+    registry.provide("resolve_insurance_reminders", resolve_insurance_reminders)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from app.documents.models import Document, DocumentCategory
 from app.households.models import Household, HouseholdStage
 from app.housing.models import (
     Dwelling,
@@ -53,7 +54,7 @@ from app.reminders.models import (
     PROJECT_ACCESS_RULE,
     REASSIGNMENT_RULE,
 )
-from app.sql import shift, shift_by_column
+from app.sql import greatest, shift, shift_by_column
 from app.support.models import Measure, PostExitCheck
 from app.support.queries import household_intensity, open_measures
 
@@ -313,20 +314,38 @@ def arrears_without_plan(today: date, s: dict[str, int]) -> Select:
 
 def insurance_certificate(today: date, s: dict[str, int]) -> Select:
     """The yearly insurance certificate: 12 months after the last one recorded as a GLA
-    action, or after the lease started."""
+    action, or after the lease started — or, when a certificate uploaded to the household's
+    documents says until when it is valid, that date if it is later."""
     last = (
         select(GlaAction.occupancy_id, func.max(GlaAction.done_on).label("done_on"))
         .where(GlaAction.kind == GlaActionKind.ATTESTATION_ASSURANCE)
         .group_by(GlaAction.occupancy_id)
         .subquery()
     )
-    due = shift(func.coalesce(last.c.done_on, Occupancy.start_on), months=12)
+    certificate = (
+        select(Document.household_id, func.max(Document.valid_until).label("valid_until"))
+        .where(
+            Document.category == DocumentCategory.ASSURANCE,
+            Document.valid_until.is_not(None),
+            Document.replaced_at.is_(None),
+            Document.deleted_at.is_(None),
+            Document.sha256.is_not(None),
+        )
+        .group_by(Document.household_id)
+        .subquery()
+    )
+    yearly = shift(func.coalesce(last.c.done_on, Occupancy.start_on), months=12)
+    due = case(
+        (certificate.c.valid_until.is_(None), yearly),
+        else_=greatest(yearly, certificate.c.valid_until),
+    )
     query = (
         select(
             *_columns(Occupancy.household_id, Occupancy.id, due, landlord_id=Dwelling.landlord_id)
         )
         .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
         .outerjoin(last, last.c.occupancy_id == Occupancy.id)
+        .outerjoin(certificate, certificate.c.household_id == Occupancy.household_id)
         .where(Occupancy.end_on.is_(None))
     )
     return _due_within(query, today, s["insurance_lead_days"])

@@ -19,6 +19,9 @@ from sqlalchemy import Text, func, select
 from app.agenda.models import Appointment
 from app.audit.services import record
 from app.db import db
+from app.documents.models import Document
+from app.documents.services import destroy_household_files
+from app.documents.storage import document_store
 from app.households.models import (
     Adhesion,
     Consent,
@@ -111,6 +114,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(GlaAction, parent=("occupancy_id", Occupancy)),
     Declared(ProcedureStage, parent=("occupancy_id", Occupancy), strings=("comment",)),
     Declared(Reminder, strings=("title",)),
+    Declared(Document, strings=("title", "original_name")),
 )
 
 
@@ -227,6 +231,9 @@ def anonymise(household: Household, now: datetime) -> int:
         if member.birth_on is not None and (member.birth_on.month, member.birth_on.day) != (1, 1):
             member.birth_on = date(member.birth_on.year, 1, 1)  # the year only
             changed += 1
+    # The documents' bytes leave the disk with the file (a content another household's live
+    # document shares stays: it is stored once).
+    destroy_household_files(household.id, document_store())
     household.anonymised_at = now
     return changed
 

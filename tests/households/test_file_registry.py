@@ -45,6 +45,7 @@ def test_the_application_registers_every_domain(app):
         "Logement",
         "Partenaires",
         "Rendez-vous",
+        "Documents",
         "Rappels",
         "Composition",
         "Consentements",
@@ -69,4 +70,5 @@ def test_the_application_registers_every_domain(app):
         "intervention_saved",
         "appointment_held",
         "appointment_visit_prefill",
+        "resolve_insurance_reminders",
     }

@@ -221,6 +221,44 @@ def test_insurance_certificate_every_year(app, team):
     assert open_keys("attestation_assurance") == [(household.id, date(2026, 9, 3), landlord(team))]
 
 
+def test_an_uploaded_certificate_with_its_validity_end_closes_the_reminder(app, team):
+    from app.documents.services import StoredFile, add_documents
+
+    household, _ = _lease(team)  # lease started 1 September 2024
+    sweep_on(date(2025, 8, 17))
+    assert open_keys("attestation_assurance") == [(household.id, date(2025, 9, 1), landlord(team))]
+    staff = team.landlord_staff
+    certificate = StoredFile("attestation.pdf", "application/pdf", 10, "a" * 64)
+    # Without a validity end the reminder stays (nothing says until when it is insured).
+    add_documents(
+        staff,
+        household,
+        category="assurance",
+        title=None,
+        document_on=None,
+        valid_until=None,
+        files=[certificate],
+    )
+    assert open_keys("attestation_assurance") != []
+    add_documents(
+        staff,
+        household,
+        category="assurance",
+        title=None,
+        document_on=date(2025, 8, 18),
+        valid_until=date(2026, 10, 31),
+        files=[certificate],
+    )
+    assert open_keys("attestation_assurance") == []
+    assert reminders("attestation_assurance")[0].is_resolved_automatically
+    sweep_on(date(2026, 9, 1))  # the yearly date alone (1 September) no longer counts
+    assert open_keys("attestation_assurance") == []
+    sweep_on(date(2026, 10, 16))  # 15 days before the certificate's end
+    assert open_keys("attestation_assurance") == [
+        (household.id, date(2026, 10, 31), landlord(team))
+    ]
+
+
 # social-housing application -----------------------------------------------------------------
 
 

@@ -261,6 +261,12 @@ def add_missing_records(w) -> None:
         ]
     )
     db.session.flush()
+    # A health document (support team only), its file holding the text marker too.
+    from tests.factories import make_document
+
+    w.health_document = make_document(
+        w.household, worker, category="sante", content=b"%PDF-1.4 " + TEXT.encode()
+    )
 
 
 @pytest.fixture

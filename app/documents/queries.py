@@ -1,0 +1,57 @@
+"""Scoped reads of documents: a document is reached through its household (the viewer's
+``visible_households``) and only in a category the viewer reads; anything else is a 404."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import Select, select
+
+from app.db import db
+from app.documents.models import Document, readable_categories
+
+PER_PAGE = 20
+
+
+def visible_documents(viewer, household) -> Select:
+    """The household's documents (every version, deleted ones excluded) of the categories
+    ``viewer`` reads; ``household`` was loaded through the viewer's scope."""
+    return select(Document).where(
+        Document.household_id == household.id,
+        Document.category.in_([c.value for c in readable_categories(viewer)]),
+        Document.deleted_at.is_(None),
+        Document.sha256.is_not(None),
+    )
+
+
+def current_documents(viewer, household) -> Select:
+    """The latest version of each visible document, newest first."""
+    return (
+        visible_documents(viewer, household)
+        .where(Document.replaced_at.is_(None))
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())
+    )
+
+
+def earlier_versions(viewer, household, documents) -> dict[int, list[Document]]:
+    """The replaced versions of the listed documents, by lineage, newest first (one query)."""
+    lineages = {d.lineage_id for d in documents if d.version_number > 1}
+    if not lineages:
+        return {}
+    rows = db.session.scalars(
+        visible_documents(viewer, household)
+        .where(Document.lineage_id.in_(lineages), Document.replaced_at.is_not(None))
+        .order_by(Document.version_number.desc())
+    )
+    versions: dict[int, list[Document]] = {}
+    for row in rows:
+        versions.setdefault(row.lineage_id, []).append(row)
+    return versions
+
+
+def get_document_or_404(viewer, household, document_id: int) -> Document:
+    document = db.session.scalar(
+        visible_documents(viewer, household).where(Document.id == document_id)
+    )
+    if document is None:
+        abort(404)
+    return document
