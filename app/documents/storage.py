@@ -38,6 +38,9 @@ class DocumentStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.exists():
+            # Fresh again: the orphan sweep spares young files, and this one is about to get
+            # a row (it may have been an orphan until now).
+            os.utime(target)
             return digest
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
@@ -51,6 +54,7 @@ class DocumentStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        _fsync_folder(self.folder)  # the rename itself survives a crash
         return digest
 
     def exists(self, sha256: str) -> bool:
@@ -82,6 +86,14 @@ class DocumentStore:
                 (self.folder / name).unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+def _fsync_folder(folder: Path) -> None:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def document_store() -> DocumentStore:

@@ -70,3 +70,15 @@ def test_the_sweep_removes_old_orphans_only_and_twice_is_harmless(app):
     assert sweep_orphans(now) == {"removed": 1}
     assert sweep_orphans(now) == {"removed": 0}
     assert sorted(stored_files()) == sorted([kept.sha256, young])
+
+
+def test_an_old_orphan_uploaded_again_is_spared_by_the_sweep(app):
+    # Its row is being written: the same content stored again makes the file young again.
+    store = document_store()
+    digest = store.put(PDF_BYTES + b"again")
+    old = time.time() - 2 * 3600
+    os.utime(store.path(digest), (old, old))
+    assert store.put(PDF_BYTES + b"again") == digest
+
+    assert sweep_orphans(datetime.fromtimestamp(time.time(), UTC)) == {"removed": 0}
+    assert digest in stored_files()
