@@ -85,8 +85,7 @@ def _uploads() -> list:
 
 def _store(prepared) -> list[StoredFile]:
     """Write the checked files to the store, before and outside any write transaction."""
-    store = document_store()
-    return [StoredFile(p.name, p.content_type, len(p.data), store.put(p.data)) for p in prepared]
+    return services.store_prepared(prepared)
 
 
 def _prepared(max_files: int | None = None):
