@@ -37,6 +37,9 @@ from app.uploads import megabytes, upload_limit
 
 bp = Blueprint("documents", __name__)
 
+# Sent by app/static/js/documents.js with the uploads it sends itself.
+PROGRESS_HEADER = "X-Ancrage-Upload"
+
 VIEW = Permission.VIEW_HOUSEHOLDS
 UPLOAD = (Permission.VIEW_HOUSEHOLDS, Permission.UPLOAD_DOCUMENTS)
 # The sandbox a served document opens in: no script, no form, no request anywhere.
@@ -137,7 +140,18 @@ def household(household_id: int):
         _tab(household),
         form=form,
     )
-    return done or (_page(household, form), 400)
+    if done is None:
+        return _page(household, form), 400
+    return _for_progress_script(done)
+
+
+def _for_progress_script(response):
+    """The upload sent by ``documents.js`` (XMLHttpRequest, which would follow a redirect and
+    read the tab — and its "ajouté" message — itself): the redirect becomes a 201 naming the
+    same page, which the script then opens, and the message is shown there."""
+    if request.headers.get(PROGRESS_HEADER) and response.status_code in (302, 303):
+        response.status_code = 201
+    return response
 
 
 @bp.route("/menages/<int:household_id>/documents/<int:document_id>")
