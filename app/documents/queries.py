@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 
 from app.db import db
 from app.documents.models import Document, readable_categories
@@ -55,3 +55,30 @@ def get_document_or_404(viewer, household, document_id: int) -> Document:
     if document is None:
         abort(404)
     return document
+
+
+def linked_documents(viewer, household, records) -> dict[tuple[str, int], list[Document]]:
+    """The current documents ``viewer`` sees linked to ``records`` (``(kind, id)`` pairs of
+    the household's timeline), by record, in one query for the whole page."""
+    kinds: dict[str, set[int]] = {}
+    for kind, record_id in records:
+        kinds.setdefault(kind, set()).add(record_id)
+    if not kinds:
+        return {}
+    rows = db.session.scalars(
+        visible_documents(viewer, household)
+        .where(
+            Document.replaced_at.is_(None),
+            or_(
+                *(
+                    and_(Document.link_kind == kind, Document.link_id.in_(sorted(ids)))
+                    for kind, ids in kinds.items()
+                )
+            ),
+        )
+        .order_by(Document.uploaded_at, Document.id)
+    )
+    linked: dict[tuple[str, int], list[Document]] = {}
+    for row in rows:
+        linked.setdefault((row.link_kind, row.link_id), []).append(row)
+    return linked

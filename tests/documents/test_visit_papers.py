@@ -128,3 +128,33 @@ def test_landlord_staff_cannot_reach_the_visit_form(client, world):
     response = _post(client, world, (jpeg_with_exif(60, 60), "x.jpg"), category="assurance")
     assert response.status_code in (403, 404)
     assert document_count() == world.before
+
+
+def test_the_timeline_lists_the_papers_linked_to_the_visit_for_who_may_see_them(
+    client, make_client, world
+):
+    client.login(world.users["travailleur_social"])
+    _post(client, world, (jpeg_with_exif(60, 60), "LETTRE-CAF.jpg"))
+    body = page(client.get(f"/menages/{world.household.id}"))
+    assert 'class="timeline__documents"' in body and "LETTRE-CAF" in body
+    landlord = make_client()
+    landlord.login(world.users["bailleur"])
+    assert "LETTRE-CAF" not in page(landlord.get(f"/menages/{world.household.id}"))
+
+
+def test_the_timeline_reads_the_linked_papers_in_one_query_however_many_visits(client, world):
+    from tests.queries import count_queries
+
+    client.login(world.users["travailleur_social"])
+    url = f"/menages/{world.household.id}"
+    _post(client, world, (jpeg_with_exif(60, 60), "UN.jpg"))
+    client.get(url)
+    with count_queries() as few:
+        client.get(url)
+    for number in range(3):
+        _post(client, world, (jpeg_with_exif(60 + number, 60), f"AUTRE-{number}.jpg"))
+    client.get(url)
+    with count_queries() as more:
+        body = page(client.get(url))
+    assert body.count("AUTRE-") == 3
+    assert len(more) == len(few)
