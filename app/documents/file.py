@@ -2,7 +2,7 @@
 
 from flask import url_for
 
-from app.documents.queries import linked_documents
+from app.documents.queries import current_insurance, linked_documents
 from app.documents.visit import visit_papers
 
 
@@ -25,3 +25,4 @@ def register(registry) -> None:
     registry.add_tab(45, "documents.household", "Documents")
     registry.provide("visit_documents", visit_papers)
     registry.provide("timeline_documents", timeline_documents)
+    registry.provide("insurance_on_file", current_insurance)

@@ -53,9 +53,14 @@ def _tab(household) -> str:
 
 
 def _upload_form(household) -> UploadForm:
-    return UploadForm().setup(
-        readable_categories(current_user), link_choices(household, current_user)
-    )
+    """The upload form; ``?categorie=assurance`` (the landlord dashboard's link) preselects a
+    category the viewer may upload (anything else is ignored)."""
+    categories = readable_categories(current_user)
+    form = UploadForm().setup(categories, link_choices(household, current_user))
+    asked = request.args.get("categorie")
+    if request.method == "GET" and asked in {c.value for c in categories}:
+        form.category.data = asked
+    return form
 
 
 def _page(household, form=None):

@@ -115,7 +115,9 @@ class FileRegistry:
         ``resolve_insurance_reminders`` (reminders, called when an insurance certificate with
         its validity end is uploaded to the documents), ``timeline_documents`` (documents:
         the documents the viewer sees linked to the timeline's records, in one query),
-        ``visit_documents`` (documents: the visit form's "join a document" part)."""
+        ``visit_documents`` (documents: the visit form's "join a document" part),
+        ``insurance_on_file`` (documents: the landlord dashboard's current insurance
+        certificates, in one query for the page)."""
         if name in self.services:
             raise ValueError(f"service {name!r} provided twice")
         self.services[name] = service
