@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from flask import abort
 from datetime import date
 
+from flask import abort
 from sqlalchemy import Select, and_, func, or_, select
 
 from app.db import db

@@ -57,7 +57,8 @@ def test_an_expired_certificate_is_not_on_file(client, world):
 def test_another_landlords_staff_cannot_reach_the_upload(client, world):
     client.login(world.users["autre_bailleur"])
     assert "M-2026-0001" not in page(client.get("/logements/"))
-    assert client.get(f"/menages/{world.household.id}/documents?categorie=assurance").status_code == 404
+    tab = f"/menages/{world.household.id}/documents?categorie=assurance"
+    assert client.get(tab).status_code == 404
     response = upload(client, world.household, [(PDF_BYTES, "a.pdf")])
     assert response.status_code == 404
 
