@@ -140,7 +140,7 @@ def test_documents_from_the_visit_form_and_the_landlord_dashboard(
     expect(landlord.get_by_role("link", name="attestation-2027")).to_be_visible()
     # The landlord never sees the CAF letter, neither listed nor opened nor guessed.
     expect(landlord.get_by_text("CAF-courrier")).to_have_count(0)
-    landlord.screenshot(path=str(screenshots_dir / "documents-tab-landlord-375.png"), full_page=True)
+    landlord.screenshot(path=str(screenshots_dir / "documents-landlord-375.png"), full_page=True)
     assert landlord.goto(f"{live_server}{letter_url}").status == 404
     for guessed in (f"{letter_url}/remplacer", f"{letter_url}/supprimer"):
         assert landlord.goto(f"{live_server}{guessed}").status == 404
