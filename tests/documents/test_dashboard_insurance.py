@@ -44,7 +44,7 @@ def test_a_certificate_valid_until_later_shows_as_on_file(client, world):
     )
     assert response.status_code == 302
     row = _row(page(client.get("/logements/")), "M-2026-0001")
-    assert "À jour" in row and until.strftime("%d/%m/%Y") in row
+    assert "Attestation à jour" in row and until.strftime("%d/%m/%Y") in row
 
 
 def test_an_expired_certificate_is_not_on_file(client, world):

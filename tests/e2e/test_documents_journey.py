@@ -153,7 +153,7 @@ def test_documents_from_the_visit_form_and_the_landlord_dashboard(
     expect(landlord.get_by_role("heading", name="Mes rappels", level=1)).to_be_visible()
     expect(reminder).to_have_count(0)
     landlord.goto(f"{live_server}/logements/")
-    expect(landlord.locator(".insurance-on-file")).to_contain_text("À jour")
+    expect(landlord.locator(".insurance-on-file")).to_contain_text("Attestation à jour")
 
     # 3. The social worker sees the certificate in the Documents tab.
     worker.goto(f"{household}/documents")
