@@ -73,4 +73,5 @@ def test_the_application_registers_every_domain(app):
         "resolve_insurance_reminders",
         "timeline_documents",
         "visit_documents",
+        "insurance_on_file",
     }
