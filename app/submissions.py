@@ -104,7 +104,8 @@ def register_submission_hooks(app) -> None:
     def _keep_the_result_page(response):
         recorded = g.pop("submission_recorded", None)
         location = response.headers.get("Location", "")
-        if recorded and response.status_code in (302, 303) and _is_local(location):
+        # 201: an upload sent by a script, told where to go (app/documents/views.py).
+        if recorded and response.status_code in (201, 302, 303) and _is_local(location):
             try:
                 db.session.execute(
                     update(FormSubmission)

@@ -3,16 +3,17 @@ their content is checked by ``app.documents.content``, never by the form."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.forms import DateField, VersionedForm, strip_or_none
+from app.forms import DateField, OnceForm, VersionedForm, strip_or_none
 
 TITLE_HINT = "Facultatif : le nom du fichier sinon. Par exemple « Attestation CAF mars 2026 »."
 
 
-class UploadForm(FlaskForm):
+class UploadForm(OnceForm):
+    """Carries a one-time submission key: the same upload posted twice records once."""
+
     category = SelectField("Catégorie", validators=[DataRequired("Choisissez une catégorie.")])
     title = StringField(
         "Titre",

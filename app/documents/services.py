@@ -14,6 +14,7 @@ from app.audience import may_read_audience
 from app.audit.services import record
 from app.db import db, utcnow
 from app.documents.models import CATEGORY_AUDIENCE, Document, DocumentCategory
+from app.documents.storage import document_store
 from app.errors import DomainError, NotAllowed, check_version
 from app.households.file_registry import provided
 from app.permissions import Permission, has_permission
@@ -30,6 +31,13 @@ class StoredFile:
     content_type: str
     size_bytes: int
     sha256: str
+
+
+def store_prepared(prepared) -> list[StoredFile]:
+    """Write checked files (``app.documents.content.prepare_files``) to the store, before and
+    outside any write transaction (the lock discipline of docs/documents.md)."""
+    store = document_store()
+    return [StoredFile(p.name, p.content_type, len(p.data), store.put(p.data)) for p in prepared]
 
 
 def _category(actor, category: str | None) -> DocumentCategory:

@@ -37,6 +37,9 @@ from app.uploads import megabytes, upload_limit
 
 bp = Blueprint("documents", __name__)
 
+# Sent by app/static/js/documents.js with the uploads it sends itself.
+PROGRESS_HEADER = "X-Ancrage-Upload"
+
 VIEW = Permission.VIEW_HOUSEHOLDS
 UPLOAD = (Permission.VIEW_HOUSEHOLDS, Permission.UPLOAD_DOCUMENTS)
 # The sandbox a served document opens in: no script, no form, no request anywhere.
@@ -50,9 +53,14 @@ def _tab(household) -> str:
 
 
 def _upload_form(household) -> UploadForm:
-    return UploadForm().setup(
-        readable_categories(current_user), link_choices(household, current_user)
-    )
+    """The upload form; ``?categorie=assurance`` (the landlord dashboard's link) preselects a
+    category the viewer may upload (anything else is ignored)."""
+    categories = readable_categories(current_user)
+    form = UploadForm().setup(categories, link_choices(household, current_user))
+    asked = request.args.get("categorie")
+    if request.method == "GET" and asked in {c.value for c in categories}:
+        form.category.data = asked
+    return form
 
 
 def _page(household, form=None):
@@ -85,8 +93,7 @@ def _uploads() -> list:
 
 def _store(prepared) -> list[StoredFile]:
     """Write the checked files to the store, before and outside any write transaction."""
-    store = document_store()
-    return [StoredFile(p.name, p.content_type, len(p.data), store.put(p.data)) for p in prepared]
+    return services.store_prepared(prepared)
 
 
 def _prepared(max_files: int | None = None):
@@ -138,7 +145,18 @@ def household(household_id: int):
         _tab(household),
         form=form,
     )
-    return done or (_page(household, form), 400)
+    if done is None:
+        return _page(household, form), 400
+    return _for_progress_script(done)
+
+
+def _for_progress_script(response):
+    """The upload sent by ``documents.js`` (XMLHttpRequest, which would follow a redirect and
+    read the tab — and its "ajouté" message — itself): the redirect becomes a 201 naming the
+    same page, which the script then opens, and the message is shown there."""
+    if request.headers.get(PROGRESS_HEADER) and response.status_code in (302, 303):
+        response.status_code = 201
+    return response
 
 
 @bp.route("/menages/<int:household_id>/documents/<int:document_id>")

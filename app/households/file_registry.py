@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -38,7 +38,10 @@ class TimelineEvent:
     ``kind`` picks the colour and icon (path, social, housing, partner, review, reminder,
     alert); ``icon`` names an inline SVG of templates/_macros/ui.html (``icon()``: "home",
     "phone", "check"…; never an emoji, which may show as an empty box); ``detail`` is the
-    expandable text, ``None`` when there is nothing more to show.
+    expandable text, ``None`` when there is nothing more to show. ``record`` names the record
+    the event shows (``("intervention", id)``, ``("occupancy", id)``): the documents linked
+    to it are then listed under the event (``attachments``: ``(title, url)`` pairs, filled by
+    ``household_timeline`` from the ``timeline_documents`` service).
     """
 
     on: date
@@ -51,6 +54,8 @@ class TimelineEvent:
     icon: str = "dot"
     link: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    record: tuple[str, int] | None = None
+    attachments: tuple[tuple[str, str], ...] = ()
 
     @property
     def sort_key(self):
@@ -108,7 +113,11 @@ class FileRegistry:
         ``resolve_contact_reminders`` (reminders, called when a visit is recorded),
         ``intervention_saved`` (reminders: a visit's next action as a reminder),
         ``resolve_insurance_reminders`` (reminders, called when an insurance certificate with
-        its validity end is uploaded to the documents)."""
+        its validity end is uploaded to the documents), ``timeline_documents`` (documents:
+        the documents the viewer sees linked to the timeline's records, in one query),
+        ``visit_documents`` (documents: the visit form's "join a document" part),
+        ``insurance_on_file`` (documents: the landlord dashboard's current insurance
+        certificates, in one query for the page)."""
         if name in self.services:
             raise ValueError(f"service {name!r} provided twice")
         self.services[name] = service
@@ -178,7 +187,22 @@ def household_timeline(household, viewer) -> list[TimelineEvent]:
     events = [
         event for _, _, source in registry().timeline_sources for event in source(household, viewer)
     ]
+    events = _with_attachments(household, viewer, events)
     return sorted(events, key=lambda e: e.sort_key, reverse=True)
+
+
+def _with_attachments(household, viewer, events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """The events with the documents linked to their records, read once for the whole page
+    (``timeline_documents``: ``{record: [(title, url), …]}``, the viewer's visible ones)."""
+    attached = provided("timeline_documents")
+    records = {event.record for event in events if event.record is not None}
+    if attached is None or not records:
+        return events
+    found = attached(household, viewer, records)
+    return [
+        replace(event, attachments=tuple(found[event.record])) if event.record in found else event
+        for event in events
+    ]
 
 
 @dataclass(frozen=True)

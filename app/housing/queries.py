@@ -220,6 +220,7 @@ def timeline_events(household, viewer):
                 summary=place,
                 icon="home",
                 tags=("logement",),
+                record=("occupancy", o.id),
             )
         )
         if o.end_on:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.db import db
 from app.errors import DomainError
 from app.forms import cents_to_euros, euros_to_cents, submit
+from app.households.file_registry import provided
 from app.households.models import Household, search_key
 from app.households.queries import visible_households
 from app.housing import services
@@ -62,9 +63,11 @@ def dashboard():
         )
     else:  # the usual landing: figures and first page in one pass
         figures, page = dashboard_overview(current_user, page=number)
+    insurance = provided("insurance_on_file")  # the documents domain, when installed
     return render_template(
         "housing/dashboard.html",
         rows=page.rows,
+        insured=insurance(current_user, [r.household_id for r in page.rows]) if insurance else None,
         page=page,
         args={k: v for k, v in request.args.items() if k != "page" and v},
         figures=figures,

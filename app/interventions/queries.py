@@ -144,6 +144,7 @@ def _shared_event(intervention: Intervention) -> TimelineEvent:
         author=intervention.author.full_name if intervention.author else None,
         at=intervention.created_at,
         icon="mail",
+        record=("intervention", intervention.id),
     )
 
 
@@ -177,4 +178,5 @@ def _full_event(intervention: Intervention) -> TimelineEvent:
         at=intervention.created_at,
         icon=MODE_ICONS[intervention.mode],
         tags=("Note réservée",) if intervention.note else (),
+        record=("intervention", intervention.id),
     )

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.bounds import id_or_none
+from app.db import takes_write_lock_late
 from app.formatting import today_paris
 from app.forms import commit_service, press, submit
 from app.households.file import open_household_file
@@ -16,6 +17,7 @@ from app.interventions import services
 from app.interventions.forms import CorrectionForm, VisitForm
 from app.interventions.queries import get_intervention_or_404
 from app.permissions import Permission, permission_required
+from app.uploads import upload_limit
 
 bp = Blueprint("interventions", __name__, url_prefix="/menages/<int:household_id>/visites")
 
@@ -48,6 +50,8 @@ def _texts(form, can_share: bool, current_summary: str | None = None) -> dict:
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
+@upload_limit("DOCUMENTS_MAX_REQUEST_BYTES")
+@takes_write_lock_late  # photographed papers are checked and stored before the first write
 @permission_required(*RECORD)
 def create(household_id: int):
     household = open_household_file(household_id)
@@ -57,24 +61,45 @@ def create(household_id: int):
         form.occurred_on.data = today
         _from_appointment(form, household)
     can_share = _offer_sharing(form, household, today)
-    done = submit(
-        form,
-        lambda: _record_visit(
-            form,
-            household,
-            occurred_on=form.occurred_on.data,
-            mode=form.mode.data,
-            duration_minutes=form.duration_minutes.data,
-            domains=form.domains.data or [],
-            today=today,
-            **_texts(form, can_share),
-        ),
-        "Visite enregistrée.",
-        url_for("households.show", household_id=household.id),
-    )
+    papers_factory = provided("visit_documents")  # the documents domain, when installed
+    papers = papers_factory(household, current_user) if papers_factory else None
+    done = None
+    if form.is_submitted():
+        # Files are checked even when a field is refused: both are said at once.
+        papers_ok = papers is None or papers.check()
+        if form.validate() and papers_ok:
+            if papers is not None:
+                papers.store()  # on disk before the visit's transaction
+            done = commit_service(
+                lambda: _record_visit(
+                    form,
+                    household,
+                    papers,
+                    occurred_on=form.occurred_on.data,
+                    mode=form.mode.data,
+                    duration_minutes=form.duration_minutes.data,
+                    domains=form.domains.data or [],
+                    today=today,
+                    **_texts(form, can_share),
+                ),
+                _recorded,
+                url_for("households.show", household_id=household.id),
+                form=form,
+            )
     return done or render_template(
-        "interventions/form.html", household=household, form=form, can_share=can_share
+        "interventions/form.html",
+        household=household,
+        form=form,
+        can_share=can_share,
+        papers=papers,
     )
+
+
+def _recorded(result) -> str:
+    _intervention, attached = result
+    if not attached:
+        return "Visite enregistrée."
+    return f"Visite enregistrée, avec {attached} document(s) joint(s)."
 
 
 def _from_appointment(form, household) -> None:
@@ -88,14 +113,15 @@ def _from_appointment(form, household) -> None:
             getattr(form, name).data = value
 
 
-def _record_visit(form, household, **values):
-    """Record the visit; recorded from a planned appointment, that appointment is held."""
+def _record_visit(form, household, papers, **values):
+    """Record the visit; recorded from a planned appointment, that appointment is held; the
+    papers photographed with it are linked to it. Returns the visit and the papers' count."""
     intervention = services.record_visit(current_user, household, **values)
     held = provided("appointment_held")
     appointment_id = id_or_none(form.appointment_id.data or "")
     if held is not None and appointment_id is not None:
         held(current_user, household, appointment_id, intervention)
-    return intervention
+    return intervention, papers.attach(intervention) if papers is not None else 0
 
 
 @bp.route("/<int:intervention_id>/corriger", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -184,3 +185,31 @@ def test_the_form_offers_the_camera_and_the_files(client, world):
     assert 'name="photos"' in text and 'capture="environment"' in text
     assert 'name="files"' in text and "multiple" in text
     assert 'enctype="multipart/form-data"' in text
+
+
+def test_an_upload_sent_by_the_progress_script_keeps_its_message_for_the_tab(client, world):
+    """documents.js sends the upload itself: answered 201 with the tab's address (no
+    redirect its request would follow), the tab it then opens shows "ajouté"."""
+    _worker(client, world)
+    data = {"category": "assurance", "files": [(io.BytesIO(png()), "a.png")]}
+    response = client.post(
+        f"/menages/{world.household.id}/documents",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-Ancrage-Upload": "1"},
+    )
+    assert response.status_code == 201
+    assert response.headers["Location"] == f"/menages/{world.household.id}/documents"
+    assert "1 document(s) ajouté(s)." in page(client.get(response.headers["Location"]))
+
+
+def test_the_same_upload_posted_twice_records_once(client, world):
+    _worker(client, world)
+    tab = f"/menages/{world.household.id}/documents"
+    key = re.search(r'name="submission_key"[^>]*value="([0-9a-f]{32})"', page(client.get(tab)))[1]
+    first = upload(client, world.household, [(png(), "a.png")], submission_key=key)
+    assert first.status_code == 302
+    again = upload(client, world.household, [(png(), "a.png")], submission_key=key)
+    assert again.status_code == 302 and again.location == tab
+    assert "Cette saisie a déjà été enregistrée." in page(client.get(again.location))
+    assert document_count() == world.before + 1

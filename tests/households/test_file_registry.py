@@ -71,4 +71,7 @@ def test_the_application_registers_every_domain(app):
         "appointment_held",
         "appointment_visit_prefill",
         "resolve_insurance_reminders",
+        "timeline_documents",
+        "visit_documents",
+        "insurance_on_file",
     }

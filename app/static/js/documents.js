@@ -1,10 +1,12 @@
 /* The Documents tab's upload (templates/documents/household.html): shows the progress of the
    sending. Without it the form posts as usual; with it the same POST goes through
-   XMLHttpRequest to follow its upload progress. When the server answers with the tab (the
-   upload was recorded), the tab is opened again (its "ajouté" message was read by the
-   request that followed the redirect: the new documents listed say it); when it refuses
-   the files (400, 413), the form is posted again the ordinary way so that the browser shows
-   the refusal (nothing was stored the first time). */
+   XMLHttpRequest to follow its upload progress, with the X-Ancrage-Upload header. When the
+   upload is recorded the server answers 201 with the tab's address in Location instead of
+   a redirect (which XMLHttpRequest would follow itself, reading the "ajouté" message away):
+   the script opens that address and the message is shown. A 200 is a page the server led
+   to (the same upload already recorded): it is opened too. When the server refuses the
+   files (400, 413), the form is posted again the ordinary way so that the browser shows the
+   refusal (nothing was stored the first time). */
 (function () {
   "use strict";
 
@@ -21,6 +23,7 @@
     event.preventDefault();
     var request = new XMLHttpRequest();
     request.open("POST", form.action);
+    request.setRequestHeader("X-Ancrage-Upload", "1");
     if (bar) {
       bar.hidden = false;
       bar.value = 0;
@@ -31,6 +34,11 @@
       }
     });
     request.addEventListener("load", function () {
+      var location = request.getResponseHeader("Location");
+      if (request.status === 201 && location) {
+        window.location.assign(location);
+        return;
+      }
       if (request.status === 200) {
         // Recorded: the tab again, with the new documents listed.
         window.location.assign(request.responseURL || form.action);
