@@ -9,11 +9,11 @@ At scale 1.0: 200 projects, 3,000 users, 100,000 households, 2,000,000 intervent
 reviews, exits, arrears and procedures, referrals, meetings, reminders, documents, audit
 entries).
 
-Documents (about three per household: the support contract, CAF letters, the lease and the
-insurance certificates — last year's replaced by this year's —, now and then a health
-paper) name a dozen small PDF files, written by the app's own store into a folder beside
-the manifest (``<manifest>-documents/``, recorded in the manifest as ``documents_folder``):
-run the app with ``DOCUMENTS_FOLDER`` pointing at it to open them.
+Documents (about five per household: the support contract, CAF letters, the lease and the
+insurance certificate of a housed household — with last year's, which it replaced —, now
+and then a health paper) name a dozen small PDF files, written by the app's own store into
+a folder beside the manifest (``<manifest>-documents/``, recorded in the manifest as
+``documents_folder``): run the app with ``DOCUMENTS_FOLDER`` pointing at it to open them.
 
 The same seed and scale give the same rows (timestamps included: everything is dated from
 ``--as-of``, never from the clock). Only the password hash and the encrypted TOTP secret
@@ -1831,10 +1831,11 @@ def load_documents(seed: int, world: World, loader: Loader, folder: Path) -> Non
             if _is_housed(p):
                 lessor = staff[p.id % len(staff)]
                 papers.append(("bail", "Bail signé", p.lease_start, None, lessor, False))
-                if p.last_insurance is not None:
-                    papers.append(("assurance", f"Attestation d'assurance {p.last_insurance.year}",
-                                   p.last_insurance, add_months(p.last_insurance, 12), lessor,
-                                   rng.random() < 0.5))  # fmt: skip
+                # Every housed household the same shape (a certificate and last year's, that
+                # it replaced): the tab's queries do not depend on which file is typical.
+                on = p.last_insurance or max(p.lease_start, add_months(as_of, -6))
+                papers.append(("assurance", f"Attestation d'assurance {on.year}", on,
+                               add_months(on, 12), lessor, True))  # fmt: skip
             if rng.random() < 0.05:
                 papers.append(("sante", "Certificat médical", start, None, p.referent_id, False))
             for category, title, on, until, uploader, earlier in papers:
