@@ -126,19 +126,16 @@ def count_documents(url: str, folder: Path) -> tuple[int, int]:
 # --- the server -------------------------------------------------------------------------------
 
 
-def start_server(args, url: str, instance: Path, documents: Path):
-    (instance / "config.py").write_text(
-        f"SECRET_KEY = {SECRET_KEY!r}\nSESSION_COOKIE_SECURE = False\n"
-        "MAIL_SENDER = 'Ancrage benchmark <benchmark@localhost>'\n"
-        f"DOCUMENTS_FOLDER = {str(documents)!r}\n"
-    )
+def start_server(url: str, instance: Path, port: int, workers: int, threads: int, *, nice: int = 0):
+    """``flask serve`` on ``port``, its requests logged to ``server-<port>.log``."""
     env = {**os.environ, "ANCRAGE_INSTANCE_PATH": str(instance), "DATABASE_URL": url}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    base = f"http://127.0.0.1:{args.port}"
-    log = (instance / "server.log").open("w")  # one line per request: kept out of the report
+    base = f"http://127.0.0.1:{port}"
+    log = (instance / f"server-{port}.log").open("w")  # a line per request, out of the report
     process = subprocess.Popen(  # noqa: S603 - our own venv's flask
-        [sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--bind", base[7:],
-         "--workers", str(args.workers), "--threads", str(args.threads), "--timeout", "60"],
+        [*(["nice", "-n", str(nice)] if nice else []), sys.executable, "-m", "flask",
+         "--app", "wsgi", "serve", "--bind", base[7:], "--workers", str(workers),
+         "--threads", str(threads), "--timeout", "60"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     for _ in range(120):
@@ -256,9 +253,12 @@ def upload(base, cookies, token, tab, file, gate, results, lock) -> None:
 LOG_LINE = re.compile(r"endpoint=(\S+) status=\d+ duration_ms=([\d.]+)")
 
 
-def _server_lines(instance: Path) -> list[str]:
-    path = instance / "server.log"
-    return path.read_text(errors="replace").splitlines() if path.exists() else []
+def _server_lines(instance: Path, since: dict | None = None) -> dict[str, list[str]]:
+    """The servers' log lines by file, after the first ``since[file]`` lines."""
+    return {
+        path.name: path.read_text(errors="replace").splitlines()[(since or {}).get(path.name, 0) :]
+        for path in sorted(instance.glob("server-*.log"))
+    }
 
 
 def server_times(lines: list[str]) -> dict[str, list[float]]:
@@ -283,7 +283,13 @@ def report(args, figures: dict) -> str:
     times = [seconds for _, seconds in uploads]
     lines = [
         f"- server: flask serve (gunicorn), {args.workers} workers × {args.threads} threads, "
-        f"{figures['db']}",
+        f"{figures['db']}"
+        + (
+            f"; uploads sent to a second server of {args.upload_workers} workers × "
+            f"{args.threads} threads at nice 10"
+            if args.upload_workers
+            else ""
+        ),
         f"- uploads: {len(uploads)} at once, {args.kind.upper()} of {args.size_kb} KB each: "
         f"{done} done, {len(failed)} failed"
         + (f" ({', '.join(sorted(set(failed)))})" if failed else ""),
@@ -318,13 +324,25 @@ def run(args) -> int:
     folder = Path(tempfile.mkdtemp(prefix="ancrage-bench-documents-"))
     instance, documents = folder / "instance", folder / "documents"
     instance.mkdir()
-    process = None
+    processes = []
     try:
         print("migrating and loading the demo data…", flush=True)
         household = prepare_database(args.database_url, instance)
         files = make_files(args.kind, args.size_kb * 1024, args.uploads)
-        args.port = args.port or free_port()
-        process, base = start_server(args, args.database_url, instance, documents)
+        (instance / "config.py").write_text(
+            f"SECRET_KEY = {SECRET_KEY!r}\nSESSION_COOKIE_SECURE = False\n"
+            "MAIL_SENDER = 'Ancrage benchmark <benchmark@localhost>'\n"
+            f"DOCUMENTS_FOLDER = {str(documents)!r}\n"
+        )
+        url, port = args.database_url, args.port or free_port()
+        process, base = start_server(url, instance, port, args.workers, args.threads)
+        upload_base = base
+        if args.upload_workers:  # a pool of its own for the uploads, at a lower priority
+            upload_process, upload_base = start_server(
+                url, instance, free_port(), args.upload_workers, args.threads, nice=10
+            )
+            processes.append(upload_process)
+        processes.append(process)
         uploader, reader_http = log_in(base, DEMO_PASSWORD), log_in(base, DEMO_PASSWORD)
         tab = f"/menages/{household}/documents"
         token = _csrf(uploader.get(base + tab, timeout=60).text)
@@ -352,13 +370,13 @@ def run(args) -> int:
         go, stop, (receive, send) = context.Event(), context.Event(), context.Pipe(duplex=False)
         reading = context.Process(target=reader.loop, args=(go, stop, send), daemon=True)
         reading.start()
-        logged_before = _server_lines(instance)
+        logged_before = {name: len(lines) for name, lines in _server_lines(instance).items()}
 
         gate, lock, results = threading.Barrier(args.uploads + 1), threading.Lock(), []
         threads = [
             threading.Thread(
                 target=upload,
-                args=(base, uploader.cookies, token, tab, file, gate, results, lock),
+                args=(upload_base, uploader.cookies, token, tab, file, gate, results, lock),
                 daemon=True,
             )
             for file in files
@@ -381,7 +399,13 @@ def run(args) -> int:
             "db": args.database_url.split(":", 1)[0].split("+")[0],
             "alone": alone,
             "during": during,
-            "server": server_times(_server_lines(instance)[len(logged_before) :]),
+            "server": server_times(
+                [
+                    line
+                    for lines in _server_lines(instance, logged_before).values()
+                    for line in lines
+                ]
+            ),
             "uploads": results,
             "elapsed": elapsed,
             "reader_errors": ", ".join(sorted(set(reader_errors))),
@@ -399,12 +423,13 @@ def run(args) -> int:
         done = sum(1 for outcome, _ in results if outcome == "ok")
         ok = done == args.uploads == rows == stored and not reader_errors
         if not ok:
-            log = (instance / "server.log").read_text(errors="replace")
-            print("server log (end):\n" + log[-4000:], file=sys.stderr)
+            log = "\n".join(line for lines in _server_lines(instance).values() for line in lines)
+            print("server logs (end):\n" + log[-4000:], file=sys.stderr)
         return 0 if ok else 1
     finally:
-        if process is not None:
+        for process in processes:
             process.send_signal(signal.SIGTERM)
+        for process in processes:
             process.wait(timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -419,6 +444,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--upload-workers",
+        type=int,
+        default=0,
+        help="send the uploads to a second server of N workers, started with nice 10 (as a "
+        "separate upload pool behind nginx would be); default: the one server",
+    )
     parser.add_argument("--output", help="Markdown file the results are appended to")
     guard.add_flag(parser, emptied=True)
     args = parser.parse_args(argv)
