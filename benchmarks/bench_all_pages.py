@@ -53,10 +53,6 @@ NOT_PAGES = {
     "api_v1.get_tenancies": "JSON API, called with an API client's token (benchmarks/bench_api.py)",
     "housing.import_preview": "the preview of an uploaded extract, named by its hash "
     "(benchmarks/bench_portfolio.py times it on 200,000 rows)",
-    "documents.download": "a document's bytes, not a page; the national generator creates no "
-    "documents yet (the household's Documents tab is benchmarked)",
-    "documents.replace": "one document's form: the national generator creates no documents yet",
-    "documents.delete": "one document's form: the national generator creates no documents yet",
     "agenda.appointment": "one appointment: the national generator creates none yet "
     "(« Ma semaine » and the household's Rendez-vous tab are benchmarked)",
 }
@@ -69,6 +65,9 @@ ARGUMENT_TABLES: dict[str, tuple[str, str]] = {
     "action_id": ("gla_action", "id"),
     "review_id": ("lease_review", "id"),
 }
+# Arguments whose rows are opened only while current: rows with these columns empty first
+# (a document not replaced nor deleted: the national generator replaces some certificates).
+CURRENT_ROWS: dict[str, tuple[str, ...]] = {"document_id": ("replaced_at", "deleted_at")}
 
 
 @dataclass
@@ -176,8 +175,13 @@ def _id_sets(conn, tables, manifest, argument: str, households: list[int], with_
             (table.c.household_id.in_(mine), len(households)),
             else_=len(households) + 1,
         )
+        current = [
+            case((table.c[name].is_(None), 0), else_=1) for name in CURRENT_ROWS.get(argument, ())
+        ]
         rows = conn.execute(
-            select(table.c.household_id, table.c[column]).order_by(first, table.c[column]).limit(8)
+            select(table.c.household_id, table.c[column])
+            .order_by(first, *current, table.c[column])
+            .limit(8)
         ).all()
         return [{"household_id": h, argument: value} for h, value in rows]
     query = select(table.c[column])
@@ -339,15 +343,17 @@ def make_app(args):
     secret_key = (
         args.secret_key or bench_pages._find(manifest_data, "secret_key") or "benchmark-" + "x" * 40
     )
-    app = create_app(
-        {
-            "SECRET_KEY": secret_key,
-            "MAIL_SENDER": "Ancrage benchmark <benchmark@localhost>",
-            "DATABASE_URL": args.database_url,
-            "SESSION_COOKIE_SECURE": False,
-            "SERVER_NAME": None,
-        }
-    )
+    config = {
+        "SECRET_KEY": secret_key,
+        "MAIL_SENDER": "Ancrage benchmark <benchmark@localhost>",
+        "DATABASE_URL": args.database_url,
+        "SESSION_COOKIE_SECURE": False,
+        "SERVER_NAME": None,
+    }
+    documents = bench_pages._find(manifest_data, "documents", "folder")
+    if documents:  # the national dataset's document files (benchmarks/national.py)
+        config["DOCUMENTS_FOLDER"] = documents
+    app = create_app(config)
     timer = bench_pages.Timer(app.wsgi_app)
     app.wsgi_app = timer
     logging.getLogger("ancrage").setLevel(logging.WARNING)  # one line per request otherwise

@@ -6,7 +6,14 @@
 At scale 1.0: 200 projects, 3,000 users, 100,000 households, 2,000,000 interventions,
 1,200,000 monthly rent-account snapshots, and everything a household file holds around them
 (members, orientation, diagnostic, adhésion, consents, path, dwelling and lease, measures,
-reviews, exits, arrears and procedures, referrals, meetings, reminders, audit entries).
+reviews, exits, arrears and procedures, referrals, meetings, reminders, documents, audit
+entries).
+
+Documents (about five per household: the support contract, CAF letters, the lease and the
+insurance certificate of a housed household — with last year's, which it replaced —, now
+and then a health paper) name a dozen small PDF files, written by the app's own store into
+a folder beside the manifest (``<manifest>-documents/``, recorded in the manifest as
+``documents_folder``): run the app with ``DOCUMENTS_FOLDER`` pointing at it to open them.
 
 The same seed and scale give the same rows (timestamps included: everything is dated from
 ``--as-of``, never from the clock). Only the password hash and the encrypted TOTP secret
@@ -716,7 +723,9 @@ def versioned(when: datetime, by: int | None = None) -> tuple:
 V = ("version", "updated_at", "updated_by_id")
 
 
-def generate(seed: int, scale: float, as_of: date, loader: Loader, secret_key: str) -> World:
+def generate(
+    seed: int, scale: float, as_of: date, loader: Loader, secret_key: str, documents: Path
+) -> World:
     from app.auth.services import encrypt_totp_secret, hash_password
 
     world = build_world(seed, scale, as_of)
@@ -868,6 +877,7 @@ def generate(seed: int, scale: float, as_of: date, loader: Loader, secret_key: s
     load_landlord_actions(seed, world, loader)
     load_partners_and_meetings(seed, world, loader)
     load_reminders(seed, world, loader)
+    load_documents(seed, world, loader, documents)
     load_audit(seed, world, loader, [u for u in user_by_id])
     world.totp_secret = totp_secret  # type: ignore[attr-defined]
     return world
@@ -1764,6 +1774,93 @@ def load_reminders(seed: int, world: World, loader: Loader) -> None:
     )  # fmt: skip
 
 
+DOCUMENT_FILES = 12  # distinct contents: stored once each, whoever's rows name them
+DOCUMENT_COLUMNS = (
+    "id", "household_id", "category", "is_tenancy_category", "title", "document_on",
+    "valid_until", "link_kind", "link_id", "original_name", "content_type", "size_bytes",
+    "sha256", "uploaded_by_id", "uploaded_at", "previous_id", "lineage_id", "version_number",
+    "replaced_at", "deleted_at", "deleted_by_id", "delete_reason", *V,
+)  # fmt: skip
+
+
+def document_files(folder: Path) -> list[tuple[str, int]]:
+    """A dozen small PDF files written by the app's store into ``folder``: (hash, size)."""
+    from app.documents.storage import DocumentStore
+
+    store = DocumentStore(folder)
+    files = []
+    for n in range(DOCUMENT_FILES):
+        data = (
+            b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+            + f"% Ancrage benchmark document {n}\n".encode()
+            + b"0" * (2_000 + 500 * n)
+            + b"\n%%EOF\n"
+        )
+        files.append((store.put(data), len(data)))
+    return files
+
+
+def load_documents(seed: int, world: World, loader: Loader, folder: Path) -> None:
+    """Documents of the households not anonymised: the support contract (first, uploaded by
+    the référent), one to three resource papers, the lease and the insurance certificates
+    of a housed household (uploaded by the landlord's staff; last year's replaced by this
+    year's), a health paper now and then."""
+    from app.audience import Audience
+    from app.documents.models import CATEGORY_AUDIENCE, DocumentCategory
+
+    as_of = world.as_of
+    rng = rng_for(seed, "documents")
+    files = document_files(folder)
+    tenancy = {c.value for c, a in CATEGORY_AUDIENCE.items() if a == Audience.TENANCY}
+
+    def rows():
+        document_id = 0
+        for p in world.plans:
+            if p.anonymised_at is not None:
+                continue
+            staff = world.landlord_staff.get(p.landlord_id) or [p.referent_id]
+            papers = []  # (category, title, on, valid_until, uploader, previous version?)
+            start = p.adhesion_on or p.oriented_on
+            if p.adhesion_on is not None:
+                papers.append(("contrat", "Contrat d'accompagnement signé", p.adhesion_on, None,
+                               p.referent_id, False))  # fmt: skip
+            for _ in range(rng.randint(1, 3)):
+                on = start + timedelta(days=rng.randrange(max(1, (_end(p, as_of) - start).days)))
+                papers.append(("ressources", f"Attestation CAF {on:%m/%Y}", on, None,
+                               p.referent_id, False))  # fmt: skip
+            if _is_housed(p):
+                lessor = staff[p.id % len(staff)]
+                papers.append(("bail", "Bail signé", p.lease_start, None, lessor, False))
+                # Every housed household the same shape (a certificate and last year's, that
+                # it replaced): the tab's queries do not depend on which file is typical.
+                on = p.last_insurance or max(p.lease_start, add_months(as_of, -6))
+                papers.append(("assurance", f"Attestation d'assurance {on.year}", on,
+                               add_months(on, 12), lessor, True))  # fmt: skip
+            if rng.random() < 0.05:
+                papers.append(("sante", "Certificat médical", start, None, p.referent_id, False))
+            for category, title, on, until, uploader, earlier in papers:
+                on = min(on, as_of)
+                content, size = files[rng.randrange(len(files))]
+                kind = DocumentCategory(category).value
+                when = at(on, rng)
+                first = document_id + 1
+                if earlier:  # last year's certificate, replaced by this one
+                    document_id += 1
+                    before = add_months(on, -12)
+                    yield (document_id, p.id, kind, kind in tenancy,
+                           f"Attestation d'assurance {before.year}", before, on, None, None,
+                           f"assurance-{before.year}.pdf", "application/pdf", size, content,
+                           uploader, at(before, rng), None, first, 1, when, None, None, None,
+                           *versioned(when, uploader))  # fmt: skip
+                document_id += 1
+                yield (document_id, p.id, kind, kind in tenancy, title, on, until, None, None,
+                       f"{category}-{on:%Y-%m}.pdf", "application/pdf", size, content, uploader,
+                       when, first if earlier else None, first, 2 if earlier else 1, None, None,
+                       None, None, *versioned(when, uploader))  # fmt: skip
+
+    loader.load("document", DOCUMENT_COLUMNS, rows())
+
+
 def _renumber(rows_iter: Iterator[tuple]) -> Iterator[tuple]:
     for i, r in enumerate(rows_iter, start=1):
         yield (i, *r[1:])
@@ -1935,8 +2032,14 @@ def search_term_for(worker_id: int) -> tuple[str, int]:
     return best
 
 
+def documents_folder(manifest: Path) -> Path:
+    """Where the dataset's document files go: beside its manifest."""
+    return manifest.resolve().with_name(manifest.stem + "-documents")
+
+
 def write_manifest(path: Path, world: World, seed: int, scale: float, loader: Loader,
-                   database_url: str, secret_key: str, elapsed: float) -> dict:  # fmt: skip
+                   database_url: str, secret_key: str, elapsed: float,
+                   documents: Path) -> dict:  # fmt: skip
     from sqlalchemy import select
 
     from app.db import db
@@ -1987,6 +2090,7 @@ def write_manifest(path: Path, world: World, seed: int, scale: float, loader: Lo
             "totp_secret": world.totp_secret,  # type: ignore[attr-defined]
         },
         "project_id": reps["project_id"],
+        "documents_folder": str(documents),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -2044,6 +2148,8 @@ def run(
         **(app_config or {}),
     }
     app = create_app(config)
+    path = manifest or default_manifest_path(database_url)
+    documents = documents_folder(path)
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -2057,12 +2163,11 @@ def run(
                 connection.exec_driver_sql("SET synchronous_commit TO off")
                 connection.commit()
             loader = Loader(connection, quiet=quiet)
-            world = generate(seed, scale, as_of, loader, secret_key)
+            world = generate(seed, scale, as_of, loader, secret_key, documents)
             finish(connection)
-        path = manifest or default_manifest_path(database_url)
         result = write_manifest(
             path, world, seed, scale, loader, database_url, secret_key,
-            time.perf_counter() - started,
+            time.perf_counter() - started, documents,
         )  # fmt: skip
         db.session.remove()
         db.engine.dispose()

@@ -261,12 +261,45 @@ def add_missing_records(w) -> None:
         ]
     )
     db.session.flush()
-    # A health document (support team only), its file holding the text marker too.
+    # Documents: a health one (a PDF) and a social one (a Word file), each with a marker in
+    # its file's bytes too (their titles, names and dates are marked like any social
+    # column); and a landlord-audience one, which landlord staff do open.
     from tests.factories import make_document
 
     w.health_document = make_document(
-        w.household, worker, category="sante", content=b"%PDF-1.4 " + TEXT.encode()
+        w.household, worker, category="sante", content=pdf_with(FILE_MARKERS["sante"])
     )
+    w.social_document = make_document(
+        w.household,
+        worker,
+        category="ressources",
+        original_name="avis.docx",
+        content_type=DOCX,
+        content=docx_with(FILE_MARKERS["ressources"]),
+    )
+    w.tenancy_document = make_document(
+        w.household, w.users["bailleur"], category="assurance", content=pdf_with("Assurance")
+    )
+
+
+# The text inside the files of the health and social documents.
+FILE_MARKERS = {"sante": f"{TEXT}FILESANTEZ", "ressources": f"{TEXT}FILERESSOURCESZ"}
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def pdf_with(text: str) -> bytes:
+    return (
+        b"%PDF-1.4\n1 0 obj << /Length 40 >> stream\nBT /F1 12 Tf (" + text.encode()
+        + b") Tj ET\nendstream endobj\ntrailer << >>\n%%EOF\n"
+    )  # fmt: skip
+
+
+def docx_with(text: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", f"<w:document><w:t>{text}</w:t></w:document>")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -294,6 +327,8 @@ def typed_world(app):
         next_action_on=today_paris(),
     )
     planted = plant_markers()
+    for category, marker in FILE_MARKERS.items():
+        planted[f"document file ({category})"] = (1, [marker])
     db.session.commit()
     sweep()  # the reminder rules read the marked data: what they write is checked too
     db.session.commit()
@@ -314,14 +349,14 @@ def leaks(body: str, planted) -> list[str]:
 
 
 def readable(response) -> str:
-    """A response as text; a spreadsheet's sheets and shared strings unzipped."""
+    """A response as text; a spreadsheet's or an office document's XML parts unzipped."""
     data = response.get_data()
     if data[:2] == b"PK":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "".join(
                 archive.read(name).decode()
                 for name in archive.namelist()
-                if name.endswith(".xml") and "xl/" in name
+                if name.endswith(".xml") and ("xl/" in name or "word/" in name)
             )
     return data.decode("utf-8", errors="replace")
 
@@ -456,3 +491,47 @@ def test_the_referent_does_see_the_typed_markers(typed_world, app, make_client):
         assert name in seen, f"{name} is not shown to the référent: is the marker right?"
     # And most of the planted columns are shown somewhere on the file's pages.
     assert len(seen) >= len(planted) * 3 // 4, sorted(set(planted) - seen)
+
+
+def document_routes(w):
+    """Every GET route of a document, for each of the household's documents."""
+    for document in (w.health_document, w.social_document, w.tenancy_document):
+        base = f"/menages/{w.household.id}/documents/{document.id}"
+        for path in (base, f"{base}/remplacer", f"{base}/supprimer"):
+            yield document, path
+
+
+def test_landlord_staff_never_reach_a_support_team_document(typed_world, make_client):
+    """The health and social documents — titles, names, dates and the text inside their
+    files — never reach landlord staff: not listed in the tab, every route of theirs a 404
+    (the download included); the landlord's own category opens, without a marker."""
+    w, planted = typed_world
+    landlord = make_client()
+    landlord.login(w.users["bailleur"])
+    tab = landlord.get(f"/menages/{w.household.id}/documents")
+    assert tab.status_code == 200
+    assert leaks(readable(tab), planted) == []
+    assert f"/documents/{w.tenancy_document.id}" in tab.get_data(as_text=True)
+    for document, path in document_routes(w):
+        response = landlord.get(path)
+        if document is w.tenancy_document:
+            assert response.status_code in (200, 403), path  # delete: the uploader's own
+        else:
+            assert response.status_code == 404, path
+        assert leaks(readable(response), planted) == [], path
+    download = landlord.get(f"/menages/{w.household.id}/documents/{w.tenancy_document.id}")
+    assert download.status_code == 200 and download.get_data().startswith(b"%PDF")
+
+
+def test_the_referent_does_open_the_marked_documents(typed_world, make_client):
+    """Control: the référent sees the health and social documents' titles in the tab and
+    the markers inside their files, so the landlord's test above can fail."""
+    w, planted = typed_world
+    worker = make_client()
+    worker.login(w.users["travailleur_social"])
+    seen = set(leaks(readable(worker.get(f"/menages/{w.household.id}/documents")), planted))
+    for document in (w.health_document, w.social_document):
+        response = worker.get(f"/menages/{w.household.id}/documents/{document.id}")
+        assert response.status_code == 200
+        seen.update(leaks(readable(response), planted))
+    assert {"document.title", "document file (sante)", "document file (ressources)"} <= seen
