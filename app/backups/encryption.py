@@ -111,15 +111,6 @@ class EncryptingWriter:
         self.pending = bytearray()
 
 
-def encrypt_stream(source, target, key: bytes) -> None:
-    """Encrypt the readable binary ``source`` into the writable ``target``, chunk by chunk
-    (memory stays around two chunks whatever the database's size)."""
-    writer = EncryptingWriter(target, key)
-    while chunk := source.read(CHUNK_SIZE):
-        writer.write(chunk)
-    writer.close()
-
-
 def decrypt_stream(source, target, key: bytes, *, name: str) -> None:
     """Decrypt ``source`` into ``target`` (``None``: only check); raises ``BackupError`` for a
     wrong key or a damaged file."""

@@ -1,5 +1,5 @@
-"""Backups of the whole database: creation, optional encryption, verification, rotation and
-restoration.
+"""Backups of the whole database and the document files: creation, optional encryption,
+verification, rotation and restoration.
 
 SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent snapshot
 while the application keeps writing, then ``PRAGMA integrity_check`` verifies the copy.
@@ -7,11 +7,15 @@ PostgreSQL: ``pg_dump --format=custom`` (a consistent snapshot too) and ``pg_res
 the connection parameters taken from the database URL (the password through PGPASSWORD,
 never on the command line).
 
+The snapshot (or dump) and every file of the document store go into one archive with a
+manifest of their SHA-256 (``app.backups.archive``); backups made before that (the bare
+database file) still verify and restore.
+
 Every file is created ``0600`` in a folder made ``0700``; a ``<file>.sha256`` next to it (the
 ``sha256sum`` format) lets ``verify`` tell a damaged file at once. With a key file, the
-backup is encrypted (AES-256-GCM in 1 MiB chunks, see ``_Encryptor``): the plain copy never
-reaches the backup folder (PostgreSQL streams ``pg_dump`` through the cipher; SQLite's
-snapshot is taken in a private ``0700`` temporary folder, then encrypted and deleted).
+archive is encrypted as it is written (AES-256-GCM in 1 MiB chunks,
+``encryption.EncryptingWriter``): the plain archive never reaches the backup folder; the
+database snapshot or dump is taken in a private ``0700`` temporary folder, then deleted.
 
 Every failure is a ``BackupError`` with a French message for the operator.
 """
