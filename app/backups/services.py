@@ -384,7 +384,14 @@ def restore_backup(
 
 
 def _documents_staging(documents: Path) -> Path:
-    ensure_private_folder(documents.parent)
+    """A private folder beside ``documents`` (same file system: the final rename is one
+    step); the parent's own mode is left as it is."""
+    try:
+        documents.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(
+            f"Impossible de préparer le dossier {documents.parent} : {error.strerror}"
+        ) from error
     return Path(tempfile.mkdtemp(prefix=".ancrage-restore-", dir=documents.parent))  # 0700
 
 
