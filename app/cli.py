@@ -301,13 +301,14 @@ KEY_FILE_HELP = (
 
 @backup.command(
     "create",
-    help="Sauvegarder la base (SQLite : copie en ligne vérifiée ; PostgreSQL : pg_dump), "
-    "fichier 0600 dans un dossier 0700, chiffré si une clé est configurée.",
+    help="Sauvegarder la base (SQLite : copie en ligne vérifiée ; PostgreSQL : pg_dump) et "
+    "les fichiers des documents dans une archive avec leurs empreintes, fichier 0600 dans un "
+    "dossier 0700, chiffré si une clé est configurée.",
 )
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Fichier de sauvegarde (par défaut : BACKUP_DIR/ancrage-<date>.sqlite3|.dump[.enc]).",
+    help="Fichier de sauvegarde (par défaut : BACKUP_DIR/ancrage-<date>.sqlite3|.dump.tar[.enc]).",
 )
 @click.option("--key-file", type=click.Path(path_type=Path), help=KEY_FILE_HELP)
 @click.option(
@@ -327,7 +328,12 @@ def backup_create(output: Path | None, key_file: Path | None, rotate: bool) -> N
         if output is None:
             name = services.backup_name(url, datetime.now(UTC), encrypted=key is not None)
             output = folder / name
-        result = services.create_backup(url, output, key=key)
+        result = services.create_backup(
+            url,
+            output,
+            key=key,
+            documents=services.documents_folder(config, current_app.instance_path),
+        )
         rotation = None
         if rotate:
             rotation = services.rotate_backups(
@@ -337,6 +343,13 @@ def backup_create(output: Path | None, key_file: Path | None, rotate: bool) -> N
             )
     state = "chiffrée" if result.encrypted else "non chiffrée"
     click.echo(f"Sauvegarde écrite ({state}) : {result.path}")
+    click.echo(f"  documents : {result.documents} fichier(s) avec leur empreinte")
+    for name in result.skipped:
+        click.echo(
+            f"  Attention : le document {name} ne correspond plus à son empreinte sur le "
+            "disque (fichier abîmé) ; il n'a pas été sauvegardé.",
+            err=True,
+        )
     for table, count in result.counts.items():
         click.echo(f"  {table}: {count}")
     if rotation is not None:
@@ -362,28 +375,43 @@ def backup_verify(path: Path, key_file: Path | None) -> None:
     kind = "SQLite" if result.kind == "sqlite" else "PostgreSQL (pg_dump)"
     state = "chiffrée" if result.encrypted else "non chiffrée"
     click.echo(f"Sauvegarde valide : {path} ({kind}, {state}).")
+    if result.documents is None:
+        click.echo("  Sauvegarde de la base seule (sans les documents).")
+    else:
+        click.echo(f"  documents : {result.documents} fichier(s), empreintes vérifiées")
     for table, count in result.counts.items():
         click.echo(f"  {table}: {count}")
 
 
 @backup.command(
     "restore",
-    help="Restaurer une sauvegarde dans une base vide et afficher le nombre de lignes.",
+    help="Restaurer une sauvegarde dans une base vide et ses documents dans un dossier vide, "
+    "après vérification de chaque empreinte, et afficher le nombre de lignes.",
 )
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--into",
     help="Base cible, vide (URL SQLAlchemy) ; par défaut la base configurée.",
 )
+@click.option(
+    "--documents-into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dossier des documents, absent ou vide ; par défaut DOCUMENTS_FOLDER.",
+)
 @click.option("--key-file", type=click.Path(path_type=Path), help=KEY_FILE_HELP)
-def backup_restore(path: Path, into: str | None, key_file: Path | None) -> None:
-    """Restore a backup into an empty database and print its row counts."""
+def backup_restore(
+    path: Path, into: str | None, documents_into: Path | None, key_file: Path | None
+) -> None:
+    """Restore a backup into an empty database (and its documents into an empty folder) and
+    print its row counts."""
     from app.backups import services
 
-    target = into or current_app.config["SQLALCHEMY_DATABASE_URI"]
+    config = current_app.config
+    target = into or config["SQLALCHEMY_DATABASE_URI"]
+    documents = documents_into or services.documents_folder(config, current_app.instance_path)
     with _backup_errors():
-        key = services.configured_key(current_app.config, key_file)
-        counts = services.restore_backup(path, target, key=key)
+        key = services.configured_key(config, key_file)
+        counts = services.restore_backup(path, target, key=key, documents=documents)
     click.echo("Restauration terminée :")
     for table, count in counts.items():
         click.echo(f"  {table}: {count}")

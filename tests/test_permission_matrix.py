@@ -255,6 +255,7 @@ MATRIX: dict[str, Case] = {
     # Right of access: coordinators only (the permission is checked before the scope).
     "retention.subject_access GET": Case(H + "/droit-d-acces", only("coordinateur")),
     "retention.subject_access_json GET": Case(H + "/droit-d-acces.json", only("coordinateur")),
+    "retention.subject_access_zip GET": Case(H + "/droit-d-acces.zip", only("coordinateur")),
     # support: the household's Accompagnement tab and its forms (social content)
     "support.household GET": Case(H + "/accompagnement", household_social()),
     **{

@@ -80,24 +80,35 @@ def _nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-def encrypt_stream(source, target, key: bytes) -> None:
-    """Encrypt the readable binary ``source`` into the writable ``target``, chunk by chunk
-    (memory stays around two chunks whatever the database's size)."""
-    salt = os.urandom(SALT_SIZE)
-    file_key, check = _derive(key, salt)
-    header = MAGIC + salt + check
-    target.write(header)
-    cipher = AESGCM(file_key)
-    counter = 0
-    chunk = source.read(CHUNK_SIZE)
-    while True:
-        following = source.read(CHUNK_SIZE)
-        last = not following
-        sealed = cipher.encrypt(_nonce(counter, last), chunk, header)
-        target.write(len(sealed).to_bytes(4, "big") + sealed)
-        if last:
-            return
-        chunk, counter = following, counter + 1
+class EncryptingWriter:
+    """A writable binary stream that encrypts into ``target`` chunk by chunk: one chunk is
+    held back until the next write or ``close`` tells whether it is the last one."""
+
+    def __init__(self, target, key: bytes):
+        salt = os.urandom(SALT_SIZE)
+        file_key, check = _derive(key, salt)
+        self.header = MAGIC + salt + check
+        self.target = target
+        self.cipher = AESGCM(file_key)
+        self.counter = 0
+        self.pending = bytearray()
+        target.write(self.header)
+
+    def _seal(self, chunk: bytes, last: bool) -> None:
+        sealed = self.cipher.encrypt(_nonce(self.counter, last), chunk, self.header)
+        self.target.write(len(sealed).to_bytes(4, "big") + sealed)
+        self.counter += 1
+
+    def write(self, data) -> int:
+        self.pending += data
+        while len(self.pending) > CHUNK_SIZE:  # more follows: these are not the last
+            self._seal(bytes(self.pending[:CHUNK_SIZE]), False)
+            del self.pending[:CHUNK_SIZE]
+        return len(data)
+
+    def close(self) -> None:
+        self._seal(bytes(self.pending), True)
+        self.pending = bytearray()
 
 
 def decrypt_stream(source, target, key: bytes, *, name: str) -> None:

@@ -1,5 +1,5 @@
-"""Backups of the whole database: creation, optional encryption, verification, rotation and
-restoration.
+"""Backups of the whole database and the document files: creation, optional encryption,
+verification, rotation and restoration.
 
 SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent snapshot
 while the application keeps writing, then ``PRAGMA integrity_check`` verifies the copy.
@@ -7,11 +7,15 @@ PostgreSQL: ``pg_dump --format=custom`` (a consistent snapshot too) and ``pg_res
 the connection parameters taken from the database URL (the password through PGPASSWORD,
 never on the command line).
 
+The snapshot (or dump) and every file of the document store go into one archive with a
+manifest of their SHA-256 (``app.backups.archive``); backups made before that (the bare
+database file) still verify and restore.
+
 Every file is created ``0600`` in a folder made ``0700``; a ``<file>.sha256`` next to it (the
 ``sha256sum`` format) lets ``verify`` tell a damaged file at once. With a key file, the
-backup is encrypted (AES-256-GCM in 1 MiB chunks, see ``_Encryptor``): the plain copy never
-reaches the backup folder (PostgreSQL streams ``pg_dump`` through the cipher; SQLite's
-snapshot is taken in a private ``0700`` temporary folder, then encrypted and deleted).
+archive is encrypted as it is written (AES-256-GCM in 1 MiB chunks,
+``encryption.EncryptingWriter``): the plain archive never reaches the backup folder; the
+database snapshot or dump is taken in a private ``0700`` temporary folder, then deleted.
 
 Every failure is a ``BackupError`` with a French message for the operator.
 """
@@ -35,9 +39,10 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.backups.archive import DATABASE_NAMES, is_archive, read_archive, write_archive
 from app.backups.encryption import (
+    EncryptingWriter,
     decrypt_stream,
-    encrypt_stream,
     is_encrypted,
     read_key_file,
 )
@@ -57,6 +62,8 @@ class BackupResult:
     path: Path
     counts: dict[str, int]
     encrypted: bool = False
+    documents: int = 0
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,12 @@ class VerifyResult:
     kind: str  # "sqlite" or "pg_dump"
     encrypted: bool
     counts: dict[str, int] = field(default_factory=dict)
+    documents: int | None = None  # None: a database-only backup (before issue #17)
 
 
 ENCRYPTED_SUFFIX = ".enc"
-NAME_PATTERN = re.compile(r"^ancrage-(\d{8}-\d{6})\.(sqlite3|dump)(\.enc)?$")
+ARCHIVE_SUFFIX = ".tar"
+NAME_PATTERN = re.compile(r"^ancrage-(\d{8}-\d{6})\.(sqlite3|dump)(\.tar)?(\.enc)?$")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 
@@ -82,8 +91,9 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 def backup_name(url: str | URL, now: datetime, *, encrypted: bool) -> str:
-    """``ancrage-<UTC date-time>.sqlite3|.dump[.enc]``: the name rotation reads dates from."""
-    suffix = ".sqlite3" if is_sqlite(url) else ".dump"
+    """``ancrage-<UTC date-time>.sqlite3|.dump.tar[.enc]``: the name rotation reads dates
+    from (backups made before the documents were included have no ``.tar``)."""
+    suffix = (".sqlite3" if is_sqlite(url) else ".dump") + ARCHIVE_SUFFIX
     stamp = now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     return f"ancrage-{stamp}{suffix}{ENCRYPTED_SUFFIX if encrypted else ''}"
 
@@ -184,65 +194,53 @@ def _first_line(error: Exception) -> str:
 # --- create ------------------------------------------------------------------------------
 
 
-def create_backup(url: str | URL, output: Path, *, key: bytes | None = None) -> BackupResult:
-    """Back up the database at ``url`` into ``output`` (a SQLite file, or a pg_dump archive,
-    encrypted with ``key`` when given), ``0600`` in a ``0700`` folder, with its checksum."""
+def create_backup(
+    url: str | URL, output: Path, *, key: bytes | None = None, documents: Path | None = None
+) -> BackupResult:
+    """Back up the database at ``url`` and the document files of the folder ``documents``
+    into one archive ``output`` (see ``app.backups.archive``), encrypted with ``key`` when
+    given, ``0600`` in a ``0700`` folder, with its checksum.
+
+    The database snapshot (SQLite copy or pg_dump) is taken first, in a private temporary
+    folder, then the documents are listed: every row of the snapshot finds its file (files
+    are written before their rows), and a file uploaded meanwhile is only an orphan."""
     url = _url(url)
     ensure_private_folder(output.parent)
     if output.exists():
         raise BackupError(f"{output} existe déjà : choisissez un autre nom.")
     try:
-        if is_sqlite(url):
-            counts = _create_sqlite(Path(url.database or ""), output, key)
-        else:
-            _create_pg(url, output, key)
-            counts = {}
+        with tempfile.TemporaryDirectory(prefix="ancrage-backup-") as private:  # 0700
+            if is_sqlite(url):
+                kind, snapshot = "sqlite", Path(private) / DATABASE_NAMES["sqlite"]
+                _sqlite_copy(Path(url.database or ""), snapshot)
+                counts = table_counts(f"sqlite:///{snapshot}")
+            else:
+                kind, snapshot = "pg_dump", Path(private) / DATABASE_NAMES["pg_dump"]
+                _dump_pg(url, snapshot)
+                counts = {}
+            with new_private_file(output) as dst:
+                if key is None:
+                    written = write_archive(dst, snapshot, kind, documents)
+                else:
+                    writer = EncryptingWriter(dst, key)
+                    written = write_archive(writer, snapshot, kind, documents)
+                    writer.close()
         write_checksum(output)
     except BaseException:
         output.unlink(missing_ok=True)
         raise
-    return BackupResult(output, counts, encrypted=key is not None)
+    return BackupResult(output, counts, key is not None, written.documents, written.skipped)
 
 
-def _create_sqlite(source: Path, output: Path, key: bytes | None) -> dict[str, int]:
-    if key is None:
-        with new_private_file(output):
-            pass  # reserve the name with the right mode; the backup API fills it
-        _sqlite_copy(source, output)
-        return table_counts(f"sqlite:///{output}")
-    with tempfile.TemporaryDirectory(prefix="ancrage-backup-") as private:  # 0700
-        plain = Path(private) / "snapshot.sqlite3"
-        _sqlite_copy(source, plain)
-        counts = table_counts(f"sqlite:///{plain}")
-        with open(plain, "rb") as src, new_private_file(output) as dst:
-            encrypt_stream(src, dst, key)
-    return counts
-
-
-def _create_pg(url: URL, output: Path, key: bytes | None) -> None:
+def _dump_pg(url: URL, output: Path) -> None:
     args, env = _pg_args(url)
     command = [_pg_tool("pg_dump"), "--format=custom", *args, url.database or ""]
     with new_private_file(output) as dst:
-        if key is None:
-            result = subprocess.run(  # noqa: S603  # nosec B603
-                command, stdout=dst, stderr=subprocess.PIPE, env=env, check=False
-            )
-            stderr = result.stderr
-        else:
-            with tempfile.TemporaryFile() as errors:
-                process = subprocess.Popen(  # noqa: S603  # nosec B603
-                    command, stdout=subprocess.PIPE, stderr=errors, env=env
-                )
-                try:
-                    encrypt_stream(process.stdout, dst, key)
-                finally:
-                    process.stdout.close()
-                    process.wait()
-                errors.seek(0)
-                stderr = errors.read()
-                result = process
+        result = subprocess.run(  # noqa: S603  # nosec B603
+            command, stdout=dst, stderr=subprocess.PIPE, env=env, check=False
+        )
         if result.returncode != 0:
-            raise _tool_failed("pg_dump", stderr)
+            raise _tool_failed("pg_dump", result.stderr)
 
 
 # --- verify ------------------------------------------------------------------------------
@@ -250,14 +248,17 @@ def _create_pg(url: URL, output: Path, key: bytes | None) -> None:
 
 def verify_backup(path: Path, *, key: bytes | None = None) -> VerifyResult:
     """Check ``path`` without touching any database: its checksum (when present), its
-    decryption (every chunk), then its content (SQLite integrity check and row counts, or a
-    full read of the pg_dump archive by pg_restore)."""
+    decryption (every chunk), every document's and the database's SHA-256 against the
+    manifest, then the database's content (SQLite integrity check and row counts, or a full
+    read of the pg_dump archive by pg_restore)."""
     if not path.is_file():
         raise BackupError(f"Sauvegarde introuvable : {path}.")
     try:
         _check_checksum(path)
-        with _plain_copy(path, key) as (plain, encrypted):
-            kind = _kind(plain, path.name)
+        with (
+            tempfile.TemporaryDirectory(prefix="ancrage-verify-") as private,
+            _opened(path, key, Path(private)) as (kind, plain, documents, encrypted),
+        ):
             counts: dict[str, int] = {}
             if kind == "sqlite":
                 result = sqlite_integrity(plain)
@@ -277,7 +278,9 @@ def verify_backup(path: Path, *, key: bytes | None = None) -> VerifyResult:
                     )
     except PermissionError as error:
         raise BackupError(f"Sauvegarde illisible : {path} ({error.strerror}).") from error
-    return VerifyResult(path, kind, encrypted, counts)
+    return VerifyResult(
+        path, kind, encrypted, counts, None if documents is None else len(documents)
+    )
 
 
 def _check_checksum(path: Path) -> None:
@@ -299,7 +302,26 @@ def _kind(plain: Path, name: str) -> str:
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
         return "pg_dump"
+    if is_archive(plain):
+        return "archive"
     raise BackupError(f"{name} n'est pas une sauvegarde d'Ancrage (ni SQLite, ni pg_dump).")
+
+
+@contextlib.contextmanager
+def _opened(
+    path: Path, key: bytes | None, documents_staging: Path
+) -> Iterator[tuple[str, Path, dict[str, Path] | None, bool]]:
+    """The backup's database kind, its plain database file and its documents (sha256 ->
+    file staged in ``documents_staging``; None for a database-only backup), every hash
+    checked against the manifest before this yields."""
+    with _plain_copy(path, key) as (plain, encrypted):
+        kind = _kind(plain, path.name)
+        if kind != "archive":
+            yield kind, plain, None, encrypted
+            return
+        with tempfile.TemporaryDirectory(prefix="ancrage-restore-") as private:  # 0700
+            read = read_archive(plain, path.name, Path(private), documents_staging)
+            yield read.kind, read.database, read.documents, encrypted
 
 
 @contextlib.contextmanager
@@ -324,50 +346,97 @@ def _plain_copy(path: Path, key: bytes | None) -> Iterator[tuple[Path, bool]]:
 # --- restore -----------------------------------------------------------------------------
 
 
-def restore_backup(backup: Path, into: str | URL, *, key: bytes | None = None) -> dict[str, int]:
+def restore_backup(
+    backup: Path, into: str | URL, *, key: bytes | None = None, documents: Path | None = None
+) -> dict[str, int]:
     """Restore ``backup`` into the database at ``into``, which must be empty (a new SQLite
-    file, or an existing empty PostgreSQL database); returns its row counts. The backup is
-    verified first (checksum, decryption): a wrong key or a damaged file restores nothing."""
+    file, or an existing empty PostgreSQL database), and its document files into the folder
+    ``documents``, which must be absent or empty; returns the database's row counts.
+
+    Everything is verified first (checksum, decryption, every SHA-256 of the manifest, the
+    targets empty): a wrong key, a damaged, missing or unexpected file restores nothing. The
+    documents are staged in a private folder beside ``documents`` and renamed into place
+    only once the database is restored."""
     into = _url(into)
     if not backup.is_file():
         raise BackupError(f"Sauvegarde introuvable : {backup}.")
     _check_checksum(backup)
-    with _plain_copy(backup, key) as (plain, _encrypted):
-        kind = _kind(plain, backup.name)
-        if is_sqlite(into):
-            if kind != "sqlite":
-                raise BackupError(f"{backup.name} est une sauvegarde PostgreSQL, pas SQLite.")
-            target = Path(into.database or "")
-            if target.exists() and target.stat().st_size > 0:
-                raise BackupError(f"{target} existe déjà : restaurez dans un nouveau fichier.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _sqlite_copy(plain, target)
-        else:
-            if kind != "pg_dump":
-                raise BackupError(f"{backup.name} est une sauvegarde SQLite, pas PostgreSQL.")
-            if table_counts(into):
+    staging = _documents_staging(documents) if documents is not None else None
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="ancrage-restore-") as private,
+            _opened(backup, key, staging or Path(private)) as (kind, plain, files, _enc),
+        ):
+            if files and documents is None:
                 raise BackupError(
-                    "La base cible n'est pas vide : restaurez dans une nouvelle base."
+                    f"{backup.name} contient les documents : indiquez le dossier où les "
+                    "restaurer (--documents-into ou DOCUMENTS_FOLDER)."
                 )
-            args, env = _pg_args(into)
-            done = subprocess.run(  # noqa: S603  # nosec B603
-                [
-                    _pg_tool("pg_restore"),
-                    "--no-owner",
-                    "--exit-on-error",
-                    "--single-transaction",
-                    "--dbname",
-                    into.database or "",
-                    *args,
-                    str(plain),
-                ],
-                env=env,
-                capture_output=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise _tool_failed("pg_restore", done.stderr)
+            _check_documents_target(documents, files)
+            _restore_database(plain, kind, backup.name, into)
+            if files:
+                os.replace(staging, documents)  # atomic: the folder is absent or empty
+                staging = None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return table_counts(into)
+
+
+def _documents_staging(documents: Path) -> Path:
+    """A private folder beside ``documents`` (same file system: the final rename is one
+    step); the parent's own mode is left as it is."""
+    try:
+        documents.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(
+            f"Impossible de préparer le dossier {documents.parent} : {error.strerror}"
+        ) from error
+    return Path(tempfile.mkdtemp(prefix=".ancrage-restore-", dir=documents.parent))  # 0700
+
+
+def _check_documents_target(documents: Path | None, files: dict | None) -> None:
+    if not files or documents is None:
+        return  # nothing to put in place
+    if documents.exists() and (not documents.is_dir() or any(documents.iterdir())):
+        raise BackupError(
+            f"Le dossier des documents {documents} n'est pas vide : restaurez dans un "
+            "nouveau dossier (--documents-into). Rien n'a été restauré."
+        )
+
+
+def _restore_database(plain: Path, kind: str, name: str, into: URL) -> None:
+    if is_sqlite(into):
+        if kind != "sqlite":
+            raise BackupError(f"{name} est une sauvegarde PostgreSQL, pas SQLite.")
+        target = Path(into.database or "")
+        if target.exists() and target.stat().st_size > 0:
+            raise BackupError(f"{target} existe déjà : restaurez dans un nouveau fichier.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_copy(plain, target)
+        return
+    if kind != "pg_dump":
+        raise BackupError(f"{name} est une sauvegarde SQLite, pas PostgreSQL.")
+    if table_counts(into):
+        raise BackupError("La base cible n'est pas vide : restaurez dans une nouvelle base.")
+    args, env = _pg_args(into)
+    done = subprocess.run(  # noqa: S603  # nosec B603
+        [
+            _pg_tool("pg_restore"),
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+            into.database or "",
+            *args,
+            str(plain),
+        ],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise _tool_failed("pg_restore", done.stderr)
 
 
 # --- rotation ----------------------------------------------------------------------------
@@ -445,6 +514,11 @@ def backup_folder(config, instance_path: str) -> Path:
     return Path(config.get("BACKUP_DIR") or Path(instance_path) / "backups")
 
 
+def documents_folder(config, instance_path: str) -> Path:
+    """The document store's folder (``app.documents.storage.document_store``'s rule)."""
+    return Path(config.get("DOCUMENTS_FOLDER") or Path(instance_path) / "documents")
+
+
 def configured_key(config, key_file: Path | None = None) -> bytes | None:
     """The key of ``key_file``, else of ``BACKUP_KEY_FILE``; None when neither is set."""
     path = key_file or (Path(config["BACKUP_KEY_FILE"]) if config.get("BACKUP_KEY_FILE") else None)
@@ -456,7 +530,12 @@ def nightly_backup(config, instance_path: str, now: datetime) -> dict:
     key = configured_key(config)
     url = config["SQLALCHEMY_DATABASE_URI"]
     folder = backup_folder(config, instance_path)
-    result = create_backup(url, folder / backup_name(url, now, encrypted=key is not None), key=key)
+    result = create_backup(
+        url,
+        folder / backup_name(url, now, encrypted=key is not None),
+        key=key,
+        documents=documents_folder(config, instance_path),
+    )
     rotation = rotate_backups(
         folder,
         keep_daily=int(config["BACKUP_KEEP_DAILY"]),
@@ -466,6 +545,8 @@ def nightly_backup(config, instance_path: str, now: datetime) -> dict:
         "file": result.path.name,
         "encrypted": result.encrypted,
         "size": result.path.stat().st_size,
+        "documents": result.documents,
+        "skipped": result.skipped,
         "kept": len(rotation.kept),
         "deleted": len(rotation.deleted),
     }

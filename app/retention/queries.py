@@ -38,7 +38,7 @@ SECTION_TITLES = {
     "gla_action": "Actions de gestion locative adaptée",
     "procedure_stage": "Procédure",
     "reminder": "Rappels",
-    "document": "Documents du dossier (liste ; les fichiers sont remis à part)",
+    "document": "Documents du dossier (liste ; les fichiers sont dans l'archive ZIP)",
 }
 
 

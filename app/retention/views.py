@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 import click
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, send_file
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,19 +17,21 @@ from app.db import db, utcnow
 from app.formatting import today_paris
 from app.households.file import open_household_file
 from app.permissions import Permission, permission_required
+from app.retention import export
+from app.retention.export import held_documents
 from app.retention.queries import subject_access_file
 
 bp = Blueprint("retention", __name__, cli_group="retention")
 bp.cli.help = "Conservation des données : anonymisation des dossiers clos."
 
 
-def _audit(household, fmt: str, sections) -> None:
+def _audit(household, fmt: str, sections, **extra) -> None:
     record(
         current_user,
         "household.subject_access_export",
         household_id=household.id,
         target=household,
-        details={"format": fmt, "records": sum(len(s["rows"]) for s in sections)},
+        details={"format": fmt, "records": sum(len(s["rows"]) for s in sections), **extra},
     )
     db.session.commit()
 
@@ -49,6 +51,15 @@ def subject_access(household_id: int):
     )
 
 
+def _json_body(household, sections) -> dict:
+    return {
+        "household_id": household.id,
+        "reference": household.reference,
+        "generated_at": utcnow().isoformat(),
+        "sections": sections,
+    }
+
+
 @bp.route("/menages/<int:household_id>/droit-d-acces.json")
 @permission_required(Permission.EXPORT_SUBJECT_ACCESS)
 @reauth_required()
@@ -56,13 +67,7 @@ def subject_access_json(household_id: int):
     household = open_household_file(household_id)
     sections = subject_access_file(household, current_user)
     _audit(household, "json", sections)
-    body = {
-        "household_id": household.id,
-        "reference": household.reference,
-        "generated_at": utcnow().isoformat(),
-        "sections": sections,
-    }
-    content = json.dumps(body, ensure_ascii=False, indent=2)
+    content = json.dumps(_json_body(household, sections), ensure_ascii=False, indent=2)
     return Response(
         content,
         mimetype="application/json",
@@ -71,6 +76,27 @@ def subject_access_json(household_id: int):
                 f'attachment; filename="droit-d-acces-{household.reference}.json"'
             )
         },
+    )
+
+
+@bp.route("/menages/<int:household_id>/droit-d-acces.zip")
+@permission_required(Permission.EXPORT_SUBJECT_ACCESS)
+@reauth_required()
+def subject_access_zip(household_id: int):
+    """The JSON file and the bytes of every document the file holds, in one ZIP."""
+    household = open_household_file(household_id)
+    sections = subject_access_file(household, current_user)
+    documents = held_documents(household.id, current_user)
+    _audit(household, "zip", sections, documents=len(documents))
+    archive = export.subject_access_zip(
+        _json_body(household, sections), documents, household.reference
+    )
+    return send_file(
+        archive,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"droit-d-acces-{household.reference}.zip",
+        max_age=0,
     )
 
 
