@@ -71,12 +71,16 @@ def _page(household, form=None):
         error_out=False,
     )
     config = current_app.config
+    form = form or _upload_form(household)
     return render_template(
         "documents/household.html",
         household=household,
         page=page,
         versions=earlier_versions(current_user, household, page.items),
-        form=form or _upload_form(household),
+        form=form,
+        # "Visite ou contact du 12/03/2026": the labels of the records this viewer may link
+        # to (the latest ones); an older or hidden record is named by its kind only.
+        link_labels=dict(form.link.choices),
         accept=ACCEPT,
         max_size=megabytes(config["DOCUMENTS_MAX_BYTES"]),
         max_files=config["DOCUMENTS_MAX_FILES"],

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import db
-from app.formatting import today_paris
+from app.formatting import format_date, today_paris
 from app.interventions.models import Intervention
 from tests.conftest import page
 from tests.documents.helpers import document_count, documents, jpeg_with_exif, stored_files
@@ -69,6 +69,9 @@ def test_a_photographed_letter_is_recorded_with_the_visit_and_linked_to_it(clien
         ("ressources", "intervention", visit.id)
     ]
     assert "1 document(s) joint(s)" in page(client.get(response.location))
+    # The Documents tab says which visit the paper proves.
+    tab = page(client.get(f"/menages/{world.household.id}/documents"))
+    assert f"Visite ou contact du {format_date(visit.occurred_on)}" in tab
 
 
 def test_a_refused_file_keeps_the_typed_note_and_stores_nothing(client, world):

@@ -40,6 +40,13 @@ def log_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD)
     return None
 
 
+def sideways(page: Page) -> int:
+    """How many pixels the page scrolls sideways (0 when it fits the screen)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
 def open_menu(page: Page) -> None:
     """Unfold the site menu when it is folded behind its "Menu" button (phone widths); on a
     wide screen the menu is already open and the button hidden."""

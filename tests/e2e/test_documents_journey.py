@@ -19,6 +19,7 @@ from app.formatting import today_paris
 from app.permissions import Role
 from app.reminders.models import Reminder
 from tests.e2e.a11y import assert_accessible
+from tests.e2e.helpers import sideways
 from tests.factories import (
     PASSWORD,
     PDF_BYTES,
@@ -83,12 +84,6 @@ def log_in(page: Page, base_url: str, email: str) -> None:
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     expect(page.locator("button", has_text="Se déconnecter")).to_be_attached()
-
-
-def sideways(page: Page) -> int:
-    return page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
 
 
 def test_documents_from_the_visit_form_and_the_landlord_dashboard(

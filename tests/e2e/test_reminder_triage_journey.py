@@ -14,6 +14,7 @@ from app.formatting import today_paris
 from app.permissions import Role
 from app.reminders.models import Reminder
 from tests.e2e.a11y import assert_accessible
+from tests.e2e.helpers import sideways
 from tests.factories import (
     PASSWORD,
     make_household,
@@ -82,12 +83,6 @@ def log_in(page: Page, base_url: str) -> None:
     page.get_by_role("button", name="Se connecter").click()
     # Logged in: the logout button is in the page (folded in the menu on a phone).
     expect(page.locator("button", has_text="Se déconnecter")).to_be_attached()
-
-
-def sideways(page: Page) -> int:
-    return page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
 
 
 def test_landlord_triages_the_inbox_with_a_filter_and_bulk_done_on_a_phone(
