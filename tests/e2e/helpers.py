@@ -50,6 +50,9 @@ def sideways(page: Page) -> int:
 def open_menu(page: Page) -> None:
     """Unfold the site menu when it is folded behind its "Menu" button (phone widths); on a
     wide screen the menu is already open and the button hidden."""
+    # Only once the stylesheet applies: before it, the toggle shows at every width (and a
+    # click would then wait for a button the wide layout hides).
+    page.wait_for_load_state("load")
     toggle = page.locator(".topmenu > summary")
     if toggle.is_visible() and not page.locator(".topmenu[open]").count():
         toggle.click()

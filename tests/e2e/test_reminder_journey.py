@@ -51,6 +51,8 @@ def log_in(page: Page, base_url: str) -> None:
     page.get_by_label("Adresse e-mail").fill("karim@test.demo")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    # Logged in (the logout button is in the page, folded in the menu on a phone).
+    expect(page.locator("button", has_text="Se déconnecter")).to_be_attached()
 
 
 def no_sideways_scroll(page: Page) -> int:
