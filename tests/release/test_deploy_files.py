@@ -219,6 +219,21 @@ def test_proxy_lets_the_largest_import_through():
         assert size_in_bytes(size) >= limit + 64 * 1024, size
 
 
+def test_proxy_lets_a_whole_document_upload_through_on_the_upload_routes():
+    location = re.search(r"location ~ (\S+) \{([^}]*)\}", nginx_directives())
+    assert location, "no location for the document uploads"
+    pattern, body = location.groups()
+    for path in (
+        "/menages/12/documents",
+        "/menages/12/documents/3/remplacer",
+        "/menages/12/visites/nouvelle",
+    ):
+        assert re.match(pattern, path), path
+    assert not re.match(pattern, "/logements/import")
+    size = re.search(r"client_max_body_size\s+(\S+);", body).group(1)
+    assert size_in_bytes(size) >= Config.DOCUMENTS_MAX_REQUEST_BYTES + 64 * 1024, size
+
+
 def test_proxy_headers_match_proxy_fix_with_one_proxy():
     directives = nginx_directives()
     headers = dict(re.findall(r"proxy_set_header\s+(\S+)\s+(\S+);", directives))
