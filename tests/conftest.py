@@ -143,6 +143,9 @@ class CsrfClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         db.session.commit()
+        # Buffered: a streamed response (the exports) is read to its end inside the request,
+        # as a browser reads it, and its request is closed before the test goes on.
+        kwargs.setdefault("buffered", True)
         # A fresh application context per request, as in production: otherwise the request
         # would share the test's ``g`` (Flask-Login caches the user there) and session.
         with self.application.app_context():

@@ -5,6 +5,7 @@ a page issues a fixed number of queries whatever the number of households."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -297,13 +298,11 @@ class HouseholdLine:
         return HouseholdStage(self.stage).label
 
 
-def _lines(
-    flags, *conditions, limit: int | None = None, offset: int = 0, first=None
-) -> list[HouseholdLine]:
+def _lines_statement(flags, *conditions, first=None):
     """The lines of the households matching ``conditions``, ordered by ``first`` (if given)
     then by reference."""
     head = Member.__table__.alias("head")
-    rows = db.session.execute(
+    return (
         select(
             flags,
             (head.c.first_name + literal(" ") + head.c.last_name).label("head_name"),
@@ -315,33 +314,52 @@ def _lines(
         .outerjoin(head, and_(head.c.household_id == flags.c.household_id, head.c.is_head))
         .where(*conditions)
         .order_by(*([] if first is None else [first]), flags.c.reference, flags.c.household_id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [
-        HouseholdLine(
-            household_id=r.household_id,
-            reference=r.reference,
-            head_name=r.head_name,
-            project_id=r.project_id,
-            project_name=r.project_name,
-            referent_id=r.referent_id,
-            referent_name=r.referent_name,
-            stage=r.stage,
-            weight=Decimal(str(r.weight)).quantize(Decimal("0.1")),
-            last_contact_on=r.last_contact_on,
-            days_since_contact=r.days_since_contact,
-            next_review_on=r.next_review_on,
-            planned_end_on=r.planned_end_on,
-            overdue_reminders=int(r.overdue_reminders),
-            is_contact_overdue=bool(r.is_contact_overdue),
-            is_review_due=bool(r.is_review_due),
-            is_review_overdue=bool(r.is_review_overdue),
-            is_ending=bool(r.is_ending),
-            is_arrears_rising=bool(r.is_arrears_rising),
-        )
-        for r in rows
-    ]
+    )
+
+
+def _line(r) -> HouseholdLine:
+    return HouseholdLine(
+        household_id=r.household_id,
+        reference=r.reference,
+        head_name=r.head_name,
+        project_id=r.project_id,
+        project_name=r.project_name,
+        referent_id=r.referent_id,
+        referent_name=r.referent_name,
+        stage=r.stage,
+        weight=Decimal(str(r.weight)).quantize(Decimal("0.1")),
+        last_contact_on=r.last_contact_on,
+        days_since_contact=r.days_since_contact,
+        next_review_on=r.next_review_on,
+        planned_end_on=r.planned_end_on,
+        overdue_reminders=int(r.overdue_reminders),
+        is_contact_overdue=bool(r.is_contact_overdue),
+        is_review_due=bool(r.is_review_due),
+        is_review_overdue=bool(r.is_review_overdue),
+        is_ending=bool(r.is_ending),
+        is_arrears_rising=bool(r.is_arrears_rising),
+    )
+
+
+def _lines(
+    flags, *conditions, limit: int | None = None, offset: int = 0, first=None
+) -> list[HouseholdLine]:
+    statement = _lines_statement(flags, *conditions, first=first).limit(limit).offset(offset)
+    return [_line(r) for r in db.session.execute(statement)]
+
+
+def _caseload_filter(user, project_ids, today: date, kind: str, referent):
+    """The households behind one number of the caseload page: (flags, conditions)."""
+    flags = household_flags(scope_ids(user, project_ids), today)
+    conditions = [flags.c.is_active == 1]
+    column = DRILL_DOWNS.get(kind, DRILL_DOWNS["menages"])[1]
+    if column is not None:
+        conditions.append(flags.c[column] > 0)
+    if referent == NO_REFERENT:
+        conditions.append(flags.c.referent_id.is_(None))
+    elif referent is not None:
+        conditions.append(flags.c.referent_id == referent)
+    return flags, conditions
 
 
 def caseload_households(
@@ -354,18 +372,35 @@ def caseload_households(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[HouseholdLine]:
-    """The households behind one number of the caseload page (``limit`` of them from
-    ``offset`` for a page of the list; all for the export). One query."""
-    flags = household_flags(scope_ids(user, project_ids), today)
-    conditions = [flags.c.is_active == 1]
-    column = DRILL_DOWNS.get(kind, DRILL_DOWNS["menages"])[1]
-    if column is not None:
-        conditions.append(flags.c[column] > 0)
-    if referent == NO_REFERENT:
-        conditions.append(flags.c.referent_id.is_(None))
-    elif referent is not None:
-        conditions.append(flags.c.referent_id == referent)
+    """``limit`` households behind one number of the caseload page, from ``offset`` (a page
+    of the list). One query."""
+    flags, conditions = _caseload_filter(user, project_ids, today, kind, referent)
     return _lines(flags, *conditions, limit=limit, offset=offset)
+
+
+def count_caseload_households(
+    user, project_ids, today: date, *, kind: str = "menages", referent=None
+) -> int:
+    """How many households ``iter_caseload_households`` gives. One query."""
+    flags, conditions = _caseload_filter(user, project_ids, today, kind, referent)
+    return db.session.scalar(select(func.count()).select_from(flags).where(*conditions))
+
+
+# How many rows the export reads from the database at a time.
+EXPORT_BATCH = 1000
+
+
+def iter_caseload_households(
+    user, project_ids, today: date, *, kind: str = "menages", referent=None
+) -> Iterator[HouseholdLine]:
+    """Every household behind one number of the caseload page, read in batches of
+    ``EXPORT_BATCH`` (a server-side cursor on PostgreSQL): the export's memory does not grow
+    with the caseload. One query."""
+    flags, conditions = _caseload_filter(user, project_ids, today, kind, referent)
+    statement = _lines_statement(flags, *conditions)
+    result = db.session.execute(statement.execution_options(yield_per=EXPORT_BATCH))
+    for r in result:
+        yield _line(r)
 
 
 # How many households each group of the stalled-files page lists: a project of the size of a

@@ -1,5 +1,7 @@
 """Pilotage exports: the indicators and the caseload list as CSV or XLSX, logged before
-they are sent.
+they are sent, and streamed: CSV row by row, XLSX through openpyxl's write-only mode (rows
+go to a temporary file as they come, never a whole sheet in memory). A caseload of a whole
+département is read from the database in batches (``iter_caseload_households``).
 
 Routes of the ``reports`` blueprint (``app.reports.views``), split off by seam."""
 
@@ -7,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
 from app.audit.services import record
@@ -38,9 +42,11 @@ from app.reports.views import (
 # --- exports ------------------------------------------------------------------------------
 
 
-def _download(content: bytes, fmt: str, name: str) -> Response:
+def _download(chunks: Iterator[bytes], fmt: str, name: str) -> Response:
+    """The export as an attachment, sent as its chunks come (the request's context, and so
+    its database session, lives until the last one)."""
     return Response(
-        content,
+        stream_with_context(chunks),
         mimetype=MIME[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
@@ -89,14 +95,29 @@ def _csv_value(value):
     return _as_text(value)
 
 
-def _csv(rows: list[list]) -> bytes:
+# What a streamed export sends at a time.
+CHUNK_BYTES = 64 * 1024
+
+
+def _csv(rows: Iterable[list]) -> Iterator[bytes]:
+    """The rows as French CSV (semicolons, BOM for Excel), in chunks as they are written."""
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerows([_csv_value(value) for value in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
-def _xlsx_cell(cell, value) -> None:
+def _xlsx_cell(sheet, value, bold: bool):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    cell = WriteOnlyCell(sheet)
     if isinstance(value, Typed):
         cell.value, cell.number_format = value.value, XLSX_FORMATS[value.style]
     elif isinstance(value, date):
@@ -104,27 +125,29 @@ def _xlsx_cell(cell, value) -> None:
         cell.number_format = XLSX_MONTH if isinstance(value, Month) else XLSX_DATE
     else:
         cell.value = _as_text(value)
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
 
 
-def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
+def _xlsx(sheets: Iterable[tuple[str, Iterable[list]]]) -> Iterator[bytes]:
+    """The sheets as an XLSX workbook in openpyxl's write-only mode: each row is written out
+    as it comes; the finished file is sent from a temporary file, in chunks."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     for title, rows in sheets:
         sheet = workbook.create_sheet(title)
-        for row_number, row in enumerate(rows, start=1):
-            for column, value in enumerate(row, start=1):
-                _xlsx_cell(sheet.cell(row=row_number, column=column), value)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
         sheet.column_dimensions["A"].width = 40
         sheet.column_dimensions["B"].width = 60
         sheet.column_dimensions["C"].width = 18
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        for number, row in enumerate(rows):
+            sheet.append([_xlsx_cell(sheet, value, bold=number == 0) for value in row])
+    with tempfile.TemporaryFile() as file:
+        workbook.save(file)
+        file.seek(0)
+        while chunk := file.read(CHUNK_BYTES):
+            yield chunk
 
 
 def _cell(figure, threshold: int):
@@ -238,7 +261,7 @@ CASELOAD_COLUMNS = [
 ]
 
 
-def caseload_rows(lines, _fmt: str) -> list[list]:
+def caseload_rows(lines: Iterable) -> Iterator[list]:
     """The households of a caseload list: references and référents, no social content."""
 
     def day(value):
@@ -247,9 +270,9 @@ def caseload_rows(lines, _fmt: str) -> list[list]:
     def yes(value: bool) -> str:
         return "oui" if value else "non"
 
-    rows = [CASELOAD_COLUMNS]
+    yield CASELOAD_COLUMNS
     for line in lines:
-        rows.append(
+        yield (
             [
                 line.reference,
                 line.project_name,
@@ -265,7 +288,6 @@ def caseload_rows(lines, _fmt: str) -> list[list]:
                 yes(line.is_arrears_rising),
             ]
         )
-    return rows
 
 
 @bp.route(f"/pilotage/menages/export.{FORMATS}")
@@ -275,19 +297,17 @@ def export_caseload(fmt: str):
     _projects_list, ids, _chosen = chosen_projects()
     kind = request.args.get("indicateur")
     kind = kind if kind in queries.DRILL_DOWNS else "menages"
-    lines = queries.caseload_households(
-        current_user,
-        ids,
-        today_paris(),
-        kind=kind,
-        referent=referent_arg(request.args.get("referent")),
-    )
-    rows = caseload_rows(lines, fmt)
-    content = _csv(rows) if fmt == "csv" else _xlsx([("Ménages", rows)])
+    chosen = {"kind": kind, "referent": referent_arg(request.args.get("referent"))}
+    count = queries.count_caseload_households(current_user, ids, today_paris(), **chosen)
     record(
         current_user,
         "reports.export",
-        details={"kind": "caseload", "format": fmt, "rows": len(lines), "filter": kind},
+        details={"kind": "caseload", "format": fmt, "rows": count, "filter": kind},
     )
     db.session.commit()
+    # Read in batches while the file is sent: a département's caseload is never in memory.
+    rows = caseload_rows(
+        queries.iter_caseload_households(current_user, ids, today_paris(), **chosen)
+    )
+    content = _csv(rows) if fmt == "csv" else _xlsx([("Ménages", rows)])
     return _download(content, fmt, f"portefeuilles-{today_paris().isoformat()}")

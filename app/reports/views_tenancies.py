@@ -7,12 +7,10 @@ cells are the pilotage exports' (``views_exports``: ``Typed``, ``Month``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from itertools import chain
 
-from flask import Response, request
+from flask import request
 from flask_login import current_user
 
 from app.audience import project
@@ -24,8 +22,8 @@ from app.households.models import search_key
 from app.housing.dashboard import tenancy_page
 from app.http import int_arg
 from app.permissions import Permission, permission_required
-from app.reports.views import FORMATS, MIME, bp
-from app.reports.views_exports import Month, Typed, _csv_value, _xlsx
+from app.reports.views import FORMATS, bp
+from app.reports.views_exports import Month, Typed, _csv, _download, _xlsx
 from app.search import recalled_search
 
 TENANCY_COLUMNS = [
@@ -103,17 +101,6 @@ def _rows(viewer, filters: dict):
         number += 1
 
 
-def _csv_lines(rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    buffer.write("\ufeff")
-    for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
-        yield buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
-
-
 @bp.route(f"/logements/export.{FORMATS}")
 @permission_required(Permission.VIEW_TENANCIES, Permission.EXPORT_TENANCIES)
 @reauth_required()
@@ -128,15 +115,8 @@ def export_tenancies(fmt: str):
     )
     db.session.commit()
     viewer = current_user._get_current_object()
-    name = f"baux-suivis-{today_paris().isoformat()}.{fmt}"
-    headers = {
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Cache-Control": "no-store",
-    }
-    if fmt == "xlsx":
-        content = _xlsx([("Baux suivis", [TENANCY_COLUMNS, *_rows(viewer, filters)])])
-        return Response(content, mimetype=MIME[fmt], headers=headers)
-    # Read in batches of BATCH leases within the request; the CSV is then streamed line by
-    # line (the generator needs neither the request nor the database).
-    rows = list(chain([TENANCY_COLUMNS], _rows(viewer, filters)))
-    return Response(_csv_lines(rows), mimetype=MIME[fmt], headers=headers)
+    # Read in batches of BATCH leases while the file is sent (CSV row by row, XLSX in
+    # write-only mode): the export's memory does not grow with the landlord's stock.
+    rows = chain([TENANCY_COLUMNS], _rows(viewer, filters))
+    content = _csv(rows) if fmt == "csv" else _xlsx([("Baux suivis", rows)])
+    return _download(content, fmt, f"baux-suivis-{today_paris().isoformat()}")

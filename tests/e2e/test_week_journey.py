@@ -133,8 +133,8 @@ def test_plan_hold_and_find_the_next_action_on_a_phone(
     assert (visit["DTSTART"].dt.hour, visit["DTSTART"].dt.minute) == (8, 30)
     assert visit["DTEND"].dt - visit["DTSTART"].dt == timedelta(minutes=45)
 
-    # --- Needs the reminders branch (next actions become « prochaine_action » reminders):
-    # the next action is in the week, in the inbox and in the feed as an all-day event.
+    # The next action became a « prochaine_action » reminder: it is in the week, in the
+    # inbox and in the feed as an all-day event.
     page.goto(f"{live_server}/agenda/")
     expect(page.locator("main")).to_contain_text(NEXT_ACTION)
     page.goto(f"{live_server}/rappels/")

@@ -126,6 +126,31 @@ def test_caseload_exports(client, caseload):
     ]
 
 
+def test_the_caseload_export_is_sent_as_it_is_read(client, caseload, monkeypatch):
+    """A département's caseload is never whole in memory: the rows are read from the database
+    in batches while the file is sent, in chunks (CSV) or from openpyxl's write-only file."""
+    from app.reports import caseloads, views_exports
+
+    monkeypatch.setattr(caseloads, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(views_exports, "CHUNK_BYTES", 200)
+    client.login(caseload.coordinator)
+    response = client.get("/pilotage/menages/export.csv", buffered=False)
+    assert response.is_streamed
+    chunks = list(response.response)
+    response.close()
+    assert len(chunks) > 2  # sent in several pieces, not one built file
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig")), delimiter=";"))
+    buffered = client.get("/pilotage/menages/export.csv").get_data().decode("utf-8-sig")
+    assert rows == list(csv.reader(io.StringIO(buffered), delimiter=";"))
+    assert len(rows) - 1 == _exports()[0]["rows"] > 2
+    response = client.get("/pilotage/menages/export.xlsx", buffered=False)
+    assert response.is_streamed
+    content = b"".join(response.response)
+    response.close()
+    sheet = load_workbook(io.BytesIO(content))["Ménages"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [r[0] for r in rows[1:]]
+
+
 def test_exports_ask_for_the_password_again_after_a_while(client, programme):
     client.login(programme.coordinator)
     with client.session_transaction() as session:
