@@ -13,7 +13,6 @@ point ``DOCUMENTS_FOLDER`` at storage every server shares (docs/documents.md).
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -37,10 +36,6 @@ class DocumentStore:
         if not _HASH.match(sha256 or ""):  # never a path taken from anywhere else
             raise ValueError("not a SHA-256 digest")
         return self.folder / sha256
-
-    def put(self, data: bytes) -> str:
-        """Store ``data`` (once) and return its SHA-256."""
-        return self.put_stream(io.BytesIO(data))[0]
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         """Store what ``stream`` holds from where it stands to its end, in one pass: each

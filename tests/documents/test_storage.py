@@ -22,7 +22,7 @@ def test_concurrent_writes_of_the_same_content_leave_one_private_file(tmp_path):
 
     def put():
         start.wait()
-        digests.append(store.put(content))
+        digests.append(store.put_stream(io.BytesIO(content))[0])
 
     threads = [threading.Thread(target=put) for _ in range(8)]
     for thread in threads:
@@ -66,7 +66,7 @@ def test_a_stream_is_hashed_while_it_is_written_in_one_pass(tmp_path):
 def test_storing_known_content_again_drops_the_copy_and_freshens_the_file(tmp_path):
     store = DocumentStore(tmp_path / "documents")
     content = b"%PDF-1.4 again"
-    digest = store.put(content)
+    digest, _ = store.put_stream(io.BytesIO(content))
     os.utime(store.path(digest), (1_000_000, 1_000_000))  # an old file, for the orphan sweep
 
     assert store.put_stream(io.BytesIO(content)) == (digest, len(content))

@@ -299,6 +299,11 @@ def test_proxy_sends_only_upload_posts_to_the_upload_pool():
     assert not re.search(r"^\s*if\s*\(", directives, re.M)
     # nginx reads the whole body before it proxies it (a slow phone holds no app thread).
     assert "proxy_request_buffering off" not in directives
+    # A burst queued behind the pages' priority is waited for longer than a page.
+    general = re.search(r"proxy_read_timeout\s+(\d+)s;", directives).group(1)
+    for timeout in ("proxy_read_timeout", "proxy_send_timeout"):
+        waited = re.search(timeout + r"\s+(\d+)s;", location)
+        assert waited and int(waited.group(1)) >= 3 * int(general), timeout
 
 
 def test_proxy_headers_match_proxy_fix_with_one_proxy():
