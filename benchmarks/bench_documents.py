@@ -4,7 +4,8 @@ do they leave the other pages alone?
 
     .venv/bin/python -m benchmarks.bench_documents --database-url URL \
         [--uploads 100] [--size-kb 5120] [--kind pdf|jpeg] [--baseline 60] \
-        [--workers 4] [--threads 4] [--port 0] [--output docs/...md]
+        [--workers 4] [--threads 4] [--upload-workers 0] [--upload-threads N]
+        [--port 0] [--output docs/...md]
 
 The database must be **empty and named for benchmarks** (benchmarks/guard.py; e.g.
 ``sqlite:////tmp/docs-bench/bench.sqlite3`` or ``createdb ancrage_bench_docs``); the script
@@ -286,7 +287,7 @@ def report(args, figures: dict) -> str:
         f"{figures['db']}"
         + (
             f"; uploads sent to a second server of {args.upload_workers} workers × "
-            f"{args.threads} threads at nice 10"
+            f"{args.upload_threads or args.threads} threads at nice 10"
             if args.upload_workers
             else ""
         ),
@@ -339,7 +340,12 @@ def run(args) -> int:
         upload_base = base
         if args.upload_workers:  # a pool of its own for the uploads, at a lower priority
             upload_process, upload_base = start_server(
-                url, instance, free_port(), args.upload_workers, args.threads, nice=10
+                url,
+                instance,
+                free_port(),
+                args.upload_workers,
+                args.upload_threads or args.threads,
+                nice=10,
             )
             processes.append(upload_process)
         processes.append(process)
@@ -448,8 +454,12 @@ def main(argv: list[str] | None = None) -> int:
         "--upload-workers",
         type=int,
         default=0,
-        help="send the uploads to a second server of N workers, started with nice 10 (as a "
-        "separate upload pool behind nginx would be); default: the one server",
+        help="send the uploads to a second server of N workers, started with nice 10 (as "
+        "deploy/systemd/ancrage-uploads.service, behind nginx's routing of upload POSTs); "
+        "default: the one server",
+    )
+    parser.add_argument(
+        "--upload-threads", type=int, default=0, help="threads of the upload server (--threads)"
     )
     parser.add_argument("--output", help="Markdown file the results are appended to")
     guard.add_flag(parser, emptied=True)

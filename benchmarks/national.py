@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import io
 import json
 import os
 import resource
@@ -1796,7 +1797,7 @@ def document_files(folder: Path) -> list[tuple[str, int]]:
             + b"0" * (2_000 + 500 * n)
             + b"\n%%EOF\n"
         )
-        files.append((store.put(data), len(data)))
+        files.append(store.put_stream(io.BytesIO(data)))
     return files
 
 

@@ -3,6 +3,7 @@ commits before each request)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import date
 
@@ -407,7 +408,7 @@ def make_document(household, uploaded_by=None, *, content: bytes = PDF_BYTES, **
     from app.documents.models import Document
     from app.documents.storage import document_store
 
-    digest = document_store().put(content)
+    digest, _size = document_store().put_stream(io.BytesIO(content))
     document = Document(
         household_id=household.id,
         category=values.pop("category", "assurance"),

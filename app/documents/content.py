@@ -1,9 +1,11 @@
 """What an uploaded file is, read from its bytes (never from its name or the browser's
 claim), and the checks every file passes before anything is stored.
 
-``prepare_files`` reads each file up to its limit, detects its type against the allow-list,
-downscales large photos (Pillow: orientation applied, metadata dropped) and returns the
-bytes to store; the first refusal names the file in a French ``DomainError``.
+``prepare_files`` measures each file against its limit, detects its type from its first
+bytes against the allow-list, downscales large photos (Pillow: orientation applied, metadata
+dropped) and returns what to store: the upload's own stream, rewound (Werkzeug has already
+spooled the part to a temporary file; the store reads it once, hashing as it writes), or the
+re-encoded photo. The first refusal names the file in a French ``DomainError``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import unicodedata
 import warnings
 import zipfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from app.errors import DomainError
 from app.uploads import megabytes
@@ -52,12 +55,17 @@ _OFFICE_ZIP_ENTRIES = 2000
 class PreparedFile:
     name: str  # sanitised, for display only
     content_type: str
-    data: bytes
+    source: BinaryIO  # at its start: what to store
+    size: int
 
 
-def sniff(data: bytes) -> str | None:
-    """The content type of ``data`` if it is of an allowed kind, else None."""
-    head = data[:64]
+def sniff(data: bytes | BinaryIO) -> str | None:
+    """The content type of ``data`` (bytes, or a seekable stream at its start, left there) if
+    it is of an allowed kind, else None."""
+    if isinstance(data, bytes | bytearray):
+        data = io.BytesIO(data)
+    head = data.read(64)
+    data.seek(0)
     if head.startswith(b"%PDF-"):
         return PDF
     if head.startswith(b"\xff\xd8\xff"):
@@ -73,9 +81,9 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _office_type(data: bytes) -> str | None:
+def _office_type(stream: BinaryIO) -> str | None:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(stream) as archive:
             names = archive.namelist()
             if len(names) > _OFFICE_ZIP_ENTRIES:
                 return None
@@ -89,6 +97,8 @@ def _office_type(data: bytes) -> str | None:
                     return XLSX
     except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, KeyError):
         return None
+    finally:
+        stream.seek(0)
     return None
 
 
@@ -108,12 +118,31 @@ def display_name(raw: str | None, content_type: str) -> str:
 def read_limited(stream, limit: int, name: str) -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise DomainError(
-            f"« {name} » dépasse la taille autorisée ({megabytes(limit)} au plus par fichier). "
-            "Rien n'a été enregistré.",
-            field="files",
-        )
+        raise _too_large(name, limit)
     return data
+
+
+def _too_large(name: str, limit: int) -> DomainError:
+    return DomainError(
+        f"« {name} » dépasse la taille autorisée ({megabytes(limit)} au plus par fichier). "
+        "Rien n'a été enregistré.",
+        field="files",
+    )
+
+
+def measured(stream, limit: int, name: str) -> tuple[BinaryIO, int]:
+    """The upload as a seekable stream at its start, and its size, refused past ``limit``
+    without being read when it can be measured (Werkzeug's spooled file); read into memory,
+    up to the limit, when it cannot."""
+    seekable = getattr(stream, "seekable", None)
+    if seekable is not None and seekable():
+        size = stream.seek(0, io.SEEK_END)
+        if size > limit:
+            raise _too_large(name, limit)
+        stream.seek(0)
+        return stream, size
+    data = read_limited(stream, limit, name)
+    return io.BytesIO(data), len(data)
 
 
 def prepare_files(uploads, *, max_bytes: int, max_files: int) -> list[PreparedFile]:
@@ -130,11 +159,13 @@ def prepare_files(uploads, *, max_bytes: int, max_files: int) -> list[PreparedFi
     prepared = []
     for raw_name, stream in uploads:
         shown = display_name(raw_name, PDF) if raw_name else "fichier"
-        data = read_limited(stream, max_bytes, shown)
-        if not data:
+        source, size = measured(stream, max_bytes, shown)
+        if not size:
             raise DomainError(f"« {shown} » est vide. Rien n'a été enregistré.", field="files")
-        content_type = sniff(data)
-        if data[:2] == b"MZ" or data[:4] == b"\x7fELF":
+        head = source.read(4)
+        source.seek(0)
+        content_type = sniff(source)
+        if head[:2] == b"MZ" or head[:4] == b"\x7fELF":
             raise DomainError(
                 f"« {shown} » est un programme, pas un document : il est refusé. "
                 "Rien n'a été enregistré.",
@@ -148,8 +179,10 @@ def prepare_files(uploads, *, max_bytes: int, max_files: int) -> list[PreparedFi
                 field="files",
             )
         if content_type in (JPEG, PNG, WEBP):
-            data, content_type = _downscaled(data, content_type, shown)
-        prepared.append(PreparedFile(display_name(raw_name, content_type), content_type, data))
+            data, content_type = _downscaled(source.read(), content_type, shown)
+            source, size = io.BytesIO(data), len(data)
+        name = display_name(raw_name, content_type)
+        prepared.append(PreparedFile(name, content_type, source, size))
     return prepared
 
 

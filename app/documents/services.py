@@ -37,7 +37,12 @@ def store_prepared(prepared) -> list[StoredFile]:
     """Write checked files (``app.documents.content.prepare_files``) to the store, before and
     outside any write transaction (the lock discipline of docs/documents.md)."""
     store = document_store()
-    return [StoredFile(p.name, p.content_type, len(p.data), store.put(p.data)) for p in prepared]
+    stored = []
+    for file in prepared:
+        file.source.seek(0)
+        digest, size = store.put_stream(file.source)
+        stored.append(StoredFile(file.name, file.content_type, size, digest))
+    return stored
 
 
 def _category(actor, category: str | None) -> DocumentCategory:

@@ -1,12 +1,13 @@
 """Where document bytes live: a small interface, one folder implementation.
 
 Files are named by the SHA-256 of their content, so the same content is stored once and a
-name never says anything about a person. A file is written atomically (a temporary file in
-the same folder, fsync, ``os.replace``) with mode 0600, *before* and outside the database
-transaction that records it: a crash between the two leaves an orphan file, never a row
-without its file, and ``sweep_orphans`` removes the orphans later (the scheduler's
-``documents.sweep_orphans`` job). Multi-server deployments point ``DOCUMENTS_FOLDER`` at
-storage every server shares (docs/documents.md).
+name never says anything about a person. A file is written atomically, in one pass over the
+upload (each chunk hashed as it is written to a temporary file in the same folder, fsync,
+``os.replace`` to its hash, or dropped when that content is already there) with mode 0600,
+*before* and outside the database transaction that records it: a crash between the two
+leaves an orphan file, never a row without its file, and ``sweep_orphans`` removes the
+orphans later (the scheduler's ``documents.sweep_orphans`` job). Multi-server deployments
+point ``DOCUMENTS_FOLDER`` at storage every server shares (docs/documents.md).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app
 
 _HASH = re.compile(r"\A[0-9a-f]{64}\Z")
+# Read and written at a time while storing (the hash is updated with each).
+CHUNK_BYTES = 1024 * 1024
 
 
 class DocumentStore:
@@ -33,29 +37,36 @@ class DocumentStore:
             raise ValueError("not a SHA-256 digest")
         return self.folder / sha256
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` (once) and return its SHA-256."""
-        digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if target.exists():
-            # Fresh again: the orphan sweep spares young files, and this one is about to get
-            # a row (it may have been an orphan until now).
-            os.utime(target)
-            return digest
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        """Store what ``stream`` holds from where it stands to its end, in one pass: each
+        chunk read updates the SHA-256 and is written to a temporary file, which is then
+        synced and renamed to that hash, or dropped when that content is already stored.
+        Returns (SHA-256, size in bytes)."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
+        hasher, size = hashlib.sha256(), 0
         try:
             os.fchmod(handle, 0o600)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
+            with os.fdopen(handle, "wb") as out:
+                while chunk := stream.read(CHUNK_BYTES):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = hasher.hexdigest()
+            target = self.path(digest)
+            if _touch(target):
+                # Already stored: fresh again (the orphan sweep spares young files, and this
+                # one is about to get a row; it may have been an orphan until now).
+                os.unlink(temporary)
+                return digest, size
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
         _fsync_folder(self.folder)  # the rename itself survives a crash
-        return digest
+        return digest, size
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -86,6 +97,16 @@ class DocumentStore:
                 (self.folder / name).unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+def _touch(path: Path) -> bool:
+    """Bring an existing file's modification time to now; False when there is no such file
+    (never stored, or swept a moment ago)."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -5,6 +5,7 @@ removes files no row names."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import time
 from datetime import UTC, datetime
@@ -60,8 +61,8 @@ def test_the_sweep_removes_old_orphans_only_and_twice_is_harmless(app):
     kept = make_document(household, content=PDF_BYTES + b"kept")
     db.session.commit()
     store = document_store()
-    orphan = store.put(PDF_BYTES + b"orphan")
-    young = store.put(PDF_BYTES + b"young")
+    orphan, _ = store.put_stream(io.BytesIO(PDF_BYTES + b"orphan"))
+    young, _ = store.put_stream(io.BytesIO(PDF_BYTES + b"young"))
     old = time.time() - 2 * 3600
     for digest in (orphan, kept.sha256):
         os.utime(store.path(digest), (old, old))
@@ -75,10 +76,10 @@ def test_the_sweep_removes_old_orphans_only_and_twice_is_harmless(app):
 def test_an_old_orphan_uploaded_again_is_spared_by_the_sweep(app):
     # Its row is being written: the same content stored again makes the file young again.
     store = document_store()
-    digest = store.put(PDF_BYTES + b"again")
+    digest, _ = store.put_stream(io.BytesIO(PDF_BYTES + b"again"))
     old = time.time() - 2 * 3600
     os.utime(store.path(digest), (old, old))
-    assert store.put(PDF_BYTES + b"again") == digest
+    assert store.put_stream(io.BytesIO(PDF_BYTES + b"again"))[0] == digest
 
     assert sweep_orphans(datetime.fromtimestamp(time.time(), UTC)) == {"removed": 0}
     assert digest in stored_files()

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = {
     "ancrage-web.service": ["serve"],
+    "ancrage-uploads.service": ["serve"],
     "ancrage-scheduler.service": ["scheduler"],
 }
 INSTALLED_COMMAND = "/opt/ancrage/bin/ancrage"
@@ -143,9 +144,39 @@ def test_scheduler_stop_timeout_is_above_its_grace():
     assert "3" in service["RestartPreventExitStatus"].split()
 
 
-def test_web_stop_timeout_covers_gunicorn_graceful_shutdown():
-    service = unit("ancrage-web.service")["Service"]
+@pytest.mark.parametrize("name", ["ancrage-web.service", "ancrage-uploads.service"])
+def test_web_stop_timeout_covers_gunicorn_graceful_shutdown(name):
+    service = unit(name)["Service"]
     assert seconds(service["TimeoutStopSec"]) > 30  # gunicorn's default graceful timeout
+
+
+def serve_option(name: str, option: str) -> str:
+    words = shlex.split(unit(name)["Service"]["ExecStart"])
+    return words[words.index(option) + 1]
+
+
+def test_upload_pool_runs_below_the_web_pool_and_hardened_alike():
+    web, uploads = (
+        unit("ancrage-web.service")["Service"],
+        unit("ancrage-uploads.service")["Service"],
+    )
+    # Niced, a smaller CPU share, a lower best-effort I/O priority (higher number = lower).
+    assert int(uploads["Nice"]) == 10 and int(web.get("Nice", "0")) == 0
+    assert int(uploads["CPUWeight"]) < int(web["CPUWeight"])
+    assert uploads["IOSchedulingClass"] == web["IOSchedulingClass"] == "best-effort"
+    assert int(uploads["IOSchedulingPriority"]) > int(web["IOSchedulingPriority"])
+    # Its own listening address and pool size.
+    assert serve_option("ancrage-uploads.service", "--bind") != serve_option(
+        "ancrage-web.service", "--bind"
+    )
+    for option in ("--workers", "--threads"):
+        assert int(serve_option("ancrage-uploads.service", option)) >= 1
+    # Everything else (user, environment, folders, hardening, stop) exactly as the web unit.
+    own = {"ExecStart", "Nice", "CPUWeight", "IOSchedulingClass", "IOSchedulingPriority"}
+    assert {k: v for k, v in uploads.items() if k not in own} == {
+        k: v for k, v in web.items() if k not in own
+    }
+    assert unit("ancrage-uploads.service")["Install"] == unit("ancrage-web.service")["Install"]
 
 
 def test_example_environment_sets_only_known_settings():
@@ -219,19 +250,60 @@ def test_proxy_lets_the_largest_import_through():
         assert size_in_bytes(size) >= limit + 64 * 1024, size
 
 
-def test_proxy_lets_a_whole_document_upload_through_on_the_upload_routes():
+UPLOAD_PATHS = (
+    "/menages/12/documents",
+    "/menages/12/documents/3/remplacer",
+    "/menages/12/visites/nouvelle",
+)
+
+
+def upload_location() -> tuple[str, str]:
     location = re.search(r"location ~ (\S+) \{([^}]*)\}", nginx_directives())
     assert location, "no location for the document uploads"
-    pattern, body = location.groups()
-    for path in (
-        "/menages/12/documents",
-        "/menages/12/documents/3/remplacer",
-        "/menages/12/visites/nouvelle",
-    ):
+    return location.groups()
+
+
+def test_proxy_lets_a_whole_document_upload_through_on_the_upload_routes():
+    pattern, body = upload_location()
+    for path in UPLOAD_PATHS:
         assert re.match(pattern, path), path
-    assert not re.match(pattern, "/logements/import")
+    for path in (
+        "/logements/import",
+        "/menages/12/documents/3",  # a download
+        "/menages/12/documents/3/supprimer",  # a deletion: no file, stays on the web pool
+        "/menages/12/visites/nouvelle/../../documents",
+    ):
+        assert not re.match(pattern, path), path
     size = re.search(r"client_max_body_size\s+(\S+);", body).group(1)
     assert size_in_bytes(size) >= Config.DOCUMENTS_MAX_REQUEST_BYTES + 64 * 1024, size
+
+
+def test_proxy_sends_only_upload_posts_to_the_upload_pool():
+    directives = nginx_directives()
+    upstreams = dict(re.findall(r"upstream\s+(\w+)\s*\{\s*server\s+(\S+);", directives))
+    assert upstreams["ancrage_app"] == serve_option("ancrage-web.service", "--bind")
+    assert upstreams["ancrage_uploads"] == serve_option("ancrage-uploads.service", "--bind")
+    # The method picks the pool: POST to the uploads, anything else (GET, HEAD) to the web.
+    variable, body = re.search(
+        r"map\s+\$request_method\s+\$(\w+)\s*\{([^}]*)\}", directives
+    ).groups()
+    choices = dict(re.findall(r"(\S+)\s+(\S+);", body))
+    assert choices == {"POST": "ancrage_uploads", "default": "ancrage_app"}
+    # Only the upload location uses it; every other location proxies to the web pool.
+    _pattern, location = upload_location()
+    assert re.search(r"proxy_pass\s+http://\$" + variable + ";", location)
+    passes = re.findall(r"proxy_pass\s+(\S+);", directives)
+    assert passes.count(f"http://${variable}") == 1
+    assert set(passes) == {f"http://${variable}", "http://ancrage_app"}
+    # No `if` (nginx's "if is evil" inside locations): the map does the choosing.
+    assert not re.search(r"^\s*if\s*\(", directives, re.M)
+    # nginx reads the whole body before it proxies it (a slow phone holds no app thread).
+    assert "proxy_request_buffering off" not in directives
+    # A burst queued behind the pages' priority is waited for longer than a page.
+    general = re.search(r"proxy_read_timeout\s+(\d+)s;", directives).group(1)
+    for timeout in ("proxy_read_timeout", "proxy_send_timeout"):
+        waited = re.search(timeout + r"\s+(\d+)s;", location)
+        assert waited and int(waited.group(1)) >= 3 * int(general), timeout
 
 
 def test_proxy_headers_match_proxy_fix_with_one_proxy():
