@@ -473,9 +473,7 @@ MATRIX: dict[str, Case] = {
     "funding.index GET": Case("/financement/", only("coordinateur")),
     "funding.project GET": Case("/financement/projets/{w.project.id}", only("coordinateur")),
     "funding.project POST": Case("/financement/projets/{w.project.id}", only("coordinateur")),
-    "funding.places POST": Case(
-        "/financement/projets/{w.project.id}/places", only("coordinateur")
-    ),
+    "funding.places POST": Case("/financement/projets/{w.project.id}/places", only("coordinateur")),
     "funding.edit_line GET": Case("/financement/lignes/{w.budget_line.id}", only("coordinateur")),
     "funding.edit_line POST": Case("/financement/lignes/{w.budget_line.id}", only("coordinateur")),
     "funding.delete_line POST": Case(

@@ -33,7 +33,7 @@ from app.evaluation.models import (
     ProjectPlaces,
 )
 from app.evaluation.tables import Column, FigureTable, Kind, Row, provider
-from app.forms import cents_to_euros, euros_to_cents
+from app.forms import euros_to_cents
 from app.households.models import Household
 from app.reports.figures import Period, _spans, _supported, _supported_on
 from app.reports.sql import literal_date, sum_if
@@ -165,13 +165,16 @@ def set_places(
 
 
 def budget_lines(project_id: int, year: int) -> list[ProjectBudgetLine]:
-    return list(
+    """The lines of a project-year, in the order of the funders (État first)."""
+    order = list(Funder)
+    lines = list(
         db.session.scalars(
             select(ProjectBudgetLine)
             .where(ProjectBudgetLine.project_id == project_id, ProjectBudgetLine.year == year)
-            .order_by(ProjectBudgetLine.funder, ProjectBudgetLine.label, ProjectBudgetLine.id)
+            .order_by(ProjectBudgetLine.label, ProjectBudgetLine.id)
         )
     )
+    return sorted(lines, key=lambda line: order.index(line.funder))
 
 
 def places_for(project_id: int, year: int) -> ProjectPlaces | None:
@@ -332,6 +335,11 @@ def ratio(part, whole, places: str = "0.0001") -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
+def _money(cents: int) -> Decimal:
+    """Euros with their two decimals, from cents."""
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
 def euros(part, whole) -> Decimal | None:
     return ratio(part, whole, "0.01")
 
@@ -392,9 +400,9 @@ def _funders_table(session, scope) -> FigureTable:
             key,
             label,
             (
-                cents_to_euros(g),
+                _money(g),
                 ratio(g, total_granted),
-                cents_to_euros(r),
+                _money(r),
                 ratio(r, total_received),
             ),
         )
@@ -432,7 +440,7 @@ def _costs_and_places(session, scope) -> list[FigureTable]:
         )
     )
     supported, at_end, years = support_in_year(session, scope.project_ids, evaluation_period(scope))
-    total = cents_to_euros(int(total_cents))
+    total = _money(int(total_cents))
     years_shown = years.quantize(CENT, rounding=ROUND_HALF_UP)
     costs = FigureTable(
         key="cofinancing.costs",
@@ -509,7 +517,7 @@ def _aid_table(session, scope) -> FigureTable:
     def row(key: str, label: str, values: tuple[int, ...]) -> Row:
         requested, n_granted, n_refused, asked, given = values
         pending = requested - n_granted - n_refused
-        money = (cents_to_euros(asked), cents_to_euros(given))
+        money = (_money(asked), _money(given))
         return Row(key, label, (requested, n_granted, n_refused, pending, *money))
 
     empty = (0, 0, 0, 0, 0)
