@@ -29,6 +29,7 @@ bp = Blueprint("funding", __name__)
 FUNDING = Permission.EDIT_FUNDING
 SEE_AID = (Permission.VIEW_HOUSEHOLDS, Permission.READ_SOCIAL_CONTENT)
 RECORD_AID = (*SEE_AID, Permission.RECORD_FINANCIAL_AID)
+PLACES = "places"  # the places form's prefix: its fields' ids differ from the line form's
 
 
 # --- a project's budget ---------------------------------------------------------------------
@@ -73,7 +74,7 @@ def _project_page(project, year: int, *, line_form=None, places_form=None):
         money.places_for(project.id, year - 1),
     )
     if places_form is None:
-        places_form = PlacesForm(obj=places) if places else PlacesForm()
+        places_form = PlacesForm(formdata=None, obj=places, prefix=PLACES)
         places_form.expected_version.data = places.version if places else 0
     today = today_paris()
     return render_template(
@@ -139,7 +140,7 @@ def project(project_id: int):
 @permission_required(FUNDING)
 def places(project_id: int):
     found, year = coordinated_project_or_404(project_id), _year()
-    form = PlacesForm()
+    form = PlacesForm(prefix=PLACES)
     done = submit(
         form,
         lambda: money.set_places(

@@ -177,13 +177,19 @@ def test_places_are_set_then_changed_and_a_stale_form_is_refused(w, make_client)
     client = _client(make_client, w.users["coordinateur"])
     year = today_paris().year
     url = f"/financement/projets/{w.project.id}/places?annee={year}"
-    assert client.post(url, data={"places": "12", "expected_version": "0"}).status_code == 302
+    assert (
+        client.post(url, data={"places-places": "12", "places-expected_version": "0"}).status_code
+        == 302
+    )
     row = db.session.scalar(select(ProjectPlaces).where(ProjectPlaces.project_id == w.project.id))
     assert (row.year, row.places) == (year, 12)
-    assert client.post(url, data={"places": "15", "expected_version": "1"}).status_code == 302
-    stale = client.post(url, data={"places": "20", "expected_version": "1"})
+    assert (
+        client.post(url, data={"places-places": "15", "places-expected_version": "1"}).status_code
+        == 302
+    )
+    stale = client.post(url, data={"places-places": "20", "places-expected_version": "1"})
     assert "Cette fiche a été modifiée" in page(stale)
-    refused = client.post(url, data={"places": "-3", "expected_version": "2"})
+    refused = client.post(url, data={"places-places": "-3", "places-expected_version": "2"})
     assert "Indiquez un nombre entre 0 et 100 000." in page(refused)
     db.session.refresh(row)
     assert row.places == 15
