@@ -7,11 +7,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from app.db import db
 from app.evaluation import money
 from app.evaluation.tables import EvaluationScope, collect
 from app.permissions import Role
+from app.projects.models import Project
 from app.support.services import close_measure
 from tests.factories import make_household, make_measure, make_project, make_user
 
@@ -176,3 +178,20 @@ def test_no_budget_no_cost(app):
     assert tables["cofinancing.costs"].rows[0].values == (D("0.00"), 0, D("0.00"), None, None)
     assert tables["cofinancing.places"].rows[0].values == (None, 0, 0, D("0.00"), None)
     assert tables["cofinancing.funders"].rows[-1].values == (D("0.00"), None, D("0.00"), None)
+
+
+def test_several_projects_are_added_together(fixture):
+    other = db.session.scalar(select(Project).where(Project.name == "Autre projet"))
+    scope = EvaluationScope((fixture.id, other.id), 2025, date(2026, 3, 1))
+    tables = {t.key: t for t in collect(db.session, scope) if t.axis == "cofinancing"}
+    # granted: P 100 000 + Q's commune 7 777 = 107 777; commune share 7 777 / 107 777
+    # = 0.07215… → 0.0722
+    funders = _rows(tables["cofinancing.funders"])
+    assert funders["commune"][:2] == (D("7777.00"), D("0.0722"))
+    assert funders["total"][0] == D("107777.00")
+    # places 4 + 50 = 54; households supported: P's 3 + Q's 1 = 4, on 31 December h1, h4 and
+    # Q's = 3; days 518 + 365 (Q's, all 2025) = 883 → 883 / 365 = 2.419… → 2.42;
+    # occupancy (883 / 365) / 54 = 0.04479… → 0.0448
+    assert tables["cofinancing.places"].rows[0].values == (54, 4, 3, D("2.42"), D("0.0448"))
+    # Q's household asked the CAF for 400 € in 2025: CAF 2 requests, 300 + 400 = 700
+    assert _rows(tables["cofinancing.financial_aid"])["caf"] == (2, 0, 0, 2, D("700.00"), D("0.00"))
