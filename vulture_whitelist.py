@@ -8,6 +8,8 @@ from app.cli import _AncrageGroup
 from app.clock import FixedClock
 from app.db import UtcDateTime
 from app.errors import CommandError
+from app.evaluation.money import cofinancing
+from app.evaluation.tables import EvaluationScope
 from app.households.queries import path_header_alerts, path_timeline_events
 from app.housing import queries as housing_queries
 from app.housing.jobs import remove_staged_imports
@@ -36,6 +38,10 @@ CALLED_BY_NAME = (
     # Listeners named "module:function" in app.users.services and app.partners.services.
     notify_project_access,
     notify_partner_correction,
+    # Evaluation providers, registered by @provider and called by app.evaluation.tables.collect.
+    cofinancing,
+    # The previous year's scope, for the bilan's year-on-year comparison (app/evaluation).
+    EvaluationScope.previous_year,
     # Templates: templates/housing/household.html.
     TenancyDetail.bar_width,
 )

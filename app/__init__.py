@@ -19,6 +19,7 @@ MODELS = (
     "app.audit.models",
     "app.auth.models",
     "app.documents.models",
+    "app.evaluation.models",
     "app.households.models",
     "app.housing.models",
     "app.housing.rent_import.history",  # RentImport, RentImportProfile
@@ -55,6 +56,7 @@ BLUEPRINTS = (
     "app.support.views",
     "app.users.views",
     "app.api.views",
+    "app.evaluation.views_money",
 )
 
 # The domains' contributions to the household file (tabs, header badges and values, timeline
@@ -71,6 +73,7 @@ FILE_CONTRIBUTIONS = (
     "app.reports.file",
     "app.retention.file",
     "app.agenda.file",
+    "app.evaluation.file",
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent

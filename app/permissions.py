@@ -85,6 +85,15 @@ class Permission(StrEnum):
     # of the landlord's followed tenancies
     MANAGE_API_CLIENTS = "manage_api_clients"
     EXPORT_TENANCIES = "export_tenancies"
+    # Programme evaluation (app/evaluation): a project's budget lines and places, households'
+    # financial aid, the yearly bilan and its texts, the national aggregate export, and the
+    # side-by-side comparison of every project (aggregates only, never a household)
+    EDIT_FUNDING = "edit_funding"
+    RECORD_FINANCIAL_AID = "record_financial_aid"
+    VIEW_EVALUATION = "view_evaluation"
+    WRITE_BILAN = "write_bilan"
+    EXPORT_NATIONAL_EVALUATION = "export_national_evaluation"
+    COMPARE_PROJECTS = "compare_projects"
 
 
 P = Permission
@@ -99,6 +108,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_PARTNERS,
             P.VIEW_PARTNERS,
             P.MANAGE_API_CLIENTS,
+            P.EXPORT_NATIONAL_EVALUATION,
+            P.COMPARE_PROJECTS,
         }
     ),
     Role.COORDINATEUR: frozenset(
@@ -124,6 +135,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_FILE_ACCESS_LOG,
             P.MANAGE_INTENSITY_LEVELS,
             P.VIEW_REMINDERS,
+            P.EDIT_FUNDING,
+            P.RECORD_FINANCIAL_AID,
+            P.VIEW_EVALUATION,
+            P.WRITE_BILAN,
+            P.EXPORT_NATIONAL_EVALUATION,
         }
     ),
     Role.TRAVAILLEUR_SOCIAL: frozenset(
@@ -139,6 +155,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_PARTNERS,
             P.UPLOAD_DOCUMENTS,
             P.VIEW_REMINDERS,
+            P.RECORD_FINANCIAL_AID,
         }
     ),
     Role.PERSONNEL_BAILLEUR: frozenset(

@@ -55,6 +55,10 @@ NOT_PAGES = {
     "(benchmarks/bench_portfolio.py times it on 200,000 rows)",
     "agenda.appointment": "one appointment: the national generator creates none yet "
     "(« Ma semaine » and the household's Rendez-vous tab are benchmarked)",
+    "funding.edit_line": "one budget line: the national generator creates none yet (the "
+    "project's Financement page is benchmarked)",
+    "funding.edit_aid": "one financial aid: the national generator creates none yet (the "
+    "household's Aides financières tab is benchmarked)",
 }
 # Arguments that are not ids of a table named after them: name -> (table, column)
 ARGUMENT_TABLES: dict[str, tuple[str, str]] = {
@@ -64,6 +68,7 @@ ARGUMENT_TABLES: dict[str, tuple[str, str]] = {
     "check_id": ("post_exit_check", "id"),
     "action_id": ("gla_action", "id"),
     "review_id": ("lease_review", "id"),
+    "line_id": ("project_budget_line", "id"),
 }
 # Arguments whose rows are opened only while current: rows with these columns empty first
 # (a document not replaced nor deleted: the national generator replaces some certificates).

@@ -468,6 +468,23 @@ MATRIX: dict[str, Case] = {
     "housing.confirm_import POST": Case(
         "/logements/import/" + "0" * 64, only("bailleur", "autre_bailleur", ok=404)
     ),
+    # Evaluation: a project's budget lines and places (its coordinators), the household's
+    # financial aid (support team and coordinators; never landlord staff).
+    "funding.index GET": Case("/financement/", only("coordinateur")),
+    "funding.project GET": Case("/financement/projets/{w.project.id}", only("coordinateur")),
+    "funding.project POST": Case("/financement/projets/{w.project.id}", only("coordinateur")),
+    "funding.places POST": Case("/financement/projets/{w.project.id}/places", only("coordinateur")),
+    "funding.edit_line GET": Case("/financement/lignes/{w.budget_line.id}", only("coordinateur")),
+    "funding.edit_line POST": Case("/financement/lignes/{w.budget_line.id}", only("coordinateur")),
+    "funding.delete_line POST": Case(
+        "/financement/lignes/{w.budget_line.id}/supprimer", only("coordinateur", ok=302)
+    ),
+    "funding.household GET": Case(H + "/aides", household_social()),
+    "funding.new_aid GET": Case(H + "/aides/nouvelle", household_social()),
+    "funding.new_aid POST": Case(H + "/aides/nouvelle", household_social()),
+    "funding.edit_aid GET": Case(H + "/aides/{w.aid.id}", household_social()),
+    "funding.edit_aid POST": Case(H + "/aides/{w.aid.id}", household_social()),
+    "funding.delete_aid POST": Case(H + "/aides/{w.aid.id}/supprimer", household_social(ok=302)),
 }
 
 

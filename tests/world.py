@@ -69,7 +69,42 @@ def build_world() -> SimpleNamespace:
     _api(w)
     _agenda(w)
     _documents(w)
+    _evaluation(w)
     return w
+
+
+def _evaluation(w: SimpleNamespace) -> None:
+    """A budget line of Projet A for this year, and a financial aid of w.household."""
+    from decimal import Decimal
+
+    from app.evaluation import money
+    from app.formatting import today_paris
+
+    today = today_paris()
+    w.budget_line = money.create_budget_line(
+        w.users["coordinateur"],
+        w.project,
+        year=today.year,
+        today=today,
+        funder="etat",
+        label=None,
+        granted=Decimal("30000"),
+        received=Decimal("10000"),
+        note=None,
+    )
+    w.aid = money.record_aid(
+        w.users["travailleur_social"],
+        w.household,
+        today=today,
+        kind="fsl_maintien",
+        label=None,
+        status="demandee",
+        requested=Decimal("850"),
+        granted=None,
+        requested_on=today,
+        decided_on=None,
+        note=None,
+    )
 
 
 def _documents(w: SimpleNamespace) -> None:

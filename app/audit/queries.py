@@ -163,6 +163,8 @@ ACTION_FAMILIES = {
     "reminder": "Rappels",
     "calendar": "Abonnements agenda",
     "reports": "Pilotage et exports",
+    "funding": "Financement des projets : lignes et places",
+    "financial_aid": "Aides financières des ménages",
     "retention": "Conservation et anonymisation",
     "organisation": "Organisations",
     "project": "Projets",

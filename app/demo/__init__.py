@@ -3,7 +3,8 @@
 Idempotent: each section looks for what it would create and adds only what is missing, so
 running the command again duplicates nothing. Demo accounts exist only when this ran.
 Every name, address and situation here is invented. One module per domain: ``accounts``
-(organisations, projects, users), ``households``, ``housing``, ``support``, ``reminders``.
+(organisations, projects, users), ``households``, ``housing``, ``support``, ``reminders``,
+``agenda``, ``evaluation`` (money and financial aid).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from app.db import db
 from app.demo.accounts import DEMO_PASSWORD, USERS, _organisations, _projects, _users
 from app.demo.agenda import _agenda
+from app.demo.evaluation import _evaluation
 from app.demo.households import _households, demo_household_reference
 from app.demo.housing import _housing
 from app.demo.reminders import _reminders
@@ -30,5 +32,6 @@ def load_demo() -> list[User]:
     _support()
     _reminders()
     _agenda()
+    _evaluation()
     db.session.flush()
     return users

@@ -39,6 +39,7 @@ SECTION_TITLES = {
     "procedure_stage": "Procédure",
     "reminder": "Rappels",
     "document": "Documents du dossier (liste ; les fichiers sont dans l'archive ZIP)",
+    "household_aid": "Aides financières",
 }
 
 

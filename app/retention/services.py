@@ -22,6 +22,7 @@ from app.db import db
 from app.documents.models import Document
 from app.documents.services import destroy_household_files
 from app.documents.storage import document_store
+from app.evaluation.models import HouseholdAid
 from app.households.models import (
     Adhesion,
     Consent,
@@ -115,6 +116,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(ProcedureStage, parent=("occupancy_id", Occupancy), strings=("comment",)),
     Declared(Reminder, strings=("title",)),
     Declared(Document, strings=("title", "original_name")),
+    Declared(HouseholdAid, strings=("label",)),
 )
 
 

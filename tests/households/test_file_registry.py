@@ -46,6 +46,7 @@ def test_the_application_registers_every_domain(app):
         "Partenaires",
         "Rendez-vous",
         "Documents",
+        "Aides financières",
         "Rappels",
         "Composition",
         "Consentements",
