@@ -55,6 +55,7 @@ BLUEPRINTS = (
     "app.support.views",
     "app.users.views",
     "app.api.views",
+    "app.evaluation.views_national",
 )
 
 # The domains' contributions to the household file (tabs, header badges and values, timeline

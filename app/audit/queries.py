@@ -163,6 +163,7 @@ ACTION_FAMILIES = {
     "reminder": "Rappels",
     "calendar": "Abonnements agenda",
     "reports": "Pilotage et exports",
+    "evaluation": "Évaluation du programme",
     "retention": "Conservation et anonymisation",
     "organisation": "Organisations",
     "project": "Projets",
