@@ -60,8 +60,13 @@ def _log_download(project_id: int | None, year: int, projects: int) -> None:
 
 
 def _year_or_error():
+    """The year asked (``annee``), last year when none is asked; a French 400 page for a
+    year that cannot be read."""
+    today = today_paris()
+    if "annee" not in request.args:
+        return today.year - 1, None
     try:
-        return national.parse_year(request.args.get("annee"), today_paris()), None
+        return national.parse_year(request.args.get("annee"), today), None
     except national.YearError as error:
         return None, render_error(400, str(error))
 

@@ -77,7 +77,9 @@ def cost_table() -> FigureTable:
 
 def essai_provider(session, scope):
     projects = list(
-        session.scalars(select(Project).where(Project.id.in_(scope.project_ids)).order_by(Project.id))
+        session.scalars(
+            select(Project).where(Project.id.in_(scope.project_ids)).order_by(Project.id)
+        )
     )
     if not projects:
         return []

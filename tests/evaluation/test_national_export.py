@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEntry
 from app.db import db
 from app.evaluation import national
+from app.formatting import today_paris
 from tests.conftest import page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,9 +67,7 @@ HEADER = "projet_id,projet,annee,axe,tableau,ligne,colonne,nature,valeur,statut\
 
 def build(projects, year=2025):
     figures = [national.project_figures(db.session, p, year, AS_OF, 5) for p in projects]
-    return national.export_zip(
-        figures, year, 5, projects[0].id if len(projects) == 1 else None
-    )
+    return national.export_zip(figures, year, 5, projects[0].id if len(projects) == 1 else None)
 
 
 def test_the_csv_holds_the_suppressed_aggregates_in_long_format(essai, people):
@@ -159,9 +158,10 @@ def test_a_coordinator_downloads_their_project_and_it_is_journaled(client, essai
     response = client.get(f"/evaluation/nationale/projets/{people.a.id}/export.zip?annee=2025")
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
-    assert f"ancrage-evaluation-projet-{people.a.id}-2025.zip" in response.headers[
-        "Content-Disposition"
-    ]
+    assert (
+        f"ancrage-evaluation-projet-{people.a.id}-2025.zip"
+        in response.headers["Content-Disposition"]
+    )
     csv_text = unzip(response.data)[f"ancrage-evaluation-projet-{people.a.id}-2025.csv"]
     assert csv_text.decode("utf-8") == HEADER + expected_csv(people.a)
     assert _downloads() == [{"project_id": people.a.id, "year": 2025, "projects": 1}]
@@ -189,7 +189,7 @@ def test_a_bad_year_gets_a_french_message(client, essai, people):
     client.login(people.coordinator)
     base = f"/evaluation/nationale/projets/{people.a.id}/export.zip"
     for query, message in [
-        ("", "Indiquez l'année"),
+        ("?annee=", "Indiquez l'année"),
         ("?annee=abc", "n'est pas une année"),
         ("?annee=1850", "comprise entre 2000"),
         ("?annee=" + "9" * 40, "comprise entre 2000"),
@@ -198,6 +198,14 @@ def test_a_bad_year_gets_a_french_message(client, essai, people):
         assert response.status_code == 400
         assert message in page(response)
     assert _downloads() == []
+
+
+def test_without_a_year_last_year_is_exported(client, essai, people):
+    client.login(people.coordinator)
+    response = client.get(f"/evaluation/nationale/projets/{people.a.id}/export.zip")
+    assert response.status_code == 200
+    last_year = today_paris().year - 1
+    assert f"-{last_year}.zip" in response.headers["Content-Disposition"]
 
 
 def test_a_social_worker_may_not_download(client, essai, people):
