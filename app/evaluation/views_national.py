@@ -5,7 +5,7 @@ administrators' export of every project, and their page comparing the projects s
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -26,7 +26,6 @@ bp = Blueprint("evaluation_national", __name__)
 EXPORT = Permission.EXPORT_NATIONAL_EVALUATION
 COMPARE = Permission.COMPARE_PROJECTS
 PROJECTS_PER_PAGE = 6
-NOT_FOUND = 404
 
 
 def exportable_projects(user):
@@ -77,7 +76,7 @@ def _year_or_error():
 def export_project(project_id: int):
     project = db.session.scalar(exportable_projects(current_user).where(Project.id == project_id))
     if project is None:
-        return render_error(NOT_FOUND)
+        abort(404)  # outside the user's projects: as if it did not exist
     year, error = _year_or_error()
     if error:
         return error
