@@ -57,6 +57,7 @@ BLUEPRINTS = (
     "app.users.views",
     "app.api.views",
     "app.evaluation.views_money",
+    "app.evaluation.views_national",
 )
 
 # The domains' contributions to the household file (tabs, header badges and values, timeline

@@ -427,6 +427,16 @@ MATRIX: dict[str, Case] = {
     "reports.export_tenancies GET": Case(
         "/logements/export.csv", only("bailleur", "autre_bailleur")
     ),
+    # The national evaluation export (aggregates only): the project's coordinator, any
+    # project for the administrator; every project and the side-by-side page: administrator.
+    "evaluation_national.export_project GET": Case(
+        "/evaluation/nationale/projets/{w.project.id}/export.zip?annee=2025",
+        only("coordinateur", "admin"),
+    ),
+    "evaluation_national.export_all GET": Case(
+        "/evaluation/nationale/export.zip?annee=2025", only("admin")
+    ),
+    "evaluation_national.compare GET": Case("/evaluation/comparaison", only("admin")),
     # agenda: « Ma semaine » for everyone who works with households; appointments are the
     # support team's (w.appointment is at home: landlord staff do not see it, 404)
     "agenda.week GET": Case("/agenda/", only(*HOUSEHOLD_STAFF)),

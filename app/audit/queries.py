@@ -165,6 +165,7 @@ ACTION_FAMILIES = {
     "reports": "Pilotage et exports",
     "funding": "Financement des projets : lignes et places",
     "financial_aid": "Aides financières des ménages",
+    "evaluation": "Évaluation du programme",
     "retention": "Conservation et anonymisation",
     "organisation": "Organisations",
     "project": "Projets",
