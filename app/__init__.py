@@ -34,6 +34,7 @@ MODELS = (
     "app.support.models",
     "app.users.models",
     "app.api.models",
+    "app.evaluation.models_bilan",
 )
 
 BLUEPRINTS = (
@@ -55,6 +56,7 @@ BLUEPRINTS = (
     "app.support.views",
     "app.users.views",
     "app.api.views",
+    "app.evaluation.views_bilan",
 )
 
 # The domains' contributions to the household file (tabs, header badges and values, timeline

@@ -163,6 +163,7 @@ ACTION_FAMILIES = {
     "reminder": "Rappels",
     "calendar": "Abonnements agenda",
     "reports": "Pilotage et exports",
+    "bilan": "Bilans annuels d'évaluation",
     "retention": "Conservation et anonymisation",
     "organisation": "Organisations",
     "project": "Projets",
