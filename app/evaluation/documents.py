@@ -208,13 +208,12 @@ p.text { white-space: pre-line; }
 """
 
 
-def refuse_remote(url: str, *args, **kwargs):
-    """WeasyPrint's fetcher: our own ``data:`` URIs only, never the network or a file."""
-    if not url.startswith("data:"):
-        raise ValueError(f"ressource refusée dans le bilan : {url[:40]}")
-    from weasyprint import default_url_fetcher
+def data_only_fetcher():
+    """WeasyPrint's fetcher: our own ``data:`` URIs only (the charts), never the network or
+    a file; anything else raises ``ValueError`` and is left out of the document."""
+    from weasyprint.urls import URLFetcher
 
-    return default_url_fetcher(url, *args, **kwargs)
+    return URLFetcher(allowed_protocols=("data",), allow_redirects=False, timeout=1)
 
 
 def data_uri(chart: Chart) -> str:
@@ -233,5 +232,6 @@ def pdf_html(doc: BilanDocument) -> str:
 def pdf_bytes(doc: BilanDocument) -> bytes:
     from weasyprint import CSS, HTML
 
-    html = HTML(string=pdf_html(doc), url_fetcher=refuse_remote, base_url="data:,")
-    return html.write_pdf(stylesheets=[CSS(string=PDF_CSS, url_fetcher=refuse_remote)])
+    fetcher = data_only_fetcher()
+    html = HTML(string=pdf_html(doc), url_fetcher=fetcher)
+    return html.write_pdf(stylesheets=[CSS(string=PDF_CSS, url_fetcher=fetcher)])
