@@ -40,6 +40,7 @@ class Chart:
     key: str
     png: bytes
     alt: str
+    height: int = 0  # pixels (the width is WIDTH)
 
 
 @cache
@@ -124,7 +125,7 @@ def bar_chart(table: PairedTable, year: int) -> Chart | None:
     draw.line((LEFT, TOP, LEFT, height - 20), fill="#6b6b6b", width=1)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False)
-    return Chart(table.key, out.getvalue(), alt_text(table, year))
+    return Chart(table.key, out.getvalue(), alt_text(table, year), height)
 
 
 def charts(tables, year: int) -> dict[str, Chart]:
