@@ -73,8 +73,11 @@ def _chosen_year() -> tuple[int | None, str | None]:
     return None, f"Choisissez une année entre {FIRST_YEAR} et {this_year}."
 
 
-def _years() -> list[int]:
-    return list(range(today_paris().year, today_paris().year - 6, -1))
+def _years(chosen: int | None = None) -> list[int]:
+    """The selector's years: this one and the five before (and the chosen one, if older)."""
+    this_year = today_paris().year
+    years = set(range(this_year - 5, this_year + 1)) | ({chosen} if chosen else set())
+    return sorted(years, reverse=True)
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -127,7 +130,7 @@ def _page(template: str, *, year, error, projects, project=None, posted=None, st
         project=project,
         projects=projects,
         year=year,
-        years=_years(),
+        years=_years(year),
         year_error=error,
         bilan=result,
         charts=found,
