@@ -9,7 +9,7 @@ indicators); the documents from ``app.evaluation.documents``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -111,12 +111,20 @@ def _text_forms(project_id: int, year: int, saved, posted=None) -> dict:
     return forms
 
 
-def _bilan(project_ids, year: int):
-    refresh = bool(request.args.get(REFRESH_ARG))
+def _bilan(project_ids, year: int, *, refresh: bool = False):
     result = service.build_bilan(project_ids, year, today_paris(), refresh=refresh)
     if result.computed_now:
         commit_keeping_loaded()
     return result
+
+
+def _recomputed(projects, year: int | None, back: str):
+    """``?recalculer=1``: replace the cached entry, then come back to the same page without
+    the argument (a reload does not recompute again). None when nothing is to recompute."""
+    if not request.args.get(REFRESH_ARG) or year is None or not projects:
+        return None
+    _bilan([p.id for p in projects], year, refresh=True)
+    return redirect(back)
 
 
 def _page(template: str, *, year, error, projects, project=None, posted=None, status=200):
@@ -155,7 +163,8 @@ def _refresh_url(project, year) -> str:
 def project(project_id: int):
     chosen = _project(project_id)
     year, error = _chosen_year()
-    return _page(
+    back = url_for(".project", project_id=chosen.id, annee=year)
+    return _recomputed([chosen], year, back) or _page(
         "evaluation/bilan/project.html", year=year, error=error, projects=[chosen], project=chosen
     )
 
@@ -164,11 +173,10 @@ def project(project_id: int):
 @permission_required(Permission.VIEW_EVALUATION)
 def association():
     year, error = _chosen_year()
-    return _page(
-        "evaluation/bilan/association.html",
-        year=year,
-        error=error,
-        projects=coordinator_projects(current_user),
+    projects = coordinator_projects(current_user)
+    back = url_for(".association", annee=year)
+    return _recomputed(projects, year, back) or _page(
+        "evaluation/bilan/association.html", year=year, error=error, projects=projects
     )
 
 

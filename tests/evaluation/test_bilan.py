@@ -78,7 +78,8 @@ def test_the_bilan_is_served_from_the_cache_until_recomputed(client, bilan_world
     assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["6", "< 5"]
     assert calls == [2026, 2025]
     # "Recalculer maintenant": computed again (6 + 1 = 7).
-    client.get(url(bilan_world.a) + "&recalculer=1")
+    response = client.get(url(bilan_world.a) + "&recalculer=1")
+    assert response.status_code == 302 and response.headers["Location"] == url(bilan_world.a)
     assert calls == [2026, 2025, 2026, 2025]
     assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["7", "< 5"]
     assert len(calls) == 4
