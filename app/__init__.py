@@ -35,6 +35,7 @@ MODELS = (
     "app.support.models",
     "app.users.models",
     "app.api.models",
+    "app.evaluation.models_bilan",
 )
 
 BLUEPRINTS = (
@@ -58,6 +59,7 @@ BLUEPRINTS = (
     "app.api.views",
     "app.evaluation.views_money",
     "app.evaluation.views_national",
+    "app.evaluation.views_bilan",
 )
 
 # The domains' contributions to the household file (tabs, header badges and values, timeline

@@ -27,6 +27,7 @@ NAVIGATION = (
     NavEntry("housing.dashboard", _l("Logements"), Permission.VIEW_TENANCIES, "/logements"),
     NavEntry("partners.index", _l("Partenaires"), Permission.VIEW_PARTNERS, "/partenaires"),
     NavEntry("reports.caseloads", _l("Pilotage"), Permission.VIEW_CASELOADS, "/pilotage"),
+    NavEntry("bilan.index", _l("Évaluation"), Permission.VIEW_EVALUATION, "/evaluation"),
     NavEntry(
         "support.intensity_levels_page",
         _l("Intensités"),

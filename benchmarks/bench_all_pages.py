@@ -142,8 +142,25 @@ def _open_reminders(conn, tables, manifest) -> list[dict]:
     return [{"reminder_id": i} for i in ids]
 
 
+def _coordinated_projects(conn, tables, manifest) -> list[dict]:
+    """Projects the manifest's coordinator works on first (the bilan is theirs only)."""
+    from sqlalchemy import case, select
+
+    project, member, user = tables["project"], tables["project_member"], tables["user"]
+    coordinator = select(user.c.id).where(user.c.email == manifest.coordinator).scalar_subquery()
+    theirs = select(member.c.project_id).where(member.c.user_id == coordinator)
+    ids = conn.execute(
+        select(project.c.id)
+        .order_by(case((project.c.id.in_(theirs), 0), else_=1), project.c.id)
+        .limit(8)
+    ).scalars()
+    return [{"project_id": i} for i in ids]
+
+
 # Arguments whose representative rows are chosen by a rule of their own.
-ARGUMENT_QUERIES = {"reminder_id": _open_reminders}
+ARGUMENT_QUERIES = {"reminder_id": _open_reminders, "project_id": _coordinated_projects}
+# Arguments that are not ids, with their representative value (the bilan's year: this one).
+FIXED_ARGUMENTS = {"year": lambda: datetime.now(UTC).year}
 
 
 def household_candidates(conn, tables, manifest) -> list[int]:
@@ -212,6 +229,8 @@ def argument_sets(app, rule, manifest) -> list[dict]:
             fixed[name] = sorted(words)[0]
         elif name.endswith("_id"):
             ids.append(name)
+        elif name in FIXED_ARGUMENTS:
+            fixed[name] = FIXED_ARGUMENTS[name]()
         else:
             return []
     with app.app_context(), db.engine.connect() as conn:

@@ -252,6 +252,22 @@ MATRIX: dict[str, Case] = {
     ),
     "reports.export_caseload GET": Case("/pilotage/menages/export.csv", only("coordinateur")),
     "reports.household_synthesis GET": Case(H + "/synthese", household_file()),
+    # Évaluation: the yearly bilan, for the coordinators of the project (VIEW_EVALUATION,
+    # WRITE_BILAN); the empty text form saves an empty section (302).
+    "bilan.index GET": Case("/evaluation/", only("coordinateur")),
+    "bilan.project GET": Case(
+        "/evaluation/bilan/projet/{w.project.id}?annee=2026", only("coordinateur")
+    ),
+    "bilan.association GET": Case("/evaluation/bilan/association", only("coordinateur")),
+    "bilan.save_text POST": Case(
+        "/evaluation/bilan/projet/{w.project.id}/2026/contexte", only("coordinateur", ok=302)
+    ),
+    "bilan.project_document GET": Case(
+        "/evaluation/bilan/projet/{w.project.id}/2026/bilan.docx", only("coordinateur")
+    ),
+    "bilan.association_document GET": Case(
+        "/evaluation/bilan/association/2026/bilan.pdf", only("coordinateur")
+    ),
     # Right of access: coordinators only (the permission is checked before the scope).
     "retention.subject_access GET": Case(H + "/droit-d-acces", only("coordinateur")),
     "retention.subject_access_json GET": Case(H + "/droit-d-acces.json", only("coordinateur")),

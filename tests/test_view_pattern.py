@@ -44,6 +44,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("reports/views_tenancies.py", "export_tenancies"): "GET: logged before it is sent",
     ("evaluation/views_national.py", "_log_download"): "GET: the national export is logged "
     "before it is sent",
+    ("evaluation/views_bilan.py", "_download"): "GET: the bilan's download is logged before "
+    "it is sent",
     ("agenda/views.py", "_note_feed_use"): "calendar feed: best-effort hourly note, a "
     "busy database is rolled back and the feed still served",
     ("support/views.py", "open_measure"): "default intensity levels created on first use, "

@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "auth.totp_throttled": "Double authentification bloquée (trop d'échecs)",
     "auth.recovery_code_used": "Code de secours utilisé",
     "auth.recovery_codes_regenerated": "Codes de secours régénérés",
+    "bilan.text_saved": "Texte du bilan annuel enregistré",
+    "bilan.downloaded": "Bilan annuel téléchargé (Word ou PDF)",
 }
 
 OUTCOME_LABELS = {
@@ -166,6 +168,7 @@ ACTION_FAMILIES = {
     "funding": "Financement des projets : lignes et places",
     "financial_aid": "Aides financières des ménages",
     "evaluation": "Évaluation du programme",
+    "bilan": "Bilans annuels d'évaluation",
     "retention": "Conservation et anonymisation",
     "organisation": "Organisations",
     "project": "Projets",

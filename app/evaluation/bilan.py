@@ -1,0 +1,366 @@
+"""The yearly bilan of a project (or of an association across its projects): every evaluation
+table of the year with the previous year beside it, small counts masked, and the four text
+sections the coordinators write.
+
+- **Pairing.** ``collect`` runs for the year and for the previous year; tables are paired by
+  ``key``, rows by ``key``, columns by ``key``. A table, row or column missing in the
+  previous year shows "—" there (a new indicator, a row that did not exist).
+- **Masking.** A ``Kind.COUNT`` cell of 1 to threshold−1 households (``INDICATORS_SMALL_COUNT``,
+  the threshold of the indicator exports, ``app.reports.views``) is written "< 5" on the page,
+  in both documents and in the charts (no bar is drawn for it). Other kinds are not masked
+  here: a provider that computes a mean or a share on few households sets it to None.
+- **Cache.** Both years' tables are kept, unmasked, as JSON in the indicators' cache table
+  (``indicator_cache``, ``app.reports.cache``) under a key of their own: a SHA-256 of
+  ``"bilan"``, the payload format, the sorted project ids, the year and the ``as_of`` day.
+  The providers read every household of the projects (no viewer-dependent narrowing: only the
+  projects' coordinators may open a bilan), so the key holds no user. An entry is reused while
+  younger than ``INDICATOR_CACHE_SECONDS`` (10 minutes, like the indicators), and
+  "Recalculer maintenant" replaces it. Time-bounded rather than invalidated: the figures come
+  from every domain, and a save in any of them would otherwise have to know about the bilan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.audit.services import record
+from app.db import db, utcnow
+from app.errors import DomainError, StaleEditError, check_version, stale_edit_message
+from app.evaluation.models_bilan import BilanSection, BilanText
+from app.evaluation.tables import (
+    AXES,
+    Column,
+    EvaluationScope,
+    FigureTable,
+    Kind,
+    Row,
+    Value,
+    collect,
+)
+from app.reports.cache import cache_seconds
+from app.reports.models import IndicatorCache
+from app.reports.views import number_text, small_count_threshold
+from app.sql import upsert
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_FORMAT = 1
+TEXT_MAX = 20_000
+MISSING = "—"
+
+
+# --- the paired tables --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str  # the year's value as written (masked: "< 5")
+    previous: str  # the previous year's
+    value: Value  # raw values, for the charts; None when masked or missing
+    previous_value: Value
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class PairedRow:
+    key: str
+    label: str
+    cells: tuple[Cell, ...]
+    is_total: bool = False
+
+
+@dataclass(frozen=True)
+class PairedTable:
+    key: str
+    axis: str
+    title: str
+    definition: str
+    columns: tuple[Column, ...]
+    rows: tuple[PairedRow, ...]
+    notes: tuple[str, ...]
+    has_previous: bool
+
+    @property
+    def axis_label(self) -> str:
+        return AXES.get(self.axis, self.axis)
+
+
+@dataclass(frozen=True)
+class Bilan:
+    project_ids: tuple[int, ...]
+    year: int
+    tables: tuple[PairedTable, ...]
+    threshold: int
+    computed_at: datetime
+    computed_now: bool
+
+    @property
+    def previous_year(self) -> int:
+        return self.year - 1
+
+    def by_axis(self) -> list[tuple[str, list[PairedTable]]]:
+        groups: dict[str, list[PairedTable]] = {}
+        for table in self.tables:
+            groups.setdefault(table.axis, []).append(table)
+        return [(AXES[axis], groups[axis]) for axis in AXES if axis in groups]
+
+
+def is_masked(value: Value, kind: Kind, threshold: int) -> bool:
+    return kind == Kind.COUNT and isinstance(value, int | Decimal) and 0 < value < threshold
+
+
+def value_text(value: Value, kind: Kind, threshold: int) -> str:
+    """A value the French way, as the page and both documents write it."""
+    if value is None:
+        return MISSING
+    if is_masked(value, kind, threshold):
+        return f"< {threshold}"
+    if kind == Kind.TEXT or isinstance(value, str):
+        return str(value)
+    if kind == Kind.COUNT:
+        return number_text(Decimal(value), 0)
+    if kind == Kind.AMOUNT:
+        decimals = 0 if Decimal(value) == Decimal(value).to_integral_value() else 2
+        return f"{number_text(Decimal(value), decimals)}\u00a0€"
+    if kind == Kind.DAYS:
+        return f"{number_text(Decimal(str(value)), 0)}\u00a0j"
+    if kind == Kind.RATIO:
+        return number_text(Decimal(str(value)), 2)
+    decimals = 0 if Decimal(str(value)) == Decimal(str(value)).to_integral_value() else 1
+    return number_text(Decimal(str(value)), decimals)
+
+
+def _cell(value: Value, previous: Value, kind: Kind, threshold: int) -> Cell:
+    return Cell(
+        text=value_text(value, kind, threshold),
+        previous=value_text(previous, kind, threshold),
+        value=None if is_masked(value, kind, threshold) else value,
+        previous_value=None if is_masked(previous, kind, threshold) else previous,
+        kind=kind,
+    )
+
+
+def pair(table: FigureTable, previous: FigureTable | None, threshold: int) -> PairedTable:
+    """``table`` with, in each cell, the same row and column of ``previous`` beside it."""
+    old_rows = {row.key: row for row in previous.rows} if previous else {}
+    old_columns = {c.key: i for i, c in enumerate(previous.columns)} if previous else {}
+    rows = []
+    for index, row in enumerate(table.rows):
+        old = old_rows.get(row.key)
+        cells = []
+        for i, column in enumerate(table.columns):
+            j = old_columns.get(column.key)
+            before = old.values[j] if old is not None and j is not None else None
+            cells.append(_cell(row.values[i], before, column.kind, threshold))
+        is_total = table.row_total and index == len(table.rows) - 1
+        rows.append(PairedRow(row.key, row.label, tuple(cells), is_total))
+    return PairedTable(
+        key=table.key,
+        axis=table.axis,
+        title=table.title,
+        definition=table.definition,
+        columns=table.columns,
+        rows=tuple(rows),
+        notes=table.notes,
+        has_previous=previous is not None,
+    )
+
+
+def paired_tables(
+    current: list[FigureTable], previous: list[FigureTable], threshold: int
+) -> tuple[PairedTable, ...]:
+    before = {table.key: table for table in previous}
+    return tuple(pair(table, before.get(table.key), threshold) for table in current)
+
+
+# --- the cache ----------------------------------------------------------------------------
+
+
+def cache_key(project_ids, year: int, as_of: date) -> str:
+    parts = {
+        "kind": "bilan",
+        "format": PAYLOAD_FORMAT,
+        "projects": sorted(set(project_ids)),
+        "year": year,
+        "as_of": as_of.isoformat(),
+    }
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _value(value: Value):
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    return value
+
+
+def _unvalue(value) -> Value:
+    return Decimal(value["decimal"]) if isinstance(value, dict) else value
+
+
+def encode_table(table: FigureTable) -> dict:
+    return {
+        "key": table.key,
+        "axis": table.axis,
+        "title": table.title,
+        "definition": table.definition,
+        "columns": [[c.key, c.label, str(c.kind)] for c in table.columns],
+        "rows": [[r.key, r.label, [_value(v) for v in r.values], r.drilldown] for r in table.rows],
+        "row_total": table.row_total,
+        "column_total": table.column_total,
+        "notes": list(table.notes),
+    }
+
+
+def decode_table(data: dict) -> FigureTable:
+    return FigureTable(
+        key=data["key"],
+        axis=data["axis"],
+        title=data["title"],
+        definition=data["definition"],
+        columns=tuple(Column(k, label, Kind(kind)) for k, label, kind in data["columns"]),
+        rows=tuple(
+            Row(key, label, tuple(_unvalue(v) for v in values), drilldown)
+            for key, label, values, drilldown in data["rows"]
+        ),
+        row_total=data["row_total"],
+        column_total=data["column_total"],
+        notes=tuple(data["notes"]),
+    )
+
+
+def _fresh(key: str, now: datetime) -> tuple[dict, datetime] | None:
+    seconds = cache_seconds()
+    if seconds <= 0:
+        return None
+    row = db.session.execute(
+        select(IndicatorCache.payload, IndicatorCache.computed_at).where(
+            IndicatorCache.key == key,
+            IndicatorCache.computed_at > now - timedelta(seconds=seconds),
+        )
+    ).first()
+    if row is None or row.payload.get("format") != PAYLOAD_FORMAT:
+        return None
+    if row.payload.get("kind") != "bilan":
+        return None
+    return row.payload, row.computed_at
+
+
+def _store(key: str, payload: dict, now: datetime) -> None:
+    """The same write as the indicators' cache: expired rows dropped, one upsert, in a
+    SAVEPOINT so that a failed write only loses the caching."""
+    table = IndicatorCache.__table__
+    try:
+        with db.session.begin_nested():
+            db.session.execute(
+                delete(table).where(
+                    table.c.computed_at <= now - timedelta(seconds=cache_seconds()),
+                    table.c.key != key,
+                )
+            )
+            db.session.execute(
+                upsert(
+                    table,
+                    keys=("key",),
+                    updated=("computed_at", "payload"),
+                    values={"key": key, "computed_at": now, "payload": payload},
+                )
+            )
+    except SQLAlchemyError:
+        log.warning("bilan cache: could not store %s", key[:12], exc_info=True)
+
+
+def build_bilan(project_ids, year: int, as_of: date, *, refresh: bool = False, now=None) -> Bilan:
+    """The bilan's tables of ``year`` beside ``year - 1``, from the cache when fresh. The
+    caller has checked that the viewer coordinates every project of ``project_ids``. A new
+    cache entry is pending in the session: the caller commits it."""
+    ids = tuple(sorted(set(project_ids)))
+    now = now or utcnow()
+    key = cache_key(ids, year, as_of)
+    found = None if refresh else _fresh(key, now)
+    if found is not None:
+        payload, computed_at = found
+        current = [decode_table(t) for t in payload["current"]]
+        previous = [decode_table(t) for t in payload["previous"]]
+    else:
+        scope = EvaluationScope(ids, year, as_of)
+        current = collect(db.session, scope)
+        previous = collect(db.session, scope.previous_year())
+        computed_at = now
+        if cache_seconds() > 0:
+            payload = {
+                "kind": "bilan",
+                "format": PAYLOAD_FORMAT,
+                "current": [encode_table(t) for t in current],
+                "previous": [encode_table(t) for t in previous],
+            }
+            _store(key, payload, now)
+    threshold = small_count_threshold()
+    return Bilan(
+        project_ids=ids,
+        year=year,
+        tables=paired_tables(current, previous, threshold),
+        threshold=threshold,
+        computed_at=computed_at,
+        computed_now=found is None,
+    )
+
+
+# --- the text sections --------------------------------------------------------------------
+
+
+def texts(project_ids, year: int) -> dict[int, dict[BilanSection, BilanText]]:
+    """The saved sections of ``year``, per project then section."""
+    ids = list(project_ids) or [-1]
+    found: dict[int, dict[BilanSection, BilanText]] = {}
+    for text in db.session.scalars(
+        select(BilanText).where(BilanText.project_id.in_(ids), BilanText.year == year)
+    ):
+        found.setdefault(text.project_id, {})[BilanSection(text.section)] = text
+    return found
+
+
+def save_text(
+    actor, project_id: int, year: int, section: BilanSection, text: str, *, version
+) -> BilanText:
+    """Write one section. ``version`` is the one the form was opened on ("0" when the section
+    did not exist yet): a section saved since by someone else is refused, the text kept in
+    the form."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > TEXT_MAX:
+        raise DomainError(f"{TEXT_MAX} caractères au plus.", field="text")
+    existing = db.session.scalar(
+        select(BilanText).where(
+            BilanText.project_id == project_id,
+            BilanText.year == year,
+            BilanText.section == section.value,
+        )
+    )
+    if existing is None:
+        if str(version or "0") != "0":
+            raise StaleEditError(stale_edit_message(None, None))
+        existing = BilanText(project_id=project_id, year=year, section=section.value, text=text)
+        try:
+            with db.session.begin_nested():
+                db.session.add(existing)
+                db.session.flush()
+        except IntegrityError as error:  # another coordinator created it a moment ago
+            raise StaleEditError(stale_edit_message(None, None)) from error
+    else:
+        check_version(existing, version)
+        existing.text = text
+    record(
+        actor,
+        "bilan.text_saved",
+        target=existing,
+        details={"project_id": project_id, "year": year, "section": section.value},
+    )
+    return existing

@@ -1,0 +1,164 @@
+"""The bilan page: the previous year beside the year, small counts masked, the shared cache,
+the four text sections kept per year (and a concurrent edit refused), the scope (404), the
+year selector's French message, the association's bilan across its projects."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.audit.models import AuditEntry
+from app.db import db, utcnow
+from app.evaluation.models_bilan import BilanText
+from app.households.models import HouseholdStage
+from app.reports.models import IndicatorCache
+from tests.conftest import page
+from tests.evaluation.conftest import _households
+
+ROW = re.compile(r'<tr[^>]*><th scope="row">([^<]+)</th>((?:<td[^>]*>.*?</td>)+)</tr>')
+CELL = re.compile(r"<td[^>]*>(.*?)</td>")
+
+
+def shown_rows(html: str) -> dict[str, list[str]]:
+    """Each table row as a reader sees it: label → [year, previous year, …]."""
+    return {label: CELL.findall(cells) for label, cells in ROW.findall(html)}
+
+
+def url(project, year=2026) -> str:
+    return f"/evaluation/bilan/projet/{project.id}?annee={year}"
+
+
+def test_each_figure_has_the_previous_year_beside_it_and_small_counts_are_masked(
+    client, bilan_world
+):
+    client.login(bilan_world.coordinator)
+    response = client.get(url(bilan_world.a))
+    assert response.status_code == 200
+    rows = shown_rows(page(response))
+    # Projet A: 2026 Maintien 6 / 2025 3 (< 5); Accès 2 (< 5) / 0; total 6 + 2 = 8 / 3 (< 5).
+    assert rows["Maintien"] == ["6", "< 5"]
+    assert rows["Accès"] == ["< 5", "0"]
+    assert rows["Total"] == ["8", "< 5"]
+    # Amounts are not masked; the CAF line did not exist in 2025.
+    assert rows["État (FNAVDL)"] == ["12\u202f000\u00a0€", "10\u202f000\u00a0€"]
+    assert rows["CAF"] == ["3\u202f000,50\u00a0€", "—"]
+    html = page(response)
+    assert "Adéquation aux publics visés" in html and "Cofinancements et coûts" in html
+    # The chart is an image with its alt text, beside its table; the masked value has no
+    # figure in the alt text either.
+    alt = re.search(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', html).group(1)
+    assert "Maintien : 6 en 2026, < 5 en 2025" in alt
+    assert "Accès : < 5 en 2026, 0 en 2025" in alt
+
+
+def test_other_projects_are_404_and_a_wrong_year_gets_a_french_message(client, bilan_world):
+    client.login(bilan_world.coordinator)
+    assert client.get(url(bilan_world.b)).status_code == 404
+    assert client.get("/evaluation/bilan/projet/999999?annee=2026").status_code == 404
+    document = f"/evaluation/bilan/projet/{bilan_world.b.id}/2026/bilan.docx"
+    assert client.get(document).status_code == 404
+    response = client.get(f"/evaluation/bilan/projet/{bilan_world.a.id}?annee=deux-mille")
+    assert response.status_code == 400
+    assert "Choisissez une année entre 2000 et" in page(response)
+    assert client.get(url(bilan_world.a, 1999)).status_code == 400
+    client.logout()
+    client.login(bilan_world.worker)  # social workers have no VIEW_EVALUATION
+    assert client.get(url(bilan_world.a)).status_code == 403
+
+
+def test_the_bilan_is_served_from_the_cache_until_recomputed(client, bilan_world):
+    client.login(bilan_world.coordinator)
+    calls = bilan_world.calls
+    assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["6", "< 5"]
+    assert calls == [2026, 2025]  # the year and the previous year, computed once
+    _households(bilan_world.a, HouseholdStage.MAINTIEN, 1, bilan_world.a_day)
+    # From the cache: the providers are not called and the new household is not counted yet.
+    assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["6", "< 5"]
+    assert calls == [2026, 2025]
+    # "Recalculer maintenant": computed again (6 + 1 = 7).
+    response = client.get(url(bilan_world.a) + "&recalculer=1")
+    assert response.status_code == 302 and response.headers["Location"] == url(bilan_world.a)
+    assert calls == [2026, 2025, 2026, 2025]
+    assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["7", "< 5"]
+    assert len(calls) == 4
+    # An entry older than INDICATOR_CACHE_SECONDS (10 minutes) is not used.
+    db.session.execute(update(IndicatorCache).values(computed_at=utcnow() - timedelta(minutes=11)))
+    client.get(url(bilan_world.a))
+    assert len(calls) == 6
+    # Another year, another entry.
+    client.get(url(bilan_world.a, 2025))
+    assert calls[-2:] == [2025, 2024]
+
+
+def _save(client, project, section, text, version, year=2026):
+    return client.post(
+        f"/evaluation/bilan/projet/{project.id}/{year}/{section}",
+        data={"text": text, "expected_version": str(version)},
+    )
+
+
+def test_the_text_sections_are_kept_per_year(client, bilan_world):
+    client.login(bilan_world.coordinator)
+    a = bilan_world.a
+    response = _save(client, a, "contexte", "Une année de montée en charge.", 0)
+    assert response.status_code == 302
+    assert _save(client, a, "perspectives", "Ouvrir dix places.", 0).status_code == 302
+    assert _save(client, a, "contexte", "L'année du lancement.", 0, year=2025).status_code == 302
+    html = page(client.get(url(a)))
+    assert "Une année de montée en charge." in html and "Ouvrir dix places." in html
+    assert "L'année du lancement." not in html
+    html_2025 = page(client.get(url(a, 2025)))
+    assert "L'année du lancement." in html_2025 and "Ouvrir dix places." not in html_2025
+    # Edited again on the version it was opened on (1).
+    assert _save(client, a, "contexte", "Montée en charge réussie.", 1).status_code == 302
+    saved = db.session.scalars(
+        select(BilanText.text).where(BilanText.project_id == a.id, BilanText.year == 2026)
+    ).all()
+    assert sorted(saved) == ["Montée en charge réussie.", "Ouvrir dix places."]
+    actions = db.session.scalars(select(AuditEntry.action)).all()
+    assert actions.count("bilan.text_saved") == 4
+    assert _save(client, a, "inconnue", "x", 0).status_code == 404
+
+
+def test_a_concurrent_edit_is_refused_and_the_text_kept(make_client, bilan_world):
+    first, second = make_client(), make_client()
+    first.login(bilan_world.coordinator)
+    second.login(bilan_world.colleague)
+    a = bilan_world.a
+    # Both opened the empty section (version 0); the first saves.
+    assert _save(first, a, "difficultes", "Peu de logements T2.", 0).status_code == 302
+    response = _save(second, a, "difficultes", "Des orientations tardives.", 0)
+    assert response.status_code == 200
+    html = page(response)
+    assert "modifiée" in html and "Vos modifications n'ont pas été enregistrées" in html
+    assert "Des orientations tardives." in html  # kept in the form, to copy
+    # Then both on version 1: the second saving is refused the same way.
+    assert _save(first, a, "difficultes", "Peu de T2 et de T3.", 1).status_code == 302
+    refused = _save(second, a, "difficultes", "Orientations tardives.", 1)
+    assert "Vos modifications n'ont pas été enregistrées" in page(refused)
+    assert db.session.scalar(select(BilanText.text)) == "Peu de T2 et de T3."
+
+
+def test_the_association_bilan_covers_the_coordinators_projects(client, bilan_world):
+    client.login(bilan_world.coordinator)
+    _save(client, bilan_world.c, "faits_marquants", "Premier glissement de bail.", 0)
+    response = client.get("/evaluation/bilan/association?annee=2026")
+    assert response.status_code == 200
+    html = page(response)
+    rows = shown_rows(html)
+    # A (6 Maintien, 2 Accès) + C (4 Maintien); B never: 6 + 4 = 10; Accès 2 (< 5);
+    # total 12; 2025: A's 3 (< 5), 0, 3 (< 5).
+    assert rows["Maintien"] == ["10", "< 5"]
+    assert rows["Accès"] == ["< 5", "0"]
+    assert rows["Total"] == ["12", "< 5"]
+    assert "Premier glissement de bail." in html and "Projet B" not in html
+
+
+def test_the_navigation_leads_coordinators_to_the_bilans(client, bilan_world):
+    client.login(bilan_world.coordinator)
+    home = page(client.get("/evaluation/"))
+    assert 'href="/evaluation/"' in home and "Évaluation" in home
+    assert f"/evaluation/bilan/projet/{bilan_world.a.id}?annee=" in home
+    assert "/evaluation/bilan/association?annee=" in home
