@@ -28,6 +28,10 @@ NAVIGATION = (
     NavEntry("partners.index", _l("Partenaires"), Permission.VIEW_PARTNERS, "/partenaires"),
     NavEntry("reports.caseloads", _l("Pilotage"), Permission.VIEW_CASELOADS, "/pilotage"),
     NavEntry("bilan.index", _l("Évaluation"), Permission.VIEW_EVALUATION, "/evaluation"),
+    # Administrators: every project side by side (aggregates only, never a household).
+    NavEntry(
+        "evaluation_national.compare", _l("Évaluation"), Permission.COMPARE_PROJECTS, "/evaluation"
+    ),
     NavEntry(
         "support.intensity_levels_page",
         _l("Intensités"),

@@ -1,11 +1,10 @@
-"""Journey, at phone width: a coordinator opens the bilan of their project from the menu,
-writes the context, saves it, and downloads the DOCX, which holds the text and the tables.
-The page never scrolls sideways (its tables scroll in their own frame). The evaluation
-figures come from the small test providers of tests/evaluation (the real ones are other
-modules')."""
+"""The yearly bilan, on a phone, with the real figures: a coordinator enters the year's budget
+lines and places, writes the bilan's context, and downloads the Word document, which holds
+the text and the co-financing figures just entered."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -13,36 +12,57 @@ from docx import Document
 from playwright.sync_api import Page, expect
 
 from app.db import db
-from app.evaluation import tables
 from app.households.models import HouseholdStage
 from app.permissions import Role
 from tests.e2e.helpers import log_in, open_menu, sideways
-from tests.evaluation.conftest import budget, households_entered
-from tests.factories import PASSWORD, make_household, make_landlord, make_project, make_user
+from tests.factories import (
+    PASSWORD,
+    make_household,
+    make_landlord,
+    make_measure,
+    make_project,
+    make_user,
+)
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
-CONTEXT = "Une année de montée en charge : 8 ménages entrés, un partenariat CAF signé."
+CONTEXT = "Une année de montée en charge : 6 ménages entrés, un partenariat CAF signé."
 
 
 @pytest.fixture
 def world(app):
-    added = [tables.provider(households_entered), tables.provider(budget)]
     landlord = make_landlord(name="Rhône Habitat Test")
     project = make_project(lead_landlord=landlord, name="Projet Lyon Est")
     make_user(Role.COORDINATEUR, projects=[project], email="coordination@test.demo")
-    for _ in range(6):
-        make_household(project, stage=HouseholdStage.MAINTIEN, stage_since_on=date(2026, 3, 1))
+    worker = make_user(Role.TRAVAILLEUR_SOCIAL, projects=[project])
+    for _ in range(6):  # six households supported since March, still supported today
+        household = make_household(
+            project, referent=worker, stage=HouseholdStage.MAINTIEN, stage_since_on=date(2026, 3, 1)
+        )
+        make_measure(
+            household, start_on=date(2026, 3, 1), planned_end_on=date(2027, 3, 1), actor=worker
+        )
     db.session.commit()
-    yield project.id
-    for func in added:
-        tables._PROVIDERS.remove(func)
+    return project.id
 
 
-def test_a_coordinator_writes_the_context_and_downloads_the_docx_on_a_phone(
+def _spaced(text: str) -> str:
+    """French numbers are grouped with (narrow) no-break spaces: compare with plain ones."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def _add_line(page: Page, funder: str, granted: str, received: str) -> None:
+    page.get_by_label("Financeur", exact=True).select_option(label=funder)
+    page.get_by_label("Montant accordé (€)").fill(granted)
+    page.get_by_label("Montant reçu (€)").fill(received)
+    page.get_by_role("button", name="Ajouter la ligne").click()
+
+
+def test_a_coordinator_enters_the_budget_writes_the_bilan_and_downloads_the_docx_on_a_phone(
     world, live_server, browser, screenshots_dir
 ):
+    year = date.today().year
     context = browser.new_context(**PHONE, accept_downloads=True)
     page: Page = context.new_page()
     log_in(page, live_server, "coordination@test.demo", PASSWORD)
@@ -51,10 +71,28 @@ def test_a_coordinator_writes_the_context_and_downloads_the_docx_on_a_phone(
     page.get_by_role("navigation", name="Navigation principale").get_by_role(
         "link", name="Évaluation"
     ).click()
-    page.get_by_role("link", name="Bilan 2026 · Projet Lyon Est").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Bilan annuel 2026")
-    assert sideways(page) == 0
 
+    # The year's money: two budget lines and the places agreed.
+    page.get_by_role("link", name=f"Financements {year} · Projet Lyon Est").click()
+    _add_line(page, "État / FNAVDL", "120000", "60000")
+    _add_line(page, "CAF", "30000", "30000")
+    page.get_by_role("spinbutton", name=re.compile("^Places conventionnées")).fill("10")
+    page.get_by_role("button", name="Enregistrer les places").click()
+    lines = page.get_by_role("region", name=f"Lignes de financement {year}")
+    total = lines.locator("tr", has=page.get_by_role("rowheader", name="Total"))
+    expect(total).to_contain_text(re.compile(r"150\s000"))
+    expect(page.get_by_role("spinbutton", name=re.compile("^Places conventionnées"))).to_have_value(
+        "10"
+    )
+    assert sideways(page) == 0
+    page.screenshot(path=str(screenshots_dir / "bilan-0-funding-phone.png"), full_page=True)
+
+    # The bilan: its figures come from what was just entered; the context is written.
+    page.goto(f"{live_server}/evaluation/")
+    page.get_by_role("link", name=f"Bilan {year} · Projet Lyon Est").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bilan annuel {year}")
+    expect(page.locator("main")).to_contain_text(re.compile(r"150\s000"))
+    assert sideways(page) == 0
     page.get_by_label("Contexte").fill(CONTEXT)
     page.get_by_role("button", name="Enregistrer « Contexte »").click()
     expect(page.get_by_text("Section « Contexte » enregistrée.")).to_be_visible()
@@ -65,10 +103,15 @@ def test_a_coordinator_writes_the_context_and_downloads_the_docx_on_a_phone(
     with page.expect_download() as caught:
         page.get_by_role("link", name="Télécharger (Word)").click()
     download = caught.value
-    assert download.suggested_filename == f"bilan-projet-{world}-2026.docx"
+    assert download.suggested_filename == f"bilan-projet-{world}-{year}.docx"
     document = Document(str(download.path()))
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[paragraphs.index("Contexte") + 1] == CONTEXT
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    assert "Maintien" in cells and "6" in cells  # 6 households entered in Maintien in 2026
+    cells = [
+        _spaced(cell.text) for table in document.tables for row in table.rows for cell in row.cells
+    ]
+    # The funders' table: 120 000 € from the State, 30 000 € from the CAF, 150 000 € in all.
+    assert "120 000 €" in cells and "30 000 €" in cells and "150 000 €" in cells
+    # Cost per household supported: 150 000 € / 6 households = 25 000 €.
+    assert "25 000 €" in cells
     context.close()
