@@ -60,7 +60,8 @@ def _period(scope: EvaluationScope) -> Period:
 
 
 def _drilldown(key: str, row: str, scope: EvaluationScope) -> dict[str, str]:
-    return {"table": key, "row": row, "year": str(scope.year)}
+    """The drill-down arguments of a row (the project comes from the page showing it)."""
+    return {"table": key, "row": row, "year": str(scope.year), "as_of": scope.as_of.isoformat()}
 
 
 # --- status by cohort -------------------------------------------------------------------------
@@ -156,6 +157,10 @@ def _cohorts(scope: EvaluationScope):
     )
 
 
+def _cohort_years(scope: EvaluationScope) -> list[int]:
+    return [scope.year - COHORT_YEARS + 1 + i for i in range(COHORT_YEARS)]
+
+
 def _status_tables(session, scope: EvaluationScope) -> list[FigureTable]:
     people = _cohorts(scope)
     moment_columns = [getattr(people.c, f"s_{name}") for name, _ in MOMENTS]
@@ -164,7 +169,7 @@ def _status_tables(session, scope: EvaluationScope) -> list[FigureTable]:
             people.c.cohort, *moment_columns
         )
     ).all()
-    years = [scope.year - COHORT_YEARS + 1 + i for i in range(COHORT_YEARS)]
+    years = _cohort_years(scope)
     titles = {
         "exit": "Situation à la sortie, par année d'entrée",
         "6m": "Situation 6 mois après l'entrée, par année d'entrée",
@@ -215,7 +220,7 @@ def _status_households(households: Select, scope: EvaluationScope, row: str) -> 
     query = select(people.c.household_id).where(people.c.household_id.in_(households))
     if row == "total":
         return query
-    if not row.isdigit():
+    if row not in {str(year) for year in _cohort_years(scope)}:
         return None
     return query.where(people.c.cohort == int(row))
 

@@ -113,9 +113,7 @@ def build_outcomes_world():
     household("H1", target_publics="sortie_hebergement", income_sources="salaire")
     make_orientation(hh["H1"], "siao", "acces", date(2023, 1, 1))
     _adhesion(hh["H1"], date(2023, 1, 21))
-    m1 = make_measure(
-        hh["H1"], worker, intensity_level_id=soutenue.id, start_on=date(2023, 2, 10)
-    )
+    m1 = make_measure(hh["H1"], worker, intensity_level_id=soutenue.id, start_on=date(2023, 2, 10))
     o1 = lease(
         "H1", lease_type="bail_glissant", start_on=date(2023, 3, 1), glissed_on=date(2024, 6, 15)
     )
@@ -136,9 +134,7 @@ def build_outcomes_world():
 
     # H3
     household("H3", target_publics="menace_expulsion,sante_mentale", income_sources="rsa,aah")
-    m3 = make_measure(
-        hh["H3"], worker, intensity_level_id=soutenue.id, start_on=date(2024, 3, 5)
-    )
+    m3 = make_measure(hh["H3"], worker, intensity_level_id=soutenue.id, start_on=date(2024, 3, 5))
     change_intensity(
         worker,
         m3,
@@ -163,9 +159,7 @@ def build_outcomes_world():
     make_orientation(hh["H4"], "ccapex", "maintien", date(2024, 12, 1))
     _adhesion(hh["H4"], date(2025, 1, 10))
     o4 = lease("H4", start_on=date(2025, 2, 1))
-    m4 = make_measure(
-        hh["H4"], worker, intensity_level_id=renforcee.id, start_on=date(2025, 2, 3)
-    )
+    m4 = make_measure(hh["H4"], worker, intensity_level_id=renforcee.id, start_on=date(2025, 2, 3))
     change_intensity(
         worker,
         m4,
