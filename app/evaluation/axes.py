@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from app.evaluation.outcomes import (
     DELAY_COLUMNS,
     DRILLDOWNS,
+    TITLES,
     _delay_households,
     _drilldown,
     _period,
@@ -212,7 +213,7 @@ def _publics(session, scope: EvaluationScope) -> FigureTable:
     return FigureTable(
         key,
         "publics",
-        "Publics visés par le projet et publics accompagnés",
+        TITLES[key],
         "evaluation-publics-targets",
         (
             Column("declared", "Projets visant ce public", Kind.NUMBER),
@@ -234,6 +235,7 @@ def _public_households(households: Select, scope: EvaluationScope, row: str) -> 
 
 
 DRILLDOWNS["publics.targets"] = _public_households
+TITLES["publics.targets"] = "Publics visés par le projet et publics accompagnés"
 
 
 def _source_condition(source: str):
@@ -260,7 +262,7 @@ def _resources(session, scope: EvaluationScope) -> FigureTable:
     return FigureTable(
         key,
         "publics",
-        "Ressources des ménages accompagnés",
+        TITLES[key],
         "evaluation-publics-resources",
         (Column("households", "Ménages accompagnés", Kind.COUNT),),
         tuple(rows),
@@ -282,6 +284,7 @@ def _resource_households(households: Select, scope: EvaluationScope, row: str) -
 
 
 DRILLDOWNS["publics.resources"] = _resource_households
+TITLES["publics.resources"] = "Ressources des ménages accompagnés"
 
 
 # --- support modes ----------------------------------------------------------------------------
@@ -418,7 +421,7 @@ def _rhythm(session, scope: EvaluationScope) -> FigureTable:
     return FigureTable(
         key,
         "support",
-        "Intensité en fin d'année et rythme de contacts observé et attendu",
+        TITLES[key],
         "evaluation-support-intensity-rhythm",
         (
             Column("households", "Ménages accompagnés en fin d'année", Kind.COUNT),
@@ -438,6 +441,9 @@ def _rhythm_households(households: Select, scope: EvaluationScope, row: str) -> 
 
 
 DRILLDOWNS["support.intensity_rhythm"] = _rhythm_households
+TITLES["support.intensity_rhythm"] = (
+    "Intensité en fin d'année et rythme de contacts observé et attendu"
+)
 
 
 # --- adhesion ---------------------------------------------------------------------------------
@@ -499,7 +505,7 @@ def _adhesion(session, scope: EvaluationScope) -> list[FigureTable]:
         FigureTable(
             key,
             "adhesion",
-            "Adhésions, fins d'adhésion et départs",
+            TITLES[key],
             "evaluation-adhesion-refusals",
             (Column("households", "Ménages", Kind.COUNT),),
             tuple(rows),
@@ -525,7 +531,7 @@ def _adhesion(session, scope: EvaluationScope) -> list[FigureTable]:
         FigureTable(
             time_key,
             "adhesion",
-            "Délai de l'orientation à l'adhésion",
+            TITLES[time_key],
             "evaluation-outcomes-delays",
             DELAY_COLUMNS,
             delay_rows(session, scope, time_key)[:1],
@@ -543,6 +549,8 @@ def _adhesion_households(households: Select, scope: EvaluationScope, row: str) -
 
 DRILLDOWNS["adhesion.adhesions_and_refusals"] = _adhesion_households
 DRILLDOWNS["adhesion.time_to_adhesion"] = _delay_households
+TITLES["adhesion.adhesions_and_refusals"] = "Adhésions, fins d'adhésion et départs"
+TITLES["adhesion.time_to_adhesion"] = "Délai de l'orientation à l'adhésion"
 
 
 @provider

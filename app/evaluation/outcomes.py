@@ -48,6 +48,16 @@ STATUSES = (
     ("inconnu", "Pas encore connu"),
 )
 DRILLDOWNS: dict[str, Callable[[Select, EvaluationScope, str], Select | None]] = {}
+# The French title of every table offering a drill-down (the drill-down page's heading).
+TITLES: dict[str, str] = {
+    "outcomes.status_exit": "Situation à la sortie, par année d'entrée",
+    "outcomes.status_6m": "Situation 6 mois après l'entrée, par année d'entrée",
+    "outcomes.status_12m": "Situation 12 mois après l'entrée, par année d'entrée",
+    "outcomes.status_24m": "Situation 24 mois après l'entrée, par année d'entrée",
+    "outcomes.delays": "Délais depuis l'orientation",
+    "outcomes.support_duration": "Durée d'accompagnement des ménages sortis dans l'année",
+    "outcomes.intensity_path": "Parcours d'intensité des ménages accompagnés dans l'année",
+}
 
 
 def households_of(project_ids) -> Select:
@@ -170,12 +180,6 @@ def _status_tables(session, scope: EvaluationScope) -> list[FigureTable]:
         )
     ).all()
     years = _cohort_years(scope)
-    titles = {
-        "exit": "Situation à la sortie, par année d'entrée",
-        "6m": "Situation 6 mois après l'entrée, par année d'entrée",
-        "12m": "Situation 12 mois après l'entrée, par année d'entrée",
-        "24m": "Situation 24 mois après l'entrée, par année d'entrée",
-    }
     columns = (
         *(Column(key, label, Kind.COUNT) for key, label in STATUSES),
         Column("total", "Ménages de la cohorte", Kind.COUNT),
@@ -204,7 +208,7 @@ def _status_tables(session, scope: EvaluationScope) -> list[FigureTable]:
             FigureTable(
                 key,
                 "outcomes",
-                titles[name],
+                TITLES[key],
                 "evaluation-outcomes-status",
                 columns,
                 tuple(rows),
@@ -328,7 +332,7 @@ def _duration_table(session, scope: EvaluationScope) -> FigureTable:
     return FigureTable(
         key,
         "outcomes",
-        "Durée d'accompagnement des ménages sortis dans l'année",
+        TITLES[key],
         "evaluation-outcomes-duration",
         (
             Column("households", "Ménages sortis", Kind.COUNT),
@@ -448,7 +452,7 @@ def _path_table(session, scope: EvaluationScope) -> FigureTable:
     return FigureTable(
         key,
         "outcomes",
-        "Parcours d'intensité des ménages accompagnés dans l'année",
+        TITLES[key],
         "evaluation-outcomes-intensity-path",
         (Column("households", "Ménages", Kind.COUNT),),
         tuple(rows),
@@ -550,7 +554,7 @@ def outcomes(session, scope: EvaluationScope) -> list[FigureTable]:
         FigureTable(
             DRILLDOWN_DELAYS,
             "outcomes",
-            "Délais depuis l'orientation",
+            TITLES[DRILLDOWN_DELAYS],
             "evaluation-outcomes-delays",
             DELAY_COLUMNS,
             delay_rows(session, scope, DRILLDOWN_DELAYS),

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from app.evaluation import axes as _axes  # noqa: F401  (registers its drill-downs)
-from app.evaluation.outcomes import DRILLDOWNS
+from app.evaluation.outcomes import DRILLDOWNS, TITLES
 from app.evaluation.tables import EvaluationScope
 from app.formatting import today_paris
 from app.households.models import Household
@@ -77,6 +77,7 @@ def households(table: str, row: str):
         "evaluation/drilldown.html",
         window=page,
         table=table,
+        title=TITLES.get(table, table),
         row=row,
         year=year,
         as_of=as_of,

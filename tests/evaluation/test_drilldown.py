@@ -65,6 +65,7 @@ def test_the_coordinator_sees_the_cohort_with_links_to_the_files(client, world):
     assert response.status_code == 200
     html = page(response)
     # Cohort 2023: H1 and H5, in reference order, each linked to its file.
+    assert "Situation 24 mois après" in html  # the table's title
     assert re.findall(r">(E-H\d)<", html) == ["E-H1", "E-H5"]
     assert f'href="/menages/{world.households["H1"].id}"' in html
     assert f'href="/menages/{world.households["H5"].id}"' in html
