@@ -107,3 +107,17 @@ def test_consents_given_and_withdrawn(tables):
 def test_time_to_adhesion(tables):
     # As outcomes.delays: H4 40 days, H8 31 days → median 35.5.
     assert rows(tables["adhesion.time_to_adhesion"]) == {"adhesion": (2, Decimal("35.5"))}
+
+
+def test_every_table_has_its_definition_in_the_docs(world):
+    from pathlib import Path
+
+    from app.evaluation import outcomes
+
+    docs = (Path(__file__).parents[2] / "docs" / "indicators.md").read_text()
+    assert "Version des définitions : 2026.1" in docs
+    tables = outcomes.outcomes(db.session, world.scope) + axes_module.axes(db.session, world.scope)
+    assert len({t.key for t in tables}) == len(tables) == 8 + 9
+    for table in tables:
+        assert f'<a id="{table.definition}"></a>' in docs, table.key
+        assert f"`{table.key}`" in docs, table.key
