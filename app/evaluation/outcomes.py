@@ -373,62 +373,57 @@ def _paths(scope: EvaluationScope):
     """One row per household supported in the year: ``down``, ``up`` or ``same`` comparing
     the level its support started at (the first recorded intensity of its measures: opening
     a measure records a change from no level) with the level its last change up to the end
-    of the year reached, by caseload weight then contact rhythm."""
+    of the year reached, by caseload weight then contact rhythm.
+
+    Both levels are correlated ``ORDER BY … LIMIT 1`` probes on the household's changes
+    (indexes on ``measure.household_id`` and ``intensity_change.measure_id``): two
+    ``ROW_NUMBER()`` windows over the scope's changes, self-joined, took 1 s on PostgreSQL
+    (national data) and 3.7 s in the drill-down."""
     households = households_of(scope.project_ids)
     spans = _spans(households)
     period = _period(scope)
-    supported = select(spans.c.household_id).where(_supported(spans, period))
+    supported = select(spans.c.household_id).where(_supported(spans, period)).subquery()
 
-    ranked = (
-        select(
-            Measure.household_id,
-            IntensityChange.from_level_id,
-            IntensityChange.to_level_id,
-            func.row_number()
-            .over(
-                partition_by=Measure.household_id,
-                order_by=(IntensityChange.changed_on.asc(), IntensityChange.id.asc()),
+    def probe(level, order):
+        return (
+            select(level)
+            .join(Measure, Measure.id == IntensityChange.measure_id)
+            .where(
+                Measure.household_id == supported.c.household_id,
+                IntensityChange.changed_on <= period.end,
             )
-            .label("first"),
-            func.row_number()
-            .over(
-                partition_by=Measure.household_id,
-                order_by=(IntensityChange.changed_on.desc(), IntensityChange.id.desc()),
-            )
-            .label("last"),
+            .order_by(*order)
+            .limit(1)
+            .correlate(supported)
+            .scalar_subquery()
         )
-        .join(Measure, Measure.id == IntensityChange.measure_id)
-        .where(Measure.household_id.in_(supported), IntensityChange.changed_on <= period.end)
-        .subquery()
-    )
-    first = ranked.alias("first_change")
-    last = ranked.alias("last_change")
+
+    levels = select(
+        supported.c.household_id,
+        probe(
+            func.coalesce(IntensityChange.from_level_id, IntensityChange.to_level_id),
+            (IntensityChange.changed_on.asc(), IntensityChange.id.asc()),
+        ).label("first_id"),
+        probe(
+            IntensityChange.to_level_id,
+            (IntensityChange.changed_on.desc(), IntensityChange.id.desc()),
+        ).label("last_id"),
+    ).subquery()
     before = IntensityLevel.__table__.alias("before_level")
     after = IntensityLevel.__table__.alias("after_level")
     weight_before = before.c.caseload_weight * 10000 - before.c.contact_every_days
     weight_after = after.c.caseload_weight * 10000 - after.c.contact_every_days
-    changed = (
+    return (
         select(
-            first.c.household_id,
+            levels.c.household_id,
             case(
                 (weight_after < weight_before, "down"),
                 (weight_after > weight_before, "up"),
-                else_="same",
+                else_=literal("same"),
             ).label("path"),
         )
-        .join(last, and_(last.c.household_id == first.c.household_id, last.c["last"] == 1))
-        .join(before, before.c.id == func.coalesce(first.c.from_level_id, first.c.to_level_id))
-        .join(after, after.c.id == last.c.to_level_id)
-        .where(first.c["first"] == 1)
-        .subquery()
-    )
-    return (
-        select(
-            spans.c.household_id,
-            func.coalesce(changed.c.path, literal("same")).label("path"),
-        )
-        .outerjoin(changed, changed.c.household_id == spans.c.household_id)
-        .where(_supported(spans, period))
+        .outerjoin(before, before.c.id == levels.c.first_id)
+        .outerjoin(after, after.c.id == levels.c.last_id)
         .subquery()
     )
 
