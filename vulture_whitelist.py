@@ -85,3 +85,10 @@ CALLED_BY_SQLALCHEMY_VALIDATES = (Occupancy._keep_reference_key,)
 from app.documents.models import Document  # noqa: E402
 
 CALLED_BY_SQLALCHEMY = (Document._derive_audience,)
+
+# Evaluation providers: ``@provider`` registers them; app.evaluation.tables.collect calls
+# every registered provider.
+from app.evaluation.axes import axes as _evaluation_axes  # noqa: E402
+from app.evaluation.outcomes import outcomes as _evaluation_outcomes  # noqa: E402
+
+CALLED_BY_THE_EVALUATION_REGISTRY = (_evaluation_outcomes, _evaluation_axes)

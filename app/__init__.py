@@ -43,6 +43,7 @@ BLUEPRINTS = (
     "app.audit.views",
     "app.auth.views",
     "app.documents.views",
+    "app.evaluation.views_drilldown",
     "app.health.views",
     "app.home.views",
     "app.households.views",

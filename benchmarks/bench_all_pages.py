@@ -163,6 +163,28 @@ ARGUMENT_QUERIES = {"reminder_id": _open_reminders, "project_id": _coordinated_p
 FIXED_ARGUMENTS = {"year": lambda: datetime.now(UTC).year}
 
 
+def _evaluation_drilldown(conn, tables, manifest) -> dict:
+    """The cohort list of the coordinator's first project, this year (query arguments)."""
+    from sqlalchemy import select
+
+    from app.formatting import today_paris
+
+    user, member = tables["user"], tables["project_member"]
+    project = conn.scalar(
+        select(member.c.project_id)
+        .join(user, user.c.id == member.c.user_id)
+        .where(user.c.email == manifest.coordinator)
+        .order_by(member.c.project_id)
+        .limit(1)
+    )
+    year = today_paris().year
+    return {"table": "outcomes.status_exit", "row": "total", "projet": project, "year": year}
+
+
+# Rules whose arguments are not ids (names, query strings): endpoint -> query giving one set.
+ENDPOINT_ARGUMENTS = {"evaluation_drilldown.households": _evaluation_drilldown}
+
+
 def household_candidates(conn, tables, manifest) -> list[int]:
     """The manifest's typical and long files, then households with a current lease and with
     a support measure (pages of the file that need one)."""
@@ -221,6 +243,9 @@ def argument_sets(app, rule, manifest) -> list[dict]:
     """A few complete sets of arguments for ``rule``; [] when one cannot be filled."""
     from app.db import db
 
+    if rule.endpoint in ENDPOINT_ARGUMENTS:
+        with app.app_context(), db.engine.connect() as conn:
+            return [ENDPOINT_ARGUMENTS[rule.endpoint](conn, model_tables(), manifest)]
     fixed, ids = {}, []
     for name in sorted(rule.arguments):
         converter = rule._converters[name]

@@ -268,6 +268,13 @@ MATRIX: dict[str, Case] = {
     "bilan.association_document GET": Case(
         "/evaluation/bilan/association/2026/bilan.pdf", only("coordinateur")
     ),
+    # Coordinators of the project only (a coordinator of another project: 404, tested in
+    # tests/evaluation/test_drilldown.py); landlord staff and the administrator lack
+    # VIEW_EVALUATION.
+    "evaluation_drilldown.households GET": Case(
+        "/evaluation/menages/outcomes.status_exit/total?projet={w.project.id}&year=2025",
+        only("coordinateur"),
+    ),
     # Right of access: coordinators only (the permission is checked before the scope).
     "retention.subject_access GET": Case(H + "/droit-d-acces", only("coordinateur")),
     "retention.subject_access_json GET": Case(H + "/droit-d-acces.json", only("coordinateur")),
