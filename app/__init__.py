@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.config import check_config, load_config
+from app.evaluation import tables as evaluation_tables
 from app.logs import configure_logging
 
 # Every domain's models, imported up front so that the metadata (create_all, Alembic
@@ -168,6 +169,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _import_models() -> None:
     for module_name in MODELS:
+        import_module(module_name)
+    # The evaluation's figures: each module registers its provider when imported.
+    for module_name in evaluation_tables.PROVIDER_MODULES:
         import_module(module_name)
 
 

@@ -75,6 +75,8 @@ class PairedRow:
     label: str
     cells: tuple[Cell, ...]
     is_total: bool = False
+    # The query arguments of the list of households this row counts (the year's row), or None.
+    drilldown: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def pair(table: FigureTable, previous: FigureTable | None, threshold: int) -> Pa
             before = old.values[j] if old is not None and j is not None else None
             cells.append(_cell(row.values[i], before, column.kind, threshold))
         is_total = table.row_total and index == len(table.rows) - 1
-        rows.append(PairedRow(row.key, row.label, tuple(cells), is_total))
+        rows.append(PairedRow(row.key, row.label, tuple(cells), is_total, row.drilldown))
     return PairedTable(
         key=table.key,
         axis=table.axis,

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_BREAK
 from docx.shared import Cm, Pt
-from flask import current_app, render_template
+from flask import render_template
 
 from app.evaluation.bilan import Bilan
 from app.evaluation.charts import Chart
@@ -30,8 +28,6 @@ from app.formatting import format_date
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MIME = "application/pdf"
-VERSION_LINE = re.compile(r"Version des définitions\s*:\s*(\S+)")
-UNKNOWN_VERSION = "non précisée"
 
 
 @dataclass(frozen=True)
@@ -63,17 +59,6 @@ class BilanDocument:
             "qu'aucun ménage ne puisse être reconnu (comme dans les exports). "
             "« — » : valeur sans objet ou non calculable."
         )
-
-
-def definitions_version() -> str:
-    """The version line of docs/indicators.md ("Version des définitions : 2026.1")."""
-    root = Path(current_app.root_path)
-    for path in (root.parent / "docs" / "indicators.md", root / "_bundled" / "indicators.md"):
-        if path.exists():
-            found = VERSION_LINE.search(path.read_text(encoding="utf-8"))
-            if found:
-                return found.group(1)
-    return UNKNOWN_VERSION
 
 
 def column_headers(bilan: Bilan, table) -> list[str]:

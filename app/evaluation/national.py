@@ -20,14 +20,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 
 from app.evaluation.suppression import SuppressedTable, suppress
-from app.evaluation.tables import EvaluationScope, FigureTable, Kind, collect
+from app.evaluation.tables import (
+    DEFINITIONS_VERSION,
+    EvaluationScope,
+    FigureTable,
+    Kind,
+    collect,
+)
 from app.projects.models import Project
 
 # The version of this file format (columns, encoding): changes only with the format.
 FORMAT_VERSION = "1.0.0"
-# The version of the definitions of the figures, as docs/indicators.md states it ("Version
-# des définitions : …"; a test keeps the two equal — an installed wheel has no docs/).
-DEFINITIONS_VERSION = "2026.1"
 
 FIRST_YEAR = 2000
 MASKED = "masqué"

@@ -16,6 +16,16 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+# The version of the definitions of every table (docs/indicators.md, part « Évaluation »,
+# states the same: "Version des définitions : …", kept equal by a test — an installed wheel
+# has no docs/). The bilan's documents and the national export carry it: change it with a
+# definition.
+DEFINITIONS_VERSION = "2026.1"
+
+# The modules computing figures: importing them registers their providers. create_app imports
+# them with the models (app/__init__.py), so the registry is whole before any request.
+PROVIDER_MODULES = ("app.evaluation.money", "app.evaluation.outcomes", "app.evaluation.axes")
+
 
 class Kind(StrEnum):
     COUNT = "count"  # a number of households (or people): masked when small

@@ -20,6 +20,7 @@ from app.evaluation import bilan as service
 from app.evaluation import charts as chart_module
 from app.evaluation import documents
 from app.evaluation.models_bilan import BilanSection
+from app.evaluation.tables import DEFINITIONS_VERSION
 from app.formatting import today_paris
 from app.forms import VersionedForm, submit
 from app.permissions import Permission, permission_required
@@ -147,7 +148,7 @@ def _page(template: str, *, year, error, projects, project=None, posted=None, st
         saved=saved,
         forms=forms,
         sections=list(BilanSection),
-        definitions_version=documents.definitions_version(),
+        definitions_version=DEFINITIONS_VERSION,
         refresh_url=_refresh_url(project, year),
     ), (400 if error else status)
 
@@ -237,7 +238,7 @@ def _document(projects, year: int, *, subject: str, file_stem: str, per_project:
         bilan=result,
         texts=tuple(blocks),
         charts=chart_module.charts(result.tables, year),
-        definitions_version=documents.definitions_version(),
+        definitions_version=DEFINITIONS_VERSION,
         written_on=today_paris(),
         file_stem=file_stem,
     )

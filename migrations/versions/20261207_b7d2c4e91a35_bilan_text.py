@@ -5,7 +5,7 @@ perspectives) of a project's yearly bilan (app/evaluation/models_bilan.py), one 
 project, year and section, versioned against concurrent edits.
 
 Revision ID: b7d2c4e91a35
-Revises: f05012bfa89a
+Revises: 9f922f24dbc5
 Create Date: 2026-12-07 16:00:00.000000
 
 """

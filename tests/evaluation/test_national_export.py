@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEntry
 from app.db import db
 from app.evaluation import national
+from app.evaluation.tables import DEFINITIONS_VERSION
 from app.formatting import today_paris
 from tests.conftest import page
 
@@ -101,7 +102,7 @@ def test_the_datapackage_describes_the_csv(essai, people):
 def test_the_definitions_version_is_the_one_docs_state():
     text = (ROOT / "docs" / "indicators.md").read_text(encoding="utf-8")
     stated = re.findall(r"^Version des définitions : (\S+)$", text, re.MULTILINE)
-    assert stated == [national.DEFINITIONS_VERSION]
+    assert stated == [DEFINITIONS_VERSION]
 
 
 def test_the_same_inputs_give_the_same_bytes_and_a_change_changes_them(essai, people):
