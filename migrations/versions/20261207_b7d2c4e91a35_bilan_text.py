@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2c4e91a35'
-down_revision = 'f05012bfa89a'
+down_revision = '9f922f24dbc5'
 branch_labels = None
 depends_on = None
 
