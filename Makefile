@@ -83,9 +83,13 @@ run: demo
 	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
-## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL)
+## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL;
+## WORKERS=2 spreads it over two processes with pytest-xdist, a test file per process at a
+## time, as CI does; PYTEST_ARGS adds pytest options or chooses the tests)
+WORKERS ?=
 test: $(VENV)/.stamp-test
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest \
+		$(if $(WORKERS),-n $(WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 test-postgres:
 	$(MAKE) test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres

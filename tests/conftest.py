@@ -4,6 +4,11 @@ a test client that speaks CSRF like a browser, and a live server for browser tes
 SQLite: the schema is built once, then each test gets its own copy of that file.
 PostgreSQL: each test run creates its own database (so parallel runs never collide), and
 tables are truncated after each test.
+
+With pytest-xdist (``make test WORKERS=2``, as CI runs), each worker is a test run of its own
+here: its own instance folder, temporary folder (under the run's), SQLite template or
+PostgreSQL database (named after the worker: ``ancrage_test_gw0_…``), browser and live
+servers (ephemeral ports).
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from app.db import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 # Tests never read the developer's instance/config.py, and a run never shares its instance
-# folder with another run (CI runs two suites side by side from one checkout): an empty
-# folder of its own, removed at exit. The ``app`` fixture gives each test its own as well.
+# folder with another run (CI runs two suites side by side from one checkout, each over two
+# xdist workers, each importing this module): an empty folder of its own, removed at exit.
+# The ``app`` fixture gives each test its own as well.
 _INSTANCE = tempfile.mkdtemp(prefix="ancrage-tests-instance-")
 atexit.register(shutil.rmtree, _INSTANCE, ignore_errors=True)
 os.environ["ANCRAGE_INSTANCE_PATH"] = _INSTANCE
@@ -66,7 +72,9 @@ def database_template(tmp_path_factory):
     """Create the schema once per run; yield how to reach it."""
     if IS_POSTGRES:
         base = _normalise(TEST_DATABASE_URL)
-        name = f"ancrage_test_{uuid.uuid4().hex[:10]}"
+        # The xdist worker's id in the name says whose it is, should one be left behind.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = f"ancrage_test_{worker}_{uuid.uuid4().hex[:10]}"
         admin = create_engine(_postgres_admin_url(base), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -20,13 +20,7 @@ def _redis_available() -> bool:
 
 STORAGES = [
     pytest.param({"RATELIMIT_STORAGE_URI": "memory://"}, id="memoire"),
-    pytest.param(
-        {
-            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
-            "RATELIMIT_KEY_PREFIX": f"ancrage-test-{uuid.uuid4().hex}",
-        },
-        id="redis",
-    ),
+    pytest.param({"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}, id="redis"),
 ]
 
 
@@ -36,7 +30,11 @@ def app_config(request):
         if __import__("os").environ.get("CI"):
             pytest.fail("Redis attendu sur 127.0.0.1:6379")
         pytest.skip("Pas de Redis sur 127.0.0.1:6379")
-    return {**request.param, "API_RATE_LIMIT": "3 per minute"}
+    # Counters of their own in the shared Redis, per test: not another test's of this run
+    # (the ids of clients restart in each test's database), nor of another xdist worker or a
+    # run side by side (CI's SQLite and PostgreSQL suites).
+    prefix = f"ancrage-test-{uuid.uuid4().hex}"
+    return {**request.param, "RATELIMIT_KEY_PREFIX": prefix, "API_RATE_LIMIT": "3 per minute"}
 
 
 def test_a_client_past_its_limit_gets_429_others_do_not(client, landlord_world, token):

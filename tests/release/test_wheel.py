@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,11 +60,36 @@ def fresh_database():
     admin.dispose()
 
 
+# Top-level entries of the checkout a build does not need: the local environment, runtime
+# and test output (and what a build leaves behind).
+NOT_BUILT = {".git", ".venv", "instance", "screenshots", "dist", "build", "test-results"}
+
+
+def _checkout_copy(target: Path) -> Path:
+    """The checkout's files, copied: building writes ``ancrage.egg-info`` into the source
+    folder, and the checkout is shared with the tests running meanwhile (the other xdist
+    worker, CI's SQLite suite)."""
+
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        top = Path(folder) == ROOT
+        return {
+            name
+            for name in names
+            if name in ("__pycache__", ".pytest_cache", ".ruff_cache")
+            or (top and (name in NOT_BUILT or name.endswith(".egg-info")))
+        }
+
+    shutil.copytree(ROOT, target, ignore=ignored, symlinks=True)
+    return target
+
+
 @pytest.fixture
 def installed(tmp_path):
-    """The ``bin/`` folder of a fresh virtual environment holding the built wheel."""
+    """The ``bin/`` folder of a fresh virtual environment holding the wheel built from (a copy
+    of) the checkout."""
     dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], timeout=300)
+    source = _checkout_copy(tmp_path / "source")
+    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)], timeout=300)
     (wheel,) = dist.glob("ancrage-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], timeout=120)

@@ -63,25 +63,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-PORT = _free_port()
-
-
 @pytest.fixture
 def app_config():
     return {
         "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": PORT,
         "MAIL_SENDER": SENDER,
         "PUBLIC_BASE_URL": "https://ancrage.test",
     }
 
 
 @pytest.fixture
-def smtp():
-    """A real SMTP server on loopback, for the one test that goes over the wire."""
+def smtp(app):
+    """A real SMTP server on loopback, for the one test that goes over the wire, on a port
+    the kernel said was free just before (aiosmtpd needs a number; another process — an xdist
+    worker, CI's other suite — may take it in between: then another one); the app sends there."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=PORT)
-    controller.start()
+    for attempt in range(5):
+        controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+        try:
+            controller.start()
+            break
+        except OSError:
+            if attempt == 4:
+                raise
+    app.config["MAIL_PORT"] = controller.port
     yield inbox
     controller.stop()
 
@@ -304,10 +309,20 @@ def test_a_failing_digest_is_given_up_after_the_maximum_attempts(app, team, outb
     assert _send(at(TODAY + timedelta(days=1), 7))["sent"] == 1  # a new day starts afresh
 
 
-def test_an_unreachable_server_is_recorded_and_retried(app, team):
+@pytest.fixture
+def nobody_listening(app):
+    """The app sends to a loopback port that refuses connections: bound by this socket, which
+    never listens, so no other process (an xdist worker's live server…) can take it."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        app.config["MAIL_PORT"] = held.getsockname()[1]
+        yield
+
+
+def test_an_unreachable_server_is_recorded_and_retried(app, team, nobody_listening):
     household = make_household(team.project, referent=team.worker)
     _remind(team.worker, household, "bilan_trimestriel", TODAY)
-    # No SMTP server listens on PORT: the connection is refused.
+    # No SMTP server listens on MAIL_PORT: the connection is refused.
     summary = _send(at(TODAY, 7))
     assert (summary["sent"], summary["failed"]) == (0, 1)
     delivery = _delivery(team.worker)
