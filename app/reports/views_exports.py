@@ -38,13 +38,16 @@ from app.reports.views import (
     referent_arg,
     small_count_threshold,
 )
+from app.users.models import User
 
 # --- exports ------------------------------------------------------------------------------
 
 
 def _download(chunks: Iterator[bytes], fmt: str, name: str) -> Response:
-    """The export as an attachment, sent as its chunks come (the request's context, and so
-    its database session, lives until the last one)."""
+    """The export as an attachment, sent as its chunks come. The chunks are made after the
+    view has returned: Flask has then ended the request's database session and pushes the
+    contexts again around the generator (``stream_with_context``), so what the generator reads
+    comes from a new session — see ``streamed_viewer``."""
     return Response(
         stream_with_context(chunks),
         mimetype=MIME[fmt],
@@ -53,6 +56,12 @@ def _download(chunks: Iterator[bytes], fmt: str, name: str) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+def streamed_viewer(user_id: int) -> User:
+    """The signed-in user, loaded again in a streamed response's own session (the request's
+    ``current_user`` belongs to the session that ended when the view returned)."""
+    return db.session.get(User, user_id)
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(…) leaking data,
@@ -305,9 +314,12 @@ def export_caseload(fmt: str):
         details={"kind": "caseload", "format": fmt, "rows": count, "filter": kind},
     )
     db.session.commit()
-    # Read in batches while the file is sent: a département's caseload is never in memory.
-    rows = caseload_rows(
-        queries.iter_caseload_households(current_user, ids, today_paris(), **chosen)
-    )
-    content = _csv(rows) if fmt == "csv" else _xlsx([("Ménages", rows)])
+    user_id, today = current_user.id, today_paris()
+
+    def read_rows():
+        # Read in batches while the file is sent: a département's caseload is never in memory.
+        viewer = streamed_viewer(user_id)
+        yield from caseload_rows(queries.iter_caseload_households(viewer, ids, today, **chosen))
+
+    content = _csv(read_rows()) if fmt == "csv" else _xlsx([("Ménages", read_rows())])
     return _download(content, fmt, f"portefeuilles-{today_paris().isoformat()}")

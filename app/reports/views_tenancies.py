@@ -23,7 +23,7 @@ from app.housing.dashboard import tenancy_page
 from app.http import int_arg
 from app.permissions import Permission, permission_required
 from app.reports.views import FORMATS, bp
-from app.reports.views_exports import Month, Typed, _csv, _download, _xlsx
+from app.reports.views_exports import Month, Typed, _csv, _download, _xlsx, streamed_viewer
 from app.search import recalled_search
 
 TENANCY_COLUMNS = [
@@ -87,8 +87,10 @@ def tenancy_export_row(viewer, row) -> list:
     ]
 
 
-def _rows(viewer, filters: dict):
-    """The filtered tenancies, most at risk first, ``BATCH`` leases at a time."""
+def _rows(user_id: int, filters: dict):
+    """The filtered tenancies, most at risk first, ``BATCH`` leases at a time, while the file
+    is sent (so for the viewer loaded again: ``streamed_viewer``)."""
+    viewer = streamed_viewer(user_id)
     number = 1
     while True:
         page = tenancy_page(viewer, page=number, per_page=BATCH, **filters)
@@ -114,9 +116,8 @@ def export_tenancies(fmt: str):
         details={"format": fmt, "rows": total, "filtered": any(filters.values())},
     )
     db.session.commit()
-    viewer = current_user._get_current_object()
     # Read in batches of BATCH leases while the file is sent (CSV row by row, XLSX in
     # write-only mode): the export's memory does not grow with the landlord's stock.
-    rows = chain([TENANCY_COLUMNS], _rows(viewer, filters))
+    rows = chain([TENANCY_COLUMNS], _rows(current_user.id, filters))
     content = _csv(rows) if fmt == "csv" else _xlsx([("Baux suivis", rows)])
     return _download(content, fmt, f"baux-suivis-{today_paris().isoformat()}")
