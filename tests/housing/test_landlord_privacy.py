@@ -55,7 +55,11 @@ ALIASES = {
     "organisation": "landlord",
     "user": "target_user",
     "plan": "repayment_plan",
+    "line": "budget_line",
 }
+# Arguments that name something rather than point at a row: the evaluation drill-down's
+# table and row (app/evaluation/outcomes.py), a bilan's year.
+NAMED_ARGUMENTS = {"table": "outcomes.status_exit", "row": "total", "year": 2026}
 
 
 def restricted_columns() -> list[tuple]:
@@ -138,6 +142,9 @@ def fill_arguments(rule, w) -> list[dict]:
         choices = getattr(rule._converters.get(argument), "items", None)
         if choices:
             combinations = [{**c, argument: v} for c in combinations for v in sorted(choices)]
+            continue
+        if argument in NAMED_ARGUMENTS:
+            combinations = [{**c, argument: NAMED_ARGUMENTS[argument]} for c in combinations]
             continue
         name = argument.removesuffix("_id")
         record = getattr(w, ALIASES.get(name, name), None)

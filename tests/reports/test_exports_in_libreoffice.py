@@ -84,10 +84,13 @@ def open_in_libreoffice(binary: str, files: list[Path], work: Path) -> dict[str,
 
 
 def export_routes(app) -> set[str]:
+    """The spreadsheet exports people open: a route ending in ``export.<format>``. The
+    national evaluation's data package (``export.zip``: CSV with a decimal point and its
+    datapackage.json, read by programs) is checked by tests/evaluation/test_national_export.py."""
     return {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if "/export." in rule.rule and "GET" in rule.methods
+        if "/export.<" in rule.rule and "GET" in rule.methods
     }
 
 

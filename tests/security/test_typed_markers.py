@@ -99,10 +99,12 @@ ENUM_MARKERS = {
     "appointment.with_whom": ("partenaire", "Le ménage et un partenaire"),
     "appointment.status": ("non_honore", "Non honoré"),
     "stage_transition.cause": ("measure_closed", "mesure d'accompagnement clôturée"),
+    "household_aid.kind": ("commune", "Aide de la commune / CCAS"),
+    "household_aid.status": ("accordee", "Accordée"),
 }
 # Codes whose label is an ordinary word of the landlord's own pages ("note"): the code is
 # planted (so the social pages are exercised) but only its free text is looked for.
-LABEL_NOT_DISTINCTIVE = {"intervention_correction.field"}
+LABEL_NOT_DISTINCTIVE = {"intervention_correction.field", "household_aid.status"}
 
 
 def restricted_columns():
@@ -260,6 +262,9 @@ def add_missing_records(w) -> None:
             ),
         ]
     )
+    # The world's financial aid is still requested; decided (granted), so that its decision
+    # date and granted amount can be marked within its CHECK constraints.
+    w.aid.status, w.aid.granted_cents, w.aid.decided_on = "accordee", 85_000, w.aid.requested_on
     db.session.flush()
     # Documents: a health one (a PDF) and a social one (a Word file), each with a marker in
     # its file's bytes too (their titles, names and dates are marked like any social
