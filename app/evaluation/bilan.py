@@ -140,12 +140,36 @@ def value_text(value: Value, kind: Kind, threshold: int) -> str:
     return number_text(Decimal(str(value)), decimals)
 
 
-def _cell(value: Value, previous: Value, kind: Kind, threshold: int) -> Cell:
+# An amount, a rate or a duration computed over a group of households that is masked: it is
+# masked too (as in the exports and the national file), or it would describe those households.
+GROUP_MASKED = "masqué"
+GROUP_KINDS = (Kind.AMOUNT, Kind.RATIO, Kind.DAYS)
+
+
+def _row_masked(values, columns, threshold: int) -> bool:
+    """Whether a count of households of this row is masked."""
+    return any(is_masked(v, c.kind, threshold) for v, c in zip(values, columns, strict=False))
+
+
+def _text(value: Value, kind: Kind, threshold: int, group_masked: bool) -> str:
+    if group_masked and kind in GROUP_KINDS and value is not None:
+        return GROUP_MASKED
+    return value_text(value, kind, threshold)
+
+
+def _shown(value: Value, kind: Kind, threshold: int, group_masked: bool) -> Value:
+    hidden = is_masked(value, kind, threshold) or (group_masked and kind in GROUP_KINDS)
+    return None if hidden else value
+
+
+def _cell(value: Value, previous: Value, kind: Kind, threshold: int, masked=(False, False)):
+    """A cell: the year's value and the previous year's; ``masked`` says, for each, whether a
+    count of households of its row is masked."""
     return Cell(
-        text=value_text(value, kind, threshold),
-        previous=value_text(previous, kind, threshold),
-        value=None if is_masked(value, kind, threshold) else value,
-        previous_value=None if is_masked(previous, kind, threshold) else previous,
+        text=_text(value, kind, threshold, masked[0]),
+        previous=_text(previous, kind, threshold, masked[1]),
+        value=_shown(value, kind, threshold, masked[0]),
+        previous_value=_shown(previous, kind, threshold, masked[1]),
         kind=kind,
     )
 
@@ -158,10 +182,14 @@ def pair(table: FigureTable, previous: FigureTable | None, threshold: int) -> Pa
     for index, row in enumerate(table.rows):
         old = old_rows.get(row.key)
         cells = []
+        masked = (
+            _row_masked(row.values, table.columns, threshold),
+            old is not None and _row_masked(old.values, previous.columns, threshold),
+        )
         for i, column in enumerate(table.columns):
             j = old_columns.get(column.key)
             before = old.values[j] if old is not None and j is not None else None
-            cells.append(_cell(row.values[i], before, column.kind, threshold))
+            cells.append(_cell(row.values[i], before, column.kind, threshold, masked))
         is_total = table.row_total and index == len(table.rows) - 1
         rows.append(PairedRow(row.key, row.label, tuple(cells), is_total, row.drilldown))
     return PairedTable(

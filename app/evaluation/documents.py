@@ -57,6 +57,7 @@ class BilanDocument:
         return (
             f"« < {threshold} » : un effectif de 1 à {threshold - 1} ménages, masqué pour "
             "qu'aucun ménage ne puisse être reconnu (comme dans les exports). "
+            "« masqué » : un montant, un taux ou une durée portant sur un effectif masqué. "
             "« — » : valeur sans objet ou non calculable."
         )
 

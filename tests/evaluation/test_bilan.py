@@ -162,3 +162,36 @@ def test_the_navigation_leads_coordinators_to_the_bilans(client, bilan_world):
     assert 'href="/evaluation/"' in home and "Évaluation" in home
     assert f"/evaluation/bilan/projet/{bilan_world.a.id}?annee=" in home
     assert "/evaluation/bilan/association?annee=" in home
+
+
+def test_an_amount_or_a_delay_over_a_masked_group_is_masked_too():
+    """Arrears of 3 households (a masked count) would describe those 3 households: the
+    amount and the delay of that row are masked, for each year on its own."""
+    from decimal import Decimal
+
+    from app.evaluation.bilan import pair
+    from app.evaluation.tables import Column, FigureTable, Kind, Row
+
+    def table(households: int, debt: str) -> FigureTable:
+        return FigureTable(
+            key="t.arrears",
+            axis="outcomes",
+            title="Impayés",
+            definition="t",
+            columns=(
+                Column("households", "Ménages", Kind.COUNT),
+                Column("debt", "Dette", Kind.AMOUNT),
+                Column("days", "Délai", Kind.DAYS),
+                Column("visits", "Visites", Kind.NUMBER),
+            ),
+            rows=(Row("entry", "À l'entrée", (households, Decimal(debt), 40, 2)),),
+        )
+
+    paired = pair(table(3, "930"), table(12, "5400"), threshold=5)
+    households, debt, days, visits = paired.rows[0].cells
+    assert (households.text, households.previous) == ("< 5", "12")
+    # 2026: 3 households → their debt and delay are masked; 2025: 12 households → shown.
+    assert (debt.text, debt.previous) == ("masqué", "5\u202f400\u00a0€")
+    assert (days.text, days.previous) == ("masqué", "40\u00a0j")
+    assert (debt.value, days.value) == (None, None)  # no bar in the chart either
+    assert visits.text == "2"  # events, not households: never masked
