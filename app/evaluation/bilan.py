@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
 from app.db import db, utcnow
@@ -45,12 +44,8 @@ from app.evaluation.tables import (
     Value,
     collect,
 )
-from app.reports.cache import cache_seconds
-from app.reports.models import IndicatorCache
+from app.reports.cache import cache_seconds, fresh_payload, store_payload
 from app.reports.views import number_text, small_count_threshold
-from app.sql import upsert
-
-log = logging.getLogger(__name__)
 
 PAYLOAD_FORMAT = 1
 TEXT_MAX = 20_000
@@ -268,44 +263,10 @@ def decode_table(data: dict) -> FigureTable:
 
 
 def _fresh(key: str, now: datetime) -> tuple[dict, datetime] | None:
-    seconds = cache_seconds()
-    if seconds <= 0:
+    found = fresh_payload(key, now, PAYLOAD_FORMAT)
+    if found is None or found[0].get("kind") != "bilan":
         return None
-    row = db.session.execute(
-        select(IndicatorCache.payload, IndicatorCache.computed_at).where(
-            IndicatorCache.key == key,
-            IndicatorCache.computed_at > now - timedelta(seconds=seconds),
-        )
-    ).first()
-    if row is None or row.payload.get("format") != PAYLOAD_FORMAT:
-        return None
-    if row.payload.get("kind") != "bilan":
-        return None
-    return row.payload, row.computed_at
-
-
-def _store(key: str, payload: dict, now: datetime) -> None:
-    """The same write as the indicators' cache: expired rows dropped, one upsert, in a
-    SAVEPOINT so that a failed write only loses the caching."""
-    table = IndicatorCache.__table__
-    try:
-        with db.session.begin_nested():
-            db.session.execute(
-                delete(table).where(
-                    table.c.computed_at <= now - timedelta(seconds=cache_seconds()),
-                    table.c.key != key,
-                )
-            )
-            db.session.execute(
-                upsert(
-                    table,
-                    keys=("key",),
-                    updated=("computed_at", "payload"),
-                    values={"key": key, "computed_at": now, "payload": payload},
-                )
-            )
-    except SQLAlchemyError:
-        log.warning("bilan cache: could not store %s", key[:12], exc_info=True)
+    return found
 
 
 def build_bilan(project_ids, year: int, as_of: date, *, refresh: bool = False, now=None) -> Bilan:
@@ -332,7 +293,7 @@ def build_bilan(project_ids, year: int, as_of: date, *, refresh: bool = False, n
                 "current": [encode_table(t) for t in current],
                 "previous": [encode_table(t) for t in previous],
             }
-            _store(key, payload, now)
+            store_payload(key, payload, now)
     threshold = small_count_threshold()
     return Bilan(
         project_ids=ids,

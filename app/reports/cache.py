@@ -185,7 +185,12 @@ def decode(payload: dict) -> queries.Indicators:
 # --- the cache ----------------------------------------------------------------------------
 
 
-def _fresh_payload(key: str, now: datetime) -> tuple[dict, datetime] | None:
+def fresh_payload(
+    key: str, now: datetime, payload_format: int = PAYLOAD_FORMAT
+) -> tuple[dict, datetime] | None:
+    """The payload of ``key`` and when it was computed, if younger than the cache's time and
+    written in ``payload_format``. Also read by the yearly bilan (``app.evaluation.bilan``),
+    whose entries share this table."""
     seconds = cache_seconds()
     if seconds <= 0:
         return None
@@ -195,12 +200,12 @@ def _fresh_payload(key: str, now: datetime) -> tuple[dict, datetime] | None:
             IndicatorCache.computed_at > now - timedelta(seconds=seconds),
         )
     ).first()
-    if row is None or row.payload.get("format") != PAYLOAD_FORMAT:
+    if row is None or row.payload.get("format") != payload_format:
         return None
     return row.payload, row.computed_at
 
 
-def _store(key: str, payload: dict, now: datetime) -> None:
+def store_payload(key: str, payload: dict, now: datetime) -> None:
     """Replace the entry of ``key`` and drop the expired ones, in a SAVEPOINT: a failure
     (lock timeout, deadlock with another worker's clean-up) undoes only this write."""
     table = IndicatorCache.__table__
@@ -234,11 +239,11 @@ def cached_indicators(
     now = now or utcnow()
     key = cache_key(user, project_ids, period)
     if not refresh:
-        found = _fresh_payload(key, now)
+        found = fresh_payload(key, now)
         if found is not None:
             payload, computed_at = found
             return CachedIndicators(decode(payload), computed_at, computed_now=False)
     data = queries.indicators(user, project_ids, period)
     if cache_seconds() > 0:  # 0: the cache is off, nothing to keep
-        _store(key, encode(data), now)
+        store_payload(key, encode(data), now)
     return CachedIndicators(data, now, computed_now=True)
