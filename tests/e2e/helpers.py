@@ -41,9 +41,23 @@ def log_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD)
 
 
 def sideways(page: Page) -> int:
-    """How many pixels the page scrolls sideways (0 when it fits the screen)."""
+    """How many pixels the page scrolls sideways (0 when it fits the screen), once the page
+    has loaded: a long page still being parsed on a loaded machine can be measured before
+    its last rules and images are laid out."""
+    page.wait_for_load_state("load")
     return page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def too_wide(page: Page) -> list[str]:
+    """The elements that reach past the right edge of the screen (for a failure's message)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                && getComputedStyle(e.parentElement).overflowX === 'visible')
+            .slice(0, 8)
+            .map(e => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}`)"""
     )
 
 

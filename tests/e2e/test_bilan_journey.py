@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from app.db import db
 from app.households.models import HouseholdStage
 from app.permissions import Role
-from tests.e2e.helpers import log_in, open_menu, sideways
+from tests.e2e.helpers import log_in, open_menu, sideways, too_wide
 from tests.factories import (
     PASSWORD,
     make_household,
@@ -84,7 +84,7 @@ def test_a_coordinator_enters_the_budget_writes_the_bilan_and_downloads_the_docx
     expect(page.get_by_role("spinbutton", name=re.compile("^Places conventionnées"))).to_have_value(
         "10"
     )
-    assert sideways(page) == 0
+    assert sideways(page) == 0, too_wide(page)
     page.screenshot(path=str(screenshots_dir / "bilan-0-funding-phone.png"), full_page=True)
 
     # The bilan: its figures come from what was just entered; the context is written.
@@ -92,12 +92,12 @@ def test_a_coordinator_enters_the_budget_writes_the_bilan_and_downloads_the_docx
     page.get_by_role("link", name=f"Bilan {year} · Projet Lyon Est").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bilan annuel {year}")
     expect(page.locator("main")).to_contain_text(re.compile(r"150\s000"))
-    assert sideways(page) == 0
+    assert sideways(page) == 0, too_wide(page)
     page.get_by_label("Contexte").fill(CONTEXT)
     page.get_by_role("button", name="Enregistrer « Contexte »").click()
     expect(page.get_by_text("Section « Contexte » enregistrée.")).to_be_visible()
     expect(page.get_by_label("Contexte")).to_have_value(CONTEXT)
-    assert sideways(page) == 0
+    assert sideways(page) == 0, too_wide(page)
     page.screenshot(path=str(screenshots_dir / "bilan-1-phone.png"), full_page=True)
 
     with page.expect_download() as caught:

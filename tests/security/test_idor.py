@@ -52,11 +52,16 @@ SCOPED = (
     "reminder",
     "dwelling",
     "document",
+    "aid",
+    "budget_line",
 )
 
 
 def _foreign_world():
     """The world, plus a fully furnished household of Projet B (other organisations)."""
+    from decimal import Decimal
+
+    from app.evaluation import money
     from app.formatting import today_paris
     from app.reminders.services import create_manual_reminder
 
@@ -96,6 +101,30 @@ def _foreign_world():
     o.reminder = create_manual_reminder(worker, h, title=MARK + " rappel", due_on=today_paris())
     o.dwelling = make_dwelling(w.other_landlord, address="12 rue " + MARK)
     o.document = make_document(h, worker, title=MARK + " attestation", content=b"%PDF-1.4 Z")
+    o.aid = money.record_aid(
+        worker,
+        h,
+        today=today_paris(),
+        kind="autre",
+        label=MARK + " aide",
+        status="demandee",
+        requested=Decimal("400"),
+        granted=None,
+        requested_on=today_paris(),
+        decided_on=None,
+        note=MARK + " note",
+    )
+    o.budget_line = money.create_budget_line(
+        make_user(Role.COORDINATEUR, organisation=w.other_association, projects=[w.other_project]),
+        w.other_project,
+        year=today_paris().year,
+        today=today_paris(),
+        funder="autre",
+        label=MARK + " financeur",
+        granted=Decimal("1000"),
+        received=None,
+        note=None,
+    )
     return w, o
 
 
