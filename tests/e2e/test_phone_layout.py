@@ -75,6 +75,9 @@ WIDE_CARDS = """() => [...document.querySelectorAll('table.cards-on-phone')]
 
 
 def box(locator):
+    """Where the element is drawn, once its page has loaded (measured before the stylesheet
+    applies, a link is its bare line of text: it happened under CI's load)."""
+    locator.page.wait_for_load_state("load")
     rect = locator.bounding_box()
     assert rect is not None, locator
     return rect
