@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,6 +35,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import DomainError, StaleEditError, check_version, stale_edit_message
 from app.evaluation.models_bilan import BilanSection, BilanText
+from app.evaluation.suppression import suppress
 from app.evaluation.tables import (
     AXES,
     Column,
@@ -135,56 +137,52 @@ def value_text(value: Value, kind: Kind, threshold: int) -> str:
     return number_text(Decimal(str(value)), decimals)
 
 
-# An amount, a rate or a duration computed over a group of households that is masked: it is
-# masked too (as in the exports and the national file), or it would describe those households.
+# A figure masked although not small: a count that would give a masked one back by
+# subtraction from the totals, or an amount, a rate or a duration over a masked group of
+# households (``app.evaluation.suppression``, as in the national file).
 GROUP_MASKED = "masqué"
-GROUP_KINDS = (Kind.AMOUNT, Kind.RATIO, Kind.DAYS)
 
 
-def _row_masked(values, columns, threshold: int) -> bool:
-    """Whether a count of households of this row is masked."""
-    return any(is_masked(v, c.kind, threshold) for v, c in zip(values, columns, strict=False))
-
-
-def _text(value: Value, kind: Kind, threshold: int, group_masked: bool) -> str:
-    if group_masked and kind in GROUP_KINDS and value is not None:
+def _text(value: Value, kind: Kind, threshold: int, suppressed: bool) -> str:
+    if suppressed and value is not None and not is_masked(value, kind, threshold):
         return GROUP_MASKED
     return value_text(value, kind, threshold)
 
 
-def _shown(value: Value, kind: Kind, threshold: int, group_masked: bool) -> Value:
-    hidden = is_masked(value, kind, threshold) or (group_masked and kind in GROUP_KINDS)
-    return None if hidden else value
+def _shown(value: Value, kind: Kind, threshold: int, suppressed: bool) -> Value:
+    return None if suppressed or is_masked(value, kind, threshold) else value
 
 
-def _cell(value: Value, previous: Value, kind: Kind, threshold: int, masked=(False, False)):
-    """A cell: the year's value and the previous year's; ``masked`` says, for each, whether a
-    count of households of its row is masked."""
+def _cell(value: Value, previous: Value, kind: Kind, threshold: int, suppressed=(False, False)):
+    """A cell: the year's value and the previous year's; ``suppressed`` says, for each,
+    whether the small-cell suppression of its table masks it."""
     return Cell(
-        text=_text(value, kind, threshold, masked[0]),
-        previous=_text(previous, kind, threshold, masked[1]),
-        value=_shown(value, kind, threshold, masked[0]),
-        previous_value=_shown(previous, kind, threshold, masked[1]),
+        text=_text(value, kind, threshold, suppressed[0]),
+        previous=_text(previous, kind, threshold, suppressed[1]),
+        value=_shown(value, kind, threshold, suppressed[0]),
+        previous_value=_shown(previous, kind, threshold, suppressed[1]),
         kind=kind,
     )
 
 
 def pair(table: FigureTable, previous: FigureTable | None, threshold: int) -> PairedTable:
     """``table`` with, in each cell, the same row and column of ``previous`` beside it."""
-    old_rows = {row.key: row for row in previous.rows} if previous else {}
+    old_rows = {row.key: k for k, row in enumerate(previous.rows)} if previous else {}
     old_columns = {c.key: i for i, c in enumerate(previous.columns)} if previous else {}
+    # The funders receive the documents: a masked count must not come back by subtraction
+    # from a table's totals, in the year or the previous one.
+    masks = suppress(table, threshold)
+    old_masks = suppress(previous, threshold) if previous else None
     rows = []
     for index, row in enumerate(table.rows):
-        old = old_rows.get(row.key)
+        k = old_rows.get(row.key)
         cells = []
-        masked = (
-            _row_masked(row.values, table.columns, threshold),
-            old is not None and _row_masked(old.values, previous.columns, threshold),
-        )
         for i, column in enumerate(table.columns):
             j = old_columns.get(column.key)
-            before = old.values[j] if old is not None and j is not None else None
-            cells.append(_cell(row.values[i], before, column.kind, threshold, masked))
+            found = k is not None and j is not None
+            before = previous.rows[k].values[j] if found else None
+            hidden = (masks.is_masked(index, i), found and old_masks.is_masked(k, j))
+            cells.append(_cell(row.values[i], before, column.kind, threshold, hidden))
         is_total = table.row_total and index == len(table.rows) - 1
         rows.append(PairedRow(row.key, row.label, tuple(cells), is_total, row.drilldown))
     return PairedTable(
@@ -319,13 +317,27 @@ def texts(project_ids, year: int) -> dict[int, dict[BilanSection, BilanText]]:
     return found
 
 
+# Invisible control characters a paste from a word processor brings (a vertical tab is its
+# line break): a Word document cannot hold them.
+_LINE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def plain_text(text: str | None) -> str:
+    """A section's text as the documents can hold it: line breaks as ``\\n``, the
+    word processors' vertical tab and page break as line breaks, other control characters
+    dropped."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_BREAKS)
+    return _CONTROLS.sub("", text).strip()
+
+
 def save_text(
     actor, project_id: int, year: int, section: BilanSection, text: str, *, version
 ) -> BilanText:
     """Write one section. ``version`` is the one the form was opened on ("0" when the section
     did not exist yet): a section saved since by someone else is refused, the text kept in
     the form."""
-    text = (text or "").replace("\r\n", "\n").strip()
+    text = plain_text(text)
     if len(text) > TEXT_MAX:
         raise DomainError(f"{TEXT_MAX} caractères au plus.", field="text")
     existing = db.session.scalar(

@@ -22,7 +22,7 @@ from docx.enum.text import WD_BREAK
 from docx.shared import Cm, Pt
 from flask import render_template
 
-from app.evaluation.bilan import Bilan
+from app.evaluation.bilan import Bilan, plain_text
 from app.evaluation.charts import Chart
 from app.formatting import format_date
 
@@ -57,7 +57,8 @@ class BilanDocument:
         return (
             f"« < {threshold} » : un effectif de 1 à {threshold - 1} ménages, masqué pour "
             "qu'aucun ménage ne puisse être reconnu (comme dans les exports). "
-            "« masqué » : un montant, un taux ou une durée portant sur un effectif masqué. "
+            "« masqué » : un effectif qui permettrait de retrouver un effectif masqué à partir "
+            "des totaux, ou un montant, un taux, une durée portant sur un effectif masqué. "
             "« — » : valeur sans objet ou non calculable."
         )
 
@@ -73,7 +74,8 @@ def column_headers(bilan: Bilan, table) -> list[str]:
 
 
 def _paragraphs(document, text: str) -> None:
-    if not text.strip():
+    text = plain_text(text)  # a text saved before the rule, too
+    if not text:
         document.add_paragraph("Section non rédigée.").runs[0].italic = True
         return
     for block in text.split("\n\n"):

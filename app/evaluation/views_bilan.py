@@ -69,7 +69,7 @@ def _chosen_year() -> tuple[int | None, str | None]:
     this_year = today_paris().year
     if not raw:
         return this_year, None
-    if raw.isdigit() and FIRST_YEAR <= int(raw) <= this_year:
+    if raw.isascii() and raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= this_year:
         return int(raw), None
     return None, f"Choisissez une année entre {FIRST_YEAR} et {this_year}."
 

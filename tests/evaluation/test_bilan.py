@@ -38,7 +38,8 @@ def test_each_figure_has_the_previous_year_beside_it_and_small_counts_are_masked
     assert response.status_code == 200
     rows = shown_rows(page(response))
     # Projet A: 2026 Maintien 6 / 2025 3 (< 5); Accès 2 (< 5) / 0; total 6 + 2 = 8 / 3 (< 5).
-    assert rows["Maintien"] == ["6", "< 5"]
+    # 2026's 6 is masked too: beside the total 8 it would give the 2 back (8 − 6).
+    assert rows["Maintien"] == ["masqué", "< 5"]
     assert rows["Accès"] == ["< 5", "0"]
     assert rows["Total"] == ["8", "< 5"]
     # Amounts are not masked; the CAF line did not exist in 2025.
@@ -49,7 +50,7 @@ def test_each_figure_has_the_previous_year_beside_it_and_small_counts_are_masked
     # The chart is an image with its alt text, beside its table; the masked value has no
     # figure in the alt text either.
     alt = re.search(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', html).group(1)
-    assert "Maintien : 6 en 2026, < 5 en 2025" in alt
+    assert "Maintien : masqué en 2026, < 5 en 2025" in alt
     assert "Accès : < 5 en 2026, 0 en 2025" in alt
 
 
@@ -63,6 +64,10 @@ def test_other_projects_are_404_and_a_wrong_year_gets_a_french_message(client, b
     assert response.status_code == 400
     assert "Choisissez une année entre 2000 et" in page(response)
     assert client.get(url(bilan_world.a, 1999)).status_code == 400
+    for odd in ("²⁰²⁶", "2" * 5000):  # digits Python's int() refuses or chokes on
+        response = client.get(f"/evaluation/bilan/projet/{bilan_world.a.id}?annee={odd}")
+        assert response.status_code == 400
+        assert "Choisissez une année entre 2000 et" in page(response)
     client.logout()
     client.login(bilan_world.worker)  # social workers have no VIEW_EVALUATION
     assert client.get(url(bilan_world.a)).status_code == 403
@@ -71,17 +76,17 @@ def test_other_projects_are_404_and_a_wrong_year_gets_a_french_message(client, b
 def test_the_bilan_is_served_from_the_cache_until_recomputed(client, bilan_world):
     client.login(bilan_world.coordinator)
     calls = bilan_world.calls
-    assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["6", "< 5"]
+    assert shown_rows(page(client.get(url(bilan_world.a))))["Total"] == ["8", "< 5"]
     assert calls == [2026, 2025]  # the year and the previous year, computed once
     _households(bilan_world.a, HouseholdStage.MAINTIEN, 1, bilan_world.a_day)
     # From the cache: the providers are not called and the new household is not counted yet.
-    assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["6", "< 5"]
+    assert shown_rows(page(client.get(url(bilan_world.a))))["Total"] == ["8", "< 5"]
     assert calls == [2026, 2025]
-    # "Recalculer maintenant": computed again (6 + 1 = 7).
+    # "Recalculer maintenant": computed again (8 + 1 = 9).
     response = client.get(url(bilan_world.a) + "&recalculer=1")
     assert response.status_code == 302 and response.headers["Location"] == url(bilan_world.a)
     assert calls == [2026, 2025, 2026, 2025]
-    assert shown_rows(page(client.get(url(bilan_world.a))))["Maintien"] == ["7", "< 5"]
+    assert shown_rows(page(client.get(url(bilan_world.a))))["Total"] == ["9", "< 5"]
     assert len(calls) == 4
     # An entry older than INDICATOR_CACHE_SECONDS (10 minutes) is not used.
     db.session.execute(update(IndicatorCache).values(computed_at=utcnow() - timedelta(minutes=11)))
@@ -149,8 +154,8 @@ def test_the_association_bilan_covers_the_coordinators_projects(client, bilan_wo
     html = page(response)
     rows = shown_rows(html)
     # A (6 Maintien, 2 Accès) + C (4 Maintien); B never: 6 + 4 = 10; Accès 2 (< 5);
-    # total 12; 2025: A's 3 (< 5), 0, 3 (< 5).
-    assert rows["Maintien"] == ["10", "< 5"]
+    # total 12; 2025: A's 3 (< 5), 0, 3 (< 5). The 10 is masked: 12 − 10 would give the 2.
+    assert rows["Maintien"] == ["masqué", "< 5"]
     assert rows["Accès"] == ["< 5", "0"]
     assert rows["Total"] == ["12", "< 5"]
     assert "Premier glissement de bail." in html and "Projet B" not in html
@@ -195,3 +200,38 @@ def test_an_amount_or_a_delay_over_a_masked_group_is_masked_too():
     assert (days.text, days.previous) == ("masqué", "40\u00a0j")
     assert (debt.value, days.value) == (None, None)  # no bar in the chart either
     assert visits.text == "2"  # events, not households: never masked
+
+
+def test_a_masked_count_cannot_be_found_again_from_the_totals():
+    """Cohort 2025: 3 households maintained, 10 rehoused, 13 in all. « < 5 » beside « 10 »
+    and « 13 » would give the 3 back (13 − 10): one more cell of that row is masked, and
+    of that column too (the total row), as in the national file."""
+    from app.evaluation.bilan import pair
+    from app.evaluation.tables import Column, FigureTable, Kind, Row
+
+    table = FigureTable(
+        key="t.status",
+        axis="outcomes",
+        title="Devenir",
+        definition="t",
+        columns=(
+            Column("kept", "Maintenus", Kind.COUNT),
+            Column("moved", "Relogés", Kind.COUNT),
+            Column("total", "Total", Kind.COUNT),
+        ),
+        rows=(
+            Row("2024", "Cohorte 2024", (20, 8, 28)),
+            Row("2025", "Cohorte 2025", (3, 10, 13)),
+            Row("total", "Total", (23, 18, 41)),
+        ),
+        row_total=True,
+        column_total=True,
+    )
+    paired = pair(table, None, threshold=5)
+    texts = [[cell.text for cell in row.cells] for row in paired.rows]
+    assert texts[1][0] == "< 5"
+    # Row 2025: 13 − 10 = 3 is no longer possible, nor 23 − 20 in the column.
+    assert texts[1].count("masqué") >= 1 and "masqué" in (texts[0][0], texts[2][0])
+    for line in [*texts, *zip(*texts, strict=True)]:
+        hidden = [t for t in line if t in ("< 5", "masqué")]
+        assert len(hidden) != 1, line  # never a lone masked cell in a row or a column

@@ -74,8 +74,9 @@ def test_the_docx_holds_the_texts_the_tables_and_the_charts(client, bilan_world)
         ["Ménages 2026", "Ménages 2025"],
         ["Montant accordé 2026", "Montant accordé 2025"],
     )
-    # As on the page: 6 / 3 masked, 2 masked / 0, total 8 / 3 masked; amounts as they are.
-    assert rows["Maintien"] == ["6", "< 5"]
+    # As on the page: 6 (masked: 8 − 6 = 2) / 3 masked, 2 masked / 0, total 8 / 3 masked;
+    # amounts as they are.
+    assert rows["Maintien"] == ["masqué", "< 5"]
     assert rows["Accès"] == ["< 5", "0"]
     assert rows["Total"] == ["8", "< 5"]
     assert rows["État (FNAVDL)"] == ["12\u202f000\u00a0€", "10\u202f000\u00a0€"]
@@ -84,7 +85,7 @@ def test_the_docx_holds_the_texts_the_tables_and_the_charts(client, bilan_world)
     shapes = document.inline_shapes
     assert len(shapes) == 2
     descriptions = [shape._inline.docPr.get("descr") for shape in shapes]
-    assert any("Maintien : 6 en 2026, < 5 en 2025" in d for d in descriptions)
+    assert any("Maintien : masqué en 2026, < 5 en 2025" in d for d in descriptions)
     assert any(p.startswith("« < 5 » : un effectif de 1 à 4 ménages") for p in paragraphs)
     assert any("Version des définitions :" in p for p in paragraphs)
     logged = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "bilan.downloaded"))
@@ -198,3 +199,17 @@ def test_the_document_file_names_carry_no_personal_data(client, bilan_world):
     names = [p.text for p in document.paragraphs]
     # One heading per project (A and C), never B.
     assert "Projet A" in names and "Projet C" in names and "Projet B" not in " ".join(names)
+
+
+def test_a_text_pasted_from_a_word_processor_still_makes_a_word_document(client, bilan_world):
+    """A vertical tab (a word processor's line break) and other control characters cannot be
+    in a Word document: the line break is kept as one, the rest dropped, the DOCX made."""
+    client.login(bilan_world.coordinator)
+    response = client.post(
+        f"/evaluation/bilan/projet/{bilan_world.a.id}/2026/contexte",
+        data={"text": "Première ligne\x0bDeuxième\x01 ligne", "expected_version": "0"},
+    )
+    assert response.status_code == 302
+    document = Document(io.BytesIO(_download(client, bilan_world.a, "docx").data))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert paragraphs[paragraphs.index("Contexte") + 1] == "Première ligne\nDeuxième ligne"
