@@ -516,9 +516,11 @@ def _aid_table(session, scope) -> FigureTable:
 
     def row(key: str, label: str, values: tuple[int, ...]) -> Row:
         requested, n_granted, n_refused, asked, given = values
-        pending = requested - n_granted - n_refused
         money = (_money(asked), _money(given))
-        return Row(key, label, (requested, n_granted, n_refused, pending, *money))
+        # No « en attente » column: requests = granted + refused + pending would be an
+        # equation in each row, giving a masked count back by subtraction (the reader
+        # computes the pending ones when nothing is masked).
+        return Row(key, label, (requested, n_granted, n_refused, *money))
 
     empty = (0, 0, 0, 0, 0)
     totals_ = tuple(sum(v[i] for v in by_kind.values()) for i in range(5)) if by_kind else empty
@@ -531,7 +533,6 @@ def _aid_table(session, scope) -> FigureTable:
             Column("requested", "Demandes", Kind.COUNT),
             Column("granted", "Accordées", Kind.COUNT),
             Column("refused", "Refusées", Kind.COUNT),
-            Column("pending", "En attente", Kind.COUNT),
             Column("requested_amount", "Montant demandé", Kind.AMOUNT),
             Column("granted_amount", "Montant accordé", Kind.AMOUNT),
         ),

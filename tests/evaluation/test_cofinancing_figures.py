@@ -150,18 +150,18 @@ def test_places_agreed_against_households_supported(fixture):
 def test_financial_aid_requested_granted_refused_by_kind(fixture):
     rows = _rows(_tables(fixture)["cofinancing.financial_aid"])
     # FSL maintien: 2 requested (1 000 + 700 = 1 700), both granted (800 + 700 = 1 500)
-    assert rows["fsl_maintien"] == (2, 2, 0, 0, D("1700.00"), D("1500.00"))
-    assert rows["fsl_acces"] == (1, 0, 1, 0, D("500.00"), D("0.00"))
-    assert rows["caf"] == (1, 0, 0, 1, D("300.00"), D("0.00"))
-    assert rows["commune"] == (0, 0, 0, 0, D("0.00"), D("0.00"))
-    # total: 4 requested (1 700 + 500 + 300 = 2 500), 2 granted, 1 refused, 1 pending
-    assert rows["total"] == (4, 2, 1, 1, D("2500.00"), D("1500.00"))
+    assert rows["fsl_maintien"] == (2, 2, 0, D("1700.00"), D("1500.00"))
+    assert rows["fsl_acces"] == (1, 0, 1, D("500.00"), D("0.00"))
+    assert rows["caf"] == (1, 0, 0, D("300.00"), D("0.00"))  # still pending: neither
+    assert rows["commune"] == (0, 0, 0, D("0.00"), D("0.00"))
+    # total: 4 requested (1 700 + 500 + 300 = 2 500), 2 granted, 1 refused (1 pending)
+    assert rows["total"] == (4, 2, 1, D("2500.00"), D("1500.00"))
 
 
 def test_a_decision_after_as_of_is_still_pending(fixture):
     rows = _rows(_tables(fixture, as_of=date(2026, 1, 15))["cofinancing.financial_aid"])
     # the 700 € FSL maintien was decided on 1 February 2026, after 15 January: pending then
-    assert rows["fsl_maintien"] == (2, 1, 0, 1, D("1700.00"), D("800.00"))
+    assert rows["fsl_maintien"] == (2, 1, 0, D("1700.00"), D("800.00"))
 
 
 def test_a_year_not_over_counts_up_to_as_of(fixture):
@@ -194,4 +194,4 @@ def test_several_projects_are_added_together(fixture):
     # occupancy (883 / 365) / 54 = 0.04479… → 0.0448
     assert tables["cofinancing.places"].rows[0].values == (54, 4, 3, D("2.42"), D("0.0448"))
     # Q's household asked the CAF for 400 € in 2025: CAF 2 requests, 300 + 400 = 700
-    assert _rows(tables["cofinancing.financial_aid"])["caf"] == (2, 0, 0, 2, D("700.00"), D("0.00"))
+    assert _rows(tables["cofinancing.financial_aid"])["caf"] == (2, 0, 0, D("700.00"), D("0.00"))
