@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 
+from app.evaluation.models import YEAR_MIN
 from app.evaluation.suppression import SuppressedTable, suppress
 from app.evaluation.tables import (
     DEFINITIONS_VERSION,
@@ -32,7 +33,7 @@ from app.projects.models import Project
 # The version of this file format (columns, encoding): changes only with the format.
 FORMAT_VERSION = "1.0.0"
 
-FIRST_YEAR = 2000
+FIRST_YEAR = YEAR_MIN  # the first year any evaluation table may hold
 MASKED = "masqué"
 NOT_COMPUTABLE = "non calculable"
 # Decimal places written per kind (decimal point, no thousands separator); counts and

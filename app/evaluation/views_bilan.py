@@ -18,8 +18,9 @@ from app.audit.services import record
 from app.db import commit_keeping_loaded, db
 from app.evaluation import bilan as service
 from app.evaluation import charts as chart_module
-from app.evaluation import documents
+from app.evaluation import documents, national
 from app.evaluation.models_bilan import BilanSection
+from app.evaluation.national import FIRST_YEAR
 from app.evaluation.tables import DEFINITIONS_VERSION
 from app.formatting import today_paris
 from app.forms import VersionedForm, submit
@@ -29,7 +30,6 @@ from app.reports.views_indicators import computed_at_text
 
 bp = Blueprint("bilan", __name__, url_prefix="/evaluation")
 
-FIRST_YEAR = 2000
 REFRESH_ARG = "recalculer"
 FORMATS = "<any(docx, pdf):fmt>"
 
@@ -64,14 +64,16 @@ def _year_or_404(year: int) -> int:
 
 
 def _chosen_year() -> tuple[int | None, str | None]:
-    """The ``annee`` of the selector (this year when absent), or an error message."""
-    raw = request.args.get("annee", "").strip()
-    this_year = today_paris().year
-    if not raw:
-        return this_year, None
-    if raw.isascii() and raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= this_year:
-        return int(raw), None
-    return None, f"Choisissez une année entre {FIRST_YEAR} et {this_year}."
+    """The ``annee`` of the selector (this year when absent), or an error message; read by
+    the national export's rule (``national.parse_year``)."""
+    raw = request.args.get("annee", "")
+    today = today_paris()
+    if not raw.strip():
+        return today.year, None
+    try:
+        return national.parse_year(raw, today), None
+    except national.YearError:
+        return None, f"Choisissez une année entre {FIRST_YEAR} et {today.year}."
 
 
 def _years(chosen: int | None = None) -> list[int]:
