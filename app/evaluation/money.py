@@ -193,6 +193,15 @@ def totals(lines) -> tuple[int, int]:
     )
 
 
+def totals_by_funder(lines) -> dict[str, tuple[int, int]]:
+    """{funder: (granted, received)} in cents (several lines may name the same funder)."""
+    found: dict[str, tuple[int, int]] = {}
+    for line in lines:
+        granted, received = found.get(line.funder, (0, 0))
+        found[line.funder] = (granted + line.granted_cents, received + line.received_cents)
+    return found
+
+
 # --- households' financial aid ----------------------------------------------------------------
 
 

@@ -84,8 +84,8 @@ def _project_page(project, year: int, *, line_form=None, places_form=None):
         years=range(today.year + 1, max(YEAR_MIN, today.year - 6) - 1, -1),
         lines=lines,
         totals=money.totals(lines),
-        by_funder=_by_funder(lines),
-        previous_by_funder=_by_funder(previous),
+        by_funder=money.totals_by_funder(lines),
+        previous_by_funder=money.totals_by_funder(previous),
         funders=Funder,
         previous_totals=money.totals(previous),
         places=places,
@@ -94,15 +94,6 @@ def _project_page(project, year: int, *, line_form=None, places_form=None):
         places_form=places_form,
         delete_form=VersionedForm(formdata=None),
     )
-
-
-def _by_funder(lines) -> dict[str, tuple[int, int]]:
-    """{funder: (granted, received)} in cents: last year's figures beside, as a hint."""
-    found: dict[str, tuple[int, int]] = {}
-    for line in lines:
-        granted, received = found.get(line.funder, (0, 0))
-        found[line.funder] = (granted + line.granted_cents, received + line.received_cents)
-    return found
 
 
 def _line_values(form: BudgetLineForm) -> dict:
