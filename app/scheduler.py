@@ -321,9 +321,12 @@ def build_scheduler(app):
     return scheduler
 
 
-# Jobs running now, in the scheduler's worker threads (for a clean stop).
+# Jobs running now, in the scheduler's worker threads (for a clean stop). Once the scheduler
+# stops, ``_stopping`` is set under the same lock: a job the pool had queued but not started
+# never starts (it would run after the lock is released, beside the next scheduler).
 _running: set[str] = set()
 _running_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def running_jobs() -> list[str]:
@@ -331,8 +334,18 @@ def running_jobs() -> list[str]:
         return sorted(_running)
 
 
+def _no_new_job() -> list[str]:
+    """Let no queued job start from now on; return the jobs already running."""
+    with _running_lock:
+        _stopping.set()
+        return sorted(_running)
+
+
 def _run_in_context(app, job_id: str) -> None:
     with _running_lock:
+        if _stopping.is_set():
+            log.info("job %s not started: the scheduler is stopping", job_id)
+            return
         _running.add(job_id)
     try:
         with app.app_context():
@@ -349,37 +362,46 @@ def _run_in_context(app, job_id: str) -> None:
 
 
 class _StopRequest:
-    """What the SIGTERM/SIGINT handler saw. The handler only records the signal and asks the
-    scheduler to stop from another thread (as APScheduler wants); the main thread does the
-    rest once ``start()`` has returned."""
+    """What the SIGTERM/SIGINT handler saw. A Python signal handler runs in the main thread
+    between two bytecodes, possibly while that thread holds a lock (APScheduler's, or the
+    one ``Thread.start`` takes while the pool starts a worker): taking a lock or starting a
+    thread there can deadlock. So the handler only records the signal and writes a byte to a
+    pipe; a thread started beforehand reads it and asks the scheduler to stop (from another
+    thread, as APScheduler wants), waiting if need be until ``start()`` has set it running.
+    The main thread does the rest once ``start()`` has returned."""
 
     def __init__(self, scheduler):
         self.scheduler = scheduler
         self.signals: list[str] = []
+        self.returned = threading.Event()  # set once start() has returned
+        self._read_fd, self._write_fd = os.pipe()
 
     def __call__(self, signum, _frame) -> None:
         self.signals.append(signal.Signals(signum).name)
-        if len(self.signals) > 1:
-            return
-        if not self.scheduler.running:  # not started yet: leave before it starts
-            raise KeyboardInterrupt
-        threading.Thread(target=self._shutdown, daemon=True).start()
+        if len(self.signals) == 1:
+            os.write(self._write_fd, b"s")
 
-    def _shutdown(self) -> None:
-        try:
-            self.scheduler.shutdown(wait=False)
-        except Exception:  # already stopped (e.g. --max-seconds at the same moment)
-            log.debug("scheduler already stopped", exc_info=True)
+    def _stopper(self) -> None:
+        from apscheduler.schedulers import SchedulerNotRunningError
+
+        os.read(self._read_fd, 1)
+        while not self.returned.is_set():
+            try:
+                self.scheduler.shutdown(wait=False)
+                return
+            except SchedulerNotRunningError:  # not started yet, or already stopped
+                time.sleep(0.02)
 
     def install(self) -> None:
+        threading.Thread(target=self._stopper, name="scheduler-stop", daemon=True).start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self)
 
 
 def _finish_or_abandon(stop: _StopRequest, grace: float) -> list[str]:
-    """Wait up to ``grace`` seconds for the running jobs (a second signal ends the wait);
-    return those still running, which are abandoned."""
-    running = running_jobs()
+    """Start no queued job; wait up to ``grace`` seconds for the running ones (a second
+    signal ends the wait); return those still running, which are abandoned."""
+    running = _no_new_job()
     if not running:
         return []
     click.echo(
@@ -428,6 +450,7 @@ def scheduler_command(max_seconds: float | None) -> None:
         raise SystemExit(3) from None
     _beat_safely(started=True)
     scheduler = build_scheduler(app)
+    _stopping.clear()
     stop = _StopRequest(scheduler)
     if max_seconds is not None:  # shutdown() from another thread is the documented way
         stopper = threading.Timer(max_seconds, scheduler.shutdown)
@@ -446,13 +469,15 @@ def scheduler_command(max_seconds: float | None) -> None:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        stop.returned.set()
         if stop.signals:
             click.echo(
                 f"Signal {stop.signals[0]} reçu : le planificateur s'arrête, aucune nouvelle "
                 "tâche ne démarre."
             )
-            grace = float(app.config.get("SCHEDULER_STOP_GRACE_SECONDS", 20))
-            abandoned = _finish_or_abandon(stop, grace)
+        # Whatever stopped it (a signal, --max-seconds), no job outlives the lock.
+        grace = float(app.config.get("SCHEDULER_STOP_GRACE_SECONDS", 20))
+        abandoned = _finish_or_abandon(stop, grace)
         lock.release()
     if abandoned:
         click.echo(

@@ -43,6 +43,7 @@ def _scheduler_env(database_url: str, instance: Path) -> dict:
         SECRET_KEY="scheduler-test-secret-key-long-enough-0123456789",
         MAIL_SENDER="Ancrage <ne-pas-repondre@ancrage.test>",
         PYTHONDONTWRITEBYTECODE="1",
+        PYTHONFAULTHANDLER="1",  # a process that hangs is aborted with its threads' stacks
     )
     return env
 
@@ -91,10 +92,21 @@ class Watched:
             self.lines.append(line)
 
     def finish(self, timeout: float = 60) -> tuple[int, str]:
-        returncode = self.process.wait(timeout=timeout)
+        try:
+            returncode = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Hung: SIGABRT makes faulthandler print every thread's stack, then fail with it.
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=10)
+            raise AssertionError(
+                f"still running after {timeout} s; output and stacks:\n{self._drain()}"
+            ) from None
+        return returncode, self._drain()
+
+    def _drain(self) -> str:
         while (line := self._queue.get(timeout=5)) is not None:
             self.lines.append(line)
-        return returncode, "".join(self.lines)
+        return "".join(self.lines)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
         self.process.send_signal(signum)

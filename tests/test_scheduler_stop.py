@@ -113,3 +113,19 @@ def test_a_job_past_the_grace_period_is_abandoned_and_leaves_nothing(app, databa
     # Its claim on the slot was never committed: the slot will run again.
     assert db.session.scalar(select(JobRun).where(JobRun.job_id == "test.slow")) is None
     _assert_a_new_scheduler_starts_at_once(env)
+
+
+def test_a_job_the_pool_queued_never_starts_once_the_scheduler_stops(app):
+    """A run-at-start job submitted just before the signal, not yet started when the
+    scheduler looked at its running jobs, would otherwise run after the lock is released,
+    beside the next scheduler."""
+    from app.scheduler import _no_new_job, _run_in_context, _stopping
+
+    db.session.commit()
+    try:
+        assert _no_new_job() == []
+        _run_in_context(app, "reminders.sweep")
+    finally:
+        _stopping.clear()
+    db.session.rollback()
+    assert db.session.scalar(select(JobRun).where(JobRun.job_id == "reminders.sweep")) is None
