@@ -207,9 +207,9 @@ def paired_tables(
 # --- the cache ----------------------------------------------------------------------------
 
 
-def cache_key(project_ids, year: int, as_of: date) -> str:
+def cache_key(project_ids, year: int, as_of: date, kind: str = "bilan") -> str:
     parts = {
-        "kind": "bilan",
+        "kind": kind,
         "format": PAYLOAD_FORMAT,
         "projects": sorted(set(project_ids)),
         "year": year,
@@ -301,6 +301,29 @@ def build_bilan(project_ids, year: int, as_of: date, *, refresh: bool = False, n
         computed_at=computed_at,
         computed_now=found is None,
     )
+
+
+def year_tables(
+    project_id: int, year: int, as_of: date, *, refresh: bool = False, now=None
+) -> list[FigureTable]:
+    """One project's tables of ``year`` alone (the national comparison and export), from
+    the cache when fresh unless ``refresh``: a page of the comparison reads six projects,
+    each a few dozen aggregate queries. A new cache entry is pending in the session: the
+    caller commits it."""
+    now = now or utcnow()
+    key = cache_key((project_id,), year, as_of, kind="year")
+    found = None if refresh else fresh_payload(key, now, PAYLOAD_FORMAT)
+    if found is not None and found[0].get("kind") == "year":
+        return [decode_table(t) for t in found[0]["tables"]]
+    tables = collect(db.session, EvaluationScope((project_id,), year, as_of))
+    if cache_seconds() > 0:
+        payload = {
+            "kind": "year",
+            "format": PAYLOAD_FORMAT,
+            "tables": [encode_table(t) for t in tables],
+        }
+        store_payload(key, payload, now)
+    return tables
 
 
 # --- the text sections --------------------------------------------------------------------

@@ -23,10 +23,8 @@ from app.evaluation.models import YEAR_MIN
 from app.evaluation.suppression import SuppressedTable, suppress
 from app.evaluation.tables import (
     DEFINITIONS_VERSION,
-    EvaluationScope,
     FigureTable,
     Kind,
-    collect,
 )
 from app.projects.models import Project
 
@@ -91,10 +89,14 @@ class ProjectFigures:
 
 
 def project_figures(
-    session, project: Project, year: int, as_of: date, threshold: int
+    session, project: Project, year: int, as_of: date, threshold: int, *, cached: bool = False
 ) -> ProjectFigures:
-    """One project's tables of ``year``, each suppressed on its own."""
-    tables = collect(session, EvaluationScope((project.id,), year, as_of))
+    """One project's tables of ``year``, each suppressed on its own. Computed now (the
+    exports: a file sent to a funder holds today's figures) and kept for the comparison
+    page, which reads them while fresh (``cached``; ``bilan.year_tables``)."""
+    from app.evaluation.bilan import year_tables
+
+    tables = year_tables(project.id, year, as_of, refresh=not cached)
     return ProjectFigures(
         project.id, project.name, tuple(suppress(table, threshold) for table in tables)
     )

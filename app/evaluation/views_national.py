@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.audit.services import record
 from app.auth.views import reauth_required
-from app.db import db
+from app.db import commit_keeping_loaded, db
 from app.errors import render_error
 from app.evaluation import national
 from app.formatting import today_paris
@@ -19,6 +19,7 @@ from app.http import int_arg
 from app.paging import window
 from app.permissions import Permission, has_permission, permission_required
 from app.projects.models import Project
+from app.reports.cache import cache_seconds
 from app.reports.views import small_count_threshold
 
 bp = Blueprint("evaluation_national", __name__)
@@ -126,9 +127,10 @@ def compare():
     )
     threshold = small_count_threshold()
     figures = [
-        national.project_figures(db.session, project, year, today, threshold)
+        national.project_figures(db.session, project, year, today, threshold, cached=True)
         for project in page.items
     ]
+    commit_keeping_loaded()  # the figures computed now go to the cache for the next view
     comparison = national.comparison(figures, request.args.get("tableau"))
     return render_template(
         "evaluation/national/compare.html",
@@ -138,6 +140,7 @@ def compare():
         page=page,
         comparison=comparison,
         threshold=threshold,
+        cache_minutes=cache_seconds() // 60,
         export_url=url_for(".export_all", annee=year),
         page_args={"annee": year, "tableau": comparison.key} if comparison else {"annee": year},
     )

@@ -38,3 +38,28 @@ def users_by_name(model, path=None, depth: int = 2) -> list:
         elif depth > 0 and relation.mapper.local_table.name != "household":
             options += users_by_name(relation.mapper.class_, step, depth - 1)
     return options
+
+
+# --- the administrators' list of accounts --------------------------------------------------
+
+ACCOUNT_STATES = {"actifs": True, "desactives": False}
+
+
+def account_list(text: str = "", state: str = ""):
+    """The accounts of the administrators' list, by name: those whose name or e-mail holds
+    ``text`` (case-insensitive), active or deactivated ones only with ``state``. A statement
+    for ``app.paging.window``: a national deployment has thousands of accounts."""
+    from sqlalchemy import or_, select
+
+    statement = select(User).order_by(User.full_name, User.id)
+    text = text.strip()
+    if text:
+        statement = statement.where(
+            or_(
+                User.full_name.icontains(text, autoescape=True),
+                User.email.icontains(text.lower(), autoescape=True),
+            )
+        )
+    if state in ACCOUNT_STATES:
+        statement = statement.where(User.is_active.is_(ACCOUNT_STATES[state]))
+    return statement

@@ -1,19 +1,22 @@
 from datetime import timedelta
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.services import requires_second_factor, reset_second_factor, totp_credential
-from app.auth.views import reauth_required
+from app.auth.views import reauth_required, safe_next
 from app.db import db
 from app.forms import VersionedForm, press, submit
+from app.http import int_arg
 from app.organisations.models import Organisation
+from app.paging import window
 from app.permissions import Permission, permission_required
 from app.projects.models import Project
 from app.users import services
 from app.users.forms import UserForm
 from app.users.models import User
+from app.users.queries import ACCOUNT_STATES, account_list
 
 bp = Blueprint("users", __name__, url_prefix="/admin/utilisateurs")
 
@@ -23,6 +26,8 @@ bp = Blueprint("users", __name__, url_prefix="/admin/utilisateurs")
 # goes through the confirmation page and is filled again; nothing is saved before.
 ADMIN_REAUTH_MAX_AGE = timedelta(minutes=5)
 admin_reauth_required = reauth_required(max_age=ADMIN_REAUTH_MAX_AGE)
+
+ACCOUNTS_PER_PAGE = 50
 
 
 def _get_or_404(user_id: int) -> User:
@@ -55,8 +60,22 @@ EXPIRED_TRY_AGAIN = "Le formulaire a expiré. Recommencez."
 @bp.route("/")
 @permission_required(Permission.MANAGE_USERS)
 def index():
-    users = db.session.scalars(select(User).order_by(User.full_name)).all()
-    return render_template("admin/users.html", users=users, action_form=VersionedForm())
+    text = (request.args.get("q") or "").strip()[:120]
+    state = request.args.get("etat") or ""
+    state = state if state in ACCOUNT_STATES else ""
+    accounts = window(
+        account_list(text, state), page=int_arg("page") or 1, per_page=ACCOUNTS_PER_PAGE
+    )
+    args = {k: v for k, v in {"q": text, "etat": state}.items() if v}
+    return render_template(
+        "admin/users.html",
+        accounts=accounts,
+        text=text,
+        state=state,
+        args=args,
+        action_form=VersionedForm(),
+        back=url_for(".index", page=accounts.page, **args),
+    )
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
@@ -98,6 +117,13 @@ def edit(user_id: int):
     )
 
 
+def _back_to_the_list() -> str:
+    """The page of the list the administrator was on (its search and page), else its top."""
+    back = safe_next(request.form.get("retour"))
+    index = url_for(".index")
+    return back if back and back.startswith(index) else index
+
+
 @bp.route("/<int:user_id>/activation", methods=["POST"])
 @permission_required(Permission.MANAGE_USERS)
 def toggle_active(user_id: int):
@@ -112,7 +138,7 @@ def toggle_active(user_id: int):
             f"Compte de {user.full_name} "
             + ("réactivé." if user.is_active else "désactivé : ses sessions sont fermées.")
         ),
-        url_for(".index"),
+        _back_to_the_list(),
         invalid=None,
     )
 

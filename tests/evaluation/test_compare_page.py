@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from app.db import db
 from app.evaluation import tables, views_national
 from tests.conftest import page
 from tests.factories import make_household, make_project
@@ -87,3 +88,31 @@ def test_without_any_table_the_page_says_so(client, people, monkeypatch):
 def test_a_coordinator_may_not_compare(client, essai, people):
     client.login(people.coordinator)
     assert client.get(URL).status_code == 403
+
+
+def test_each_project_is_computed_once_per_cache_period(app, client, people, monkeypatch):
+    """A page of the comparison computes six projects, the export every project: the
+    figures of a project-year are kept as long as the indicators' (the page says so), and
+    recomputed after."""
+    from tests.evaluation.conftest import essai_provider
+
+    calls = []
+
+    def counted(session, scope):
+        calls.append(scope.project_ids)
+        return essai_provider(session, scope)
+
+    monkeypatch.setattr(tables, "_PROVIDERS", [counted])
+    client.login(people.admin)
+    first = page(client.get(f"{URL}?annee=2025&tableau=essai.devenir"))
+    assert sorted(calls) == [(people.a.id,), (people.b.id,)]
+    assert "calculé une fois toutes les 10 minutes" in first
+    people.b.target_households = 99
+    db.session.commit()
+    again = page(client.get(f"{URL}?annee=2025&tableau=essai.devenir"))
+    assert len(calls) == 2 and again.count("masqué") == first.count("masqué")
+    assert cells(again, "Total") == cells(first, "Total")
+
+    app.config["INDICATOR_CACHE_SECONDS"] = 0  # no cache: computed at every view
+    page(client.get(f"{URL}?annee=2025&tableau=essai.devenir"))
+    assert len(calls) == 4

@@ -393,3 +393,51 @@ def test_the_coordinators_are_told_when_a_member_is_given_a_wider_role(client, m
     assert notice.title in page(session.get("/rappels/"))
     edit(["coordinateur"])  # a role removed: no wider access, no notice
     assert len(notices()) == 1
+
+
+def test_the_account_list_is_paged_searchable_and_comes_back_to_its_page(client):
+    """A national deployment has thousands of accounts: the list shows 50 at a time, finds
+    an account by part of its name or e-mail, and deactivating one from page 2 of a search
+    comes back to that page."""
+    from app.users.views import ACCOUNTS_PER_PAGE
+
+    _admin(client)  # « Utilisateur n »
+    organisation = make_organisation()
+    for n in range(ACCOUNTS_PER_PAGE + 5):
+        make_user(organisation=organisation, full_name=f"Agent {n:03d}", email=f"a{n}@ex.fr")
+    make_user(organisation=organisation, full_name="Zoé Lefèvre", email="zoe@bailleur.fr")
+    db.session.commit()
+
+    first = page(client.get("/admin/utilisateurs/"))
+    assert first.count("/modifier") == ACCOUNTS_PER_PAGE
+    assert "Agent 000" in first and "Zoé Lefèvre" not in first
+    assert "Comptes 1 à 50" in first and "Suivante" in first
+
+    second = page(client.get("/admin/utilisateurs/?page=2"))
+    assert "Agent 050" in second and "Agent 000" not in second and "Zoé Lefèvre" in second
+
+    assert "Zoé Lefèvre" in page(client.get("/admin/utilisateurs/?q=lefèvre"))
+    by_email = page(client.get("/admin/utilisateurs/?q=ZOE@bailleur"))
+    assert "Zoé Lefèvre" in by_email and "Agent 001" not in by_email
+    nothing = page(client.get("/admin/utilisateurs/?q=personne-de-ce-nom"))
+    assert "Aucun compte ne correspond à cette recherche." in nothing
+    # A page number or a state that means nothing is the first page, never an error.
+    assert client.get("/admin/utilisateurs/?page=abc&etat=inconnu").status_code == 200
+
+    agent = db.session.scalar(select(User).where(User.full_name == "Agent 052"))
+    searched = page(client.get("/admin/utilisateurs/?q=agent&page=2"))
+    back = re.search(r'name="retour" value="([^"]+)"', searched).group(1)
+    response = client.post(
+        f"/admin/utilisateurs/{agent.id}/activation",
+        data={"expected_version": str(agent.version), "retour": back},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/utilisateurs/?page=2&q=agent"
+    inactive = page(client.get("/admin/utilisateurs/?etat=desactives"))
+    assert "Agent 052" in inactive and "Agent 051" not in inactive
+    # Only a page of this list may be the way back.
+    response = client.post(
+        f"/admin/utilisateurs/{agent.id}/activation",
+        data={"expected_version": str(agent.version + 1), "retour": "https://ailleurs.example/"},
+    )
+    assert response.headers["Location"] == "/admin/utilisateurs/"
