@@ -35,7 +35,10 @@ then the **measured phase** (``--duration`` s, 60, at most 600) counts every HTT
   its CSRF token, follow the redirect to the file); other users read instead.
 
 Every HTTP request is a sample (redirects followed one by one, as a browser does); an error
-is a status other than 2xx/3xx or an exception.
+is a status other than 2xx/3xx or no answer, and the first ten are printed with their page
+and message. A connection idle for more than 1 s is not reused: gunicorn closes idle
+keep-alive connections after 2 s, and a request sent at that moment is reset (a browser
+would resend it; counting it would blame the server for the client's timing).
 
 **Server.** Without ``--url`` it starts ``python -m flask --app wsgi serve`` — the very
 command behind ``ancrage serve`` (app/cli.py: gunicorn, threaded ``gthread`` workers when
@@ -117,12 +120,18 @@ DB_ROLES = {"worker": "travailleur_social", "landlord": "personnel_bailleur",
 THREADS = 4  # serve's default (app/cli.py) and docs/operations.md's "4 threads each"
 SQLITE_WORKERS = 1  # README: "Use PostgreSQL for several workers or servers"
 TARGET_P95_MS = 300
+# gunicorn closes a keep-alive connection idle for 2 s (its default ``keepalive``, which
+# ``serve`` keeps); a request sent on it at that moment gets no answer. A browser resends
+# such a request on a new connection; this client instead never reuses a connection idle
+# for longer than this, so that race is not counted as a server error.
+IDLE_CONNECTION_SECONDS = 1.0
 
 # Verdict thresholds (see verdict()).
 CPU_SATURATED = 85.0  # % of the machine's cores busy, on average
 WORKER_SATURATED = 85.0  # % of one core per gunicorn worker (the GIL's limit)
 LOCK_WAITS = 0.5  # backends waiting on a lock, on average
 CONNECTIONS_FULL = 0.9  # share of max_connections used
+OTHER_PROCESSES = 15.0  # % of the machine taken by processes outside the test
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -287,6 +296,12 @@ class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     measuring: bool = False
     in_flight: int = 0
+    failures: list[str] = field(default_factory=list)  # the first few, with their message
+
+    def note(self, failure: str) -> None:
+        with self.lock:
+            if len(self.failures) < 10:
+                self.failures.append(failure)
 
     def add(self, kind: str, seconds: float, status: int, page: str, failure: str = "") -> None:
         """One request; ``status`` 0 when there was no answer (``failure`` says why)."""
@@ -373,8 +388,18 @@ def verdict(limits: Limits) -> str:
     """One line, in French, naming what limits throughput — derived from the measures, in
     this order: SQLite's write lock (503 answers), PostgreSQL lock waits, the machine's CPU,
     the gunicorn workers' CPU (one core each), gunicorn's threads (requests waiting for one),
-    PostgreSQL's connections; otherwise nothing saturated: the users' demand."""
-    m = limits
+    PostgreSQL's connections; otherwise nothing saturated: the users' demand. When other
+    processes took a noticeable share of the machine, it says so: the run was disturbed."""
+    line = _limit(limits)
+    if limits.cpu_gunicorn is not None and limits.cpu_other >= OTHER_PROCESSES:
+        line += (
+            f" (mesure perturbée : d'autres processus ont pris {limits.cpu_other:.0f} % de la "
+            "machine)"
+        )
+    return line
+
+
+def _limit(m: Limits) -> str:
     split = (
         f"dont serveur {(m.cpu_gunicorn or 0) + (m.cpu_postgres or 0):.0f} %, "
         f"client de test {m.cpu_client:.0f} %, autres {m.cpu_other:.0f} %"
@@ -568,8 +593,19 @@ class User(threading.Thread):
         self.codes, self.stats, self.deadline, self.rng = codes, stats, deadline, rng
         self.think = think
         self.http = requests.Session()
+        self.last_answer = 0.0
         self.ready = threading.Event()
         self.failed: str | None = None
+
+    def send(self, method, url, **options):
+        """One HTTP request, on a new connection when the last one has been idle for more
+        than ``IDLE_CONNECTION_SECONDS`` (see there)."""
+        if time.monotonic() - self.last_answer > IDLE_CONNECTION_SECONDS:
+            self.http.close()  # the connection pool empties; the next request opens one
+        try:
+            return self.http.request(method, url, allow_redirects=False, **options)
+        finally:
+            self.last_answer = time.monotonic()
 
     # --- HTTP, one sample per request started in the measured phase ------------------------
 
@@ -580,19 +616,21 @@ class User(threading.Thread):
             self.stats.in_flight += 1
         started = time.perf_counter()
         try:
-            response = self.http.request(method, url, data=data, allow_redirects=False, timeout=30)
+            response = self.send(method, url, data=data, timeout=30)
         except requests.RequestException as error:
             if counted:
                 seconds = time.perf_counter() - started
                 self.stats.add(kind, seconds, 0, _page(method, url), type(error).__name__)
+                self.stats.note(f"{kind} {method} {url}: {error}")
             return None
         finally:
             with self.stats.lock:
                 self.stats.in_flight -= 1
         if counted:
-            self.stats.add(
-                kind, time.perf_counter() - started, response.status_code, _page(method, url)
-            )
+            page = _page(method, url)
+            self.stats.add(kind, time.perf_counter() - started, response.status_code, page)
+            if not 200 <= response.status_code < 400:
+                self.stats.note(f"{kind} {page}: HTTP {response.status_code}")
         return response
 
     def follow(self, kind, response):
@@ -607,15 +645,15 @@ class User(threading.Thread):
     # --- logging in (not measured) --------------------------------------------------------
 
     def log_in(self) -> None:
-        page = self.http.get(self.base + "/connexion", timeout=60)
-        response = self.http.post(
+        page = self.send("GET", self.base + "/connexion", timeout=60)
+        response = self.send(
+            "POST",
             self.base + "/connexion",
             data={
                 "csrf_token": self.csrf(page),
                 "email": self.account.email,
                 "password": self.password,
             },
-            allow_redirects=False,
             timeout=60,
         )
         if response.status_code != 302:
@@ -623,15 +661,15 @@ class User(threading.Thread):
         if response.headers["Location"].endswith("/connexion/code"):
             if self.codes is None:
                 raise RuntimeError(f"{self.account.email} needs a TOTP code: no secret given")
-            form = self.http.get(self.base + "/connexion/code", timeout=60)
+            form = self.send("GET", self.base + "/connexion/code", timeout=60)
             with self.codes.account_lock(self.account.email):
-                response = self.http.post(
+                response = self.send(
+                    "POST",
                     self.base + "/connexion/code",
                     data={
                         "csrf_token": self.csrf(form),
                         "code": self.codes.next_code(self.account.email),
                     },
-                    allow_redirects=False,
                     timeout=60,
                 )
             if response.status_code != 302:
@@ -657,6 +695,8 @@ class User(threading.Thread):
 
     def search(self) -> None:
         page = self.request("search", "GET", "/menages/")
+        if page is None:  # no form, nothing to post (the failure is counted)
+            return
         term = self.rng.choice(self.account.names)[:5]
         response = self.request(
             "search", "POST", "/menages/", data={"csrf_token": self.csrf(page), "q": term}
@@ -670,6 +710,8 @@ class User(threading.Thread):
         household = self.rng.choice(self.account.households)
         path = f"/menages/{household}/visites/nouvelle"
         form = self.request("save", "GET", path)
+        if form is None:
+            return
         counted = self.stats.measuring
         response = self.request(
             "save",
@@ -857,6 +899,7 @@ def report(stats: Stats, elapsed: float, args, context: dict, limits: Limits) ->
         f"- actions: {dict(stats.actions)}",
         f"- requests: {len(times):,} ({len(times) / elapsed:.1f} req/s), "
         f"errors: {errors}" + (f" {dict(stats.errors)}" if errors else ""),
+        *(f"  - {failure}" for failure in stats.failures),
         f"- target 0 errors and p95 < {TARGET_P95_MS} ms: "
         + ("met" if met else "MISSED")
         + f" (p95 {p95:.0f} ms)",

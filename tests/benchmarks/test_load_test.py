@@ -164,6 +164,13 @@ def test_the_verdict_names_what_the_measures_show():
     assert threads.startswith("fils gunicorn tous occupés : 9.5 requêtes en cours")
     assert "8 fils (2 × 4)" in threads
 
+    busy_machine = verdict(limits(cpu_busy=90.0))  # 51 % taken by processes outside the test
+    assert busy_machine.startswith("CPU saturée (90 % en moyenne")
+    assert busy_machine.endswith(
+        "(mesure perturbée : d'autres processus ont pris 51 % de la machine)"
+    )
+    assert "perturbée" not in verdict(limits())
+
     connections = verdict(limits(pg_connections_max=95))
     assert connections.startswith("connexions PostgreSQL : 95 ouvertes sur 100")
 
