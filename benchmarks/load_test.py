@@ -251,35 +251,46 @@ def pick_accounts(database_url: str, counts: dict[str, int]) -> tuple[list[Accou
     return accounts, {role: len(found) for role, found in distinct.items()}
 
 
+class AccountLocks:
+    """One lock per account: two simulated users of one account never log in at the same
+    moment. (A person with two browsers does not either; and two simultaneous logins of one
+    account race on the user's row — its version, bumped by ``last_login_at`` — and the
+    loser is sent on as if logged in, without a session: see :meth:`User.log_in`.)"""
+
+    def __init__(self):
+        self.locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self.lock = threading.Lock()
+
+    def __call__(self, email: str) -> threading.Lock:
+        with self.lock:
+            return self.locks[email]
+
+
 class TotpCodes:
     """Second-factor codes for the simulated users: a code is accepted once per account and
     only for a later 30-second step than the last accepted one (app/auth/second_factor.py),
     so two logins of one account use successive steps — the current one, then the next
-    (accepted one step early) — and a third waits for the clock. ``with codes.login(email)``
-    holds the account while its code is sent, so the steps reach the server in order."""
+    (accepted one step early) — and a third waits for the clock. The logins of one account
+    are serialised (:class:`AccountLocks`), so the steps reach the server in order."""
 
     def __init__(self, secret: str):
         import pyotp
 
         self.totp = pyotp.TOTP(secret)
         self.last: dict[str, int] = {}
-        self.locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self.lock = threading.Lock()
 
-    def account_lock(self, email: str) -> threading.Lock:
-        with self.lock:
-            return self.locks[email]
-
     def next_code(self, email: str) -> str:
-        """The code of the earliest step not yet used by ``email`` and still accepted (call
-        it holding ``account_lock(email)``); waits for the clock when both are used."""
+        """The code of the earliest step not yet used by ``email`` and still accepted; waits
+        for the clock when both are used."""
         while True:
             now = datetime.now(UTC)
             current = self.totp.timecode(now)
-            step = max(current, self.last.get(email, current - 1) + 1)
-            if step <= current + 1:
-                self.last[email] = step
-                return self.totp.generate_otp(step)
+            with self.lock:
+                step = max(current, self.last.get(email, current - 1) + 1)
+                if step <= current + 1:
+                    self.last[email] = step
+                    return self.totp.generate_otp(step)
             time.sleep(self.totp.interval - now.timestamp() % self.totp.interval + 0.05)
 
 
@@ -587,11 +598,12 @@ class Monitor(threading.Thread):
 
 
 class User(threading.Thread):
-    def __init__(self, base, account, password, codes, stats, deadline, rng, think):
+    def __init__(self, base, account, password, codes, stats, deadline, rng, think, locks=None):
         super().__init__(daemon=True)
         self.base, self.account, self.password = base, account, password
         self.codes, self.stats, self.deadline, self.rng = codes, stats, deadline, rng
         self.think = think
+        self.login_lock = (locks or AccountLocks())(account.email)
         self.http = requests.Session()
         self.last_answer = 0.0
         self.ready = threading.Event()
@@ -645,6 +657,18 @@ class User(threading.Thread):
     # --- logging in (not measured) --------------------------------------------------------
 
     def log_in(self) -> None:
+        """Password, then the TOTP code when asked; one login of an account at a time. The
+        session is then checked (``/`` must not send back to the login form): a login the
+        server refused after the password — such as the loser of two simultaneous logins of
+        one account, which the server sends on like a success — is an error here."""
+        with self.login_lock:
+            self._log_in()
+        check = self.send("GET", self.base + "/", timeout=60)
+        if "/connexion" in check.headers.get("Location", "/connexion"):
+            raise RuntimeError(f"login {self.account.email}: no session afterwards")
+
+    def _log_in(self) -> None:
+        self.http.cookies.clear()  # a new session (after a failed attempt too)
         page = self.send("GET", self.base + "/connexion", timeout=60)
         response = self.send(
             "POST",
@@ -662,16 +686,15 @@ class User(threading.Thread):
             if self.codes is None:
                 raise RuntimeError(f"{self.account.email} needs a TOTP code: no secret given")
             form = self.send("GET", self.base + "/connexion/code", timeout=60)
-            with self.codes.account_lock(self.account.email):
-                response = self.send(
-                    "POST",
-                    self.base + "/connexion/code",
-                    data={
-                        "csrf_token": self.csrf(form),
-                        "code": self.codes.next_code(self.account.email),
-                    },
-                    timeout=60,
-                )
+            response = self.send(
+                "POST",
+                self.base + "/connexion/code",
+                data={
+                    "csrf_token": self.csrf(form),
+                    "code": self.codes.next_code(self.account.email),
+                },
+                timeout=60,
+            )
             if response.status_code != 302:
                 raise RuntimeError(f"TOTP {self.account.email}: HTTP {response.status_code}")
 
@@ -1018,11 +1041,12 @@ def main() -> None:
         deadline = [float("inf")]
         rng = random.Random(args.seed)  # noqa: S311 - a load mix, not a secret
         codes = TotpCodes(totp_secret) if totp_secret else None
+        locks = AccountLocks()
         order = list(accounts)
         rng.shuffle(order)  # roles interleaved in the logins
         users = [
             User(base, account, password, codes, stats, deadline,
-                 random.Random(rng.random()), args.think)  # noqa: S311
+                 random.Random(rng.random()), args.think, locks)  # noqa: S311
             for account in order
         ]  # fmt: skip
         print(f"{server}\nlogging {len(users)} users in on {base} ({mix_text})…", flush=True)
