@@ -9,13 +9,16 @@ a measured phase, and a measured answer to "what limits throughput" (issues #9 a
 
 **Users.** ``--users`` (200) simulated users, split by ``--mix`` (70:20:10) into social
 workers : landlord staff : coordinators (largest remainders, so the counts add up). Each is
-a thread with its own HTTP session (``requests``, keep-alive), logged in as a real account of
-the dataset: social workers who are the référent of at least one household, active landlord
-staff, active coordinators (second factor: the manifest's shared TOTP secret). Each simulated
-user gets a different account while the dataset has enough; when it has fewer accounts of a
-role than asked, accounts are reused (a person with two browsers) and the output says so.
-Two logins of one TOTP account never send a code of the same 30-second step (a code is
-accepted once): the second waits for the next step when it must.
+a thread with its own HTTP session (``requests``; connections reused within 1 s, see below),
+logged in as a real account of the dataset: social workers who are the référent of at least
+one household, active landlord staff, active coordinators (second factor: the manifest's
+shared TOTP secret). Each simulated user gets a different account while the dataset has
+enough; when it has fewer accounts of a role than asked, accounts are reused (a person with
+two browsers) and the output says so. The logins of one account are made one at a time (two
+simultaneous logins of one account race on its row, and the server sends the loser on
+without a session) and each login is checked (``/`` must not lead back to the login form);
+two logins of one TOTP account never send a code of the same 30-second step (a code is
+accepted once).
 
 **Phases.** Logins are staggered (one every ``--login-interval`` s, 0.1: 200 logins over
 20 s; argon2 is meant to be slow) and not measured; each user starts acting as soon as it is
@@ -946,13 +949,13 @@ def report(stats: Stats, elapsed: float, args, context: dict, limits: Limits) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
         "--database-url", required=True, help="PostgreSQL or SQLite (a copy: it writes)"
     )
     parser.add_argument("--manifest", help="the generator's manifest (TOTP secret, SECRET_KEY)")
     parser.add_argument("--url", help="a running server instead of starting gunicorn")
-    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--users", type=int, default=200, help="simulated users (200)")
     parser.add_argument(
         "--mix",
         type=parse_mix,
