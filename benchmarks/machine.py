@@ -1,8 +1,18 @@
-"""What the machine was doing during a benchmark, so that runs on different days (or on a
-busy machine) can be compared: the load average, the number of CPUs, and a CPU-calibration
-figure — the time a fixed pure-Python workload takes here and now. A page at 40 ms with a
-calibration of 100 ms and the same page at 80 ms with a calibration of 200 ms are the same
-speed: compare page / calibration ratios, not milliseconds."""
+"""The machine a benchmark ran on, in one line, so that runs on different days (and on a
+machine shared with other work) can be compared:
+
+    from benchmarks.machine import cpu_calibration_ms, load_average_text, describe_machine
+    describe_machine()  # "load average 0.52 0.61 0.70, 2 CPU, calibration 212 ms"
+
+- ``load_average_text()``: the 1, 5 and 15-minute load averages (``os.getloadavg``): above
+  the number of CPUs, other work was waiting for a core while the benchmark ran.
+- ``cpu_calibration_ms()``: the median of 5 timings of a fixed pure-Python workload (SHA-256
+  over 4 MB fed 64 bytes at a time, then a fixed integer loop), in milliseconds. It moves
+  with the speed of one core as this Python sees it — a slower or busier machine gives a
+  larger figure — and is what the benchmarks' own times should be read against. The
+  workload must never change: :func:`calibration_workload` returns a fixed value that a
+  test checks.
+"""
 
 from __future__ import annotations
 
@@ -11,41 +21,44 @@ import os
 import statistics
 import time
 
-_CHUNK = bytes(range(64))
+CALIBRATION_RUNS = 5
+CALIBRATION_BYTES = 4 * 1024 * 1024
+CALIBRATION_CHUNK = 64
+CALIBRATION_LOOP = 1_000_000
 
 
-def _workload() -> int:
-    """About 0.1 s of single-core work on a 2020s server core: hashing (C) and an integer
-    loop with a dict (the interpreter), the two kinds of work a page does."""
+def calibration_workload() -> str:
+    """The fixed workload: SHA-256 over 4 MB in 64-byte updates, then an integer loop. Returns
+    a digest of both results (the same on every machine)."""
+    block = bytes(range(256)) * (CALIBRATION_BYTES // 256)
+    view = memoryview(block)
     digest = hashlib.sha256()
-    for _ in range(65_536):  # 4 MiB in 64-byte chunks
-        digest.update(_CHUNK)
-    table = dict.fromkeys(range(1024), 0)
+    for start in range(0, CALIBRATION_BYTES, CALIBRATION_CHUNK):
+        digest.update(view[start : start + CALIBRATION_CHUNK])
     total = 0
-    for i in range(300_000):
-        table[i & 1023] = i
-        total += table[(i * 7) & 1023]
-    return total + digest.digest()[0]
+    for i in range(CALIBRATION_LOOP):
+        total = (total + i * i) % 1_000_003
+    digest.update(total.to_bytes(4, "big"))
+    return digest.hexdigest()
 
 
-def cpu_calibration_ms(rounds: int = 5) -> float:
-    """The median time of ``rounds`` runs of the fixed workload, in milliseconds."""
+def cpu_calibration_ms(runs: int = CALIBRATION_RUNS) -> float:
+    """Median wall-clock time of ``runs`` runs of :func:`calibration_workload`, in ms."""
     timings = []
-    for _ in range(rounds):
+    for _ in range(runs):
         started = time.perf_counter()
-        _workload()
+        calibration_workload()
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
 
 
 def load_average_text() -> str:
+    """``"0.52 0.61 0.70"``: the 1, 5 and 15-minute load averages."""
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def describe_machine(calibration_ms: float | None = None) -> str:
-    """One line: load average (1, 5, 15 min), CPUs, calibration."""
-    calibration = cpu_calibration_ms() if calibration_ms is None else calibration_ms
-    return (
-        f"load average {load_average_text()}, {os.cpu_count()} CPU, "
-        f"CPU calibration {calibration:.0f} ms"
-    )
+def describe_machine() -> str:
+    """``"load average 0.52 0.61 0.70, 2 CPU, calibration 212 ms"`` (the load average is read
+    before the calibration runs, which would raise it)."""
+    load = load_average_text()
+    return f"load average {load}, {os.cpu_count()} CPU, calibration {cpu_calibration_ms():.0f} ms"
