@@ -13,8 +13,9 @@ import secrets
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.models import AuditOutcome
 from app.audit.services import record
@@ -155,7 +156,12 @@ def authenticate(email: str, password: str, *, ip: str | None, now: datetime | N
 def complete_login(user: User, *, second_factor: bool, now: datetime | None = None) -> None:
     """The user is now authenticated (password, and the second factor when they have one)."""
     now = now or utcnow()
-    user.last_login_at = now
+    # Not through the versioned row: two logins of one account at once (a double click, two
+    # devices) would otherwise race on its version and the loser get no session, and a
+    # login would make an administrator's open edit of the account stale.
+    table = User.__table__
+    db.session.execute(update(table).where(table.c.id == user.id).values(last_login_at=now))
+    set_committed_value(user, "last_login_at", now)
     record(user, "auth.login", target=user, now=now, details={"second_factor": second_factor})
 
 

@@ -441,3 +441,32 @@ def test_the_account_list_is_paged_searchable_and_comes_back_to_its_page(client)
         data={"expected_version": str(agent.version + 1), "retour": "https://ailleurs.example/"},
     )
     assert response.headers["Location"] == "/admin/utilisateurs/"
+
+
+def test_logging_in_does_not_make_an_open_edit_of_the_account_stale(client, make_client):
+    """Logging in only notes the time of the login: the account's version is unchanged, so
+    an administrator's form opened before is saved, and two logins of one account at once
+    (a double click, two devices) cannot refuse one another."""
+    _admin(client)
+    worker = make_user(full_name="Karim Haddad")
+    db.session.commit()
+    form_opened_at = worker.version
+    for _ in range(2):
+        session = make_client()
+        session.login(worker)
+        assert session.get("/accueil").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, worker.id).version == form_opened_at
+    assert db.session.get(User, worker.id).last_login_at is not None
+    saved = client.post(
+        f"/admin/utilisateurs/{worker.id}/modifier",
+        data=_user_form(
+            worker.organisation,
+            full_name="Karim Haddad-Benali",
+            email=worker.email,
+            expected_version=str(form_opened_at),
+        ),
+    )
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, worker.id).full_name == "Karim Haddad-Benali"
