@@ -174,6 +174,13 @@ def _french_help_option(command: click.Command) -> None:
             _french_help_option(sub)
 
 
+# Seconds gunicorn keeps an idle connection open. nginx keeps its upstream connections
+# (``keepalive`` in deploy/nginx/ancrage.conf) for up to 60 s; with gunicorn's default of 2 s
+# a request nginx sends on a connection gunicorn has just closed fails with a 502, and nginx
+# does not retry a POST. Idle connections wait in the gthread worker's poller, not a thread.
+KEEPALIVE_SECONDS = 75
+
+
 @click.command("serve", help="Servir l'application avec gunicorn (production).")
 @click.option(
     "--bind", default="127.0.0.1:8000", help="Adresse d'écoute (par défaut : 127.0.0.1:8000)."
@@ -200,6 +207,7 @@ def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
                 "workers": workers,
                 "threads": threads,
                 "timeout": timeout,
+                "keepalive": KEEPALIVE_SECONDS,
                 "worker_class": "gthread" if threads > 1 else "sync",
                 # gunicorn ≥ 23's control socket is one path per user: two deployments (or
                 # a test run) would share it.

@@ -380,3 +380,18 @@ def test_nginx_accepts_the_configuration(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr, result.stderr
+
+
+def test_gunicorn_keeps_idle_connections_longer_than_nginx_reuses_them():
+    """nginx reuses its upstream connections for up to ``keepalive_timeout`` (60 s unless the
+    upstream block sets it): gunicorn must not close them first, or a request sent on a
+    connection it has just closed fails with a 502 that nginx does not retry for a POST."""
+    from app.cli import KEEPALIVE_SECONDS
+
+    conf = NGINX_CONF.read_text()
+    upstreams = re.findall(r"upstream \w+ \{(.*?)\}", conf, re.DOTALL)
+    assert upstreams and all("keepalive " in block for block in upstreams)
+    for block in upstreams:
+        found = re.search(r"keepalive_timeout\s+(\d+)s?;", block)
+        nginx_seconds = int(found.group(1)) if found else 60
+        assert KEEPALIVE_SECONDS > nginx_seconds
