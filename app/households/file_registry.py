@@ -18,7 +18,7 @@ viewer may see; records several providers need come through ``loaded_once``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -248,11 +248,18 @@ def header_alerts(household, viewer) -> list[tuple[str, str]]:
 
 
 def file_header(household, viewer) -> FileHeader:
-    """Everything ``households/_file_layout.html`` shows above the tabs."""
+    """Everything ``households/_file_layout.html`` shows above the tabs. Its providers share
+    the records several of them read (the leases, their stages: ``loaded_once``), also on
+    the pages that did not open a ``file_page_loads`` block: the header is built once the
+    page's own writes are done."""
     current = registry()
-    return FileHeader(
-        household=household,
-        values={name: source(household, viewer) for name, source in current.header_values.items()},
-        alerts=header_alerts(household, viewer),
-        tabs=file_tabs(household, viewer),
-    )
+    shared = file_page_loads() if _page_loads.get() is None else nullcontext()
+    with shared:
+        return FileHeader(
+            household=household,
+            values={
+                name: source(household, viewer) for name, source in current.header_values.items()
+            },
+            alerts=header_alerts(household, viewer),
+            tabs=file_tabs(household, viewer),
+        )
