@@ -6,6 +6,7 @@ Help lines are in French, like the commands' output (``help=``; docstrings stay 
 from __future__ import annotations
 
 import copy
+import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,8 +175,18 @@ def _french_help_option(command: click.Command) -> None:
             _french_help_option(sub)
 
 
-# Seconds gunicorn keeps an idle connection open. nginx keeps its upstream connections
-# (``keepalive`` in deploy/nginx/ancrage.conf) for up to 60 s; with gunicorn's default of 2 s
+def default_workers() -> int:
+    """Single-threaded (sync) workers: two per core and one more, gunicorn's rule, so that
+    a worker waiting on the database leaves the core to another. Threaded workers crashed
+    under load (segmentation faults and "double free or corruption" in the worker, with
+    psycopg 3.2 and 3.3 and with SQLAlchemy's compiled extensions removed; not with sync
+    workers): docs/operations.md, "Sizing"."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+# Seconds a threaded (gthread) worker keeps an idle connection open; sync workers close each
+# one after its response. nginx keeps its upstream connections (``keepalive`` in
+# deploy/nginx/ancrage.conf) for up to 60 s; with gunicorn's default of 2 s
 # a request nginx sends on a connection gunicorn has just closed fails with a 502, and nginx
 # does not retry a POST. Idle connections wait in the gthread worker's poller, not a thread.
 KEEPALIVE_SECONDS = 75
@@ -185,8 +196,17 @@ KEEPALIVE_SECONDS = 75
 @click.option(
     "--bind", default="127.0.0.1:8000", help="Adresse d'écoute (par défaut : 127.0.0.1:8000)."
 )
-@click.option("--workers", default=2, help="Nombre de processus (par défaut : 2).")
-@click.option("--threads", default=4, help="Fils d'exécution par processus (par défaut : 4).")
+@click.option(
+    "--workers",
+    default=lambda: default_workers(),
+    type=int,
+    help="Nombre de processus (par défaut : 2 × le nombre de cœurs + 1).",
+)
+@click.option(
+    "--threads",
+    default=1,
+    help="Fils d'exécution par processus (par défaut : 1, voir docs/operations.md).",
+)
 @click.option("--timeout", default=60, help="Délai maximal d'une requête, en s (par défaut : 60).")
 def serve(bind: str, workers: int, threads: int, timeout: int) -> None:
     """Serve the application with gunicorn (production). Each worker builds its own app, so no

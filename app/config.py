@@ -209,6 +209,19 @@ def load_config(app, overrides: dict | None = None) -> None:
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("postgresql") and not _gss_chosen(url):
+        # libpq tries GSSAPI (Kerberos) encryption first by default, and its GSS set-up is
+        # not thread-safe: under load, a gthread worker connecting while its other threads
+        # query crashed with a segmentation fault or "double free or corruption" (the load
+        # test found it; psycopg/psycopg#1213). A deployment that does use Kerberos says so
+        # with ?gssencmode= in DATABASE_URL or PGGSSENCMODE.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"gssencmode": "disable", **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _gss_chosen(url: str) -> bool:
+    return "gssencmode=" in url or bool(os.environ.get("PGGSSENCMODE"))
 
 
 class ConfigurationError(RuntimeError):

@@ -4,7 +4,7 @@ a measured phase, and a measured answer to "what limits throughput" (issues #9 a
 
     .venv/bin/python -m benchmarks.load_test --database-url URL --manifest PATH \\
         [--users 200] [--mix 70:20:10] [--warm-up 20] [--duration 60] \\
-        [--workers N] [--threads 4] [--login-interval 0.1] [--think 1:3] \\
+        [--workers N] [--threads 1] [--login-interval 0.1] [--think 1:3] \\
         [--port 8765] [--url http://127.0.0.1:PORT] [--output FILE]
 
 **Users.** ``--users`` (200) simulated users, split by ``--mix`` (70:20:10) into social
@@ -44,22 +44,17 @@ keep-alive connections after 2 s, and a request sent at that moment is reset (a 
 would resend it; counting it would blame the server for the client's timing).
 
 **Server.** Without ``--url`` it starts ``python -m flask --app wsgi serve`` — the very
-command behind ``ancrage serve`` (app/cli.py: gunicorn, threaded ``gthread`` workers when
-``--threads`` > 1, ``--timeout 60``) — on 127.0.0.1, with its own instance folder (the
-manifest's ``SECRET_KEY``, which the TOTP secrets are encrypted with) and its request log in
-that folder, and stops it at the end. Sizing, from the product's own advice:
+command behind ``ancrage serve`` (app/cli.py: gunicorn, sync workers, ``--timeout 60``) —
+on 127.0.0.1, with its own instance folder (the manifest's ``SECRET_KEY``, which the TOTP
+secrets are encrypted with) and its request log in that folder, and stops it at the end.
+Sizing, from the product's own advice:
 
-- PostgreSQL: ``--workers`` = ``os.cpu_count()`` (2 here) × ``--threads`` 4. docs/
-  operations.md ("Sizing") says "workers ≈ cores (2–4), 4 threads each" and ``serve``
-  defaults to 4 threads: a worker runs Python on one core at a time (the GIL), so one worker
-  per core uses every core, and its threads overlap the waits on the database and the
-  network. (Not the sync-worker rule 2 × cores + 1: ``serve`` runs gthread workers.)
-- SQLite: ``--workers 1`` × 4 threads. The README: SQLite "suits a single server with a few
-  users […] Use PostgreSQL for several workers or servers"; nothing gives a number of
-  workers, so this takes it literally — one gunicorn worker — with ``serve``'s 4 threads,
-  and the product's lock settings unchanged (WAL, writes ``BEGIN IMMEDIATE``, a request
-  waits ``SQLITE_BUSY_TIMEOUT_MS`` = 5 s for the write lock, then gets the 503 « très
-  sollicité » page; docs/development.md, "Lock discipline"). ``--workers 2`` measures more.
+- Both databases: ``serve``'s defaults, 2 × cores + 1 single-threaded (sync) workers (5
+  here). Threaded workers (``--threads 4``) crashed under this test (segmentation faults
+  in the workers: docs/operations.md); ``--threads`` still measures them. On SQLite the
+  product's lock settings are unchanged (WAL, writes ``BEGIN IMMEDIATE``, a request waits
+  ``SQLITE_BUSY_TIMEOUT_MS`` = 5 s for the write lock, then gets the 503 « très sollicité »
+  page; docs/development.md, "Lock discipline").
 
 **What limits throughput.** During the measured phase, every second: the machine's CPU from
 /proc/stat (busy % of all cores) and the share of the server (the gunicorn processes, and
@@ -120,8 +115,7 @@ ROLE_NAMES = {
 }
 DB_ROLES = {"worker": "travailleur_social", "landlord": "personnel_bailleur",
             "coordinator": "coordinateur"}  # fmt: skip
-THREADS = 4  # serve's default (app/cli.py) and docs/operations.md's "4 threads each"
-SQLITE_WORKERS = 1  # README: "Use PostgreSQL for several workers or servers"
+THREADS = 1  # serve's default (app/cli.py): sync workers (threaded ones crashed under load)
 TARGET_P95_MS = 300
 # gunicorn closes a keep-alive connection idle for 2 s (its default ``keepalive``, which
 # ``serve`` keeps); a request sent on it at that moment gets no answer. A browser resends
@@ -792,10 +786,11 @@ def _think_range(text: str) -> tuple[float, float]:
 
 
 def server_size(backend: str, workers: int | None, threads: int | None) -> tuple[int, int]:
-    """(workers, threads) for gunicorn: the options, or the product's advice (module
-    docstring): one worker per core × 4 threads on PostgreSQL, one worker × 4 on SQLite."""
-    default_workers = SQLITE_WORKERS if backend == "sqlite" else max(1, os.cpu_count() or 1)
-    return workers or default_workers, threads or THREADS
+    """(workers, threads) for gunicorn: the options, or ``serve``'s defaults (module
+    docstring). ``backend`` is kept for callers naming the database."""
+    from app.cli import default_workers  # serve's default: 2 × cores + 1
+
+    return workers or default_workers(), threads or THREADS
 
 
 def start_server(args, secret_key: str):
@@ -1028,11 +1023,11 @@ def main() -> None:
     else:
         process, base, log_path = start_server(args, secret_key)
         server = (
-            f"flask serve (as ancrage serve: gunicorn gthread), "
+            f"flask serve (as ancrage serve: gunicorn "
+            f"{'gthread' if args.threads > 1 else 'sync'}), "
             f"{_plural(args.workers, 'worker')} × {args.threads} threads, timeout 60 s"
             + (
-                f"; on SQLite the default is {SQLITE_WORKERS} worker (README: PostgreSQL for "
-                "several workers), SQLITE_BUSY_TIMEOUT_MS "
+                "; SQLITE_BUSY_TIMEOUT_MS "
                 + os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000 (default)")
                 if backend == "sqlite"
                 else ""
