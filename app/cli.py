@@ -181,7 +181,8 @@ def default_workers() -> int:
     under load (segmentation faults and "double free or corruption" in the worker, with
     psycopg 3.2 and 3.3 and with SQLAlchemy's compiled extensions removed; not with sync
     workers): docs/operations.md, "Sizing"."""
-    return 2 * (os.cpu_count() or 1) + 1
+    # The CPUs this process may use (a container's limit), not the host's; at most 17.
+    return min(2 * len(os.sched_getaffinity(0)) + 1, 17)
 
 
 # Seconds a threaded (gthread) worker keeps an idle connection open; sync workers close each

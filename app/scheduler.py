@@ -385,12 +385,17 @@ class _StopRequest:
         from apscheduler.schedulers import SchedulerNotRunningError
 
         os.read(self._read_fd, 1)
+        _no_new_job()  # a job the pool queued (or starts at start) never runs from now on
         while not self.returned.is_set():
             try:
                 self.scheduler.shutdown(wait=False)
                 return
             except SchedulerNotRunningError:  # not started yet, or already stopped
                 time.sleep(0.02)
+
+    def time_is_up(self) -> None:
+        """--max-seconds: stop as a signal would, without recording one."""
+        os.write(self._write_fd, b"t")
 
     def install(self) -> None:
         threading.Thread(target=self._stopper, name="scheduler-stop", daemon=True).start()
@@ -453,7 +458,7 @@ def scheduler_command(max_seconds: float | None) -> None:
     _stopping.clear()
     stop = _StopRequest(scheduler)
     if max_seconds is not None:  # shutdown() from another thread is the documented way
-        stopper = threading.Timer(max_seconds, scheduler.shutdown)
+        stopper = threading.Timer(max_seconds, stop.time_is_up)
         stopper.daemon = True
         stopper.start()
     abandoned: list[str] = []

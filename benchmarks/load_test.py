@@ -962,7 +962,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=60, help="measured seconds (60)")
     parser.add_argument(
-        "--workers", type=int, help="gunicorn workers (default: CPUs on PostgreSQL, 1 on SQLite)"
+        "--workers", type=int, help="gunicorn workers (default: serve's, 2 × cores + 1)"
     )
     parser.add_argument("--threads", type=int, help=f"threads per worker (default {THREADS})")
     parser.add_argument(

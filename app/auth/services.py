@@ -160,7 +160,11 @@ def complete_login(user: User, *, second_factor: bool, now: datetime | None = No
     # devices) would otherwise race on its version and the loser get no session, and a
     # login would make an administrator's open edit of the account stale.
     table = User.__table__
-    db.session.execute(update(table).where(table.c.id == user.id).values(last_login_at=now))
+    db.session.execute(
+        update(table)
+        .where(table.c.id == user.id)
+        .values(last_login_at=now, updated_at=table.c.updated_at)  # not an edit of the account
+    )
     set_committed_value(user, "last_login_at", now)
     record(user, "auth.login", target=user, now=now, details={"second_factor": second_factor})
 

@@ -304,26 +304,35 @@ def build_bilan(project_ids, year: int, as_of: date, *, refresh: bool = False, n
 
 
 def year_tables(
-    project_id: int, year: int, as_of: date, *, refresh: bool = False, now=None
+    project_id: int, year: int, as_of: date, *, cached: bool, to_store: list | None = None
 ) -> list[FigureTable]:
-    """One project's tables of ``year`` alone (the national comparison and export), from
-    the cache when fresh unless ``refresh``: a page of the comparison reads six projects,
-    each a few dozen aggregate queries. A new cache entry is pending in the session: the
-    caller commits it."""
-    now = now or utcnow()
+    """One project's tables of ``year`` alone (the national comparison and export). With
+    ``cached``, from the cache when fresh (a page of the comparison reads six projects, each
+    a few dozen aggregate queries), and a new entry goes to ``to_store`` for
+    ``store_year_tables`` once every project is computed: writing it at once would hold the
+    database's write lock (SQLite) or its rows' locks while the others are computed. Without
+    ``cached`` (the exports), computed now and not stored."""
+    now = utcnow()
     key = cache_key((project_id,), year, as_of, kind="year")
-    found = None if refresh else fresh_payload(key, now, PAYLOAD_FORMAT)
+    found = fresh_payload(key, now, PAYLOAD_FORMAT) if cached else None
     if found is not None and found[0].get("kind") == "year":
         return [decode_table(t) for t in found[0]["tables"]]
     tables = collect(db.session, EvaluationScope((project_id,), year, as_of))
-    if cache_seconds() > 0:
+    if cached and to_store is not None and cache_seconds() > 0:
         payload = {
             "kind": "year",
             "format": PAYLOAD_FORMAT,
             "tables": [encode_table(t) for t in tables],
         }
-        store_payload(key, payload, now)
+        to_store.append((key, payload, now))
     return tables
+
+
+def store_year_tables(to_store: list) -> None:
+    """Write the entries ``year_tables`` computed (pending in the session: the caller
+    commits them)."""
+    for key, payload, now in to_store:
+        store_payload(key, payload, now)
 
 
 # --- the text sections --------------------------------------------------------------------

@@ -89,14 +89,21 @@ class ProjectFigures:
 
 
 def project_figures(
-    session, project: Project, year: int, as_of: date, threshold: int, *, cached: bool = False
+    session,
+    project: Project,
+    year: int,
+    as_of: date,
+    threshold: int,
+    *,
+    cached: bool = False,
+    to_store: list | None = None,
 ) -> ProjectFigures:
     """One project's tables of ``year``, each suppressed on its own. Computed now (the
-    exports: a file sent to a funder holds today's figures) and kept for the comparison
-    page, which reads them while fresh (``cached``; ``bilan.year_tables``)."""
+    exports: a file sent to a funder holds today's figures), or from the cache while fresh
+    (``cached``: the comparison page; ``bilan.year_tables``)."""
     from app.evaluation.bilan import year_tables
 
-    tables = year_tables(project.id, year, as_of, refresh=not cached)
+    tables = year_tables(project.id, year, as_of, cached=cached, to_store=to_store)
     return ProjectFigures(
         project.id, project.name, tuple(suppress(table, threshold) for table in tables)
     )

@@ -436,11 +436,17 @@ def test_the_account_list_is_paged_searchable_and_comes_back_to_its_page(client)
     inactive = page(client.get("/admin/utilisateurs/?etat=desactives"))
     assert "Agent 052" in inactive and "Agent 051" not in inactive
     # Only a page of this list may be the way back.
-    response = client.post(
-        f"/admin/utilisateurs/{agent.id}/activation",
-        data={"expected_version": str(agent.version + 1), "retour": "https://ailleurs.example/"},
-    )
-    assert response.headers["Location"] == "/admin/utilisateurs/"
+    for elsewhere in (
+        "https://ailleurs.example/",
+        "/accueil",
+        "//ailleurs.example/admin/utilisateurs/",
+        "/\\ailleurs.example/admin/utilisateurs/",
+    ):
+        response = client.post(
+            f"/admin/utilisateurs/{agent.id}/activation",
+            data={"expected_version": str(agent.version + 1), "retour": elsewhere},
+        )
+        assert response.headers["Location"] == "/admin/utilisateurs/", elsewhere
 
 
 def test_logging_in_does_not_make_an_open_edit_of_the_account_stale(client, make_client):
@@ -451,6 +457,7 @@ def test_logging_in_does_not_make_an_open_edit_of_the_account_stale(client, make
     worker = make_user(full_name="Karim Haddad")
     db.session.commit()
     form_opened_at = worker.version
+    stamped = (worker.updated_at, worker.updated_by_id)
     for _ in range(2):
         session = make_client()
         session.login(worker)
@@ -458,6 +465,9 @@ def test_logging_in_does_not_make_an_open_edit_of_the_account_stale(client, make
     db.session.expire_all()
     assert db.session.get(User, worker.id).version == form_opened_at
     assert db.session.get(User, worker.id).last_login_at is not None
+    # Nor does it read as an edit of the account ("modifiée par … à …").
+    reloaded = db.session.get(User, worker.id)
+    assert (reloaded.updated_at, reloaded.updated_by_id) == stamped
     saved = client.post(
         f"/admin/utilisateurs/{worker.id}/modifier",
         data=_user_form(
