@@ -19,7 +19,7 @@ from app.auth.views import reauth_required
 from app.db import db
 from app.formatting import today_paris
 from app.households.models import search_key
-from app.housing.dashboard import tenancy_page
+from app.housing.dashboard import tenancy_ids, tenancy_page, tenancy_rows
 from app.http import int_arg
 from app.permissions import Permission, permission_required
 from app.reports.views import FORMATS, bp
@@ -91,16 +91,10 @@ def _rows(user_id: int, filters: dict):
     """The filtered tenancies, most at risk first, ``BATCH`` leases at a time, while the file
     is sent (so for the viewer loaded again: ``streamed_viewer``)."""
     viewer = streamed_viewer(user_id)
-    number = 1
-    while True:
-        page = tenancy_page(viewer, page=number, per_page=BATCH, **filters)
-        if page.page != number:  # past the last page: tenancy_page gave the last one again
-            return
-        for row in page.rows:
+    ids = tenancy_ids(viewer, **filters)  # the order once, then the leases BATCH at a time
+    for start in range(0, len(ids), BATCH):
+        for row in tenancy_rows(ids[start : start + BATCH]):
             yield tenancy_export_row(viewer, row)
-        if not page.has_next:
-            return
-        number += 1
 
 
 @bp.route(f"/logements/export.{FORMATS}")
