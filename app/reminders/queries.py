@@ -52,8 +52,19 @@ def addressed_to(user):
     )
 
 
-def _visible_household_ids(user) -> Select:
-    return visible_households(user).with_only_columns(Household.id)
+def _about_a_visible_household(user):
+    """SQL condition: the reminder's household is one ``user`` may see, as a correlated
+    EXISTS. (``household_id IN (visible households)`` sits under an OR with the notices, so
+    PostgreSQL could not make it a join and hashed every visible household for each count:
+    a landlord's whole stock, 57 ms of the navigation bar at 100,000 households, 3× that at
+    300,000.)"""
+    return (
+        visible_households(user)
+        .with_only_columns(Household.id)
+        .where(Household.id == Reminder.household_id)
+        .correlate(Reminder)  # only the reminder: a query may also join its household
+        .exists()
+    )
 
 
 def my_reminders(user) -> Select:
@@ -66,7 +77,7 @@ def my_reminders(user) -> Select:
     )
     return select(Reminder).where(
         addressed_to(user),
-        or_(Reminder.household_id.in_(_visible_household_ids(user)), notice),
+        or_(_about_a_visible_household(user), notice),
     )
 
 
