@@ -109,6 +109,23 @@ def project_figures(
     )
 
 
+def compared_figures(
+    session, projects, year: int, as_of: date, threshold: int
+) -> list[ProjectFigures]:
+    """The comparison page's projects, from the cache while fresh; those computed now are
+    stored once every project is computed (no lock held meanwhile), pending in the session:
+    the caller commits."""
+    from app.evaluation.bilan import store_year_tables
+
+    to_store: list = []
+    figures = [
+        project_figures(session, project, year, as_of, threshold, cached=True, to_store=to_store)
+        for project in projects
+    ]
+    store_year_tables(to_store)
+    return figures
+
+
 def all_projects(session) -> list[Project]:
     return list(session.scalars(select(Project).order_by(Project.id)))
 

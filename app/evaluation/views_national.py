@@ -14,7 +14,6 @@ from app.auth.views import reauth_required
 from app.db import commit_keeping_loaded, db
 from app.errors import render_error
 from app.evaluation import national
-from app.evaluation.bilan import store_year_tables
 from app.formatting import today_paris
 from app.http import int_arg
 from app.paging import window
@@ -127,16 +126,8 @@ def compare():
         exportable_projects(current_user), page=int_arg("page") or 1, per_page=PROJECTS_PER_PAGE
     )
     threshold = small_count_threshold()
-    to_store: list = []
-    figures = [
-        national.project_figures(
-            db.session, project, year, today, threshold, cached=True, to_store=to_store
-        )
-        for project in page.items
-    ]
-    if to_store:  # the figures computed now go to the cache for the next view
-        store_year_tables(to_store)
-        commit_keeping_loaded()
+    figures = national.compared_figures(db.session, page.items, year, today, threshold)
+    commit_keeping_loaded()  # the figures computed now go to the cache for the next view
     comparison = national.comparison(figures, request.args.get("tableau"))
     return render_template(
         "evaluation/national/compare.html",

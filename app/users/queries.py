@@ -8,7 +8,7 @@ such records, a dozen on a household file. Pages that only show the name use the
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.users.models import User
@@ -49,8 +49,6 @@ def account_list(text: str = "", state: str = ""):
     """The accounts of the administrators' list, by name: those whose name or e-mail holds
     ``text`` (case-insensitive), active or deactivated ones only with ``state``. A statement
     for ``app.paging.window``: a national deployment has thousands of accounts."""
-    from sqlalchemy import or_, select
-
     statement = select(User).order_by(User.full_name, User.id)
     text = text.strip()
     if text:
