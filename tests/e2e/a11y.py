@@ -10,5 +10,7 @@ WCAG_AA = {
 
 
 def assert_accessible(page, label: str = "") -> None:
+    # Callers wait for the page they mean to check; this also waits for it to finish loading.
+    page.wait_for_load_state()
     results = _AXE.run(page, options=WCAG_AA)
     assert results.violations_count == 0, f"{label or page.url}\n{results.generate_report()}"

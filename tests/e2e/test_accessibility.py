@@ -39,12 +39,17 @@ def test_login_and_admin_pages_are_accessible(viewport, demo_data, live_server, 
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     # Administrators must enrol a second factor at their first login: those pages too.
+    # (Each check waits for the next page first: axe run while a click's navigation was
+    # committing found no document, on CI's busy machine.)
+    expect(page.locator("#totp-secret")).to_be_visible()
     assert_accessible(page, "two-factor enrolment")
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     page.get_by_role("button", name="Activer").click()  # empty code: error shown
+    expect(page.get_by_role("alert")).to_be_visible()
     assert_accessible(page, "two-factor enrolment with errors")
     page.get_by_label("Code à 6 chiffres affiché par l'application").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Activer").click()
+    expect(page.get_by_role("link", name="J'ai noté mes codes, continuer")).to_be_visible()
     assert_accessible(page, "recovery codes")
     page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
     for path in ADMIN_PAGES + SECURITY_PAGES:

@@ -26,6 +26,7 @@ def test_landlord_staff_create_and_revoke_an_api_client(
     expect(page.get_by_role("heading", name="Clients de l'API")).to_be_visible()
     assert_accessible(page, "api clients, empty")
     page.get_by_role("link", name="Créer un client").first.click()
+    expect(page.get_by_role("heading", name="Nouveau client de l'API")).to_be_visible()
     assert_accessible(page, "new api client")
     page.screenshot(path=str(screenshots_dir / f"api-client-form-{width}.png"), full_page=True)
     page.get_by_role("button", name="Créer le client").click()  # no name: refused

@@ -48,6 +48,7 @@ def test_creation_situation_and_path_pages(viewport, demo_data, live_server, bro
     expect(page.get_by_text("Situation du ménage enregistrée.")).to_be_visible()
     # A file entered after the fact: its diagnostic dates from before its creation.
     page.get_by_role("link", name="Changer d'étape").click()
+    expect(page.get_by_label("Nouvelle étape")).to_be_visible()
     assert_accessible(page, f"stage form {width}")
     page.get_by_label("Nouvelle étape").select_option("diagnostic")
     page.get_by_label("Date du changement").fill("2019-05-02")

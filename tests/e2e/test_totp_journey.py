@@ -77,6 +77,9 @@ def test_coordinator_enrols_logs_in_with_a_code_and_reads_the_access_log(
     page.screenshot(path=str(screenshots_dir / "totp-second-step.png"), full_page=True)
     page.get_by_label("Code à 6 chiffres ou code de secours").fill(totp.now())
     page.get_by_role("button", name="Valider").click()
+    # Wait for the answer (signed in, or the code refused) before reading where we are.
+    signed_in = page.get_by_role("banner").filter(has_text="Nadia Benali")
+    expect(signed_in.or_(page.get_by_role("alert"))).to_be_visible()
     if "/connexion/code" in page.url:  # the same 30-second step: wait for the next code
         expect(page.get_by_role("alert")).to_contain_text("déjà été utilisé")
         current = totp.now()

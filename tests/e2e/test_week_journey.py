@@ -189,7 +189,9 @@ def test_agenda_pages_are_accessible(viewport, demo_data, live_server, browser):
     page.get_by_label("Adresse e-mail").fill("gestion@rhonehabitat.demo")
     page.get_by_label("Mot de passe").fill("ancrage-demo-2026")
     page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("banner")).to_contain_text("Se déconnecter")
     page.goto(f"{live_server}/agenda/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert_accessible(page, "landlord week")
     assert no_sideways_scroll(page) <= 0
     landlord.close()
