@@ -38,6 +38,7 @@ from app.evaluation.models_bilan import BilanSection, BilanText
 from app.evaluation.suppression import suppress
 from app.evaluation.tables import (
     AXES,
+    DEFINITIONS_VERSION,
     Column,
     EvaluationScope,
     FigureTable,
@@ -211,6 +212,8 @@ def cache_key(project_ids, year: int, as_of: date, kind: str = "bilan") -> str:
     parts = {
         "kind": kind,
         "format": PAYLOAD_FORMAT,
+        # Figures computed under earlier definitions are never served after an upgrade.
+        "definitions": DEFINITIONS_VERSION,
         "projects": sorted(set(project_ids)),
         "year": year,
         "as_of": as_of.isoformat(),

@@ -97,6 +97,19 @@ def test_the_bilan_is_served_from_the_cache_until_recomputed(client, bilan_world
     assert calls[-2:] == [2025, 2024]
 
 
+def test_an_upgrade_of_the_definitions_is_not_served_old_figures(client, bilan_world, monkeypatch):
+    client.login(bilan_world.coordinator)
+    calls = bilan_world.calls
+    client.get(url(bilan_world.a))
+    assert calls == [2026, 2025]
+    client.get(url(bilan_world.a))
+    assert calls == [2026, 2025]  # fresh in the cache
+    # A release changes an indicator's definition: the cached tables are not reused.
+    monkeypatch.setattr("app.evaluation.bilan.DEFINITIONS_VERSION", "2099.1")
+    client.get(url(bilan_world.a))
+    assert calls == [2026, 2025, 2026, 2025]
+
+
 def _save(client, project, section, text, version, year=2026):
     return client.post(
         f"/evaluation/bilan/projet/{project.id}/{year}/{section}",
