@@ -14,7 +14,7 @@ from flask import request
 from flask_login import current_user
 
 from app.db import commit_keeping_loaded
-from app.households import queries
+from app.households import path_timeline, queries
 from app.households.file_registry import FileRegistry
 from app.households.services import record_file_read
 from app.permissions import Permission
@@ -42,4 +42,6 @@ def register(registry: FileRegistry) -> None:
     registry.add_tab(80, "households.team", "Équipe")
     registry.add_tab(100, "households.access_log", "Consultations", Permission.VIEW_FILE_ACCESS_LOG)
     registry.add_badge(10, "households", queries.path_header_alerts)
-    registry.add_timeline_source(10, "households", queries.path_timeline_events)
+    registry.add_timeline_branches(
+        10, "households", path_timeline.path_branches, path_timeline.path_events
+    )

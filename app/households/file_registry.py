@@ -8,11 +8,16 @@ in ``app/__init__.py``), e.g. in ``app/partners/file.py``::
 
     def register(registry):
         registry.add_tab(40, "partners.household", "Partenaires")
-        registry.add_timeline_source(50, "partners", queries.timeline_events)
+        registry.add_timeline_branches(
+            50, "partners", timeline.partner_branches, timeline.partner_events
+        )
 
-``order`` numbers fix where an entry goes whatever the import order (ties by name). A
-provider issues a fixed number of queries (never one per event) and returns only what the
-viewer may see; records several providers need come through ``loaded_once``.
+``order`` numbers fix where an entry goes whatever the import order (ties by name). The
+timeline's records of every domain are read in one query (``app.households.timeline``: each
+domain gives the branches this viewer may read, then turns its rows into events); header
+providers issue a fixed number of queries (never one per event) and return only what the
+viewer may see; records several of them need come through ``loaded_once``, and what the
+timeline read that the header needs through ``remember`` / ``loaded_earlier``.
 """
 
 from __future__ import annotations
@@ -62,7 +67,11 @@ class TimelineEvent:
         return (self.on, self.at.timestamp() if self.at else 0)
 
 
-TimelineSource = Callable[[Any, object], Iterable[TimelineEvent]]
+# ``(household, viewer) -> [Branch, …]``: the records to read, for this viewer (see
+# ``app.households.timeline``); ``(household, viewer, rows) -> events``: what they show,
+# ``rows`` being ``{branch kind: [row, …]}`` for every branch of every domain.
+BranchesSource = Callable[[Any, object], Iterable[Any]]
+EventsBuilder = Callable[[Any, object, dict], Iterable[TimelineEvent]]
 # ``(household, viewer) -> [(label, tone), …]``; tone: neutral, info, success, warning, danger.
 BadgeSource = Callable[[Any, object], Iterable[tuple[str, str]]]
 
@@ -84,7 +93,7 @@ class FileRegistry:
 
     tabs: tuple[TabEntry, ...] = ()
     badges: tuple[tuple[int, str, BadgeSource], ...] = ()
-    timeline_sources: tuple[tuple[int, str, TimelineSource], ...] = ()
+    timeline_branches: tuple[tuple[int, str, BranchesSource, EventsBuilder], ...] = ()
     header_values: dict[str, Callable[[Any, object], Any]] = field(default_factory=dict)
     services: dict[str, Callable] = field(default_factory=dict)
 
@@ -95,9 +104,14 @@ class FileRegistry:
     def add_badge(self, order: int, name: str, source: BadgeSource) -> None:
         self.badges = tuple(sorted((*self.badges, (order, name, source)), key=_by_order))
 
-    def add_timeline_source(self, order: int, name: str, source: TimelineSource) -> None:
-        entries = (*self.timeline_sources, (order, name, source))
-        self.timeline_sources = tuple(sorted(entries, key=_by_order))
+    def add_timeline_branches(
+        self, order: int, name: str, branches: BranchesSource, events: EventsBuilder
+    ) -> None:
+        """A domain's records on the timeline, read with every other domain's in the page's
+        one query (``app.households.timeline``): ``branches(household, viewer)`` gives the
+        ``Branch`` es this viewer may read, ``events(household, viewer, rows)`` the events."""
+        entries = (*self.timeline_branches, (order, name, branches, events))
+        self.timeline_branches = tuple(sorted(entries, key=_by_order))
 
     def add_header_value(self, name: str, source: Callable[[Any, object], Any]) -> None:
         """A value of the header card, e.g. ``occupancy`` (the lease shown under
@@ -116,6 +130,8 @@ class FileRegistry:
         its validity end is uploaded to the documents), ``timeline_documents`` (documents:
         the documents the viewer sees linked to the timeline's records, in one query),
         ``visit_documents`` (documents: the visit form's "join a document" part),
+        ``intensity_name_branch`` (support: the levels' names as a timeline branch, for the
+        diagnostic's recommended intensity),
         ``insurance_on_file`` (documents: the landlord dashboard's current insurance
         certificates, in one query for the page)."""
         if name in self.services:
@@ -171,6 +187,14 @@ def loaded_once(key: tuple, load: Callable[[], T]) -> T:
     return memo[key]
 
 
+def remember(key: tuple, value) -> None:
+    """Keep ``value`` under ``key`` for the rest of this page (``loaded_earlier``), e.g. what
+    a timeline builder read that the header needs too; nothing outside a page block."""
+    memo = _page_loads.get()
+    if memo is not None:
+        memo[key] = value
+
+
 def loaded_earlier(key: tuple):
     """What ``loaded_once`` loaded under ``key`` earlier on this page, or ``None``: for a
     reader that needs only a figure out of those records and otherwise asks SQL for it."""
@@ -183,10 +207,12 @@ def loaded_earlier(key: tuple):
 
 def household_timeline(household, viewer) -> list[TimelineEvent]:
     """Every source's events for this viewer, newest first (sources in their order for
-    events of the same moment)."""
-    events = [
-        event for _, _, source in registry().timeline_sources for event in source(household, viewer)
-    ]
+    events of the same moment). The domains' branches are read in one query."""
+    from app.households.timeline import timeline_rows
+
+    sources = registry().timeline_branches
+    rows = timeline_rows(b for _, _, branches, _ in sources for b in branches(household, viewer))
+    events = [event for _, _, _, build in sources for event in build(household, viewer, rows)]
     events = _with_attachments(household, viewer, events)
     return sorted(events, key=lambda e: e.sort_key, reverse=True)
 

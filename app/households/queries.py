@@ -17,7 +17,6 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.audience import can_read, row_condition
 from app.db import db
-from app.formatting import format_date, to_paris
 from app.households.file_registry import (  # noqa: F401 (importable from here too)
     TimelineEvent,
     file_header,
@@ -27,22 +26,11 @@ from app.households.file_registry import (  # noqa: F401 (importable from here t
     loaded_once,
 )
 from app.households.models import (
-    DIAGNOSTIC_AXES,
-    Adhesion,
     Consent,
-    DataCategory,
-    Diagnostic,
-    DiagnosticLevel,
     Household,
     HouseholdStage,
     HouseholdTeamMember,
     Member,
-    Orientation,
-    OrientationKind,
-    PartnerCategory,
-    Prescriber,
-    StageCause,
-    StageTransition,
     search_key,
 )
 from app.housing.models import Dwelling, Occupancy
@@ -53,7 +41,7 @@ from app.permissions import (
 )
 from app.search import contains
 from app.users.models import User
-from app.users.queries import user_by_name, users_by_name
+from app.users.queries import user_by_name
 
 
 def visible_households(user, *, include_anonymised: bool = False) -> Select:
@@ -338,205 +326,3 @@ def path_header_alerts(household: Household, viewer) -> list[tuple[str, str]]:
     if household.referent_id is None and household.stage not in closed:
         return [("Sans référent·e", "warning")]
     return []
-
-
-# --- the path on the timeline ----------------------------------------------------------------
-
-
-def _stage_label(value: str | None) -> str:
-    return HouseholdStage(value).label if value else ""
-
-
-def path_timeline_events(household: Household, viewer) -> list[TimelineEvent]:
-    """Stage transitions for everyone who sees the file; orientation, diagnostic, adhésion,
-    consents and members added for viewers who read their columns (declared social in
-    ``app.audience``: not landlord staff), one query per kind of record, whatever their
-    number, and none for a kind the viewer does not read."""
-    events = [
-        _transition_event(t, can_read(viewer, StageTransition.reason))
-        for t in _rows(StageTransition, household)
-    ]
-    authors: dict[int, str] = {}
-
-    def rows_for(column, model, *by):
-        return _rows_naming(model, household, authors, *by) if can_read(viewer, column) else []
-
-    orientations = rows_for(Orientation.reason, Orientation, Orientation.recorded_by_id)
-    diagnostics = rows_for(Diagnostic.carried_out_on, Diagnostic, Diagnostic.author_id)
-    adhesions = rows_for(Adhesion.objectives, Adhesion, Adhesion.recorded_by_id)
-    consents = rows_for(
-        Consent.given_on, Consent, Consent.recorded_by_id, Consent.withdrawal_recorded_by_id
-    )
-    events += [_orientation_event(o, authors) for o in orientations]
-    # The names of the recommended intensities, once for all the diagnostics.
-    intensities = _intensity_names() if any(d.recommended_intensity for d in diagnostics) else {}
-    events += [_diagnostic_event(d, authors, intensities) for d in diagnostics]
-    events += [_adhesion_event(a, authors) for a in adhesions]
-    for consent in consents:
-        events += _consent_events(consent, authors)
-    events += [
-        TimelineEvent(
-            on=member.created_at.date(),
-            at=member.created_at,
-            kind="path",
-            icon="plus",
-            title=f"Personne ajoutée : {member.full_name}",
-            summary=member.relation_label,
-        )
-        for member in household.members
-        if member.created_at != household.created_at and can_read(viewer, Member.relation)
-    ]
-    return events
-
-
-def _rows(model, household: Household):
-    return db.session.scalars(
-        select(model).where(model.household_id == household.id).options(*users_by_name(model))
-    ).all()
-
-
-def _rows_naming(model, household: Household, names: dict[int, str], *user_ids) -> list:
-    """The household's records of ``model`` in the order they were entered; the names of the
-    users their ``user_ids`` columns point at are added to ``names``, read in the same query
-    (one outer join per column) rather than in one of their own."""
-    users = [aliased(User) for _ in user_ids]
-    query = select(model, *(column for user in users for column in (user.id, user.full_name)))
-    for user, user_id in zip(users, user_ids, strict=True):
-        query = query.outerjoin(user, user.id == user_id)
-    rows = db.session.execute(
-        query.where(model.household_id == household.id)
-        .order_by(model.id)
-        .options(*users_by_name(model))
-    ).all()
-    for row in rows:
-        pairs = zip(row[1::2], row[2::2], strict=True)
-        names.update((user_id, name) for user_id, name in pairs if user_id is not None)
-    return [row[0] for row in rows]
-
-
-def _transition_event(transition: StageTransition, social: bool) -> TimelineEvent:
-    backward = transition.from_stage is not None and (
-        list(HouseholdStage).index(HouseholdStage(transition.to_stage))
-        < list(HouseholdStage).index(HouseholdStage(transition.from_stage))
-    )
-    if transition.from_stage is None:
-        title = "Entrée dans le parcours : " + _stage_label(transition.to_stage)
-    elif backward:
-        title = "Retour à l'étape " + _stage_label(transition.to_stage)
-    else:
-        title = "Étape " + _stage_label(transition.to_stage)
-    parts = [f"Depuis « {_stage_label(transition.from_stage)} »"] if transition.from_stage else []
-    if transition.cause and social:  # « suite à : diagnostic réalisé » is support content
-        parts.append("suite à : " + StageCause(transition.cause).label)
-    if transition.at is not None and to_paris(transition.at).date() > transition.on:
-        # Backdated (a file entered after the fact): when it was recorded is kept and shown.
-        parts.append(f"saisi le {format_date(to_paris(transition.at).date())}")
-    summary = " · ".join(parts)
-    return TimelineEvent(
-        on=transition.on,
-        at=transition.at,
-        kind="path",
-        icon="undo" if backward else "arrow-right",
-        title=title,
-        summary=summary,
-        # The reason for a move back may tell a social story: support team only.
-        detail=transition.reason if social else None,
-        author=transition.by.full_name if transition.by else None,
-        tags=("retour",) if backward else (),
-    )
-
-
-def _orientation_event(orientation: Orientation, authors: dict[int, str]) -> TimelineEvent:
-    prescriber = Prescriber(orientation.prescriber).label
-    if orientation.prescriber_detail:
-        prescriber += f" ({orientation.prescriber_detail})"
-    return TimelineEvent(
-        on=orientation.oriented_on,
-        at=orientation.recorded_at,
-        kind="social",
-        icon="arrow-right",
-        title=f"Orientation par {prescriber}",
-        summary=OrientationKind(orientation.kind).label,
-        detail=orientation.reason,
-        author=authors.get(orientation.recorded_by_id),
-    )
-
-
-def _diagnostic_event(
-    diagnostic: Diagnostic, authors: dict[int, str], intensities: dict[str, str]
-) -> TimelineEvent:
-    lines = []
-    for axis, label in DIAGNOSTIC_AXES.items():
-        level = DiagnosticLevel(getattr(diagnostic, f"{axis}_level")).label
-        comment = getattr(diagnostic, f"{axis}_comment")
-        lines.append(f"{label.split(' (')[0]} : {level}" + (f" — {comment}" if comment else ""))
-    if diagnostic.need_list:
-        lines.append("Besoins : " + ", ".join(n.label for n in diagnostic.need_list))
-    code = diagnostic.recommended_intensity
-    intensity = intensities.get(code, code) if code else None
-    if intensity:
-        lines.append(f"Intensité recommandée : {intensity}")
-    to_work = sum(
-        getattr(diagnostic, f"{axis}_level") == DiagnosticLevel.A_TRAVAILLER
-        for axis in DIAGNOSTIC_AXES
-    )
-    return TimelineEvent(
-        on=diagnostic.carried_out_on,
-        at=diagnostic.recorded_at,
-        kind="review",
-        icon="target",
-        title="Diagnostic social",
-        summary=f"{to_work} axe{'s' if to_work > 1 else ''} à travailler sur 4"
-        + (f" · intensité {intensity.lower()}" if intensity else ""),
-        detail="\n".join(lines),
-        author=authors.get(diagnostic.author_id),
-    )
-
-
-def _intensity_names() -> dict[str, str]:
-    """Recommended-intensity code → the level's name (an unknown code shows as itself)."""
-    from app.households.path import intensity_choices
-
-    return dict(intensity_choices())
-
-
-def _adhesion_event(adhesion: Adhesion, authors: dict[int, str]) -> TimelineEvent:
-    return TimelineEvent(
-        on=adhesion.signed_on,
-        at=adhesion.recorded_at,
-        kind="social",
-        icon="sign",
-        title="Adhésion signée",
-        summary="Contrat d'accompagnement",
-        detail=adhesion.objectives,
-        author=authors.get(adhesion.recorded_by_id),
-    )
-
-
-def _consent_events(consent: Consent, authors: dict[int, str]) -> list[TimelineEvent]:
-    what = (
-        f"{DataCategory(consent.data_category).label} → "
-        f"{PartnerCategory(consent.partner_category).label}"
-    )
-    events = [
-        TimelineEvent(
-            on=consent.given_on,
-            kind="partner",
-            icon="check",
-            title="Consentement donné",
-            summary=what,
-            author=authors.get(consent.recorded_by_id),
-        )
-    ]
-    if consent.withdrawn_on:
-        events.append(
-            TimelineEvent(
-                on=consent.withdrawn_on,
-                kind="alert",
-                icon="x",
-                title="Consentement retiré",
-                summary=what + f" (donné le {format_date(consent.given_on)})",
-                author=authors.get(consent.withdrawal_recorded_by_id),
-            )
-        )
-    return events

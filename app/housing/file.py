@@ -1,6 +1,6 @@
 """Housing's part of the household file (registered by create_app)."""
 
-from app.housing import queries
+from app.housing import queries, timeline
 
 
 def _occupancy(household, viewer):
@@ -13,4 +13,6 @@ def register(registry) -> None:
     registry.add_tab(30, "housing.household", "Logement")
     registry.add_header_value("occupancy", _occupancy)
     registry.add_badge(20, "housing", queries.header_alerts)
-    registry.add_timeline_source(20, "housing", queries.timeline_events)
+    registry.add_timeline_branches(
+        20, "housing", timeline.housing_branches, timeline.housing_events
+    )

@@ -38,9 +38,11 @@ from app.housing.models import (
     GlaAction,
     Occupancy,
     ProcedureStage,
+    ProcedureStageKind,
     RentAccountSnapshot,
     RepaymentPlan,
     RepaymentPlanStatus,
+    months_of_arrears,
 )
 from app.permissions import Permission, has_permission
 from app.users.queries import users_by_name
@@ -199,99 +201,7 @@ def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDe
     )
 
 
-# --- timeline and header alerts -----------------------------------------------------------
-
-
-def timeline_events(household, viewer):
-    """Lease events for everyone who sees the household; rent-account, GLA and procedure events
-    (tenancy information) for those holding ``VIEW_TENANCIES``."""
-    from app.households.queries import TimelineEvent
-
-    occupancies = file_occupancies(household, viewer)
-    ids = [o.id for o in occupancies] or [-1]
-    events = []
-    for o in occupancies:
-        place = f"{o.dwelling.typology} · {o.dwelling.full_address}"
-        events.append(
-            TimelineEvent(
-                on=o.start_on,
-                kind="housing",
-                title=f"Début du bail ({o.lease_type_label})",
-                summary=place,
-                icon="home",
-                tags=("logement",),
-                record=("occupancy", o.id),
-            )
-        )
-        if o.end_on:
-            events.append(
-                TimelineEvent(
-                    on=o.end_on,
-                    kind="housing",
-                    title="Glissement du bail" if o.glissed_on else "Fin du bail",
-                    summary=o.end_reason or place,
-                    icon="home",
-                    tags=("logement",),
-                )
-            )
-    # The reviews came with their leases (``Occupancy.reviews``); taken in the order of entry.
-    reviews = sorted((r for o in occupancies for r in o.reviews), key=lambda r: r.id)
-    for review in reviews:
-        events.append(
-            TimelineEvent(
-                on=review.held_on,
-                kind="review",
-                title="Bilan tripartite du bail glissant",
-                summary=review.decision_label,
-                detail=review.comment,
-                icon="swap",
-                tags=("logement",),
-            )
-        )
-    if not has_permission(viewer, Permission.VIEW_TENANCIES):
-        return events
-    for action in db.session.scalars(
-        select(GlaAction).where(GlaAction.occupancy_id.in_(ids)).options(*users_by_name(GlaAction))
-    ):
-        events.append(
-            TimelineEvent(
-                on=action.done_on,
-                kind="housing",
-                title=f"Action de GLA : {action.kind_label}",
-                summary=action.outcome or "",
-                author=action.author.full_name if action.author else None,
-                icon="edit",
-                tags=("situation locative",),
-            )
-        )
-    # In the order of entry, as the events of the other kinds.
-    for stage in sorted(file_procedure_stages(household, viewer), key=lambda s: s.id):
-        events.append(
-            TimelineEvent(
-                on=stage.occurred_on,
-                kind="alert",
-                title=f"Procédure : {stage.stage_label}",
-                summary=stage.comment or "",
-                icon="warning",
-                tags=("situation locative",),
-            )
-        )
-    for plan in db.session.scalars(
-        select(RepaymentPlan)
-        .where(RepaymentPlan.occupancy_id.in_(ids))
-        .options(*users_by_name(RepaymentPlan))
-    ):
-        events.append(
-            TimelineEvent(
-                on=plan.start_on,
-                kind="housing",
-                title="Plan d'apurement",
-                summary=f"Statut : {plan.status_label}",
-                icon="euro",
-                tags=("situation locative",),
-            )
-        )
-    return events
+# --- header alerts ------------------------------------------------------------------------
 
 
 def header_alerts(household, viewer) -> list[tuple[str, str]]:
@@ -301,22 +211,26 @@ def header_alerts(household, viewer) -> list[tuple[str, str]]:
     current = current_occupancy(file_occupancies(household, viewer))
     if current is None:
         return []
+    from app.households.queries import loaded_earlier
+
     alerts = []
-    snapshot = db.session.scalar(
-        select(RentAccountSnapshot)
-        .where(RentAccountSnapshot.occupancy_id == current.id)
-        .order_by(RentAccountSnapshot.month.desc())
-        .limit(1)
-    )
+    read = loaded_earlier(("housing_header", household.id, viewer.id))
+    if read is not None:  # the timeline's query read them for this page
+        snapshot, stages = read
+    else:
+        snapshot = db.session.scalar(
+            select(RentAccountSnapshot)
+            .where(RentAccountSnapshot.occupancy_id == current.id)
+            .order_by(RentAccountSnapshot.month.desc())
+            .limit(1)
+        )
+        stages = file_procedure_stages(household, viewer)
     if snapshot is not None and snapshot.balance_cents > 0:
-        months = snapshot.months_of_arrears
+        months = months_of_arrears(snapshot.balance_cents, snapshot.amount_due_cents)
         shown = f"{months:.1f}".replace(".", ",").removesuffix(",0")
         tone = "danger" if months >= 2 else "warning"
         alerts.append((f"Impayé {shown} mois", tone))
-    stage = next(
-        (s for s in file_procedure_stages(household, viewer) if s.occupancy_id == current.id),
-        None,
-    )
-    if stage is not None and stage.stage_kind.is_judicial:
-        alerts.append((f"Procédure : {stage.stage_label.lower()}", "danger"))
+    stage = next((s for s in stages if s.occupancy_id == current.id), None)
+    if stage is not None and ProcedureStageKind(stage.stage).is_judicial:
+        alerts.append((f"Procédure : {ProcedureStageKind(stage.stage).label.lower()}", "danger"))
     return alerts

@@ -1,7 +1,9 @@
 """Interventions' part of the household file (registered by create_app)."""
 
-from app.interventions import queries
+from app.interventions import timeline
 
 
 def register(registry) -> None:
-    registry.add_timeline_source(40, "interventions", queries.timeline_events)
+    registry.add_timeline_branches(
+        40, "interventions", timeline.intervention_branches, timeline.intervention_events
+    )

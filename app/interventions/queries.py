@@ -12,11 +12,9 @@ from datetime import date
 from flask import abort
 from sqlalchemy import Select, func, select
 
-from app.audience import can_read
 from app.db import db
-from app.formatting import format_date, today_paris
-from app.households.queries import TimelineEvent, loaded_once
-from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention
+from app.formatting import today_paris
+from app.interventions.models import NOT_A_CONTACT, Intervention
 from app.interventions.services import can_share_with_landlord
 from app.users.queries import users_by_name
 
@@ -101,10 +99,13 @@ def file_last_contact_on(household, viewer) -> date | None:
     timeline loaded for this viewer (every visit, see ``timeline_events``), else one query."""
     from app.households.queries import loaded_earlier
 
-    interventions = loaded_earlier(("interventions", household.id, viewer.id))
-    if interventions is None:
-        return last_contact_on(household.id)
-    return max((i.occurred_on for i in interventions if i.is_contact), default=None)
+    read = loaded_earlier(last_contact_key(household, viewer))
+    return last_contact_on(household.id) if read is None else read[0]
+
+
+def last_contact_key(household, viewer) -> tuple:
+    """Where the timeline keeps the last contact it read for this page (``(date,)``)."""
+    return ("last_contact_on", household.id, viewer.id)
 
 
 def contact_counts(start_on: date, end_on: date) -> Select:
@@ -118,65 +119,4 @@ def contact_counts(start_on: date, end_on: date) -> Select:
             Intervention.occurred_on <= end_on,
         )
         .group_by(Intervention.household_id)
-    )
-
-
-# --- timeline -----------------------------------------------------------------------------
-
-
-def timeline_events(household, viewer) -> list[TimelineEvent]:
-    """Support team and coordinators: every visit with its restricted note. Anyone else who
-    sees the household (landlord staff): the shared summaries only, nothing else."""
-    if not can_read(viewer, Intervention.note):
-        return [_shared_event(i) for i in shared_summaries(household)]
-    interventions = loaded_once(
-        ("interventions", household.id, viewer.id), lambda: household_interventions(household)
-    )
-    return [_full_event(i) for i in interventions]
-
-
-def _shared_event(intervention: Intervention) -> TimelineEvent:
-    return TimelineEvent(
-        on=intervention.occurred_on,
-        kind="social",
-        title="Compte rendu de l'accompagnement",
-        summary=intervention.shared_summary or "",
-        author=intervention.author.full_name if intervention.author else None,
-        at=intervention.created_at,
-        icon="mail",
-        record=("intervention", intervention.id),
-    )
-
-
-def _full_event(intervention: Intervention) -> TimelineEvent:
-    lines = []
-    if intervention.note:
-        lines.append(f"Note réservée à l'équipe : {intervention.note}")
-    if intervention.shared_summary:
-        shared = "partagé" if intervention.is_summary_shared else "non partagé"
-        lines.append(f"Compte rendu ({shared} avec le bailleur) : {intervention.shared_summary}")
-    if intervention.next_action:
-        when = (
-            f" — le {format_date(intervention.next_action_on)}"
-            if intervention.next_action_on
-            else ""
-        )
-        lines.append(f"Prochaine action : {intervention.next_action}{when}")
-    summary = ", ".join(d.label for d in intervention.domain_list)
-    if intervention.duration_minutes:
-        summary = f"{intervention.duration_minutes} min" + (f" · {summary}" if summary else "")
-    kind = "social" if intervention.is_contact else "reminder"
-    if intervention.is_duplicate:  # kept, struck through, counted nowhere
-        kind, summary = "duplicate", "Saisie en double, ne compte pas"
-    return TimelineEvent(
-        on=intervention.occurred_on,
-        kind=kind,
-        title=intervention.mode_label,
-        summary=summary,
-        detail="\n".join(lines) or None,
-        author=intervention.author.full_name if intervention.author else None,
-        at=intervention.created_at,
-        icon=MODE_ICONS[intervention.mode],
-        tags=("Note réservée",) if intervention.note else (),
-        record=("intervention", intervention.id),
     )

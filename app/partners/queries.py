@@ -11,11 +11,8 @@ from flask import abort
 from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import joinedload
 
-from app.audience import can_read
 from app.db import db
-from app.formatting import format_date
 from app.households.models import search_key
-from app.households.queries import TimelineEvent
 from app.partners.models import Partner, Referral, TripartiteMeeting
 from app.search import contains
 from app.users.queries import users_by_name
@@ -98,53 +95,4 @@ def next_meeting_on(household_id: int, today: date) -> date | None:
     rows = next_meetings(today).subquery()
     return db.session.scalar(
         select(rows.c.next_meeting_on).where(rows.c.household_id == household_id)
-    )
-
-
-# --- timeline -----------------------------------------------------------------------------
-
-
-def timeline_events(household, viewer) -> list[TimelineEvent]:
-    """Tripartite meetings for every viewer; referrals only for the support team and
-    coordinators (never for landlord staff, whatever the partner)."""
-    events = [_meeting_event(m) for m in household_meetings(household)]
-    if can_read(viewer, Referral.reason):
-        events.extend(_referral_event(r) for r in household_referrals(household))
-    return events
-
-
-def _meeting_event(meeting: TripartiteMeeting) -> TimelineEvent:
-    lines = [f"Participants : {meeting.attendees}"]
-    if meeting.decisions:
-        lines.append(f"Décisions : {meeting.decisions}")
-    if meeting.next_meeting_on:
-        lines.append(f"Prochaine réunion : {format_date(meeting.next_meeting_on)}")
-    return TimelineEvent(
-        on=meeting.held_on,
-        kind="partner",
-        title="Réunion tripartite (ménage, bailleur, accompagnement)",
-        summary=meeting.decisions or "",
-        detail="\n".join(lines),
-        author=meeting.author.full_name if meeting.author else None,
-        at=meeting.created_at,
-        icon="users",
-    )
-
-
-def _referral_event(referral: Referral) -> TimelineEvent:
-    lines = [f"Motif : {referral.reason}"]
-    lines.extend(
-        f"{format_date(change.on)} : {change.status_label}"
-        + (f" — {change.comment}" if change.comment else "")
-        for change in referral.history
-    )
-    return TimelineEvent(
-        on=referral.referred_on,
-        kind="partner",
-        title=f"Orientation vers {referral.partner.name}",
-        summary=f"{referral.domain_label} · {referral.status_label}",
-        detail="\n".join(lines),
-        author=referral.author.full_name if referral.author else None,
-        at=referral.created_at,
-        icon="arrow-right",
     )

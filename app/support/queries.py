@@ -10,30 +10,25 @@ aggregates; see docs/development.md, "Support reads for other domains".
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import NamedTuple
 
 from flask import abort
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload, lazyload
 
 from app.audience import can_read
 from app.db import db
 from app.formatting import format_date, today_paris
 from app.households.models import search_key
-from app.households.queries import TimelineEvent, loaded_earlier, loaded_once
+from app.households.queries import loaded_earlier
 from app.interventions.queries import file_last_contact_on
 from app.support.models import (
-    IntensityChange,
     IntensityLevel,
     Measure,
-    MeasureExit,
     MeasureStatus,
     Objective,
-    ObjectiveUpdate,
     PostExitCheck,
     Review,
 )
-from app.users.queries import user_by_name, users_by_name
+from app.users.queries import users_by_name
 
 # --- scoped loads -------------------------------------------------------------------------
 
@@ -168,135 +163,6 @@ def household_intensity() -> Select:
     )
 
 
-# --- timeline -----------------------------------------------------------------------------
-
-
-def timeline_events(household, viewer) -> list[TimelineEvent]:
-    """Measures, renewals, intensity changes, reviews, exits and post-exit checks: columns
-    declared social, so nothing for viewers who may not read them (landlord staff)."""
-    if not can_read(viewer, Measure.start_on):
-        return []
-    events: list[TimelineEvent] = []
-    measures = loaded_once(
-        ("measures", household.id, viewer.id), lambda: household_measures(household)
-    )
-    for measure in measures:
-        events.append(_measure_opened(measure))
-        events.extend(_renewal(measure, renewal) for renewal in measure.renewals)
-        events.extend(
-            _intensity_change(measure, change)
-            for change in measure.intensity_changes
-            if change.from_level_id is not None
-        )
-        if measure.exit is not None:
-            events.append(_exit(measure, measure.exit))
-            events.extend(_check(check) for check in measure.exit.checks if check.done_on)
-    events.extend(_review(review, examined) for review, examined in _reviews_examined(household))
-    return events
-
-
-def _reviews_examined(household) -> list[tuple[Review, int]]:
-    """The household's reviews with the number of objectives each examined, counted in SQL
-    (the timeline shows that number, not the updates themselves)."""
-    examined = (
-        select(func.count(ObjectiveUpdate.id))
-        .where(ObjectiveUpdate.review_id == Review.id)
-        .correlate(Review)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Review, examined)
-        .where(Review.household_id == household.id)
-        .order_by(Review.held_on.desc(), Review.id.desc())
-        .options(*user_by_name(joinedload(Review.author)), lazyload(Review.progress))
-    )
-    return [(review, count) for review, count in rows]
-
-
-def _measure_opened(measure: Measure) -> TimelineEvent:
-    return TimelineEvent(
-        on=measure.start_on,
-        kind="path",
-        title=f"Mesure ouverte : {measure.type_label}",
-        summary=f"Intensité {measure.intensity_changes[0].to_level.name.lower()}"
-        if measure.intensity_changes
-        else "",
-        author=measure.referent.full_name if measure.referent else None,
-        at=measure.created_at,
-        icon="play",
-    )
-
-
-def _renewal(measure: Measure, renewal) -> TimelineEvent:
-    return TimelineEvent(
-        on=renewal.renewed_on,
-        kind="path",
-        title=f"Mesure renouvelée jusqu'au {format_date(renewal.new_end_on)}",
-        summary=measure.type_label,
-        detail=renewal.justification,
-        author=renewal.by.full_name if renewal.by else None,
-        at=renewal.at,
-        icon="refresh",
-    )
-
-
-def _intensity_change(measure: Measure, change: IntensityChange) -> TimelineEvent:
-    return TimelineEvent(
-        on=change.changed_on,
-        kind="social",
-        title=f"Intensité : {change.from_level.name} → {change.to_level.name}",
-        summary=measure.type_label,
-        detail=change.reason,
-        author=change.by.full_name if change.by else None,
-        at=change.at,
-        icon="updown",
-    )
-
-
-def _exit(measure: Measure, exit_: MeasureExit) -> TimelineEvent:
-    lines = [f"Situation de logement : {exit_.housing_label}"]
-    lines.append("Bail glissé au nom du ménage" if exit_.is_lease_glissed else "Bail non glissé")
-    if exit_.handover:
-        lines.append(f"Relais : {exit_.handover}")
-    return TimelineEvent(
-        on=exit_.exit_on,
-        kind="path",
-        title=f"Sortie de la mesure {measure.type_label}",
-        summary=exit_.reason_label,
-        detail="\n".join(lines),
-        author=exit_.by.full_name if exit_.by else None,
-        at=exit_.at,
-        icon="stop",
-    )
-
-
-def _check(check: PostExitCheck) -> TimelineEvent:
-    housed = "toujours logé" if check.is_still_housed else "plus logé"
-    rent = {True: "loyer à jour", False: "loyer non à jour", None: "loyer : ne sait pas"}
-    return TimelineEvent(
-        on=check.done_on,
-        kind="review",
-        title=check.label,
-        summary=f"Ménage {housed}, {rent[check.is_rent_up_to_date]}",
-        detail=check.comment,
-        at=check.updated_at,
-        icon="check",
-    )
-
-
-def _review(review: Review, examined: int) -> TimelineEvent:
-    return TimelineEvent(
-        on=review.held_on,
-        kind="review",
-        title=review.kind_label,
-        summary=f"{examined} objectif(s) examiné(s)",
-        detail=review.summary,
-        author=review.author.full_name if review.author else None,
-        at=review.at,
-        icon="target",
-    )
-
-
 # --- header badges and choices for the household domain -----------------------------------
 
 END_WARNING_DAYS = 30
@@ -327,26 +193,16 @@ def header_alerts(household, viewer, today: date | None = None) -> list[tuple[st
     return alerts
 
 
-class _OpenMeasureFacts(NamedTuple):
-    start_on: date
-    planned_end_on: date
-    next_review_on: date | None
-    contact_every_days: int
-
-
 def _open_measure_facts(household, viewer) -> list:
-    """What the header needs of each open measure (``open_measures()`` columns): from the
-    measures the page's timeline loaded for this viewer, else one query."""
-    measures = loaded_earlier(("measures", household.id, viewer.id))
-    if measures is None:
+    """What the header needs of each open measure (``start_on``, ``planned_end_on``,
+    ``next_review_on``, ``contact_every_days``): from the timeline's rows when this page read
+    them for this viewer, else one query."""
+    from app.support.timeline import open_measure_facts_key
+
+    facts = loaded_earlier(open_measure_facts_key(household, viewer))
+    if facts is None:
         return db.session.execute(open_measures().where(Measure.household_id == household.id)).all()
-    return [
-        _OpenMeasureFacts(
-            m.start_on, m.planned_end_on, m.next_review_on, m.intensity.contact_every_days
-        )
-        for m in measures
-        if m.status == MeasureStatus.EN_COURS
-    ]
+    return facts
 
 
 def intensity_choices() -> list[tuple[str, str]]:

@@ -5,8 +5,12 @@ import pytest
 from app.households.file_registry import FileRegistry, TimelineEvent
 
 
+def _branches(household, viewer):
+    return []
+
+
 def _events(name):
-    return lambda household, viewer: [TimelineEvent(on=None, kind="path", title=name)]
+    return lambda household, viewer, rows: [TimelineEvent(on=None, kind="path", title=name)]
 
 
 def test_order_numbers_decide_whatever_the_registration_order():
@@ -15,15 +19,15 @@ def test_order_numbers_decide_whatever_the_registration_order():
     entries += [(20, "support.household", "Accompagnement"), (20, "a.household", "Égalité")]
     for order, endpoint, label in entries:
         forward.add_tab(order, endpoint, label)
-        forward.add_timeline_source(order, endpoint, _events(label))
+        forward.add_timeline_branches(order, endpoint, _branches, _events(label))
     for order, endpoint, label in reversed(entries):
         backward.add_tab(order, endpoint, label)
-        backward.add_timeline_source(order, endpoint, _events(label))
+        backward.add_timeline_branches(order, endpoint, _branches, _events(label))
 
     labels = ["Parcours", "Égalité", "Accompagnement", "Logement"]  # ties: by endpoint name
     assert [t.label for t in forward.tabs] == [t.label for t in backward.tabs] == labels
-    assert [name for _, name, _ in forward.timeline_sources] == [
-        name for _, name, _ in backward.timeline_sources
+    assert [entry[1] for entry in forward.timeline_branches] == [
+        entry[1] for entry in backward.timeline_branches
     ]
 
 
@@ -55,7 +59,7 @@ def test_the_application_registers_every_domain(app):
         "Consultations",
         "Droit d'accès",
     ]
-    assert [name for _, name, _ in registry.timeline_sources] == [
+    assert [entry[1] for entry in registry.timeline_branches] == [
         "households",
         "housing",
         "support",
@@ -66,6 +70,7 @@ def test_the_application_registers_every_domain(app):
     assert set(registry.header_values) == {"occupancy"}
     assert set(registry.services) == {
         "intensity_choices",
+        "intensity_name_branch",
         "due_for_anonymisation",
         "resolve_contact_reminders",
         "intervention_saved",

@@ -11,7 +11,8 @@ from app.db import db
 from app.errors import DomainError, StaleEditError
 from app.households import services
 from app.households.models import HouseholdStage, StageTransition
-from app.households.queries import household_timeline, path_timeline_events
+from app.households.path_timeline import path_timeline_events
+from app.households.queries import household_timeline
 from tests.factories import make_household
 from tests.households.conftest import TODAY, last_audit
 

@@ -12,7 +12,7 @@ from app.db import db
 from app.errors import DomainError
 from app.households import services
 from app.households.models import HouseholdStage, StageTransition
-from app.households.queries import path_timeline_events
+from app.households.path_timeline import path_timeline_events
 from app.housing import services as housing
 from app.support import services as support
 from tests.factories import make_dwelling, make_household, make_intensity_levels, make_measure

@@ -1,0 +1,116 @@
+"""The household file's timeline in one SQL query.
+
+Each domain describes the records it shows on the timeline as *branches*: a ``SELECT`` of a
+few named fields, filtered for the viewer (``branch(kind, id=…, on=…, author=…)`` then
+``.where(…)``, ``.join(…)``, ``.outerjoin(…)``). The page sends every branch of every domain
+as one ``UNION ALL``: its columns are typed slots (integers, texts, dates, moments), each
+branch's fields placed in the slots of their type and padded with typed NULLs, so that both
+SQLite and PostgreSQL accept the union whatever the branches. Each row then comes back to its
+domain under the field names it gave (``row.new_end_on``), booleans as booleans, and the
+domain turns its rows into ``TimelineEvent`` — plain values, no ORM object, one query for the
+whole timeline rather than one per kind of record.
+
+A field's type picks its slot: ``Boolean`` and ``Integer`` (booleans travel as 0/1), ``Date``,
+``DateTime`` (``UtcDateTime``), anything else as text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, Text, cast, literal, null, select
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.db import UtcDateTime, db
+
+# How many slots of each type a branch may fill (raise one when a branch needs more).
+SLOTS = {"i": 8, "s": 14, "d": 4, "t": 2}
+_SLOT_TYPES = {"i": Integer, "s": Text, "d": Date, "t": UtcDateTime}
+
+
+def _slot_kind(expression: ColumnElement) -> str:
+    kind = expression.type
+    if isinstance(kind, UtcDateTime | DateTime):
+        return "t"
+    if isinstance(kind, Date):
+        return "d"
+    if isinstance(kind, Boolean | Integer):
+        return "i"
+    return "s"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One kind of record of the timeline: its ``SELECT`` (slot columns) and which field sits
+    in which slot (``(name, slot, is_boolean)``)."""
+
+    kind: str
+    statement: Select
+    fields: tuple[tuple[str, str, bool], ...]
+
+    def where(self, *criteria) -> Branch:
+        return replace(self, statement=self.statement.where(*criteria))
+
+    def join(self, *args, **kwargs) -> Branch:
+        return replace(self, statement=self.statement.join(*args, **kwargs))
+
+    def outerjoin(self, *args, **kwargs) -> Branch:
+        return replace(self, statement=self.statement.outerjoin(*args, **kwargs))
+
+    def group_by(self, *clauses) -> Branch:
+        return replace(self, statement=self.statement.group_by(*clauses))
+
+    def select_from(self, *froms) -> Branch:
+        return replace(self, statement=self.statement.select_from(*froms))
+
+
+def branch(kind: str, /, **fields: ColumnElement) -> Branch:
+    """A branch named ``kind`` (unique on the page, e.g. ``"support.renewal"``) selecting
+    ``fields`` (name → column or SQL expression)."""
+    used = dict.fromkeys(SLOTS, 0)
+    placed: dict[str, ColumnElement] = {}
+    names = []
+    for name, expression in fields.items():
+        slot_kind = _slot_kind(expression)
+        used[slot_kind] += 1
+        if used[slot_kind] > SLOTS[slot_kind]:
+            raise ValueError(f"timeline branch {kind!r}: too many fields of type {slot_kind!r}")
+        slot = f"{slot_kind}{used[slot_kind]}"
+        is_boolean = isinstance(expression.type, Boolean)
+        placed[slot] = cast(expression, Integer) if is_boolean else expression
+        names.append((name, slot, is_boolean))
+    columns = [literal(kind, Text).label("k")]
+    for slot_kind, count in SLOTS.items():
+        for n in range(1, count + 1):
+            slot = f"{slot_kind}{n}"
+            # NULLs are cast: PostgreSQL resolves a UNION's types pairwise, and two untyped
+            # NULLs would make a text column that a later date could not join.
+            filler = cast(null(), _SLOT_TYPES[slot_kind]())
+            columns.append(placed.get(slot, filler).label(slot))
+    return Branch(kind, select(*columns), tuple(names))
+
+
+def timeline_rows(branches: Iterable[Branch]) -> dict[str, list[SimpleNamespace]]:
+    """Every branch's rows in one query: ``{kind: [row, …]}`` (rows by field name, in the
+    order each branch's statement returns them)."""
+    branches = list(branches)
+    found: dict[str, list[SimpleNamespace]] = defaultdict(list)
+    if not branches:
+        return found
+    by_kind = {b.kind: b for b in branches}
+    if len(by_kind) != len(branches):
+        raise ValueError("two timeline branches of the same kind")
+    statements = [b.statement for b in branches]
+    query = statements[0] if len(statements) == 1 else statements[0].union_all(*statements[1:])
+    for row in db.session.execute(query).mappings():
+        known = by_kind[row["k"]]
+        values = {}
+        for name, slot, is_boolean in known.fields:
+            value = row[slot]
+            values[name] = bool(value) if is_boolean and value is not None else value
+        found[known.kind].append(SimpleNamespace(**values))
+    return found

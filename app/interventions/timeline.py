@@ -1,0 +1,126 @@
+"""Visits and contacts on the household file's timeline. The support team and coordinators
+see every visit with its restricted note; anyone else who sees the household (landlord staff)
+only the summaries shared with the landlord while the household consents, and nothing else is
+selected for them. Read as a branch of the page's one timeline query
+(``app.households.timeline``); the last contact, which the header's badge needs, is kept for
+it (``remember``)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import aliased
+
+from app.audience import can_read
+from app.formatting import format_date, today_paris
+from app.households.file_registry import TimelineEvent, remember
+from app.households.models import SupportDomain
+from app.households.timeline import Branch, branch
+from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention, InterventionMode
+from app.interventions.queries import _counts, last_contact_key
+from app.interventions.services import can_share_with_landlord
+from app.users.models import User
+
+
+def intervention_branches(household, viewer) -> list[Branch]:
+    by = aliased(User)
+    if not can_read(viewer, Intervention.note):
+        if not can_share_with_landlord(household.id, today_paris()):
+            return []  # a withdrawn consent hides what was shared before
+        return [
+            branch(
+                "interventions.shared",
+                id=Intervention.id,
+                occurred_on=Intervention.occurred_on,
+                shared_summary=Intervention.shared_summary,
+                created_at=Intervention.created_at,
+                author=by.full_name,
+            )
+            .outerjoin(by, by.id == Intervention.author_id)
+            .where(
+                Intervention.household_id == household.id,
+                Intervention.is_summary_shared.is_(True),
+                _counts(),
+            )
+        ]
+    return [
+        branch(
+            "interventions.full",
+            id=Intervention.id,
+            occurred_on=Intervention.occurred_on,
+            mode=Intervention.mode,
+            duration_minutes=Intervention.duration_minutes,
+            domains=Intervention.domains,
+            note=Intervention.note,
+            shared_summary=Intervention.shared_summary,
+            is_summary_shared=Intervention.is_summary_shared,
+            next_action=Intervention.next_action,
+            next_action_on=Intervention.next_action_on,
+            is_duplicate=Intervention.is_duplicate,
+            created_at=Intervention.created_at,
+            author=by.full_name,
+        )
+        .outerjoin(by, by.id == Intervention.author_id)
+        .where(Intervention.household_id == household.id)
+    ]
+
+
+def intervention_events(household, viewer, rows) -> list[TimelineEvent]:
+    """Newest first, as the visits list."""
+
+    def newest_first(kind):
+        return sorted(rows.get(kind, ()), key=lambda i: (i.occurred_on, i.id), reverse=True)
+
+    if not can_read(viewer, Intervention.note):
+        return [_shared_event(i) for i in newest_first("interventions.shared")]
+    visits = newest_first("interventions.full")
+    contacts = [i.occurred_on for i in visits if _is_contact(i)]
+    remember(last_contact_key(household, viewer), (max(contacts, default=None),))
+    return [_full_event(i) for i in visits]
+
+
+def _is_contact(visit) -> bool:
+    """As ``Intervention.is_contact``: neither a missed appointment nor entered twice."""
+    return InterventionMode(visit.mode) not in NOT_A_CONTACT and not visit.is_duplicate
+
+
+def _shared_event(visit) -> TimelineEvent:
+    return TimelineEvent(
+        on=visit.occurred_on,
+        kind="social",
+        title="Compte rendu de l'accompagnement",
+        summary=visit.shared_summary or "",
+        author=visit.author,
+        at=visit.created_at,
+        icon="mail",
+        record=("intervention", visit.id),
+    )
+
+
+def _full_event(visit) -> TimelineEvent:
+    lines = []
+    if visit.note:
+        lines.append(f"Note réservée à l'équipe : {visit.note}")
+    if visit.shared_summary:
+        shared = "partagé" if visit.is_summary_shared else "non partagé"
+        lines.append(f"Compte rendu ({shared} avec le bailleur) : {visit.shared_summary}")
+    if visit.next_action:
+        when = f" — le {format_date(visit.next_action_on)}" if visit.next_action_on else ""
+        lines.append(f"Prochaine action : {visit.next_action}{when}")
+    domains = [SupportDomain(v) for v in (visit.domains or "").split(",") if v]
+    summary = ", ".join(d.label for d in domains)
+    if visit.duration_minutes:
+        summary = f"{visit.duration_minutes} min" + (f" · {summary}" if summary else "")
+    kind = "social" if _is_contact(visit) else "reminder"
+    if visit.is_duplicate:  # kept, struck through, counted nowhere
+        kind, summary = "duplicate", "Saisie en double, ne compte pas"
+    return TimelineEvent(
+        on=visit.occurred_on,
+        kind=kind,
+        title=InterventionMode(visit.mode).label,
+        summary=summary,
+        detail="\n".join(lines) or None,
+        author=visit.author,
+        at=visit.created_at,
+        icon=MODE_ICONS[visit.mode],
+        tags=("Note réservée",) if visit.note else (),
+        record=("intervention", visit.id),
+    )
