@@ -5,7 +5,8 @@ name search (social worker and coordinator), the caseloads page and the landlord
 The household file and the indicators page are above 15 by design (one query per kind of
 record on the timeline; one per indicator section): see docs/performance.md. The file's count
 is checked here for each kind of viewer, the same with one record of each kind as with many
-(no query per record); the indicators' in tests/reports."""
+(no query per record); the indicators' in tests/reports. « Ma semaine » (issue #19) is checked
+the same way for a social worker, a coordinator viewing a worker and landlord staff."""
 
 from __future__ import annotations
 
