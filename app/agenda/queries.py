@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.agenda.models import Appointment, AppointmentStatus
 from app.audience import can_read
@@ -39,26 +40,32 @@ def get_appointment_or_404(user, appointment_id: int) -> Appointment:
     return appointment
 
 
-def appointments_between(user, start: datetime, end: datetime, *, for_user_id=None) -> list:
-    """The appointments of ``for_user_id``'s agenda (every visible one when None) starting
-    in ``[start, end)``, in time order."""
-    query = visible_appointments(user).where(
-        Appointment.starts_at >= start, Appointment.starts_at < end
-    )
+def week_appointments(
+    user, start: datetime, end: datetime, *, for_user_id=None, overdue_for=None
+) -> list:
+    """In one query: the appointments of ``for_user_id``'s agenda (every visible one when
+    None) starting in ``[start, end)`` and, with ``overdue_for``, that person's planned
+    appointments before ``start`` whose outcome was never recorded (held, missed or
+    cancelled). In time order, without their household or users: the week names its
+    households in one query of its own."""
+    in_week = [Appointment.starts_at >= start, Appointment.starts_at < end]
     if for_user_id is not None:
-        query = query.where(Appointment.for_user_id == for_user_id)
-    return list(db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id)))
-
-
-def overdue_planned(user, before: datetime, *, for_user_id: int) -> list:
-    """Planned appointments of the agenda's owner whose time has passed and whose outcome
-    was never recorded (held, missed or cancelled)."""
-    query = visible_appointments(user).where(
-        Appointment.for_user_id == for_user_id,
-        Appointment.status == AppointmentStatus.PREVU.value,
-        Appointment.starts_at < before,
+        in_week.append(Appointment.for_user_id == for_user_id)
+    wanted = and_(*in_week)
+    if overdue_for is not None:
+        overdue = and_(
+            Appointment.for_user_id == overdue_for,
+            Appointment.status == AppointmentStatus.PREVU.value,
+            Appointment.starts_at < start,
+        )
+        wanted = or_(wanted, overdue)
+    query = (
+        visible_appointments(user)
+        .where(wanted)
+        .order_by(Appointment.starts_at, Appointment.id)
+        .options(lazyload("*"))
     )
-    return list(db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id)))
+    return list(db.session.scalars(query))
 
 
 def household_appointments(user, household: Household) -> list:
@@ -84,3 +91,11 @@ def agenda_owners(user) -> list[tuple[int, str]]:
         .order_by(User.full_name, User.id)
     )
     return [(id_, name) for id_, name in rows]
+
+
+def agenda_owner(user_id: int) -> User | None:
+    """The worker whose week is shown (already checked against ``agenda_owners``), with the
+    roles and projects their reminders are chosen by, in one query."""
+    return db.session.get(
+        User, user_id, options=[joinedload(User.role_rows), joinedload(User.projects)]
+    )

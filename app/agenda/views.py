@@ -55,30 +55,32 @@ def _start_day(today: date) -> date:
     return day
 
 
-def _owner():
-    """Whose week: one's own, or for a coordinator a worker of their scope (404 otherwise)."""
+def _owner(owners: list[tuple[int, str]]):
+    """Whose week: one's own, or for a coordinator a worker of their scope (``owners``; 404
+    otherwise)."""
     chosen = int_arg("personne")
     if chosen is None or chosen == current_user.id:
         return current_user
     if Role.COORDINATEUR not in current_user.roles:
         abort(404)
-    if chosen not in dict(queries.agenda_owners(current_user)):
+    if chosen not in dict(owners):
         abort(404)
-    return db.session.get(User, chosen)
+    return queries.agenda_owner(chosen)
 
 
 @bp.route("/agenda/")
 @permission_required(VIEW)
 def week():
     today = today_paris()
-    owner = _owner()
-    start = _start_day(today)
     is_coordinator = Role.COORDINATEUR in current_user.roles
+    owners = queries.agenda_owners(current_user) if is_coordinator else []
+    owner = _owner(owners)
+    start = _start_day(today)
     return render_template(
         "agenda/week.html",
         week=build_week(current_user, owner, start, today),
         owner=owner,
-        owners=queries.agenda_owners(current_user) if is_coordinator else [],
+        owners=owners,
         previous=start - timedelta(days=7),
         following=start + timedelta(days=7),
         button_form=AppointmentButtonForm(),

@@ -3,6 +3,10 @@ appointments (here), open reminders addressed to them (reminders: next actions a
 ``prochaine_action`` reminders), tripartite meetings (partners), measures ending and post-exit
 checks (support). Overdue items come first when the week shown holds today.
 
+Its statements do not grow with the number of items: one query per kind of item, then one for
+the reference and name of every household they are about (``HouseholdLabel``), never the
+households' full records.
+
 Who sees what: the support team and coordinators everything about the households they see;
 landlord staff only tripartite meetings and appointments, and their reminders (the social
 parts are asked through ``can_read`` on the columns they come from).
@@ -13,22 +17,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import and_, or_, select, union
+from sqlalchemy.orm import lazyload
 
 from app.agenda import queries
 from app.agenda.models import Appointment
 from app.audience import can_read
 from app.db import db
 from app.formatting import PARIS, to_paris
-from app.households.models import Household, HouseholdTeamMember
+from app.households.models import Household, HouseholdTeamMember, Member
 from app.households.queries import visible_households
+from app.interventions.models import Intervention
 from app.partners.models import TripartiteMeeting
-from app.reminders.models import Reminder
-from app.reminders.next_actions import next_action_texts
-from app.reminders.queries import my_open_reminders, shown_on
+from app.reminders.models import NEXT_ACTION_RULE, OPEN_STATUSES, Reminder
+from app.reminders.queries import my_reminders, shown_on
 from app.support.models import Measure, MeasureStatus, PostExitCheck
 
 DAYS = 7
+
+
+@dataclass(frozen=True)
+class HouseholdLabel:
+    """What the week shows of a household: its id (for links), reference and display name
+    (the head of household's name, else the reference, as ``Household.display_name``)."""
+
+    id: int
+    reference: str
+    display_name: str
 
 
 @dataclass
@@ -39,7 +54,8 @@ class Item:
     kind: str
     on: date
     title: str
-    household: Household | None = None
+    household_id: int | None = None
+    household: HouseholdLabel | None = None  # set by build_week from household_id
     at: datetime | None = None
     appointment: Appointment | None = None
     reminder: Reminder | None = None
@@ -93,6 +109,9 @@ def build_week(viewer, owner, start: date, today: date) -> Week:
     if can_read(viewer, Measure.planned_end_on):
         items += _measures_ending(viewer, owner, week)
         items += _post_exit_checks(viewer, owner, week, with_overdue)
+    labels = household_labels({i.household_id for i in items if i.household_id is not None})
+    for item in items:
+        item.household = labels.get(item.household_id)
     for item in sorted(items, key=lambda i: i.sort_key):
         if item.overdue and with_overdue:
             week.overdue.append(item)
@@ -103,12 +122,14 @@ def build_week(viewer, owner, start: date, today: date) -> Week:
 
 def _appointments(viewer, owner, week: Week, with_overdue: bool) -> list[Item]:
     start, end = paris_midnight(week.start), paris_midnight(week.end + timedelta(days=1))
-    found = queries.appointments_between(viewer, start, end, for_user_id=_agenda_of(viewer, owner))
-    items = [_appointment_item(a, week.today) for a in found]
-    if with_overdue:
-        late = queries.overdue_planned(viewer, paris_midnight(week.today), for_user_id=owner.id)
-        items += [_appointment_item(a, week.today) for a in late if a.starts_at < start]
-    return items
+    found = queries.week_appointments(
+        viewer,
+        start,
+        end,
+        for_user_id=_agenda_of(viewer, owner),
+        overdue_for=owner.id if with_overdue else None,
+    )
+    return [_appointment_item(a, week.today) for a in found]
 
 
 def _agenda_of(viewer, owner) -> int | None:
@@ -123,7 +144,7 @@ def _appointment_item(appointment: Appointment, today: date) -> Item:
         "rendez-vous",
         day,
         "Rencontre tripartite" if appointment.is_tripartite else "Rendez-vous",
-        appointment.household,
+        appointment.household_id,
         at=appointment.starts_at,
         appointment=appointment,
         overdue=day < today and appointment.is_planned,
@@ -131,26 +152,42 @@ def _appointment_item(appointment: Appointment, today: date) -> Item:
 
 
 def _reminders(viewer, owner, week: Week, with_overdue: bool) -> list[Item]:
-    query = my_open_reminders(owner).where(shown_on <= week.end)
+    query = (
+        my_reminders(owner)
+        .where(Reminder.status.in_(OPEN_STATUSES), shown_on <= week.end)
+        .order_by(shown_on, Reminder.id)
+        .options(lazyload("*"))
+    )
     if not with_overdue:
         query = query.where(shown_on >= week.start)
     if owner.id != viewer.id:
         visible = visible_households(viewer).with_only_columns(Household.id)
         query = query.where(Reminder.household_id.in_(visible))
-    reminders = list(db.session.scalars(query))
-    texts = next_action_texts(viewer, reminders)
     return [
         Item(
             "rappel",
             r.shown_on,
             r.title,
-            r.household,
+            r.household_id,
             reminder=r,
             overdue=r.shown_on < week.today and with_overdue,
-            detail=texts.get(r.id),
+            detail=text or None,
         )
-        for r in reminders
+        for r, text in _with_next_action_texts(viewer, query)
     ]
+
+
+def _with_next_action_texts(viewer, query) -> list[tuple[Reminder, str | None]]:
+    """Each reminder with its next action's text, read from the intervention in the same
+    query, and only where ``viewer`` may read it (never landlord staff), as
+    ``reminders.next_actions.next_action_texts`` decides."""
+    if not can_read(viewer, Intervention.next_action):
+        return [(r, None) for r in db.session.scalars(query)]
+    query = query.outerjoin(
+        Intervention,
+        and_(Reminder.rule_code == NEXT_ACTION_RULE, Intervention.id == Reminder.subject_id),
+    ).add_columns(Intervention.next_action)
+    return [(r, text) for r, text in db.session.execute(query)]
 
 
 def _meetings(viewer, owner, week: Week) -> list[Item]:
@@ -178,9 +215,8 @@ def _meetings(viewer, owner, week: Week) -> list[Item]:
         for day in (held_on, next_on):
             if day is not None and week.start <= day <= week.end:
                 days.add((household_id, day))
-    households_by_id = _households({h for h, _ in days})
     return [
-        Item("reunion", day, "Réunion tripartite", households_by_id[h])
+        Item("reunion", day, "Réunion tripartite", h)
         for h, day in sorted(days, key=lambda x: (x[1], x[0]))
     ]
 
@@ -193,8 +229,7 @@ def _measures_ending(viewer, owner, week: Week) -> list[Item]:
             Measure.household_id.in_(followed_households(owner, viewer)),
         )
     ).all()
-    households_by_id = _households({h for h, _ in rows})
-    return [Item("fin-mesure", on, "Fin de mesure prévue", households_by_id[h]) for h, on in rows]
+    return [Item("fin-mesure", on, "Fin de mesure prévue", h) for h, on in rows]
 
 
 def _post_exit_checks(viewer, owner, week: Week, with_overdue: bool) -> list[Item]:
@@ -206,20 +241,33 @@ def _post_exit_checks(viewer, owner, week: Week, with_overdue: bool) -> list[Ite
     if not with_overdue:
         query = query.where(PostExitCheck.due_on >= week.start)
     rows = db.session.execute(query).all()
-    households_by_id = _households({h for h, _, _ in rows})
     return [
         Item(
             "suivi-sortie",
             on,
             f"Suivi après la sortie ({months} mois)",
-            households_by_id[h],
+            h,
             overdue=on < week.today,
         )
         for h, on, months in rows
     ]
 
 
-def _households(ids: set[int]) -> dict[int, Household]:
+def household_labels(ids: set[int]) -> dict[int, HouseholdLabel]:
+    """The reference and display name of these households (ids read from the viewer's scoped
+    queries), in one query: their heads joined, the first by birth date as
+    ``Household.head`` takes it."""
     if not ids:
         return {}
-    return {h.id: h for h in db.session.scalars(select(Household).where(Household.id.in_(ids)))}
+    rows = db.session.execute(
+        select(Household.id, Household.reference, Member.id, Member.first_name, Member.last_name)
+        .outerjoin(Member, and_(Member.household_id == Household.id, Member.is_head.is_(True)))
+        .where(Household.id.in_(ids))
+        .order_by(Household.id, Member.birth_on, Member.id)
+    )
+    labels: dict[int, HouseholdLabel] = {}
+    for id_, reference, head_id, first_name, last_name in rows:
+        if id_ not in labels:
+            name = f"{first_name} {last_name}" if head_id is not None else reference
+            labels[id_] = HouseholdLabel(id_, reference, name)
+    return labels

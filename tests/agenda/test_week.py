@@ -147,3 +147,21 @@ def test_week_navigation(w, make_client):
     assert f"?debut={start - timedelta(days=7)}" in body
     assert f"?debut={start + timedelta(days=7)}" in body
     assert "Aujourd'hui ·" not in body
+
+
+def test_the_week_names_households_as_their_file_does(w):
+    from app.agenda.week import household_labels
+    from tests.factories import make_household
+
+    headless = make_household(w.project)
+    for member in headless.members:
+        member.is_head = False
+    db.session.flush()
+    db.session.expire_all()
+    labels = household_labels({w.household.id, headless.id})
+    for household in (w.household, headless):
+        label = labels[household.id]
+        assert label.reference == household.reference
+        assert label.display_name == household.display_name
+    assert labels[headless.id].display_name == headless.reference
+    assert labels[w.household.id].display_name != w.household.reference

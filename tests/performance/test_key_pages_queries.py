@@ -4,7 +4,8 @@ name search (social worker and coordinator), the caseloads page and the landlord
 
 The household file's Parcours page too (issue #19: its timeline is one query, whatever the
 kinds of record), for each kind of viewer, the same with one record of each kind as with
-many (no query per record). The indicators page is above 15 by design (one query per
+many (no query per record), and « Ma semaine » for a social worker, a coordinator viewing a
+worker and landlord staff. The indicators page is above 15 by design (one query per
 indicator section): see docs/performance.md and tests/reports."""
 
 from __future__ import annotations
@@ -297,3 +298,98 @@ def test_household_file_queries_do_not_grow_with_the_file(world, make_client, wh
     many = statements_of(client, url)
     assert len(few) == len(many), extra_statements(few, many)
     assert len(many) <= FILE_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
+
+
+# --- « Ma semaine » (issue #19) ---------------------------------------------------------------
+
+# Every statement of the week: BEGIN, the viewer, their projects, the appointments (the week's
+# and the overdue ones together), the reminders (with their next action's text), the tripartite
+# meetings, the measures ending, the post-exit checks, the households' references and names,
+# the navigation's reminder count. A coordinator looking at a worker adds the workers they may
+# choose from and that worker (roles and projects joined); landlord staff read neither measures
+# nor post-exit checks. (SQLite figures.)
+WEEK_MAX_QUERIES = {"workers": 10, "coordinator": 12, "staff": 8}
+
+
+def add_week_items(w, n: int) -> None:
+    """``n`` households followed by the first worker, each with a full file and one item of
+    every kind in the current week: appointments (a home visit, a tripartite meeting, one
+    overdue), a tripartite meeting held and the next one announced, a measure ending, a
+    post-exit check due, reminders for the worker (one a visit's next action) and for the
+    landlord's staff."""
+    from app.formatting import today_paris
+    from app.support.models import PostExitCheck
+    from tests.factories import make_appointment, make_meeting
+
+    worker, staff = w["workers"][0], w["staff"]
+    today = today_paris()
+    for i in range(n):
+        household = make_household(w["project"], referent=worker)
+        add_file_records(w, household, 1)
+        make_appointment(household, worker, day=today + timedelta(days=i % 5))
+        make_appointment(household, worker, day=today - timedelta(days=2))
+        make_appointment(household, worker, day=today + timedelta(days=1), with_whom="bailleur")
+        make_meeting(household, held_on=today, next_meeting_on=today + timedelta(days=3))
+        for measure in household_open_measures(household):
+            measure.planned_end_on = today + timedelta(days=2)
+        check = db.session.scalars(
+            select(PostExitCheck).where(PostExitCheck.household_id == household.id)
+        ).first()
+        check.due_on = today + timedelta(days=4)
+        visit = make_intervention(
+            household, author=worker, next_action=f"Accompagner à la CAF {household.reference}"
+        )
+        db.session.add_all(
+            [
+                Reminder(
+                    rule_code="prochaine_action",
+                    subject_id=visit.id,
+                    household_id=household.id,
+                    title="Prochaine action prévue",
+                    due_on=today + timedelta(days=1),
+                    recipient_user_id=worker.id,
+                ),
+                *(
+                    Reminder(
+                        rule_code="manuel",
+                        household_id=household.id,
+                        title="Rappeler le ménage",
+                        due_on=today,
+                        recipient_user_id=user.id,
+                        created_by_id=user.id,
+                    )
+                    for user in (worker, staff)
+                ),
+            ]
+        )
+    db.session.flush()
+
+
+WEEK_KINDS = {
+    "workers": {"rendez-vous", "rappel", "reunion", "fin-mesure", "suivi-sortie"},
+    "coordinator": {"rendez-vous", "rappel", "reunion", "fin-mesure", "suivi-sortie"},
+    "staff": {"rendez-vous", "rappel", "reunion"},
+}
+
+
+@pytest.mark.parametrize("who", ["workers", "coordinator", "staff"])
+def test_week_queries_do_not_grow_with_its_items(world, make_client, who):
+    worker = world["workers"][0]
+    user = worker if who == "workers" else world[who]
+    url = f"/agenda/?personne={worker.id}" if who == "coordinator" else "/agenda/"
+    add_week_items(world, 1)
+    client = make_client()
+    client.login(user)
+    client.get(url)  # warm-up
+    few = statements_of(client, url)
+    few_cards = re.findall(r"agenda-item--([\w-]+)", client.get(url).get_data(as_text=True))
+    add_week_items(world, 8)
+    many = statements_of(client, url)
+    body = client.get(url).get_data(as_text=True)
+    many_cards = re.findall(r"agenda-item--([\w-]+)", body)
+    # The larger week really shows more of every kind the viewer may see, and nothing else.
+    assert set(many_cards) == WEEK_KINDS[who]
+    assert all(many_cards.count(k) > few_cards.count(k) for k in WEEK_KINDS[who])
+    assert ("Accompagner à la CAF" in body) == (who != "staff")
+    assert len(few) == len(many), extra_statements(few, many)
+    assert len(many) <= WEEK_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
