@@ -171,6 +171,7 @@ def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDe
         db.session.scalars(
             select(RepaymentPlan)
             .where(RepaymentPlan.occupancy_id.in_(ids))
+            .options(*users_by_name(RepaymentPlan))
             .order_by(RepaymentPlan.start_on.desc(), RepaymentPlan.id.desc())
         )
     )
@@ -178,6 +179,7 @@ def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDe
         db.session.scalars(
             select(GlaAction)
             .where(GlaAction.occupancy_id.in_(ids))
+            .options(*users_by_name(GlaAction))
             .order_by(GlaAction.done_on.desc(), GlaAction.id.desc())
         )
     )
@@ -185,6 +187,7 @@ def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDe
         db.session.scalars(
             select(ProcedureStage)
             .where(ProcedureStage.occupancy_id.in_(ids))
+            .options(*users_by_name(ProcedureStage))
             .order_by(ProcedureStage.occurred_on.desc(), ProcedureStage.id.desc())
         )
     )

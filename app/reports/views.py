@@ -14,6 +14,7 @@ from decimal import Decimal
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from app import bounds
 from app.audience import Audience, can_read
@@ -291,13 +292,14 @@ def _synthesis_context(household, today: date, social: bool) -> dict:
     from app.partners.queries import household_meetings
     from app.reminders.models import OPEN_STATUSES, Reminder
     from app.reminders.queries import household_reminders
-    from app.support.queries import household_measures, household_objectives, household_reviews
+    from app.support.queries import household_measures, household_objectives, last_review
 
     transitions = list(
         db.session.scalars(
             select(StageTransition)
             .where(StageTransition.household_id == household.id)
             .order_by(StageTransition.on, StageTransition.id)
+            .options(lazyload(StageTransition.by))  # dates and stages only
         )
     )
     meetings = household_meetings(household)
@@ -321,13 +323,11 @@ def _synthesis_context(household, today: date, social: bool) -> dict:
         "upcoming_meetings": upcoming,
         "reminders": reminders,
     }
-    if social:
-        measures = household_measures(household)
-        reviews = household_reviews(household)
+    if social:  # measures, objectives and the last review without their history
         context.update(
-            measures=measures,
-            objectives=household_objectives(household),
-            last_review=reviews[0] if reviews else None,
+            measures=household_measures(household, history=False),
+            objectives=household_objectives(household, updates=False),
+            last_review=last_review(household),
             contacts=household_interventions(household, limit=8),
         )
     else:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from flask import abort
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.audience import can_read
 from app.db import db
@@ -28,7 +29,7 @@ from app.support.models import (
     PostExitCheck,
     Review,
 )
-from app.users.queries import users_by_name
+from app.users.queries import user_by_name, users_by_name
 
 # --- scoped loads -------------------------------------------------------------------------
 
@@ -86,38 +87,60 @@ def get_managed_intensity_level_or_404(user, level_id: int) -> IntensityLevel:
 # --- the household's support tab ------------------------------------------------------------
 
 
-def household_measures(household) -> list[Measure]:
+def household_measures(household, *, history: bool = True) -> list[Measure]:
     """Every measure of the household, open ones first then newest (renewals, intensity
-    history, exit and checks come with them in a fixed number of queries)."""
+    history, exit and checks come with them in a fixed number of queries; without
+    ``history``, only their intensity, for a page that shows no more)."""
+    options = users_by_name(Measure)
+    if not history:
+        options = [
+            *user_by_name(joinedload(Measure.referent)),
+            *(lazyload(r) for r in (Measure.renewals, Measure.intensity_changes, Measure.exit)),
+        ]
     return list(
         db.session.scalars(
             select(Measure)
             .where(Measure.household_id == household.id)
             .order_by(Measure.status, Measure.start_on.desc(), Measure.id.desc())
-            .options(*users_by_name(Measure))
+            .options(*options)
         )
     )
 
 
-def household_objectives(household) -> list[Objective]:
+def household_objectives(household, *, updates: bool = True) -> list[Objective]:
+    """The household's objectives, by domain (with their updates unless ``updates`` is
+    False, for a page that shows only their current status)."""
+    options = users_by_name(Objective) if updates else [lazyload("*")]
     return list(
         db.session.scalars(
             select(Objective)
             .where(Objective.household_id == household.id)
             .order_by(Objective.domain, Objective.set_on, Objective.id)
-            .options(*users_by_name(Objective))
+            .options(*options)
         )
     )
 
 
 def household_reviews(household) -> list[Review]:
     return list(
-        db.session.scalars(
-            select(Review)
-            .where(Review.household_id == household.id)
-            .order_by(Review.held_on.desc(), Review.id.desc())
-            .options(*users_by_name(Review))
-        )
+        db.session.scalars(_reviews_newest_first(household).options(*users_by_name(Review)))
+    )
+
+
+def last_review(household) -> Review | None:
+    """The household's latest review with its author's name (not its progress)."""
+    return db.session.scalar(
+        _reviews_newest_first(household)
+        .options(*user_by_name(joinedload(Review.author)), lazyload(Review.progress))
+        .limit(1)
+    )
+
+
+def _reviews_newest_first(household):
+    return (
+        select(Review)
+        .where(Review.household_id == household.id)
+        .order_by(Review.held_on.desc(), Review.id.desc())
     )
 
 

@@ -393,3 +393,25 @@ def test_week_queries_do_not_grow_with_its_items(world, make_client, who):
     assert ("Accompagner à la CAF" in body) == (who != "staff")
     assert len(few) == len(many), extra_statements(few, many)
     assert len(many) <= WEEK_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
+
+
+# The printable synthesis (issue #19): its measures, objectives and last review without their
+# history, the users it names without their roles and projects. Above 15 still: one query per
+# kind of record it summarises (docs/performance.md).
+SYNTHESIS_MAX_QUERIES = {"workers": 20, "coordinator": 20, "staff": 17}
+
+
+@pytest.mark.parametrize("who", ["workers", "coordinator", "staff"])
+def test_synthesis_queries_do_not_grow_with_the_file(world, make_client, who):
+    user = world["workers"][0] if who == "workers" else world[who]
+    household = make_household(world["project"], referent=world["workers"][0])
+    add_file_records(world, household, 1)
+    client = make_client()
+    client.login(user)
+    url = f"/menages/{household.id}/synthese"
+    client.get(url)  # warm-up
+    few = statements_of(client, url)
+    add_file_records(world, household, 6)
+    many = statements_of(client, url)
+    assert len(few) == len(many), extra_statements(few, many)
+    assert len(many) <= SYNTHESIS_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
