@@ -48,11 +48,11 @@ def path_branches(household, viewer) -> list[Branch]:
         at=StageTransition.at,
         from_stage=StageTransition.from_stage,
         to_stage=StageTransition.to_stage,
-        cause=StageTransition.cause,
         author=by.full_name,
     )
-    if social:  # the reason for a move back may tell a social story: support team only
-        transition_fields["reason"] = StageTransition.reason
+    if social:  # why it moved (« suite à : diagnostic réalisé », the reason for a move back)
+        # may tell a social story: support team only, not even selected for the others
+        transition_fields.update(cause=StageTransition.cause, reason=StageTransition.reason)
     branches = [
         branch("path.transition", **transition_fields)
         .outerjoin(by, by.id == StageTransition.by_id)
@@ -188,7 +188,7 @@ def _transition_event(transition, social: bool) -> TimelineEvent:
     else:
         title = "Étape " + _stage_label(transition.to_stage)
     parts = [f"Depuis « {_stage_label(transition.from_stage)} »"] if transition.from_stage else []
-    if transition.cause and social:  # « suite à : diagnostic réalisé » is support content
+    if social and transition.cause:  # « suite à : diagnostic réalisé » is support content
         parts.append("suite à : " + StageCause(transition.cause).label)
     if transition.at is not None and to_paris(transition.at).date() > transition.on:
         # Backdated (a file entered after the fact): when it was recorded is kept and shown.
