@@ -10,16 +10,12 @@ from app.db import UtcDateTime
 from app.errors import CommandError
 from app.evaluation.money import cofinancing
 from app.evaluation.tables import EvaluationScope
-from app.households.queries import path_header_alerts, path_timeline_events
-from app.housing import queries as housing_queries
+from app.households.queries import path_header_alerts
 from app.housing.jobs import remove_staged_imports
 from app.housing.queries import TenancyDetail
-from app.interventions import queries as interventions_queries
-from app.partners import queries as partners_queries
 from app.reminders.services import notify_partner_correction, notify_project_access
 from app.reports.forms import PeriodForm
 from app.retention.jobs import anonymise_closed_files
-from app.support import queries as support_queries
 from app.users.models import User
 
 CALLED_BY_NAME = (
@@ -27,14 +23,9 @@ CALLED_BY_NAME = (
     nightly,
     anonymise_closed_files,
     remove_staged_imports,
-    # The household file's timeline and header providers, named "module:function" in
+    # The household file's header provider, named "module:function" in
     # app.households.queries.
     path_header_alerts,
-    path_timeline_events,
-    housing_queries.timeline_events,
-    interventions_queries.timeline_events,
-    partners_queries.timeline_events,
-    support_queries.timeline_events,
     # Listeners named "module:function" in app.users.services and app.partners.services.
     notify_project_access,
     notify_partner_correction,

@@ -30,7 +30,7 @@ from app.households.models import (
     search_key,
 )
 from app.households.path import DEFAULT_INTENSITIES
-from app.households.timeline import Branch, branch, timeline_rows
+from app.households.timeline import Branch, branch
 from app.users.models import User
 
 
@@ -169,11 +169,6 @@ def path_events(household, viewer, rows) -> list[TimelineEvent]:
             if member.created_at != household.created_at
         ]
     return events
-
-
-def path_timeline_events(household, viewer) -> list[TimelineEvent]:
-    """The path's events alone (read in one query of the path's branches)."""
-    return path_events(household, viewer, timeline_rows(path_branches(household, viewer)))
 
 
 def _transition_event(transition, social: bool) -> TimelineEvent:

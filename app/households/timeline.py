@@ -64,9 +64,6 @@ class Branch:
     def group_by(self, *clauses) -> Branch:
         return replace(self, statement=self.statement.group_by(*clauses))
 
-    def select_from(self, *froms) -> Branch:
-        return replace(self, statement=self.statement.select_from(*froms))
-
 
 def branch(kind: str, /, **fields: ColumnElement) -> Branch:
     """A branch named ``kind`` (unique on the page, e.g. ``"support.renewal"``) selecting

@@ -11,8 +11,9 @@ from app.db import db
 from app.errors import DomainError, StaleEditError
 from app.households import services
 from app.households.models import HouseholdStage, StageTransition
-from app.households.path_timeline import path_timeline_events
+from app.households.path_timeline import path_branches, path_events
 from app.households.queries import household_timeline
+from app.households.timeline import timeline_rows
 from tests.factories import make_household
 from tests.households.conftest import TODAY, last_audit
 
@@ -245,3 +246,8 @@ def test_landlord_staff_see_the_dated_stages_only(w, full_path):
     flattened = " ".join(f"{e.title} {e.summary} {e.detail}" for e in events)
     for secret in ("DALO", "Dette", "EDF", "Consentement", "violences", "Hospitalisation", "Noé"):
         assert secret not in flattened
+
+
+def path_timeline_events(household, viewer):
+    """The household domain's own events alone, read as the file reads them."""
+    return path_events(household, viewer, timeline_rows(path_branches(household, viewer)))

@@ -12,7 +12,8 @@ from app.db import db
 from app.errors import DomainError
 from app.households import services
 from app.households.models import HouseholdStage, StageTransition
-from app.households.path_timeline import path_timeline_events
+from app.households.path_timeline import path_branches, path_events
+from app.households.timeline import timeline_rows
 from app.housing import services as housing
 from app.support import services as support
 from tests.factories import make_dwelling, make_household, make_intensity_levels, make_measure
@@ -298,3 +299,8 @@ def test_automatic_moves_show_their_cause_on_the_path(fresh, worker, make_client
     body = page(client.get(f"/menages/{fresh.id}"))
     assert "Étape Adhésion" in body and "suite à : adhésion signée" in body
     assert "Adhésion depuis le 3 février 2026" in body
+
+
+def path_timeline_events(household, viewer):
+    """The household domain's own events alone, read as the file reads them."""
+    return path_events(household, viewer, timeline_rows(path_branches(household, viewer)))
