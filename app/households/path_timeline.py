@@ -30,7 +30,7 @@ from app.households.models import (
     search_key,
 )
 from app.households.path import DEFAULT_INTENSITIES
-from app.households.timeline import Branch, branch
+from app.households.timeline import HOUSEHOLD_ID, Branch, branch, cached
 from app.users.models import User
 
 
@@ -40,96 +40,121 @@ def _stage_label(value: str | None) -> str:
 
 def path_branches(household, viewer) -> list[Branch]:
     """What of the path this viewer may read, as timeline branches."""
-    by = aliased(User)
     social = can_read(viewer, StageTransition.reason)
-    transition_fields = dict(
-        id=StageTransition.id,
-        on=StageTransition.on,
-        at=StageTransition.at,
-        from_stage=StageTransition.from_stage,
-        to_stage=StageTransition.to_stage,
-        author=by.full_name,
-    )
-    if social:  # why it moved (« suite à : diagnostic réalisé », the reason for a move back)
-        # may tell a social story: support team only, not even selected for the others
-        transition_fields.update(cause=StageTransition.cause, reason=StageTransition.reason)
-    branches = [
-        branch("path.transition", **transition_fields)
-        .outerjoin(by, by.id == StageTransition.by_id)
-        .where(StageTransition.household_id == household.id)
-    ]
+    wanted = [_transitions(social)]
     if can_read(viewer, Orientation.reason):
-        by = aliased(User)
-        branches.append(
-            branch(
-                "path.orientation",
-                id=Orientation.id,
-                prescriber=Orientation.prescriber,
-                prescriber_detail=Orientation.prescriber_detail,
-                oriented_on=Orientation.oriented_on,
-                kind=Orientation.kind,
-                reason=Orientation.reason,
-                recorded_at=Orientation.recorded_at,
-                author=by.full_name,
-            )
-            .outerjoin(by, by.id == Orientation.recorded_by_id)
-            .where(Orientation.household_id == household.id)
-        )
+        wanted.append(cached(("path.orientation",), _orientations))
     if can_read(viewer, Diagnostic.carried_out_on):
-        by = aliased(User)
-        axes = {}
-        for axis in DIAGNOSTIC_AXES:
-            axes[f"{axis}_level"] = getattr(Diagnostic, f"{axis}_level")
-            axes[f"{axis}_comment"] = getattr(Diagnostic, f"{axis}_comment")
-        branches.append(
-            branch(
-                "path.diagnostic",
-                id=Diagnostic.id,
-                carried_out_on=Diagnostic.carried_out_on,
-                recorded_at=Diagnostic.recorded_at,
-                needs=Diagnostic.needs,
-                recommended_intensity=Diagnostic.recommended_intensity,
-                author=by.full_name,
-                **axes,
-            )
-            .outerjoin(by, by.id == Diagnostic.author_id)
-            .where(Diagnostic.household_id == household.id)
-        )
-        names = provided("intensity_name_branch")
-        if names is not None:  # the names of the recommended intensities (support's levels)
-            branches.append(names("path.intensity_name"))
+        wanted.append(cached(("path.diagnostic",), _diagnostics))
     if can_read(viewer, Adhesion.objectives):
-        by = aliased(User)
-        branches.append(
-            branch(
-                "path.adhesion",
-                id=Adhesion.id,
-                signed_on=Adhesion.signed_on,
-                recorded_at=Adhesion.recorded_at,
-                objectives=Adhesion.objectives,
-                author=by.full_name,
-            )
-            .outerjoin(by, by.id == Adhesion.recorded_by_id)
-            .where(Adhesion.household_id == household.id)
-        )
+        wanted.append(cached(("path.adhesion",), _adhesions))
     if can_read(viewer, Consent.given_on):
-        by, withdrawn_by = aliased(User), aliased(User)
-        branches.append(
-            branch(
-                "path.consent",
-                id=Consent.id,
-                data_category=Consent.data_category,
-                partner_category=Consent.partner_category,
-                given_on=Consent.given_on,
-                withdrawn_on=Consent.withdrawn_on,
-                author=by.full_name,
-                withdrawal_author=withdrawn_by.full_name,
-            )
-            .outerjoin(by, by.id == Consent.recorded_by_id)
-            .outerjoin(withdrawn_by, withdrawn_by.id == Consent.withdrawal_recorded_by_id)
-            .where(Consent.household_id == household.id)
-        )
+        wanted.append(cached(("path.consent",), _consents))
+    branches = [b.bind(household_id=household.id) for b in wanted]
+    names = provided("intensity_name_branch")
+    if names is not None and can_read(viewer, Diagnostic.carried_out_on):
+        # the names of the recommended intensities (support's levels)
+        branches.append(cached(("path.intensity_name",), lambda: names("path.intensity_name")))
     return branches
+
+
+def _transitions(social: bool) -> Branch:
+    def build():
+        by = aliased(User)
+        fields = dict(
+            id=StageTransition.id,
+            on=StageTransition.on,
+            at=StageTransition.at,
+            from_stage=StageTransition.from_stage,
+            to_stage=StageTransition.to_stage,
+            author=by.full_name,
+        )
+        if social:  # why it moved (« suite à : diagnostic réalisé », the reason for a move
+            # back) may tell a social story: support team only, not even selected for others
+            fields.update(cause=StageTransition.cause, reason=StageTransition.reason)
+        return (
+            branch("path.transition", **fields)
+            .outerjoin(by, by.id == StageTransition.by_id)
+            .where(StageTransition.household_id == HOUSEHOLD_ID)
+        )
+
+    return cached(("path.transition", social), build)
+
+
+def _orientations() -> Branch:
+    by = aliased(User)
+    return (
+        branch(
+            "path.orientation",
+            id=Orientation.id,
+            prescriber=Orientation.prescriber,
+            prescriber_detail=Orientation.prescriber_detail,
+            oriented_on=Orientation.oriented_on,
+            kind=Orientation.kind,
+            reason=Orientation.reason,
+            recorded_at=Orientation.recorded_at,
+            author=by.full_name,
+        )
+        .outerjoin(by, by.id == Orientation.recorded_by_id)
+        .where(Orientation.household_id == HOUSEHOLD_ID)
+    )
+
+
+def _diagnostics() -> Branch:
+    by = aliased(User)
+    axes = {}
+    for axis in DIAGNOSTIC_AXES:
+        axes[f"{axis}_level"] = getattr(Diagnostic, f"{axis}_level")
+        axes[f"{axis}_comment"] = getattr(Diagnostic, f"{axis}_comment")
+    return (
+        branch(
+            "path.diagnostic",
+            id=Diagnostic.id,
+            carried_out_on=Diagnostic.carried_out_on,
+            recorded_at=Diagnostic.recorded_at,
+            needs=Diagnostic.needs,
+            recommended_intensity=Diagnostic.recommended_intensity,
+            author=by.full_name,
+            **axes,
+        )
+        .outerjoin(by, by.id == Diagnostic.author_id)
+        .where(Diagnostic.household_id == HOUSEHOLD_ID)
+    )
+
+
+def _adhesions() -> Branch:
+    by = aliased(User)
+    return (
+        branch(
+            "path.adhesion",
+            id=Adhesion.id,
+            signed_on=Adhesion.signed_on,
+            recorded_at=Adhesion.recorded_at,
+            objectives=Adhesion.objectives,
+            author=by.full_name,
+        )
+        .outerjoin(by, by.id == Adhesion.recorded_by_id)
+        .where(Adhesion.household_id == HOUSEHOLD_ID)
+    )
+
+
+def _consents() -> Branch:
+    by, withdrawn_by = aliased(User), aliased(User)
+    return (
+        branch(
+            "path.consent",
+            id=Consent.id,
+            data_category=Consent.data_category,
+            partner_category=Consent.partner_category,
+            given_on=Consent.given_on,
+            withdrawn_on=Consent.withdrawn_on,
+            author=by.full_name,
+            withdrawal_author=withdrawn_by.full_name,
+        )
+        .outerjoin(by, by.id == Consent.recorded_by_id)
+        .outerjoin(withdrawn_by, withdrawn_by.id == Consent.withdrawal_recorded_by_id)
+        .where(Consent.household_id == HOUSEHOLD_ID)
+    )
 
 
 def intensity_names(rows) -> dict[str, str]:

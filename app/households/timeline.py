@@ -12,20 +12,43 @@ whole timeline rather than one per kind of record.
 
 A field's type picks its slot: ``Boolean`` and ``Integer`` (booleans travel as 0/1), ``Date``,
 ``DateTime`` (``UtcDateTime``), anything else as text.
+
+Building a branch (columns of aliased tables, slots) costs far more than running it, so a
+branch is built once per process and per shape (``cached(key, build)``): its statement takes
+the household and the leases as bind parameters — ``HOUSEHOLD_ID``, ``OCCUPANCY_IDS``,
+``CURRENT_OCCUPANCY_ID`` — given for each page with ``.bind(…)``; the union of a given set of
+branches is kept too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Text, cast, literal, null, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Text,
+    bindparam,
+    cast,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UtcDateTime, db
+
+# The values a branch's statement takes for each page (``Branch.bind``).
+HOUSEHOLD_ID = bindparam("household_id", type_=Integer)
+OCCUPANCY_IDS = bindparam("occupancy_ids", expanding=True)
+CURRENT_OCCUPANCY_ID = bindparam("current_occupancy_id", type_=Integer)
 
 # How many slots of each type a branch may fill (raise one when a branch needs more).
 SLOTS = {"i": 8, "s": 14, "d": 4, "t": 2}
@@ -51,6 +74,11 @@ class Branch:
     kind: str
     statement: Select
     fields: tuple[tuple[str, str, bool], ...]
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def bind(self, **values) -> Branch:
+        """This branch for one page: the values of its bind parameters."""
+        return replace(self, params=tuple(values.items()))
 
     def where(self, *criteria) -> Branch:
         return replace(self, statement=self.statement.where(*criteria))
@@ -91,6 +119,31 @@ def branch(kind: str, /, **fields: ColumnElement) -> Branch:
     return Branch(kind, select(*columns), tuple(names))
 
 
+_BUILT: dict[tuple, Branch] = {}
+_UNIONS: dict[tuple[int, ...], tuple] = {}
+
+
+def cached(key: tuple, build: Callable[[], Branch]) -> Branch:
+    """``build()``, once per process for ``key`` (which names everything the branch's shape
+    depends on: its kind and which fields the viewer reads)."""
+    found = _BUILT.get(key)
+    if found is None:
+        found = _BUILT[key] = build()
+    return found
+
+
+def _union(statements: list[Select]):
+    key = tuple(map(id, statements))
+    found = _UNIONS.get(key)
+    if found is None:
+        first, *rest = statements
+        union = first.union_all(*rest) if rest else first
+        found = (union, statements)  # the statements kept alive, so their ids stay theirs
+        if len(_UNIONS) < 1000:  # a few shapes per kind of viewer in practice
+            _UNIONS[key] = found
+    return found[0]
+
+
 def timeline_rows(branches: Iterable[Branch]) -> dict[str, list[SimpleNamespace]]:
     """Every branch's rows in one query: ``{kind: [row, …]}`` (rows by field name, in the
     order each branch's statement returns them)."""
@@ -101,9 +154,13 @@ def timeline_rows(branches: Iterable[Branch]) -> dict[str, list[SimpleNamespace]
     by_kind = {b.kind: b for b in branches}
     if len(by_kind) != len(branches):
         raise ValueError("two timeline branches of the same kind")
-    statements = [b.statement for b in branches]
-    query = statements[0] if len(statements) == 1 else statements[0].union_all(*statements[1:])
-    for row in db.session.execute(query).mappings():
+    params: dict[str, Any] = {}
+    for b in branches:
+        for name, value in b.params:
+            if params.setdefault(name, value) != value:
+                raise ValueError(f"timeline parameter {name!r} given two values")
+    query = _union([b.statement for b in branches])
+    for row in db.session.execute(query, params).mappings():
         known = by_kind[row["k"]]
         values = {}
         for name, slot, is_boolean in known.fields:

@@ -7,11 +7,13 @@ account, which the header's arrears badge needs and is kept for it (``remember``
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.households.file_registry import TimelineEvent, remember
-from app.households.timeline import Branch, branch
+from app.households.timeline import CURRENT_OCCUPANCY_ID, OCCUPANCY_IDS, Branch, branch
 from app.housing.models import (
     GlaAction,
     GlaActionKind,
@@ -33,10 +35,20 @@ def header_key(household, viewer) -> tuple:
 def housing_branches(household, viewer) -> list[Branch]:
     if not has_permission(viewer, Permission.VIEW_TENANCIES):
         return []
-    occupancies = file_occupancies(household, viewer)
+    occupancies = file_occupancies(household, viewer)  # only the leases the viewer sees
     ids = [o.id for o in occupancies] or [-1]
+    branches = [b.bind(occupancy_ids=ids) for b in _lease_branches()]
+    current = current_occupancy(occupancies)
+    if current is not None:
+        branches.append(_latest_account().bind(current_occupancy_id=current.id))
+    return branches
+
+
+@cache
+def _lease_branches() -> tuple[Branch, ...]:
+    """Built once per process (``app.households.timeline``: the leases are a parameter)."""
     by = aliased(User)
-    branches = [
+    return (
         branch(
             "housing.gla",
             id=GlaAction.id,
@@ -46,7 +58,7 @@ def housing_branches(household, viewer) -> list[Branch]:
             author=by.full_name,
         )
         .outerjoin(by, by.id == GlaAction.author_id)
-        .where(GlaAction.occupancy_id.in_(ids)),
+        .where(GlaAction.occupancy_id.in_(OCCUPANCY_IDS)),
         branch(
             "housing.stage",
             id=ProcedureStage.id,
@@ -54,32 +66,32 @@ def housing_branches(household, viewer) -> list[Branch]:
             stage=ProcedureStage.stage,
             occurred_on=ProcedureStage.occurred_on,
             comment=ProcedureStage.comment,
-        ).where(ProcedureStage.occupancy_id.in_(ids)),
+        ).where(ProcedureStage.occupancy_id.in_(OCCUPANCY_IDS)),
         branch(
             "housing.plan",
             id=RepaymentPlan.id,
             start_on=RepaymentPlan.start_on,
             status=RepaymentPlan.status,
-        ).where(RepaymentPlan.occupancy_id.in_(ids)),
-    ]
-    current = current_occupancy(occupancies)
-    if current is not None:
-        latest = (
-            select(func.max(RentAccountSnapshot.month))
-            .where(RentAccountSnapshot.occupancy_id == current.id)
-            .scalar_subquery()
-        )
-        branches.append(
-            branch(
-                "housing.latest_account",
-                balance_cents=RentAccountSnapshot.balance_cents,
-                amount_due_cents=RentAccountSnapshot.amount_due_cents,
-            ).where(
-                RentAccountSnapshot.occupancy_id == current.id,
-                RentAccountSnapshot.month == latest,
-            )
-        )
-    return branches
+        ).where(RepaymentPlan.occupancy_id.in_(OCCUPANCY_IDS)),
+    )
+
+
+@cache
+def _latest_account() -> Branch:
+    """The current lease's latest rent account (the header's arrears badge)."""
+    latest = (
+        select(func.max(RentAccountSnapshot.month))
+        .where(RentAccountSnapshot.occupancy_id == CURRENT_OCCUPANCY_ID)
+        .scalar_subquery()
+    )
+    return branch(
+        "housing.latest_account",
+        balance_cents=RentAccountSnapshot.balance_cents,
+        amount_due_cents=RentAccountSnapshot.amount_due_cents,
+    ).where(
+        RentAccountSnapshot.occupancy_id == CURRENT_OCCUPANCY_ID,
+        RentAccountSnapshot.month == latest,
+    )
 
 
 def housing_events(household, viewer, rows) -> list[TimelineEvent]:

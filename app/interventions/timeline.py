@@ -7,13 +7,15 @@ it (``remember``)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy.orm import aliased
 
 from app.audience import can_read
 from app.formatting import format_date, today_paris
 from app.households.file_registry import TimelineEvent, remember
 from app.households.models import SupportDomain
-from app.households.timeline import Branch, branch
+from app.households.timeline import HOUSEHOLD_ID, Branch, branch
 from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention, InterventionMode
 from app.interventions.queries import _counts, last_contact_key
 from app.interventions.services import can_share_with_landlord
@@ -21,27 +23,39 @@ from app.users.models import User
 
 
 def intervention_branches(household, viewer) -> list[Branch]:
+    if can_read(viewer, Intervention.note):
+        return [_full().bind(household_id=household.id)]
+    if not can_share_with_landlord(household.id, today_paris()):
+        return []  # a withdrawn consent hides what was shared before
+    return [_shared().bind(household_id=household.id)]
+
+
+@cache
+def _shared() -> Branch:
+    """What anyone else who sees the file reads: the summaries shared with the landlord."""
     by = aliased(User)
-    if not can_read(viewer, Intervention.note):
-        if not can_share_with_landlord(household.id, today_paris()):
-            return []  # a withdrawn consent hides what was shared before
-        return [
-            branch(
-                "interventions.shared",
-                id=Intervention.id,
-                occurred_on=Intervention.occurred_on,
-                shared_summary=Intervention.shared_summary,
-                created_at=Intervention.created_at,
-                author=by.full_name,
-            )
-            .outerjoin(by, by.id == Intervention.author_id)
-            .where(
-                Intervention.household_id == household.id,
-                Intervention.is_summary_shared.is_(True),
-                _counts(),
-            )
-        ]
-    return [
+    return (
+        branch(
+            "interventions.shared",
+            id=Intervention.id,
+            occurred_on=Intervention.occurred_on,
+            shared_summary=Intervention.shared_summary,
+            created_at=Intervention.created_at,
+            author=by.full_name,
+        )
+        .outerjoin(by, by.id == Intervention.author_id)
+        .where(
+            Intervention.household_id == HOUSEHOLD_ID,
+            Intervention.is_summary_shared.is_(True),
+            _counts(),
+        )
+    )
+
+
+@cache
+def _full() -> Branch:
+    by = aliased(User)
+    return (
         branch(
             "interventions.full",
             id=Intervention.id,
@@ -59,8 +73,8 @@ def intervention_branches(household, viewer) -> list[Branch]:
             author=by.full_name,
         )
         .outerjoin(by, by.id == Intervention.author_id)
-        .where(Intervention.household_id == household.id)
-    ]
+        .where(Intervention.household_id == HOUSEHOLD_ID)
+    )
 
 
 def intervention_events(household, viewer, rows) -> list[TimelineEvent]:

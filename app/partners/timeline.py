@@ -5,13 +5,15 @@ branches of the page's one timeline query (``app.households.timeline``)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy.orm import aliased
 
 from app.audience import can_read
 from app.formatting import format_date
 from app.households.file_registry import TimelineEvent
 from app.households.models import SupportDomain
-from app.households.timeline import Branch, branch
+from app.households.timeline import HOUSEHOLD_ID, Branch, branch
 from app.partners.models import (
     Partner,
     Referral,
@@ -23,6 +25,14 @@ from app.users.models import User
 
 
 def partner_branches(household, viewer) -> list[Branch]:
+    meetings, referrals, changes = _branches()
+    wanted = [meetings, referrals, changes] if can_read(viewer, Referral.reason) else [meetings]
+    return [b.bind(household_id=household.id) for b in wanted]
+
+
+@cache
+def _branches() -> tuple[Branch, ...]:
+    """Built once per process (``app.households.timeline``: the household is a parameter)."""
     by = aliased(User)
     branches = [
         branch(
@@ -36,39 +46,39 @@ def partner_branches(household, viewer) -> list[Branch]:
             author=by.full_name,
         )
         .outerjoin(by, by.id == TripartiteMeeting.author_id)
-        .where(TripartiteMeeting.household_id == household.id)
+        .where(TripartiteMeeting.household_id == HOUSEHOLD_ID)
     ]
-    if can_read(viewer, Referral.reason):
-        by = aliased(User)
-        branches.append(
-            branch(
-                "partners.referral",
-                id=Referral.id,
-                referred_on=Referral.referred_on,
-                domain=Referral.domain,
-                status=Referral.status,
-                reason=Referral.reason,
-                partner=Partner.name,
-                created_at=Referral.created_at,
-                author=by.full_name,
-            )
-            .join(Partner, Partner.id == Referral.partner_id)
-            .outerjoin(by, by.id == Referral.author_id)
-            .where(Referral.household_id == household.id)
+    # Referrals and their history: selected for the support team only (partner_branches).
+    by = aliased(User)
+    branches.append(
+        branch(
+            "partners.referral",
+            id=Referral.id,
+            referred_on=Referral.referred_on,
+            domain=Referral.domain,
+            status=Referral.status,
+            reason=Referral.reason,
+            partner=Partner.name,
+            created_at=Referral.created_at,
+            author=by.full_name,
         )
-        branches.append(
-            branch(
-                "partners.referral_change",
-                id=ReferralStatusChange.id,
-                referral_id=ReferralStatusChange.referral_id,
-                status=ReferralStatusChange.status,
-                on=ReferralStatusChange.on,
-                comment=ReferralStatusChange.comment,
-            )
-            .join(Referral, Referral.id == ReferralStatusChange.referral_id)
-            .where(Referral.household_id == household.id)
+        .join(Partner, Partner.id == Referral.partner_id)
+        .outerjoin(by, by.id == Referral.author_id)
+        .where(Referral.household_id == HOUSEHOLD_ID)
+    )
+    branches.append(
+        branch(
+            "partners.referral_change",
+            id=ReferralStatusChange.id,
+            referral_id=ReferralStatusChange.referral_id,
+            status=ReferralStatusChange.status,
+            on=ReferralStatusChange.on,
+            comment=ReferralStatusChange.comment,
         )
-    return branches
+        .join(Referral, Referral.id == ReferralStatusChange.referral_id)
+        .where(Referral.household_id == HOUSEHOLD_ID)
+    )
+    return tuple(branches)
 
 
 def partner_events(household, viewer, rows) -> list[TimelineEvent]:

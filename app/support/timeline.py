@@ -6,13 +6,15 @@ contact rhythm, end) come with them and are kept for it (``remember``)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.audience import can_read
 from app.formatting import format_date
 from app.households.file_registry import TimelineEvent, remember
-from app.households.timeline import Branch, branch
+from app.households.timeline import HOUSEHOLD_ID, Branch, branch
 from app.support.models import (
     ExitReason,
     HousingAtExit,
@@ -48,7 +50,13 @@ def intensity_name_branch(kind: str) -> Branch:
 def support_branches(household, viewer) -> list[Branch]:
     if not can_read(viewer, Measure.start_on):
         return []
-    mine = Measure.household_id == household.id
+    return [b.bind(household_id=household.id) for b in _branches()]
+
+
+@cache
+def _branches() -> tuple[Branch, ...]:
+    """Built once per process (``app.households.timeline``: the household is a parameter)."""
+    mine = Measure.household_id == HOUSEHOLD_ID
     first_level = (
         select(IntensityLevel.name)
         .join(IntensityChange, IntensityChange.to_level_id == IntensityLevel.id)
@@ -126,7 +134,7 @@ def support_branches(household, viewer) -> list[Branch]:
             author=by.full_name,
         )
         .outerjoin(by, by.id == MeasureExit.by_id)
-        .where(MeasureExit.household_id == household.id)
+        .where(MeasureExit.household_id == HOUSEHOLD_ID)
     )
     checks = branch(
         "support.check",
@@ -138,7 +146,7 @@ def support_branches(household, viewer) -> list[Branch]:
         comment=PostExitCheck.comment,
         updated_at=PostExitCheck.updated_at,
         exit_id=PostExitCheck.exit_id,
-    ).where(PostExitCheck.household_id == household.id, PostExitCheck.done_on.is_not(None))
+    ).where(PostExitCheck.household_id == HOUSEHOLD_ID, PostExitCheck.done_on.is_not(None))
     # The timeline shows how many objectives a review examined, not the updates themselves.
     examined = (
         select(func.count(ObjectiveUpdate.id))
@@ -159,9 +167,9 @@ def support_branches(household, viewer) -> list[Branch]:
             author=by.full_name,
         )
         .outerjoin(by, by.id == Review.author_id)
-        .where(Review.household_id == household.id)
+        .where(Review.household_id == HOUSEHOLD_ID)
     )
-    return [measures, renewals, changes, exits, checks, reviews]
+    return (measures, renewals, changes, exits, checks, reviews)
 
 
 def _type_label(measure) -> str:
