@@ -94,6 +94,7 @@ class FileRegistry:
     tabs: tuple[TabEntry, ...] = ()
     badges: tuple[tuple[int, str, BadgeSource], ...] = ()
     timeline_branches: tuple[tuple[int, str, BranchesSource, EventsBuilder], ...] = ()
+    header_branches: tuple[tuple[int, str, BranchesSource, Callable], ...] = ()
     header_values: dict[str, Callable[[Any, object], Any]] = field(default_factory=dict)
     services: dict[str, Callable] = field(default_factory=dict)
 
@@ -112,6 +113,15 @@ class FileRegistry:
         ``Branch`` es this viewer may read, ``events(household, viewer, rows)`` the events."""
         entries = (*self.timeline_branches, (order, name, branches, events))
         self.timeline_branches = tuple(sorted(entries, key=_by_order))
+
+    def add_header_branches(
+        self, order: int, name: str, branches: BranchesSource, keep: Callable
+    ) -> None:
+        """What a domain's header badges need, on the pages without the timeline (whose query
+        reads it there): ``branches(household, viewer)`` read with the other domains' in one
+        query, then ``keep(household, viewer, rows)`` keeps it for the badges (``remember``)."""
+        entries = (*self.header_branches, (order, name, branches, keep))
+        self.header_branches = tuple(sorted(entries, key=_by_order))
 
     def add_header_value(self, name: str, source: Callable[[Any, object], Any]) -> None:
         """A value of the header card, e.g. ``occupancy`` (the lease shown under
@@ -212,9 +222,26 @@ def household_timeline(household, viewer) -> list[TimelineEvent]:
 
     sources = registry().timeline_branches
     rows = timeline_rows(b for _, _, branches, _ in sources for b in branches(household, viewer))
+    remember(_timeline_read(household, viewer), True)  # the header's badges need no more
     events = [event for _, _, _, build in sources for event in build(household, viewer, rows)]
     events = _with_attachments(household, viewer, events)
     return sorted(events, key=lambda e: e.sort_key, reverse=True)
+
+
+def _timeline_read(household, viewer) -> tuple:
+    return ("timeline_read", household.id, viewer.id)
+
+
+def _read_for_the_header(household, viewer) -> None:
+    """On a page without the timeline, what the header's badges need, in one query."""
+    from app.households.timeline import timeline_rows
+
+    if loaded_earlier(_timeline_read(household, viewer)):
+        return
+    sources = registry().header_branches
+    rows = timeline_rows(b for _, _, branches, _ in sources for b in branches(household, viewer))
+    for _, _, _, keep in sources:
+        keep(household, viewer, rows)
 
 
 def _with_attachments(household, viewer, events: list[TimelineEvent]) -> list[TimelineEvent]:
@@ -281,6 +308,7 @@ def file_header(household, viewer) -> FileHeader:
     current = registry()
     shared = file_page_loads() if _page_loads.get() is None else nullcontext()
     with shared:
+        _read_for_the_header(household, viewer)
         return FileHeader(
             household=household,
             values={

@@ -13,6 +13,9 @@ def register(registry) -> None:
     registry.add_tab(30, "housing.household", "Logement")
     registry.add_header_value("occupancy", _occupancy)
     registry.add_badge(20, "housing", queries.header_alerts)
+    registry.add_header_branches(
+        20, "housing", timeline.header_branches, timeline.keep_for_the_header
+    )
     registry.add_timeline_branches(
         20, "housing", timeline.housing_branches, timeline.housing_events
     )

@@ -33,20 +33,41 @@ def header_key(household, viewer) -> tuple:
 
 
 def housing_branches(household, viewer) -> list[Branch]:
+    return _tenancy_branches(household, viewer, (_gla(), _stages(), _plans()))
+
+
+def header_branches(household, viewer) -> list[Branch]:
+    """What the arrears and procedure badges need, on the pages without the timeline."""
+    return _tenancy_branches(household, viewer, (_stages(),))
+
+
+def _tenancy_branches(household, viewer, lease_branches) -> list[Branch]:
     if not has_permission(viewer, Permission.VIEW_TENANCIES):
         return []
     occupancies = file_occupancies(household, viewer)  # only the leases the viewer sees
     ids = [o.id for o in occupancies] or [-1]
-    branches = [b.bind(occupancy_ids=ids) for b in _lease_branches()]
+    branches = [b.bind(occupancy_ids=ids) for b in lease_branches]
     current = current_occupancy(occupancies)
     if current is not None:
         branches.append(_latest_account().bind(current_occupancy_id=current.id))
     return branches
 
 
+def keep_for_the_header(household, viewer, rows) -> None:
+    """The current lease's latest account and the stages, newest first (as
+    ``file_procedure_stages``), for ``queries.header_alerts``."""
+    if not has_permission(viewer, Permission.VIEW_TENANCIES):
+        return
+    stages = sorted(rows.get("housing.stage", ()), key=lambda s: (s.occurred_on, s.id))
+    accounts = rows.get("housing.latest_account", ())
+    remember(header_key(household, viewer), (accounts[0] if accounts else None, stages[::-1]))
+
+
+# Built once per process (``app.households.timeline``: the leases are parameters).
+
+
 @cache
-def _lease_branches() -> tuple[Branch, ...]:
-    """Built once per process (``app.households.timeline``: the leases are a parameter)."""
+def _gla() -> Branch:
     by = aliased(User)
     return (
         branch(
@@ -58,22 +79,30 @@ def _lease_branches() -> tuple[Branch, ...]:
             author=by.full_name,
         )
         .outerjoin(by, by.id == GlaAction.author_id)
-        .where(GlaAction.occupancy_id.in_(OCCUPANCY_IDS)),
-        branch(
-            "housing.stage",
-            id=ProcedureStage.id,
-            occupancy_id=ProcedureStage.occupancy_id,
-            stage=ProcedureStage.stage,
-            occurred_on=ProcedureStage.occurred_on,
-            comment=ProcedureStage.comment,
-        ).where(ProcedureStage.occupancy_id.in_(OCCUPANCY_IDS)),
-        branch(
-            "housing.plan",
-            id=RepaymentPlan.id,
-            start_on=RepaymentPlan.start_on,
-            status=RepaymentPlan.status,
-        ).where(RepaymentPlan.occupancy_id.in_(OCCUPANCY_IDS)),
+        .where(GlaAction.occupancy_id.in_(OCCUPANCY_IDS))
     )
+
+
+@cache
+def _stages() -> Branch:
+    return branch(
+        "housing.stage",
+        id=ProcedureStage.id,
+        occupancy_id=ProcedureStage.occupancy_id,
+        stage=ProcedureStage.stage,
+        occurred_on=ProcedureStage.occurred_on,
+        comment=ProcedureStage.comment,
+    ).where(ProcedureStage.occupancy_id.in_(OCCUPANCY_IDS))
+
+
+@cache
+def _plans() -> Branch:
+    return branch(
+        "housing.plan",
+        id=RepaymentPlan.id,
+        start_on=RepaymentPlan.start_on,
+        status=RepaymentPlan.status,
+    ).where(RepaymentPlan.occupancy_id.in_(OCCUPANCY_IDS))
 
 
 @cache
@@ -137,10 +166,8 @@ def housing_events(household, viewer, rows) -> list[TimelineEvent]:
         )
     if not has_permission(viewer, Permission.VIEW_TENANCIES):
         return events
-    stages = sorted(rows.get("housing.stage", ()), key=lambda s: (s.occurred_on, s.id))
-    accounts = rows.get("housing.latest_account", ())
-    # Newest stage first, as ``file_procedure_stages``: the header's procedure badge.
-    remember(header_key(household, viewer), (accounts[0] if accounts else None, stages[::-1]))
+    keep_for_the_header(household, viewer, rows)
+    stages = rows.get("housing.stage", ())
     for action in sorted(rows.get("housing.gla", ()), key=lambda a: a.id):
         events.append(
             TimelineEvent(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from sqlalchemy import func
 from sqlalchemy.orm import aliased
 
 from app.audience import can_read
@@ -18,6 +19,7 @@ from app.households.models import SupportDomain
 from app.households.timeline import HOUSEHOLD_ID, Branch, branch
 from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention, InterventionMode
 from app.interventions.queries import _counts, last_contact_key
+from app.interventions.queries import _is_contact as contact_condition
 from app.interventions.services import can_share_with_landlord
 from app.users.models import User
 
@@ -28,6 +30,27 @@ def intervention_branches(household, viewer) -> list[Branch]:
     if not can_share_with_landlord(household.id, today_paris()):
         return []  # a withdrawn consent hides what was shared before
     return [_shared().bind(household_id=household.id)]
+
+
+def header_branches(household, viewer) -> list[Branch]:
+    """The last contact (the support header's "no contact since" badge), on the pages
+    without the timeline: for the support team, who read the visits."""
+    if not can_read(viewer, Intervention.note):
+        return []
+    return [_last_contact().bind(household_id=household.id)]
+
+
+def keep_for_the_header(household, viewer, rows) -> None:
+    if can_read(viewer, Intervention.note):
+        found = rows.get("interventions.last_contact", ())
+        remember(last_contact_key(household, viewer), (found[0].on if found else None,))
+
+
+@cache
+def _last_contact() -> Branch:
+    return branch("interventions.last_contact", on=func.max(Intervention.occurred_on)).where(
+        Intervention.household_id == HOUSEHOLD_ID, contact_condition()
+    )
 
 
 @cache

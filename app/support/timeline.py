@@ -172,6 +172,35 @@ def _branches() -> tuple[Branch, ...]:
     return (measures, renewals, changes, exits, checks, reviews)
 
 
+def header_branches(household, viewer) -> list[Branch]:
+    """The open measures' dates and rhythm, for the header's badges on the pages without the
+    timeline (``queries.header_alerts``)."""
+    if not can_read(viewer, Measure.next_review_on):
+        return []
+    return [_open_measures().bind(household_id=household.id)]
+
+
+def keep_for_the_header(household, viewer, rows) -> None:
+    if can_read(viewer, Measure.next_review_on):
+        found = rows.get("support.open_measure", [])
+        remember(open_measure_facts_key(household, viewer), found)
+
+
+@cache
+def _open_measures() -> Branch:
+    return (
+        branch(
+            "support.open_measure",
+            start_on=Measure.start_on,
+            planned_end_on=Measure.planned_end_on,
+            next_review_on=Measure.next_review_on,
+            contact_every_days=IntensityLevel.contact_every_days,
+        )
+        .join(IntensityLevel, IntensityLevel.id == Measure.intensity_level_id)
+        .where(Measure.household_id == HOUSEHOLD_ID, Measure.status == MeasureStatus.EN_COURS)
+    )
+
+
 def _type_label(measure) -> str:
     label = MeasureType(measure.type).label
     return f"{label} ({measure.type_detail})" if measure.type_detail else label

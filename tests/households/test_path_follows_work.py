@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.db import db
 from app.errors import DomainError
+from app.formatting import format_date
 from app.households import services
 from app.households.models import HouseholdStage, StageTransition
 from app.households.path_timeline import path_branches, path_events
@@ -218,7 +219,8 @@ def test_a_file_entered_after_the_fact_backdates_its_path_before_its_creation(w,
     assert move.at.date() > move.on
     event = next(e for e in path_timeline_events(household, worker) if e.on == move.on)
     assert event.author == worker.full_name
-    assert f"saisi le {move.at.day}" in event.summary
+    # (the day in Paris: between 23:00 and midnight UTC it is already tomorrow there)
+    assert f"saisi le {format_date(move.at)}" in event.summary
     # The adhésion signed back then follows, at its own date.
     _adhesion(household, worker, signed_on=date(2019, 6, 10))
     assert (household.stage, household.stage_since_on) == (S.ADHESION, date(2019, 6, 10))
