@@ -160,7 +160,10 @@ def _consents() -> Branch:
 def intensity_names(rows) -> dict[str, str]:
     """Recommended-intensity code → the level's name, from the levels' branch (the code is
     the accent-free lower-case name); the defaults when no level is configured."""
-    names = {search_key(r.name).replace(" ", "_"): r.name for r in rows}
+    # In the order of ``intensity_choices`` (tightest rhythm first, then name): for two names
+    # of one code ("Soutenue", "soutenue"), the same one wins.
+    ordered = sorted(rows, key=lambda r: (r.every, r.name))
+    names = {search_key(r.name).replace(" ", "_"): r.name for r in ordered}
     return names or dict(DEFAULT_INTENSITIES)
 
 

@@ -29,11 +29,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     Integer,
+    String,
     Text,
+    Unicode,
+    UnicodeText,
     bindparam,
     cast,
     literal,
@@ -56,14 +60,22 @@ _SLOT_TYPES = {"i": Integer, "s": Text, "d": Date, "t": UtcDateTime}
 
 
 def _slot_kind(expression: ColumnElement) -> str:
+    """The slot a field goes in, by its SQL type. Only types whose values come back the same
+    from any branch are accepted: a UNION takes its result types from its first branch, and
+    PostgreSQL refuses to unite text with numeric, JSON or enum columns (SQLite would not
+    say), so any other type is refused here, when the branch is built, on both databases."""
     kind = expression.type
     if isinstance(kind, UtcDateTime | DateTime):
         return "t"
     if isinstance(kind, Date):
         return "d"
-    if isinstance(kind, Boolean | Integer):
+    if isinstance(kind, Boolean | Integer) and type(kind) in (Boolean, Integer, BigInteger):
         return "i"
-    return "s"
+    if type(kind) in (String, Text, Unicode, UnicodeText):
+        return "s"
+    raise TypeError(
+        f"timeline field of type {kind!r}: give it a slot type in app.households.timeline"
+    )
 
 
 @dataclass(frozen=True)

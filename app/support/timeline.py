@@ -41,7 +41,7 @@ def intensity_name_branch(kind: str) -> Branch:
     """The active intensity levels' names (one row per name), for the diagnostic's
     recommended intensity (provided to the household domain as ``intensity_name_branch``)."""
     return (
-        branch(kind, name=IntensityLevel.name)
+        branch(kind, name=IntensityLevel.name, every=func.min(IntensityLevel.contact_every_days))
         .where(IntensityLevel.is_active.is_(True))
         .group_by(IntensityLevel.name)
     )

@@ -341,13 +341,19 @@ def add_week_items(w, n: int) -> None:
         )
         db.session.add_all(
             [
-                Reminder(
-                    rule_code="prochaine_action",
-                    subject_id=visit.id,
-                    household_id=household.id,
-                    title="Prochaine action prévue",
-                    due_on=today + timedelta(days=1),
-                    recipient_user_id=worker.id,
+                # Addressed to landlord staff too, so that their week shows the reminder
+                # but never the next action's text (defence in depth: the real rule
+                # addresses its author only).
+                *(
+                    Reminder(
+                        rule_code="prochaine_action",
+                        subject_id=visit.id,
+                        household_id=household.id,
+                        title="Prochaine action prévue",
+                        due_on=today + timedelta(days=days),  # one per day and subject
+                        recipient_user_id=user.id,
+                    )
+                    for user, days in ((worker, 1), (staff, 2))
                 ),
                 *(
                     Reminder(
@@ -391,6 +397,7 @@ def test_week_queries_do_not_grow_with_its_items(world, make_client, who):
     assert set(many_cards) == WEEK_KINDS[who]
     assert all(many_cards.count(k) > few_cards.count(k) for k in WEEK_KINDS[who])
     assert ("Accompagner à la CAF" in body) == (who != "staff")
+    assert "Prochaine action prévue" in body
     assert len(few) == len(many), extra_statements(few, many)
     assert len(many) <= WEEK_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
 
