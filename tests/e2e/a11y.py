@@ -10,7 +10,10 @@ WCAG_AA = {
 
 
 def assert_accessible(page, label: str = "") -> None:
-    # Callers wait for the page they mean to check; this also waits for it to finish loading.
+    # Callers wait for the page they mean to check; this also waits for it to finish loading
+    # and for its CSS transitions to end: axe measures colours as they are at that instant,
+    # and a button fading into its hover colour under the pointer (0.15 s) once read 4.2:1.
     page.wait_for_load_state()
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
     results = _AXE.run(page, options=WCAG_AA)
     assert results.violations_count == 0, f"{label or page.url}\n{results.generate_report()}"
