@@ -218,14 +218,19 @@ def loaded_earlier(key: tuple):
 def household_timeline(household, viewer) -> list[TimelineEvent]:
     """Every source's events for this viewer, newest first (sources in their order for
     events of the same moment). The domains' branches are read in one query."""
-    from app.households.timeline import timeline_rows
-
     sources = registry().timeline_branches
-    rows = timeline_rows(b for _, _, branches, _ in sources for b in branches(household, viewer))
+    rows = _rows_of(sources, household, viewer)
     remember(_timeline_read(household, viewer), True)  # the header's badges need no more
     events = [event for _, _, _, build in sources for event in build(household, viewer, rows)]
     events = _with_attachments(household, viewer, events)
     return sorted(events, key=lambda e: e.sort_key, reverse=True)
+
+
+def _rows_of(sources, household, viewer) -> dict:
+    """The rows of every source's branches for this viewer, in one query."""
+    from app.households.timeline import timeline_rows
+
+    return timeline_rows(b for _, _, branches, _ in sources for b in branches(household, viewer))
 
 
 def _timeline_read(household, viewer) -> tuple:
@@ -234,12 +239,10 @@ def _timeline_read(household, viewer) -> tuple:
 
 def _read_for_the_header(household, viewer) -> None:
     """On a page without the timeline, what the header's badges need, in one query."""
-    from app.households.timeline import timeline_rows
-
     if loaded_earlier(_timeline_read(household, viewer)):
         return
     sources = registry().header_branches
-    rows = timeline_rows(b for _, _, branches, _ in sources for b in branches(household, viewer))
+    rows = _rows_of(sources, household, viewer)
     for _, _, _, keep in sources:
         keep(household, viewer, rows)
 

@@ -87,6 +87,11 @@ class SupportDomain(LabelledEnum):
     VIE_SOCIALE = "vie_sociale"
     DEMARCHES = "demarches"
 
+    @classmethod
+    def parse_list(cls, stored: str | None) -> list[SupportDomain]:
+        """The domains of a comma-separated column (needs, an intervention's domains)."""
+        return [cls(v) for v in (stored or "").split(",") if v]
+
 
 SupportDomain.LABELS = {
     "budget_dettes": "Budget et dettes",
@@ -464,7 +469,7 @@ class Diagnostic(VersionedMixin, db.Model):
 
     @property
     def need_list(self) -> list[SupportDomain]:
-        return [SupportDomain(v) for v in self.needs.split(",") if v]
+        return SupportDomain.parse_list(self.needs)
 
 
 class Adhesion(VersionedMixin, db.Model):

@@ -253,7 +253,7 @@ def _diagnostic_event(diagnostic, intensities: dict[str, str]) -> TimelineEvent:
         level = DiagnosticLevel(getattr(diagnostic, f"{axis}_level")).label
         comment = getattr(diagnostic, f"{axis}_comment")
         lines.append(f"{label.split(' (')[0]} : {level}" + (f" — {comment}" if comment else ""))
-    needs = [SupportDomain(v) for v in (diagnostic.needs or "").split(",") if v]
+    needs = SupportDomain.parse_list(diagnostic.needs)
     if needs:
         lines.append("Besoins : " + ", ".join(n.label for n in needs))
     code = diagnostic.recommended_intensity

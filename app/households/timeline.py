@@ -69,7 +69,7 @@ def _slot_kind(expression: ColumnElement) -> str:
         return "t"
     if isinstance(kind, Date):
         return "d"
-    if isinstance(kind, Boolean | Integer) and type(kind) in (Boolean, Integer, BigInteger):
+    if type(kind) in (Boolean, Integer, BigInteger):
         return "i"
     if type(kind) in (String, Text, Unicode, UnicodeText):
         return "s"

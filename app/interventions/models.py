@@ -132,13 +132,17 @@ class Intervention(VersionedMixin, db.Model):
 
     @property
     def is_contact(self) -> bool:
-        """A real contact with the household: neither a missed appointment nor a visit
-        marked as entered twice."""
-        return self.mode not in NOT_A_CONTACT and not self.is_duplicate
+        return counts_as_contact(self.mode, self.is_duplicate)
 
     @property
     def domain_list(self) -> list[SupportDomain]:
-        return [SupportDomain(v) for v in self.domains.split(",") if v]
+        return SupportDomain.parse_list(self.domains)
+
+
+def counts_as_contact(mode: str, is_duplicate: bool) -> bool:
+    """A real contact with the household: neither a missed appointment nor a visit marked
+    as entered twice (``queries._is_contact`` is the same rule in SQL)."""
+    return mode not in NOT_A_CONTACT and not is_duplicate
 
 
 # Fields whose previous text a correction keeps.

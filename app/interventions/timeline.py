@@ -17,7 +17,12 @@ from app.formatting import format_date, today_paris
 from app.households.file_registry import TimelineEvent, remember
 from app.households.models import SupportDomain
 from app.households.timeline import HOUSEHOLD_ID, Branch, branch
-from app.interventions.models import MODE_ICONS, NOT_A_CONTACT, Intervention, InterventionMode
+from app.interventions.models import (
+    MODE_ICONS,
+    Intervention,
+    InterventionMode,
+    counts_as_contact,
+)
 from app.interventions.queries import _counts, last_contact_key
 from app.interventions.queries import _is_contact as contact_condition
 from app.interventions.services import can_share_with_landlord
@@ -109,14 +114,9 @@ def intervention_events(household, viewer, rows) -> list[TimelineEvent]:
     if not can_read(viewer, Intervention.note):
         return [_shared_event(i) for i in newest_first("interventions.shared")]
     visits = newest_first("interventions.full")
-    contacts = [i.occurred_on for i in visits if _is_contact(i)]
+    contacts = [i.occurred_on for i in visits if counts_as_contact(i.mode, i.is_duplicate)]
     remember(last_contact_key(household, viewer), (max(contacts, default=None),))
     return [_full_event(i) for i in visits]
-
-
-def _is_contact(visit) -> bool:
-    """As ``Intervention.is_contact``: neither a missed appointment nor entered twice."""
-    return InterventionMode(visit.mode) not in NOT_A_CONTACT and not visit.is_duplicate
 
 
 def _shared_event(visit) -> TimelineEvent:
@@ -142,11 +142,10 @@ def _full_event(visit) -> TimelineEvent:
     if visit.next_action:
         when = f" — le {format_date(visit.next_action_on)}" if visit.next_action_on else ""
         lines.append(f"Prochaine action : {visit.next_action}{when}")
-    domains = [SupportDomain(v) for v in (visit.domains or "").split(",") if v]
-    summary = ", ".join(d.label for d in domains)
+    summary = ", ".join(d.label for d in SupportDomain.parse_list(visit.domains))
     if visit.duration_minutes:
         summary = f"{visit.duration_minutes} min" + (f" · {summary}" if summary else "")
-    kind = "social" if _is_contact(visit) else "reminder"
+    kind = "social" if counts_as_contact(visit.mode, visit.is_duplicate) else "reminder"
     if visit.is_duplicate:  # kept, struck through, counted nowhere
         kind, summary = "duplicate", "Saisie en double, ne compte pas"
     return TimelineEvent(

@@ -98,6 +98,15 @@ class MeasureStatus(LabelledEnum):
 MeasureStatus.LABELS = {"en_cours": "En cours", "cloturee": "Clôturée"}
 
 
+def measure_type_label(kind: str, detail: str | None) -> str:
+    label = MeasureType(kind).label
+    return f"{label} ({detail})" if detail else label
+
+
+def check_label(months: int) -> str:
+    return f"Vérification à {months} mois"
+
+
 class Measure(VersionedMixin, db.Model):
     """A support measure. At most one open measure of a given type per household: the service
     checks it with a clear message, a partial unique index holds it in the database."""
@@ -159,8 +168,7 @@ class Measure(VersionedMixin, db.Model):
 
     @property
     def type_label(self) -> str:
-        label = MeasureType(self.type).label
-        return f"{label} ({self.type_detail})" if self.type_detail else label
+        return measure_type_label(self.type, self.type_detail)
 
     @property
     def is_open(self) -> bool:
@@ -471,4 +479,4 @@ class PostExitCheck(VersionedMixin, db.Model):
 
     @property
     def label(self) -> str:
-        return f"Vérification à {self.months} mois"
+        return check_label(self.months)

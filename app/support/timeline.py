@@ -24,11 +24,12 @@ from app.support.models import (
     MeasureExit,
     MeasureRenewal,
     MeasureStatus,
-    MeasureType,
     ObjectiveUpdate,
     PostExitCheck,
     Review,
     ReviewKind,
+    check_label,
+    measure_type_label,
 )
 from app.users.models import User
 
@@ -201,11 +202,6 @@ def _open_measures() -> Branch:
     )
 
 
-def _type_label(measure) -> str:
-    label = MeasureType(measure.type).label
-    return f"{label} ({measure.type_detail})" if measure.type_detail else label
-
-
 def support_events(household, viewer, rows) -> list[TimelineEvent]:
     """Each measure (open ones first, then the newest) with its renewals, intensity changes,
     exit and checks; then the reviews, newest first."""
@@ -230,7 +226,7 @@ def support_events(household, viewer, rows) -> list[TimelineEvent]:
     checks = of("support.check", "exit_id")
     events: list[TimelineEvent] = []
     for measure in measures:
-        label = _type_label(measure)
+        label = measure_type_label(measure.type, measure.type_detail)
         events.append(_measure_opened(measure, label))
         for renewal in sorted(renewals.get(measure.id, ()), key=lambda r: (r.renewed_on, r.id)):
             events.append(_renewal(label, renewal))
@@ -307,7 +303,7 @@ def _check(check) -> TimelineEvent:
     return TimelineEvent(
         on=check.done_on,
         kind="review",
-        title=f"Vérification à {check.months} mois",
+        title=check_label(check.months),
         summary=f"Ménage {housed}, {rent[check.is_rent_up_to_date]}",
         detail=check.comment,
         at=check.updated_at,

@@ -284,18 +284,24 @@ def household_open_measures(household):
     ).all()
 
 
-@pytest.mark.parametrize("who", ["workers", "coordinator", "staff"])
-def test_household_file_queries_do_not_grow_with_the_file(world, make_client, who):
+def file_page_counts(world, make_client, who, page: str) -> tuple[list[str], list[str]]:
+    """The statements of a page of a household file with one record of each kind, then
+    with seven."""
     user = world["workers"][0] if who == "workers" else world[who]
     household = make_household(world["project"], referent=world["workers"][0])
     add_file_records(world, household, 1)
     client = make_client()
     client.login(user)
-    url = f"/menages/{household.id}"
+    url = f"/menages/{household.id}{page}"
     client.get(url)  # warm-up
     few = statements_of(client, url)
     add_file_records(world, household, 6)
-    many = statements_of(client, url)
+    return few, statements_of(client, url)
+
+
+@pytest.mark.parametrize("who", ["workers", "coordinator", "staff"])
+def test_household_file_queries_do_not_grow_with_the_file(world, make_client, who):
+    few, many = file_page_counts(world, make_client, who, "")
     assert len(few) == len(many), extra_statements(few, many)
     assert len(many) <= FILE_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
 
@@ -410,15 +416,6 @@ SYNTHESIS_MAX_QUERIES = {"workers": 20, "coordinator": 20, "staff": 17}
 
 @pytest.mark.parametrize("who", ["workers", "coordinator", "staff"])
 def test_synthesis_queries_do_not_grow_with_the_file(world, make_client, who):
-    user = world["workers"][0] if who == "workers" else world[who]
-    household = make_household(world["project"], referent=world["workers"][0])
-    add_file_records(world, household, 1)
-    client = make_client()
-    client.login(user)
-    url = f"/menages/{household.id}/synthese"
-    client.get(url)  # warm-up
-    few = statements_of(client, url)
-    add_file_records(world, household, 6)
-    many = statements_of(client, url)
+    few, many = file_page_counts(world, make_client, who, "/synthese")
     assert len(few) == len(many), extra_statements(few, many)
     assert len(many) <= SYNTHESIS_MAX_QUERIES[who], "\n".join(s[:120] for s in many)
