@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.audience import can_read
 from app.formatting import format_date
-from app.housing.queries import household_occupancies
+from app.housing.queries import file_occupancies
 from app.interventions.models import Intervention
 from app.interventions.queries import household_interventions
 
@@ -22,7 +22,7 @@ def link_choices(household, viewer) -> list[tuple[str, str]]:
         for intervention in household_interventions(household, limit=LINK_CHOICES_LIMIT):
             label = f"{LINK_KINDS['intervention']} du {format_date(intervention.occurred_on)}"
             choices.append((f"intervention:{intervention.id}", label))
-    for occupancy in household_occupancies(household, viewer)[:LINK_CHOICES_LIMIT]:
+    for occupancy in file_occupancies(household, viewer)[:LINK_CHOICES_LIMIT]:
         label = f"{LINK_KINDS['occupancy']} du {format_date(occupancy.start_on)}"
         choices.append((f"occupancy:{occupancy.id}", label))
     return choices

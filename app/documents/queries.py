@@ -7,22 +7,37 @@ from datetime import date
 
 from flask import abort
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.db import db
 from app.documents.models import Document, DocumentCategory, readable_categories
 from app.formatting import today_paris
+from app.users.models import User
 
 PER_PAGE = 20
 
 
 def visible_documents(viewer, household) -> Select:
     """The household's documents (every version, deleted ones excluded) of the categories
-    ``viewer`` reads; ``household`` was loaded through the viewer's scope."""
-    return select(Document).where(
-        Document.household_id == household.id,
-        Document.category.in_([c.value for c in readable_categories(viewer)]),
-        Document.deleted_at.is_(None),
-        Document.sha256.is_not(None),
+    ``viewer`` reads; ``household`` was loaded through the viewer's scope. The uploader
+    comes with the row (their name is shown), without their roles and projects."""
+    return (
+        select(Document)
+        .options(_uploader())
+        .where(
+            Document.household_id == household.id,
+            Document.category.in_([c.value for c in readable_categories(viewer)]),
+            Document.deleted_at.is_(None),
+            Document.sha256.is_not(None),
+        )
+    )
+
+
+def _uploader():
+    """The uploader's roles and projects are loaded with every user by default (the
+    viewer's permissions need them); a document names its uploader only."""
+    return joinedload(Document.uploaded_by).options(
+        lazyload(User.role_rows), lazyload(User.projects)
     )
 
 

@@ -31,6 +31,7 @@ from app.documents.storage import document_store
 from app.errors import DomainError
 from app.forms import apply_domain_error, commit_service
 from app.households.file import open_household_file
+from app.households.file_registry import file_page_loads
 from app.http import int_arg
 from app.permissions import Permission, has_permission, permission_required
 from app.uploads import megabytes, upload_limit
@@ -64,29 +65,31 @@ def _upload_form(household) -> UploadForm:
 
 
 def _page(household, form=None):
-    page = db.paginate(
-        current_documents(current_user, household),
-        page=int_arg("page") or 1,
-        per_page=PER_PAGE,
-        error_out=False,
-    )
-    config = current_app.config
-    form = form or _upload_form(household)
-    return render_template(
-        "documents/household.html",
-        household=household,
-        page=page,
-        versions=earlier_versions(current_user, household, page.items),
-        form=form,
-        # "Visite ou contact du 12/03/2026": the labels of the records this viewer may link
-        # to (the latest ones); an older or hidden record is named by its kind only.
-        link_labels=dict(form.link.choices),
-        accept=ACCEPT,
-        max_size=megabytes(config["DOCUMENTS_MAX_BYTES"]),
-        max_files=config["DOCUMENTS_MAX_FILES"],
-        link_kinds=LINK_KINDS,
-        may_delete=lambda d: services.may_delete(current_user, d),
-    )
+    # The upload form's link choices and the file's header share the leases they both read.
+    with file_page_loads():
+        page = db.paginate(
+            current_documents(current_user, household),
+            page=int_arg("page") or 1,
+            per_page=PER_PAGE,
+            error_out=False,
+        )
+        config = current_app.config
+        form = form or _upload_form(household)
+        return render_template(
+            "documents/household.html",
+            household=household,
+            page=page,
+            versions=earlier_versions(current_user, household, page.items),
+            form=form,
+            # "Visite ou contact du 12/03/2026": the labels of the records this viewer may link
+            # to (the latest ones); an older or hidden record is named by its kind only.
+            link_labels=dict(form.link.choices),
+            accept=ACCEPT,
+            max_size=megabytes(config["DOCUMENTS_MAX_BYTES"]),
+            max_files=config["DOCUMENTS_MAX_FILES"],
+            link_kinds=LINK_KINDS,
+            may_delete=lambda d: services.may_delete(current_user, d),
+        )
 
 
 def _uploads() -> list:
