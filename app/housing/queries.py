@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import lazyload
 
 from app.dates import add_months, first_of_month
 from app.db import db
@@ -50,15 +51,27 @@ from app.users.queries import users_by_name
 # --- a household's tenancy ---------------------------------------------------------------
 
 
-def household_occupancies(household, viewer) -> list[Occupancy]:
+def _visible_occupancies(household, viewer) -> Select:
     """The household's leases the viewer may see, most recent first."""
     query = select(Occupancy).where(Occupancy.household_id == household.id)
     if is_landlord_viewer(viewer):
         query = query.join(Dwelling, Dwelling.id == Occupancy.dwelling_id).where(
             Dwelling.landlord_id == viewer.organisation_id
         )
-    query = query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())
+    return query.order_by(Occupancy.start_on.desc(), Occupancy.id.desc())
+
+
+def household_occupancies(household, viewer) -> list[Occupancy]:
+    """The household's leases the viewer may see, most recent first."""
+    query = _visible_occupancies(household, viewer)
     return list(db.session.scalars(query.options(*users_by_name(Occupancy))))
+
+
+def household_leases(household, viewer) -> list[Occupancy]:
+    """``household_occupancies`` with their dwelling only (not their reviews nor the users
+    they name), for a page that shows the lease and its address."""
+    query = _visible_occupancies(household, viewer)
+    return list(db.session.scalars(query.options(lazyload(Occupancy.reviews))))
 
 
 def file_occupancies(household, viewer) -> list[Occupancy]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import abort
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.db import db
@@ -50,6 +50,37 @@ def addressed_to(user):
             ),
         ),
     )
+
+
+# ``addressed_to`` for a statement built once per process: the viewer as bind parameters,
+# given for each page by ``viewer_values(user)``.
+VIEWER_ID = bindparam("viewer_id", type_=Integer)
+VIEWER_ROLES = bindparam("viewer_roles", expanding=True)
+VIEWER_ORGANISATION_ID = bindparam("viewer_organisation_id", type_=Integer)
+
+
+def addressed_to_viewer():
+    """SQL condition: the reminder is addressed to the viewer given by ``viewer_values`` (the
+    rule of ``addressed_to``)."""
+    return or_(
+        Reminder.recipient_user_id == VIEWER_ID,
+        and_(
+            Reminder.recipient_role.in_(VIEWER_ROLES),
+            or_(
+                Reminder.recipient_organisation_id.is_(None),
+                Reminder.recipient_organisation_id == VIEWER_ORGANISATION_ID,
+            ),
+        ),
+    )
+
+
+def viewer_values(user) -> dict:
+    """The values of ``addressed_to_viewer``'s parameters for ``user``."""
+    return {
+        "viewer_id": user.id,
+        "viewer_roles": [role.value for role in user.roles] or ["-"],
+        "viewer_organisation_id": user.organisation_id,
+    }
 
 
 def _about_a_visible_household(user):

@@ -8,26 +8,22 @@ follows the household's own visibility (``open_household_file``) and field rules
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import lazyload
 
 from app import bounds
 from app.audience import Audience, can_read
-from app.db import db
 from app.formatting import format_money, today_paris
 from app.forms import commit_service
 from app.households.file import open_household_file
-from app.households.models import HouseholdStage, StageTransition
 from app.http import id_list, int_arg
 from app.paging import Window
 from app.permissions import Permission, has_permission, permission_required
 from app.reports import queries, services
 from app.reports.forms import ReassignForm
+from app.reports.synthesis import synthesis_context
 
 bp = Blueprint("reports", __name__)
 
@@ -277,62 +273,10 @@ def household_synthesis(household_id: int):
     today = today_paris()
     # Members' details, measures, objectives, reviews and notes: the social audience.
     social = can_read(current_user, Audience.SOCIAL)
-    context = _synthesis_context(household, today, social)
+    context = synthesis_context(household, current_user, today, social)
     return render_template(
         "reports/synthesis.html", household=household, today=today, social=social, **context
     )
-
-
-def _synthesis_context(household, today: date, social: bool) -> dict:
-    """What the synthesis shows. Landlord staff (no READ_SOCIAL_CONTENT) get the tenancy
-    class only: no members' details, measures, objectives, reviews or notes — the shared
-    summaries the household agreed to share instead."""
-    from app.housing.queries import tenancy_detail
-    from app.interventions.queries import household_interventions, shared_summaries
-    from app.partners.queries import household_meetings
-    from app.reminders.models import OPEN_STATUSES, Reminder
-    from app.reminders.queries import household_reminders
-    from app.support.queries import household_measures, household_objectives, last_review
-
-    transitions = list(
-        db.session.scalars(
-            select(StageTransition)
-            .where(StageTransition.household_id == household.id)
-            .order_by(StageTransition.on, StageTransition.id)
-            .options(lazyload(StageTransition.by))  # dates and stages only
-        )
-    )
-    meetings = household_meetings(household)
-    upcoming = sorted(
-        {m.held_on for m in meetings if m.held_on >= today}
-        | {m.next_meeting_on for m in meetings if m.next_meeting_on and m.next_meeting_on >= today}
-    )
-    reminders = list(
-        db.session.scalars(
-            household_reminders(current_user, household)
-            .where(Reminder.status.in_(OPEN_STATUSES))
-            .order_by(Reminder.due_on)
-            .limit(10)
-        )
-    )
-    context = {
-        "stage_labels": {stage.value: stage.label for stage in HouseholdStage},
-        "transitions": transitions,
-        "tenancy": tenancy_detail(household, current_user, today=today),
-        "last_meeting": meetings[0] if meetings else None,
-        "upcoming_meetings": upcoming,
-        "reminders": reminders,
-    }
-    if social:  # measures, objectives and the last review without their history
-        context.update(
-            measures=household_measures(household, history=False),
-            objectives=household_objectives(household, updates=False),
-            last_review=last_review(household),
-            contacts=household_interventions(household, limit=8),
-        )
-    else:
-        context.update(contacts=shared_summaries(household)[:8])
-    return context
 
 
 # The indicators and the exports are routes of this same blueprint, in sibling modules.

@@ -79,3 +79,13 @@ def test_the_header_query_selects_only_what_the_viewer_may_read(world, make_clie
     for column in ("support_measure.next_review_on", "intervention.occurred_on"):
         assert (column in statement) == (who != "staff"), column
     assert "rent_account_snapshot.balance_cents" in statement
+
+
+@pytest.mark.parametrize("who", ["staff", "workers", "coordinator"])
+def test_the_synthesis_query_selects_only_what_the_viewer_may_read(world, make_client, file, who):  # noqa: F811
+    client, viewer = _client(world, make_client, who)
+    statement = _union_statement(client, f"/menages/{file.id}/synthese")
+    assert _selected_unreadable(viewer, statement) == []
+    # Its dates, reminders and rent account, for everyone who may print it.
+    for column in ("stage_transition.to_stage", "reminder.title", "rent_account_snapshot.month"):
+        assert column in statement, column

@@ -63,3 +63,58 @@ def test_printing_is_audited(make_client, app):
     )
     assert entry.actor_id == w.users["bailleur"].id
     assert entry.details == {"page": "reports.household_synthesis", "export": "print"}
+
+
+def test_landlord_staff_see_only_their_reminders_and_their_leases(make_client, app):
+    """The synthesis's reminders and rent account follow the household's tabs: landlord staff
+    read the reminders addressed to them (by name, or to their role within their
+    organisation), and the rent account of the leases in their organisation's dwellings."""
+    from datetime import date, timedelta
+
+    from app.formatting import today_paris
+    from app.permissions import Role
+    from app.reminders.models import Reminder, ReminderStatus
+    from tests.factories import make_occupancy, make_snapshot
+
+    w = build_world()
+    today = today_paris()
+
+    def reminder(title, **recipient):
+        db.session.add(
+            Reminder(
+                rule_code="manuel",
+                household_id=w.household.id,
+                title=title,
+                due_on=today + timedelta(days=3),
+                status=ReminderStatus.A_FAIRE,
+                created_at=w.household.created_at,
+                **recipient,
+            )
+        )
+
+    reminder("Pour moi", recipient_user_id=w.users["bailleur"].id)
+    reminder(
+        "Pour mon organisation",
+        recipient_role=Role.PERSONNEL_BAILLEUR.value,
+        recipient_organisation_id=w.landlord.id,
+    )
+    reminder(
+        "Pour l'autre bailleur",
+        recipient_role=Role.PERSONNEL_BAILLEUR.value,
+        recipient_organisation_id=w.other_landlord.id,
+    )
+    # An ended lease in the other landlord's stock, with the latest (and a large) debt.
+    other_lease = make_occupancy(w.household, w.other_dwelling, end_on=date(2026, 1, 31))
+    make_snapshot(other_lease, date(2099, 1, 1), balance_cents=987_654)
+    db.session.commit()
+
+    text = page(_synthesis(make_client, w.users["bailleur"], w.household))
+    assert "Pour moi" in text and "Pour mon organisation" in text
+    assert "Pour l'autre bailleur" not in text
+    assert "Appeler le ménage" not in text  # the worker's own reminder
+    assert "876,54" not in text and "janvier 2099" not in text
+
+    text = page(_synthesis(make_client, w.users["travailleur_social"], w.household))
+    for title in ("Pour moi", "Pour mon organisation", "Pour l'autre bailleur"):
+        assert title in text  # the support team sees the whole team's reminders
+    assert "janvier 2099 : 9\u202f876,54" in text  # and every lease's account
