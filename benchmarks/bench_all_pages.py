@@ -72,12 +72,6 @@ NOT_PAGES = {
     "api_v1.get_tenancies": "JSON API, called with an API client's token (benchmarks/bench_api.py)",
     "housing.import_preview": "the preview of an uploaded extract, named by its hash "
     "(benchmarks/bench_portfolio.py times it on 200,000 rows)",
-    "agenda.appointment": "one appointment: the national generator creates none yet "
-    "(« Ma semaine » and the household's Rendez-vous tab are benchmarked)",
-    "funding.edit_line": "one budget line: the national generator creates none yet (the "
-    "project's Financement page is benchmarked)",
-    "funding.edit_aid": "one financial aid: the national generator creates none yet (the "
-    "household's Aides financières tab is benchmarked)",
 }
 # Arguments that are not ids of a table named after them: name -> (table, column)
 ARGUMENT_TABLES: dict[str, tuple[str, str]] = {
@@ -88,6 +82,7 @@ ARGUMENT_TABLES: dict[str, tuple[str, str]] = {
     "action_id": ("gla_action", "id"),
     "review_id": ("lease_review", "id"),
     "line_id": ("project_budget_line", "id"),
+    "aid_id": ("household_aid", "id"),
 }
 # Arguments whose rows are opened only while current: rows with these columns empty first
 # (a document not replaced nor deleted: the national generator replaces some certificates).
@@ -177,8 +172,32 @@ def _coordinated_projects(conn, tables, manifest) -> list[dict]:
     return [{"project_id": i} for i in ids]
 
 
+def _own_appointments(conn, tables, manifest) -> list[dict]:
+    """Appointments in the social worker's own agenda first, the typical household's and the
+    planned ones before the others (an appointment opens to those who see its household)."""
+    from sqlalchemy import case, select
+
+    appointment, user = tables["appointment"], tables["user"]
+    worker = select(user.c.id).where(user.c.email == manifest.social_worker).scalar_subquery()
+    ids = conn.execute(
+        select(appointment.c.id)
+        .order_by(
+            case((appointment.c.for_user_id == worker, 0), else_=1),
+            case((appointment.c.household_id == manifest.typical_household_id, 0), else_=1),
+            case((appointment.c.status == "prevu", 0), else_=1),
+            appointment.c.id,
+        )
+        .limit(8)
+    ).scalars()
+    return [{"appointment_id": i} for i in ids]
+
+
 # Arguments whose representative rows are chosen by a rule of their own.
-ARGUMENT_QUERIES = {"reminder_id": _open_reminders, "project_id": _coordinated_projects}
+ARGUMENT_QUERIES = {
+    "reminder_id": _open_reminders,
+    "project_id": _coordinated_projects,
+    "appointment_id": _own_appointments,
+}
 # Arguments that are not ids, with their representative value (the bilan's year: this one).
 FIXED_ARGUMENTS = {"year": lambda: datetime.now(UTC).year}
 

@@ -6,8 +6,9 @@
 At scale 1.0: 200 projects, 3,000 users, 100,000 households, 2,000,000 interventions,
 1,200,000 monthly rent-account snapshots, and everything a household file holds around them
 (members, orientation, diagnostic, adhésion, consents, path, dwelling and lease, measures,
-reviews, exits, arrears and procedures, referrals, meetings, reminders, documents, audit
-entries).
+reviews, exits, arrears and procedures, referrals, meetings, reminders, appointments of the
+last and coming weeks, financial aids, documents, audit entries), and each project's budget
+lines by funder for this year and the two before.
 
 Documents (about five per household: the support contract, CAF letters, the lease and the
 insurance certificate of a housed household — with last year's, which it replaced —, now
@@ -878,6 +879,9 @@ def generate(
     load_landlord_actions(seed, world, loader)
     load_partners_and_meetings(seed, world, loader)
     load_reminders(seed, world, loader)
+    load_appointments(seed, world, loader)
+    load_budget_lines(seed, world, loader)
+    load_aids(seed, world, loader)
     load_documents(seed, world, loader, documents)
     load_audit(seed, world, loader, [u for u in user_by_id])
     world.totp_secret = totp_secret  # type: ignore[attr-defined]
@@ -1379,6 +1383,10 @@ def load_interventions(seed: int, world: World, loader: Loader) -> None:
     allotted = allocate(world.counts["interventions"], weights)
     modes = [m for m, _ in MODES]
     mode_weights = [w for _, w in MODES]
+    # The supported households' visits of the last weeks: some were planned appointments.
+    recent_since = as_of - timedelta(weeks=AGENDA_PAST_WEEKS)
+    recent: dict[int, list[tuple]] = {}
+    world.recent_visits = recent  # type: ignore[attr-defined]
 
     def rows():
         intervention_id = 0
@@ -1413,10 +1421,14 @@ def load_interventions(seed: int, world: World, loader: Loader) -> None:
                     next_on = on + timedelta(days=rng.randint(3, 30))
                 created = at(on, rng, 8, 19)
                 domains = ",".join(sorted(rng.sample(DOMAINS, rng.randint(1, 2))))
-                yield (intervention_id, p.id, on, mode,
-                       None if mode == "rdv_non_honore" else rng.choice((15, 30, 45, 60, 90, 120)),
-                       domains, note, summary, shared, next_action, next_on, author, created,
-                       None, 1, created)  # fmt: skip
+                duration = None if mode == "rdv_non_honore" else rng.choice(
+                    (15, 30, 45, 60, 90, 120))  # fmt: skip
+                if p.status == "active" and on >= recent_since:  # the agenda's past weeks
+                    recent.setdefault(p.id, []).append(
+                        (intervention_id, on, mode, duration, author, created)
+                    )
+                yield (intervention_id, p.id, on, mode, duration, domains, note, summary, shared,
+                       next_action, next_on, author, created, None, 1, created)  # fmt: skip
             p.last_contact = last_contact
 
     loader.load(
@@ -1772,6 +1784,232 @@ def load_reminders(seed: int, world: World, loader: Loader) -> None:
          "postponed_to", "postpone_reason", "done_note", "created_at", "created_by_id",
          "closed_at", "closed_by_id", "is_resolved_automatically"),
         _renumber(unique(rows())),
+    )  # fmt: skip
+
+
+# Appointments: the agenda holds the planned visits of the last weeks and of the coming ones.
+AGENDA_PAST_WEEKS = 6
+AGENDA_AHEAD_DAYS = 21
+# A visit of this mode was planned as an appointment this often: (share, appointment mode).
+PLANNED_VISITS = {
+    "visite_domicile": (0.7, "domicile"),
+    "bureau": (0.8, "bureau"),
+    "telephone": (0.15, "telephone"),
+    "accompagnement_physique": (0.8, "autre_lieu"),
+    "visite_conjointe": (0.9, "domicile"),
+    "rdv_non_honore": (0.8, None),  # the attempt recorded from a missed appointment
+}
+APPOINTMENT_NOTES = (
+    "Point sur le budget et le dossier FSL.",
+    "Préparer la demande de logement.",
+    "Apporter les justificatifs de ressources.",
+    "Faire le point sur le paiement du loyer.",
+    "Préparer le bilan de la mesure.",
+    None,
+    None,
+)
+APPOINTMENT_PLACES = ("Agence CAF", "CCAS", "Mission locale", "France Travail",
+                      "Maison départementale des solidarités")  # fmt: skip
+
+
+def load_appointments(seed: int, world: World, loader: Loader) -> None:
+    """Appointments as the agenda's services leave them, in the supported households' own
+    référent's (or team member's) agenda: the past weeks' planned visits held (linked to the
+    visit recorded from them) or missed (linked to the attempt), a few cancelled, and the
+    coming weeks' ones planned — more of them for the heavier intensities. A meeting with
+    the landlord is tripartite."""
+    from datetime import time as clock
+
+    from app.agenda.services import paris_datetime
+
+    as_of = world.as_of
+    rng = rng_for(seed, "appointments")
+    recent = world.recent_visits  # type: ignore[attr-defined]
+    ahead = {1: 0.6, 2: 0.45, 3: 0.3}  # chance of a planned appointment, by intensity
+
+    def starts(day: date):
+        return paris_datetime(day, clock(rng.randint(9, 16), rng.choice((0, 30))))
+
+    def planned_at(day: date) -> datetime:
+        return at(min(day, as_of) - timedelta(days=rng.randint(3, 21)), rng)
+
+    def rows():
+        appointment_id = 0
+        for p in world.plans:
+            if p.status != "active":
+                continue
+            housed = _is_housed(p) and p.lease_end is None
+            for visit_id, on, mode, duration, author, created in recent.get(p.id, ()):
+                share, kind = PLANNED_VISITS.get(mode, (0, None))
+                if rng.random() >= share:
+                    continue
+                with_whom, place, status = "menage", None, "tenu"
+                if mode == "rdv_non_honore":
+                    kind, status = rng.choice(("domicile", "bureau")), "non_honore"
+                elif mode == "visite_conjointe":
+                    with_whom = "bailleur" if housed else "partenaire"
+                elif mode == "accompagnement_physique":
+                    with_whom, place = "partenaire", rng.choice(APPOINTMENT_PLACES)
+                elif mode == "telephone" and rng.random() < 0.2:
+                    kind = "visio"
+                appointment_id += 1
+                yield (appointment_id, p.id, starts(on), duration or 60, kind, place, with_whom,
+                       with_whom == "bailleur", status, rng.choice(APPOINTMENT_NOTES), author,
+                       author, visit_id, planned_at(on), 2, created, author)  # fmt: skip
+            if rng.random() < 0.06:  # cancelled (by the household or the worker)
+                on = as_of - timedelta(days=rng.randint(1, AGENDA_PAST_WEEKS * 7))
+                appointment_id += 1
+                when = planned_at(on)
+                yield (appointment_id, p.id, starts(on), 60, "domicile", None, "menage", False,
+                       "annule", None, p.referent_id, p.referent_id, None, when, 2,
+                       min(when + timedelta(days=2), at(on, rng)), p.referent_id)  # fmt: skip
+            day = as_of + timedelta(days=rng.randint(1, INTENSITIES[p.intensity][1]))
+            while day <= as_of + timedelta(days=AGENDA_AHEAD_DAYS) and (
+                rng.random() < ahead[p.intensity]
+            ):
+                if day.weekday() >= 5:  # the next Monday
+                    day += timedelta(days=7 - day.weekday())
+                kind = weighted(rng, (("domicile", 55), ("bureau", 30), ("telephone", 10),
+                                      ("visio", 5)))  # fmt: skip
+                with_whom, place = "menage", None
+                if housed and kind == "domicile" and rng.random() < 0.08:
+                    with_whom = "bailleur"
+                elif rng.random() < 0.05:
+                    kind, with_whom, place = "autre_lieu", "partenaire", rng.choice(
+                        APPOINTMENT_PLACES)  # fmt: skip
+                user = p.team_id if p.team_id and rng.random() < 0.2 else p.referent_id
+                appointment_id += 1
+                when = at(as_of - timedelta(days=rng.randint(1, 14)), rng)
+                yield (appointment_id, p.id, starts(day), rng.choice((30, 45, 60, 60, 90)), kind,
+                       place, with_whom, with_whom == "bailleur", "prevu",
+                       rng.choice(APPOINTMENT_NOTES), user, user, None, when, 1, when,
+                       user)  # fmt: skip
+                day += timedelta(days=INTENSITIES[p.intensity][1])
+
+    loader.load(
+        "appointment",
+        ("id", "household_id", "starts_at", "duration_minutes", "mode", "place", "with_whom",
+         "is_tripartite", "status", "note", "planned_by_id", "for_user_id", "intervention_id",
+         "created_at", *V),
+        rows(),
+    )  # fmt: skip
+    del world.recent_visits  # type: ignore[attr-defined]
+
+
+# funder, label, share of the project's grant (low, high), chance of the line in a year
+BUDGET_LINES = (
+    ("etat", None, (1.0, 1.0), 1.0),
+    ("etat", "Plan Logement d'abord", (0.1, 0.25), 0.25),
+    ("bailleur", None, (0.25, 0.45), 0.9),
+    ("departement", "FSL", (0.15, 0.35), 0.85),
+    ("caf", None, (0.05, 0.12), 0.6),
+    ("commune", None, (0.03, 0.08), 0.5),
+    ("autre", "Fondation Abbé Pierre", (0.02, 0.06), 0.1),
+    ("autre", "Action Logement", (0.03, 0.08), 0.1),
+)
+BUDGET_YEARS = 3  # this year and the two before
+
+
+def load_budget_lines(seed: int, world: World, loader: Loader) -> None:
+    """A handful of funders' lines per project and year (this year and the two before), as
+    its coordinators enter them: the State's grant (the project's own, a little lower the
+    years before), the landlord's, the département's (FSL) and often the CAF's and the
+    commune's shares; a past year is paid in full or nearly, this year in part."""
+    as_of = world.as_of
+    last_day = as_of - timedelta(days=1)  # nothing entered on the day the data stops
+    rng = rng_for(seed, "budget")
+
+    def rows():
+        line_id = 0
+        for project_id in range(1, world.counts["projects"] + 1):
+            grant = 150_000_00 + 1000_00 * (project_id % 50)  # as the project's grant_cents
+            coordinator = world.project_coordinators[project_id][0]
+            for year in range(as_of.year - BUDGET_YEARS + 1, as_of.year + 1):
+                base = grant * (0.95 ** (as_of.year - year))
+                for funder, label, (low, high), chance in BUDGET_LINES:
+                    if rng.random() >= chance:
+                        continue
+                    granted = round(base * rng.uniform(low, high) / 100_00) * 100_00
+                    if year < as_of.year:
+                        paid = 1.0 if rng.random() < 0.8 else rng.choice((0.8, 0.9))
+                    else:
+                        paid = rng.choice((0, 0.3, 0.5, 0.6, 1.0))
+                    line_id += 1
+                    entered = min(date(year, rng.randint(1, 3), rng.randint(1, 28)), last_day)
+                    created = updated = at(entered, rng)
+                    if paid:  # the payments received so far, entered at the end of the year
+                        paid_on = date(year, 12, rng.randint(1, 20))
+                        updated = at(max(entered, min(paid_on, last_day)), rng)
+                    yield (line_id, project_id, year, funder, label, granted,
+                           round(granted * paid), None, created, 2 if paid else 1, updated,
+                           coordinator)  # fmt: skip
+
+    loader.load(
+        "project_budget_line",
+        ("id", "project_id", "year", "funder", "label", "granted_cents", "received_cents",
+         "note", "created_at", *V),
+        rows(),
+    )  # fmt: skip
+
+
+AID_LABELS = ("Fondation Abbé Pierre", "Secours catholique", "Croix-Rouge")
+
+
+def load_aids(seed: int, world: World, loader: Loader) -> None:
+    """Financial aids recorded by the référent for some supported households (one or two):
+    the FSL accès before moving in, the FSL maintien once in arrears, the CAF's, the
+    commune's (CCAS) or a charity's; decided (mostly granted) a few weeks after the request,
+    the last weeks' still pending."""
+    as_of = world.as_of
+    rng = rng_for(seed, "aids")
+
+    def rows():
+        aid_id = 0
+        for p in world.plans:
+            if p.adhesion_on is None or p.anonymised_at is not None:
+                continue
+            if rng.random() >= (0.45 if p.first_arrears else 0.15):
+                continue
+            end = _end(p, as_of)
+            for _ in range(rng.choice((1, 1, 2))):
+                label = None
+                moved_in = p.kind == "acces" and (p.lease_start or as_of) < as_of
+                if moved_in and p.lease_start > p.adhesion_on and rng.random() < 0.6:
+                    kind = "fsl_acces"
+                    on = max(p.adhesion_on, p.lease_start - timedelta(days=rng.randint(10, 40)))
+                    asked = rng.choice((450, 600, 800, 900, 1_200, 1_500))
+                elif p.first_arrears and rng.random() < 0.7:
+                    kind = "fsl_maintien"
+                    on = max(p.adhesion_on, p.first_arrears + timedelta(days=rng.randint(15, 60)))
+                    asked = max(300, min(5_000, p.max_balance // 100))
+                else:
+                    kind = weighted(rng, (("caf", 40), ("commune", 40), ("autre", 20)))
+                    label = rng.choice(AID_LABELS) if kind == "autre" else None
+                    span = max(1, (end - p.adhesion_on).days)
+                    on = p.adhesion_on + timedelta(days=rng.randrange(span))
+                    asked = rng.choice((150, 200, 300, 400, 600))
+                on = min(on, end, as_of)
+                decided = on + timedelta(days=rng.randint(15, 60))
+                status, granted = "demandee", None
+                if decided <= as_of:
+                    status = weighted(rng, (("accordee", 75), ("refusee", 15), ("demandee", 10)))
+                if status == "accordee":
+                    granted = asked * 100 if rng.random() < 0.7 else asked * 100 * 4 // 5
+                elif status == "demandee":
+                    decided = None
+                created = at(on, rng)
+                updated = at(decided, rng) if decided else created
+                note = "Dossier transmis avec les justificatifs." if rng.random() < 0.3 else None
+                aid_id += 1
+                yield (aid_id, p.id, kind, label, status, asked * 100, granted, on, decided,
+                       note, p.referent_id, created, 2 if decided else 1, updated,
+                       p.referent_id)  # fmt: skip
+
+    loader.load(
+        "household_aid",
+        ("id", "household_id", "kind", "label", "status", "requested_cents", "granted_cents",
+         "requested_on", "decided_on", "note", "created_by_id", "created_at", *V),
+        rows(),
     )  # fmt: skip
 
 

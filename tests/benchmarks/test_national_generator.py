@@ -8,10 +8,11 @@ Datasets come from tests/benchmarks/conftest.py."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import pyotp
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from app.db import db
@@ -28,6 +29,9 @@ CHECKED_TABLES = (
     "support_measure",
     "reminder",
     "audit_entry",
+    "appointment",
+    "project_budget_line",
+    "household_aid",
 )
 
 
@@ -142,3 +146,60 @@ def test_key_pages_answer_for_the_manifest_users(dataset):
                 assert response.status_code == 200
         db.session.remove()
         db.engine.dispose()
+
+
+def test_agenda_budget_lines_and_aids_are_as_the_services_leave_them(dataset):
+    """Appointments are in the agenda of someone who follows the household; a held one names
+    that person's visit of that day, a missed one its attempt; the planned ones are to come.
+    Every project has a handful of funders' lines for each of the last three years. An aid
+    is for a household in support, decided after its request and before the data stops."""
+    from app.agenda.models import Appointment
+    from app.formatting import to_paris
+    from app.interventions.models import Intervention
+
+    url, manifest = dataset
+    as_of = date.fromisoformat(manifest["as_of"])
+    engine = create_engine(url)
+    with engine.connect() as conn:
+
+        def none(sql: str) -> None:
+            assert conn.execute(text(f"SELECT count(*) FROM {sql}")).scalar() == 0, sql
+
+        followers = (
+            "SELECT referent_id FROM household h WHERE h.id = a.household_id UNION "
+            "SELECT user_id FROM household_team_member t WHERE t.household_id = a.household_id"
+        )
+        none(f"appointment a WHERE for_user_id NOT IN ({followers})")
+        none("appointment WHERE is_tripartite <> (with_whom = 'bailleur')")
+        appointments = conn.execute(
+            select(Appointment.status, Appointment.starts_at, Appointment.for_user_id,
+                   Appointment.household_id, Intervention.occurred_on, Intervention.mode,
+                   Intervention.author_id, Intervention.household_id)
+            .outerjoin(Intervention, Intervention.id == Appointment.intervention_id)
+        ).all()  # fmt: skip
+        assert {"prevu", "tenu", "non_honore", "annule"} <= {a[0] for a in appointments}
+        for status, starts_at, user_id, household_id, *visit in appointments:
+            day = to_paris(starts_at).date()
+            assert (day > as_of) == (status == "prevu"), (status, day)
+            if status in ("tenu", "non_honore"):
+                mode = "rdv_non_honore" if status == "non_honore" else visit[1]
+                assert visit == [day, mode, user_id, household_id]
+            else:
+                assert visit == [None] * 4
+        lines = conn.execute(
+            text("SELECT project_id, year, count(*) FROM project_budget_line GROUP BY 1, 2")
+        ).all()
+        years = (as_of.year - 2, as_of.year - 1, as_of.year)
+        projects = range(1, manifest["row_counts"]["project"] + 1)
+        assert sorted((p, y) for p, y, _ in lines) == [(p, y) for p in projects for y in years]
+        assert all(2 <= n <= 8 for _, _, n in lines)
+        assert manifest["row_counts"]["household_aid"] > 0
+        none(
+            f"household_aid WHERE requested_on > '{as_of}' OR decided_on > '{as_of}' "
+            "OR decided_on < requested_on"
+        )
+        none(
+            "household_aid a JOIN household h ON h.id = a.household_id WHERE "
+            "h.anonymised_at IS NOT NULL OR h.id NOT IN (SELECT household_id FROM adhesion)"
+        )
+    engine.dispose()
