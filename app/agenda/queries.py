@@ -20,6 +20,7 @@ from app.db import db
 from app.households.models import Household, HouseholdTeamMember
 from app.households.queries import visible_households
 from app.users.models import User
+from app.users.queries import users_by_name
 
 
 def visible_appointments(user) -> Select:
@@ -70,7 +71,12 @@ def week_appointments(
 
 def household_appointments(user, household: Household) -> list:
     """A household's appointments for its file (``household`` already loaded in scope)."""
-    query = visible_appointments(user).where(Appointment.household_id == household.id)
+    query = (
+        visible_appointments(user)
+        .where(Appointment.household_id == household.id)
+        # The household is already loaded; the agenda's owner is named only.
+        .options(lazyload(Appointment.household), *users_by_name(Appointment))
+    )
     return list(db.session.scalars(query.order_by(Appointment.starts_at.desc(), Appointment.id)))
 
 

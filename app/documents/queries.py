@@ -7,12 +7,11 @@ from datetime import date
 
 from flask import abort
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload
 
 from app.db import db
 from app.documents.models import Document, DocumentCategory, readable_categories
 from app.formatting import today_paris
-from app.users.models import User
+from app.users.queries import users_by_name
 
 PER_PAGE = 20
 
@@ -23,21 +22,13 @@ def visible_documents(viewer, household) -> Select:
     comes with the row (their name is shown), without their roles and projects."""
     return (
         select(Document)
-        .options(_uploader())
+        .options(*users_by_name(Document))
         .where(
             Document.household_id == household.id,
             Document.category.in_([c.value for c in readable_categories(viewer)]),
             Document.deleted_at.is_(None),
             Document.sha256.is_not(None),
         )
-    )
-
-
-def _uploader():
-    """The uploader's roles and projects are loaded with every user by default (the
-    viewer's permissions need them); a document names its uploader only."""
-    return joinedload(Document.uploaded_by).options(
-        lazyload(User.role_rows), lazyload(User.projects)
     )
 
 
