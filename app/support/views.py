@@ -13,8 +13,9 @@ from app.db import db
 from app.formatting import format_date, today_paris
 from app.forms import submit
 from app.households.file import open_household_file
+from app.households.queries import file_page_loads
 from app.interventions.models import CORRECTABLE_FIELDS
-from app.interventions.queries import household_interventions, last_contact_on
+from app.interventions.queries import file_last_contact_on, household_interventions
 from app.interventions.services import can_mark_duplicate
 from app.permissions import Permission, permission_required
 from app.support import services
@@ -72,18 +73,22 @@ def _tab(household) -> str:
 @permission_required(*READ)
 def household(household_id: int):
     household = open_household_file(household_id)
-    return render_template(
-        "support/household.html",
-        household=household,
-        measures=household_measures(household),
-        objectives=household_objectives(household),
-        reviews=household_reviews(household),
-        interventions=household_interventions(household, limit=RECENT_VISITS),
-        last_contact_on=last_contact_on(household.id),
-        correctable=CORRECTABLE_FIELDS,
-        can_mark_duplicate=partial(can_mark_duplicate, current_user),
-        today=today_paris(),
-    )
+    # The header (rendered first) reads the last contact for its badges: the tab's key
+    # figure takes it from there (``last_contact``, called after the header) within this
+    # page's block, and asks SQL only if the header did not read it.
+    with file_page_loads():
+        return render_template(
+            "support/household.html",
+            household=household,
+            measures=household_measures(household),
+            objectives=household_objectives(household),
+            reviews=household_reviews(household),
+            interventions=household_interventions(household, limit=RECENT_VISITS),
+            last_contact=partial(file_last_contact_on, household, current_user),
+            correctable=CORRECTABLE_FIELDS,
+            can_mark_duplicate=partial(can_mark_duplicate, current_user),
+            today=today_paris(),
+        )
 
 
 # --- measures -----------------------------------------------------------------------------
@@ -217,7 +222,7 @@ def change_intensity(household_id: int, measure_id: int):
 def record_review(household_id: int, measure_id: int):
     household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
-    objectives = household_objectives(household)
+    objectives = household_objectives(household, updates=False)
     form = review_form(objectives)
     if not form.is_submitted():
         form.held_on.data = today_paris()
