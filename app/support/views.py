@@ -94,11 +94,11 @@ def household(household_id: int):
 # --- measures -----------------------------------------------------------------------------
 
 
-def _level_choices(form_field, project_id: int, *, exclude_id: int | None = None) -> None:
-    """The active levels of the household's project."""
+def _level_choices(form_field, levels, *, exclude_id: int | None = None) -> None:
+    """The active levels of the household's project (``intensity_levels``)."""
     form_field.choices = [
         (level.id, f"{level.name} — {level.rhythm_label}")
-        for level in intensity_levels(project_id)
+        for level in levels
         if level.id != exclude_id
     ]
 
@@ -107,7 +107,8 @@ def _level_choices(form_field, project_id: int, *, exclude_id: int | None = None
 @permission_required(*MANAGE)
 def open_measure(household_id: int):
     household = open_household_file(household_id)
-    if not intensity_levels(household.project_id):
+    levels = intensity_levels(household.project_id)
+    if not levels:
         # A project made before its levels came with it (``create_project``): its default
         # levels (renforcée, soutenue, modérée) are created on first use, so that a measure
         # can always be opened. Two first visits at once: the loser hits the unique
@@ -117,8 +118,9 @@ def open_measure(household_id: int):
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
+        levels = intensity_levels(household.project_id)
     form = MeasureForm()
-    _level_choices(form.intensity_level_id, household.project_id)
+    _level_choices(form.intensity_level_id, levels)
     if not form.is_submitted():
         form.start_on.data = today_paris()
     done = submit(
@@ -187,7 +189,9 @@ def change_intensity(household_id: int, measure_id: int):
     measure = get_measure_or_404(household, measure_id)
     form = IntensityChangeForm()
     _level_choices(
-        form.intensity_level_id, household.project_id, exclude_id=measure.intensity_level_id
+        form.intensity_level_id,
+        intensity_levels(household.project_id),
+        exclude_id=measure.intensity_level_id,
     )
     if not form.is_submitted():
         form.expected_version.data = measure.version
