@@ -160,9 +160,16 @@ class Measure(VersionedMixin, db.Model):
     referent = relationship("User", foreign_keys=[referent_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="select")
     intensity = relationship("IntensityLevel", lazy="joined")
-    renewals = relationship("MeasureRenewal", lazy="selectin", order_by="MeasureRenewal.renewed_on")
+    # Same-day entries in the order they were made, whichever way the list is loaded.
+    renewals = relationship(
+        "MeasureRenewal",
+        lazy="selectin",
+        order_by="(MeasureRenewal.renewed_on, MeasureRenewal.id)",
+    )
     intensity_changes = relationship(
-        "IntensityChange", lazy="selectin", order_by="IntensityChange.changed_on"
+        "IntensityChange",
+        lazy="selectin",
+        order_by="(IntensityChange.changed_on, IntensityChange.id)",
     )
     exit = relationship("MeasureExit", lazy="selectin", uselist=False)
 

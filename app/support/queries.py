@@ -22,21 +22,27 @@ from app.households.models import search_key
 from app.households.queries import loaded_earlier
 from app.interventions.queries import file_last_contact_on
 from app.support.models import (
+    IntensityChange,
     IntensityLevel,
     Measure,
+    MeasureExit,
+    MeasureRenewal,
     MeasureStatus,
     Objective,
+    ObjectiveUpdate,
     PostExitCheck,
     Review,
 )
-from app.users.queries import user_by_name, users_by_name
+from app.users.queries import user_by_name
 
 # --- scoped loads -------------------------------------------------------------------------
 
 
-def _child_or_404(model, household, record_id: int):
+def _child_or_404(model, household, record_id: int, options=()):
     record = db.session.scalar(
-        select(model).where(model.id == record_id, model.household_id == household.id)
+        select(model)
+        .where(model.id == record_id, model.household_id == household.id)
+        .options(*options)
     )
     if record is None:
         abort(404)
@@ -44,11 +50,14 @@ def _child_or_404(model, household, record_id: int):
 
 
 def get_measure_or_404(household, measure_id: int) -> Measure:
-    return _child_or_404(Measure, household, measure_id)
+    """The measure with its intensity and referent, without its history (renewals, intensity
+    changes, exit: loaded on access; its forms show none of it)."""
+    return _child_or_404(Measure, household, measure_id, _measure_alone())
 
 
 def get_objective_or_404(household, objective_id: int) -> Objective:
-    return _child_or_404(Objective, household, objective_id)
+    """The objective with its updates (its form shows them), in one query."""
+    return _child_or_404(Objective, household, objective_id, _objective_with_updates())
 
 
 def get_post_exit_check_or_404(household, check_id: int) -> PostExitCheck:
@@ -87,43 +96,77 @@ def get_managed_intensity_level_or_404(user, level_id: int) -> IntensityLevel:
 # --- the household's support tab ------------------------------------------------------------
 
 
+# A household has a few measures, objectives and reviews, each with a few children: the
+# children are joined to their parents (one query per list, however many records) rather
+# than read by one more query per kind of child. Users come with their name only.
+
+
+def _measure_alone() -> list:
+    return [
+        *user_by_name(joinedload(Measure.referent)),
+        *(lazyload(r) for r in (Measure.renewals, Measure.intensity_changes, Measure.exit)),
+    ]
+
+
+def _measure_with_history() -> list:
+    """Renewals, intensity changes, exit and its checks joined to the measure. The three
+    lists multiply each other's rows (renewals × changes × checks of one measure, a few
+    dozen at most): still one query, where a query each cost more."""
+    renewals = joinedload(Measure.renewals)
+    changes = joinedload(Measure.intensity_changes)
+    exit_ = joinedload(Measure.exit)
+    return [
+        *user_by_name(joinedload(Measure.referent)),
+        *user_by_name(renewals.joinedload(MeasureRenewal.by)),
+        *user_by_name(changes.joinedload(IntensityChange.by)),
+        *user_by_name(exit_.joinedload(MeasureExit.by)),
+        exit_.joinedload(MeasureExit.checks),
+    ]
+
+
+def _objective_with_updates() -> list:
+    return user_by_name(joinedload(Objective.updates).joinedload(ObjectiveUpdate.by))
+
+
 def household_measures(household, *, history: bool = True) -> list[Measure]:
-    """Every measure of the household, open ones first then newest (renewals, intensity
-    history, exit and checks come with them in a fixed number of queries; without
-    ``history``, only their intensity, for a page that shows no more)."""
-    options = users_by_name(Measure)
-    if not history:
-        options = [
-            *user_by_name(joinedload(Measure.referent)),
-            *(lazyload(r) for r in (Measure.renewals, Measure.intensity_changes, Measure.exit)),
-        ]
+    """Every measure of the household, open ones first then newest, with their intensity and
+    referent; with their renewals, intensity history, exit and checks too unless ``history``
+    is False (a page that shows no more). One query."""
     return list(
         db.session.scalars(
             select(Measure)
             .where(Measure.household_id == household.id)
             .order_by(Measure.status, Measure.start_on.desc(), Measure.id.desc())
-            .options(*options)
-        )
+            .options(*(_measure_with_history() if history else _measure_alone()))
+        ).unique()
     )
 
 
 def household_objectives(household, *, updates: bool = True) -> list[Objective]:
     """The household's objectives, by domain (with their updates unless ``updates`` is
-    False, for a page that shows only their current status)."""
-    options = users_by_name(Objective) if updates else [lazyload("*")]
+    False, for a page that shows only their current status). One query."""
+    options = _objective_with_updates() if updates else [lazyload("*")]
     return list(
         db.session.scalars(
             select(Objective)
             .where(Objective.household_id == household.id)
             .order_by(Objective.domain, Objective.set_on, Objective.id)
             .options(*options)
-        )
+        ).unique()
     )
 
 
 def household_reviews(household) -> list[Review]:
+    """The household's reviews, newest first, with their author and the progress they
+    recorded for each objective. One query."""
+    progress = joinedload(Review.progress)
     return list(
-        db.session.scalars(_reviews_newest_first(household).options(*users_by_name(Review)))
+        db.session.scalars(
+            _reviews_newest_first(household).options(
+                *user_by_name(joinedload(Review.author)),
+                *user_by_name(progress.joinedload(ObjectiveUpdate.by)),
+            )
+        ).unique()
     )
 
 

@@ -13,8 +13,9 @@ from app.db import db
 from app.formatting import format_date, today_paris
 from app.forms import submit
 from app.households.file import open_household_file
+from app.households.queries import file_page_loads
 from app.interventions.models import CORRECTABLE_FIELDS
-from app.interventions.queries import household_interventions, last_contact_on
+from app.interventions.queries import file_last_contact_on, household_interventions
 from app.interventions.services import can_mark_duplicate
 from app.permissions import Permission, permission_required
 from app.support import services
@@ -72,28 +73,32 @@ def _tab(household) -> str:
 @permission_required(*READ)
 def household(household_id: int):
     household = open_household_file(household_id)
-    return render_template(
-        "support/household.html",
-        household=household,
-        measures=household_measures(household),
-        objectives=household_objectives(household),
-        reviews=household_reviews(household),
-        interventions=household_interventions(household, limit=RECENT_VISITS),
-        last_contact_on=last_contact_on(household.id),
-        correctable=CORRECTABLE_FIELDS,
-        can_mark_duplicate=partial(can_mark_duplicate, current_user),
-        today=today_paris(),
-    )
+    # The header (rendered first) reads the last contact for its badges: the tab's key
+    # figure takes it from there (``last_contact``, called after the header) within this
+    # page's block, and asks SQL only if the header did not read it.
+    with file_page_loads():
+        return render_template(
+            "support/household.html",
+            household=household,
+            measures=household_measures(household),
+            objectives=household_objectives(household),
+            reviews=household_reviews(household),
+            interventions=household_interventions(household, limit=RECENT_VISITS),
+            last_contact=partial(file_last_contact_on, household, current_user),
+            correctable=CORRECTABLE_FIELDS,
+            can_mark_duplicate=partial(can_mark_duplicate, current_user),
+            today=today_paris(),
+        )
 
 
 # --- measures -----------------------------------------------------------------------------
 
 
-def _level_choices(form_field, project_id: int, *, exclude_id: int | None = None) -> None:
-    """The active levels of the household's project."""
+def _level_choices(form_field, levels, *, exclude_id: int | None = None) -> None:
+    """The active levels of the household's project (``intensity_levels``)."""
     form_field.choices = [
         (level.id, f"{level.name} — {level.rhythm_label}")
-        for level in intensity_levels(project_id)
+        for level in levels
         if level.id != exclude_id
     ]
 
@@ -102,7 +107,8 @@ def _level_choices(form_field, project_id: int, *, exclude_id: int | None = None
 @permission_required(*MANAGE)
 def open_measure(household_id: int):
     household = open_household_file(household_id)
-    if not intensity_levels(household.project_id):
+    levels = intensity_levels(household.project_id)
+    if not levels:
         # A project made before its levels came with it (``create_project``): its default
         # levels (renforcée, soutenue, modérée) are created on first use, so that a measure
         # can always be opened. Two first visits at once: the loser hits the unique
@@ -112,8 +118,9 @@ def open_measure(household_id: int):
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
+        levels = intensity_levels(household.project_id)
     form = MeasureForm()
-    _level_choices(form.intensity_level_id, household.project_id)
+    _level_choices(form.intensity_level_id, levels)
     if not form.is_submitted():
         form.start_on.data = today_paris()
     done = submit(
@@ -182,7 +189,9 @@ def change_intensity(household_id: int, measure_id: int):
     measure = get_measure_or_404(household, measure_id)
     form = IntensityChangeForm()
     _level_choices(
-        form.intensity_level_id, household.project_id, exclude_id=measure.intensity_level_id
+        form.intensity_level_id,
+        intensity_levels(household.project_id),
+        exclude_id=measure.intensity_level_id,
     )
     if not form.is_submitted():
         form.expected_version.data = measure.version
@@ -217,7 +226,7 @@ def change_intensity(household_id: int, measure_id: int):
 def record_review(household_id: int, measure_id: int):
     household = open_household_file(household_id)
     measure = get_measure_or_404(household, measure_id)
-    objectives = household_objectives(household)
+    objectives = household_objectives(household, updates=False)
     form = review_form(objectives)
     if not form.is_submitted():
         form.held_on.data = today_paris()
