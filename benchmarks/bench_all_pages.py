@@ -56,6 +56,17 @@ FEW_REPEATS = {
 TARGET_P95_MS = 100
 TARGET_QUERIES = 15
 
+# Pages allowed more than TARGET_QUERIES statements, with the reason (the CI test
+# tests/benchmarks/test_bench_all_pages.py fails when any other page sends more).
+OVER_QUERY_TARGET = {
+    "evaluation_national.export_all": "every project's yearly tables computed afresh, one "
+    "set of queries per project (administrators, once a year)",
+    "evaluation_national.export_project": "one project's yearly tables and their "
+    "documents computed afresh (one query per table)",
+    "reports.export_tenancies": "streams the viewer's whole stock, 500 leases per batch: "
+    "its statements grow with the landlord's stock, never with the country",
+}
+
 ROLES = ("social_worker", "coordinator", "landlord_staff", "admin", "anonymous")
 
 # GET rules that are not pages a person opens, with the reason; everything else must answer.
@@ -440,7 +451,8 @@ def _misses(outcome: Outcome) -> list[str]:
     if outcome.p95 >= TARGET_P95_MS:
         misses.append(f"p95 {outcome.p95:.0f} ms")
     if max(outcome.queries, default=0) > TARGET_QUERIES:
-        misses.append(f"{outcome.query_range} queries")
+        reason = OVER_QUERY_TARGET.get(outcome.endpoint)
+        misses.append(f"{outcome.query_range} queries" + (f" ({reason})" if reason else ""))
     return misses
 
 
