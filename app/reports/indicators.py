@@ -8,14 +8,16 @@ the aggregated rows (one per category or month). Definitions: docs/indicators.md
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.db import db
 from app.households.models import Household, Orientation, OrientationKind, Prescriber
-from app.interventions.models import Intervention
-from app.interventions.queries import contact_counts
+from app.housing.models import RentAccountSnapshot
+from app.interventions.queries import contact_count
 from app.projects.models import Project, TargetPublic
 from app.reports.figures import (
     DAYS_PER_MONTH,
@@ -30,14 +32,13 @@ from app.reports.figures import (
     _percent,
     _spans,
     _supported,
-    _supported_ids,
     _supported_on,
 )
-from app.reports.rent_indicators import _arrears, _arrears_trend, _plans_and_procedures
+from app.reports.rent_indicators import _arrears_trend, _picked_snapshot, rent_sections
 from app.reports.scope import scope_ids
 from app.reports.sql import literal_date, sum_if
 from app.search import contains
-from app.sql import days_between, greatest, least, month_key
+from app.sql import days_between, greatest, least, month_floor, month_key
 from app.support.models import (
     ExitReason,
     HousingAtExit,
@@ -48,49 +49,167 @@ from app.support.models import (
 )
 
 
-def _headline(scope, period: Period, project_ids) -> Section:
+@dataclass(frozen=True)
+class Activity:
+    """The sums over the scope's households of one statement (``_activity``): who was
+    supported in the period, at its end, since the start; their days of support and contacts
+    in the period; their publics; entries by month."""
+
+    supported: int
+    entries: int
+    supported_at_end: int
+    cumulative: int
+    days: int
+    contacts: int
+    publics: dict[str, int]  # TargetPublic value (or "none") -> supported households
+    entries_by_month: dict[str, int]
+
+
+def _activity(scope, period: Period) -> Activity:
+    """One pass over the scope's households (``_spans`` joined to the household): one row per
+    household with a flag or a number per indicator, summed by month of entry (entries in
+    the period; every other household in one group) — a few rows, added up here."""
+    spans = _spans(scope)
+    supported = _supported(spans, period)
+    entered = and_(spans.c.entry_on >= period.start, spans.c.entry_on <= period.end)
+    span_end = case((spans.c.is_open == 1, period.end), else_=spans.c.last_closed_on)
+    first = greatest(spans.c.entry_on, literal_date(period.start))
+    last = least(span_end, literal_date(period.end))
+    padded = literal(",") + Household.target_publics + literal(",")
+
+    def flag(condition):
+        return case((condition, 1), else_=0)
+
+    people = (
+        select(
+            case((entered, month_key(spans.c.entry_on))).label("entry_month"),
+            flag(supported).label("supported"),
+            flag(_supported_on(spans, period.end)).label("supported_at_end"),
+            flag(spans.c.entry_on <= period.end).label("cumulative"),
+            case((supported, days_between(first, last) + 1), else_=0).label("days"),
+            case(
+                (supported, contact_count(spans.c.household_id, period.start, period.end)),
+                else_=0,
+            ).label("contacts"),
+            *(
+                flag(and_(supported, contains(padded, f",{public.value},"))).label(public.value)
+                for public in TargetPublic
+            ),
+            flag(and_(supported, Household.target_publics == "")).label("none"),
+        )
+        .select_from(spans)
+        .join(Household, Household.id == spans.c.household_id)
+        .subquery()
+    )
+    sums = ("supported", "supported_at_end", "cumulative", "days", "contacts")
+    publics = [public.value for public in TargetPublic] + ["none"]
+    rows = db.session.execute(
+        select(
+            people.c.entry_month,
+            func.count().label("households"),
+            *(func.sum(people.c[name]).label(name) for name in (*sums, *publics)),
+        ).group_by(people.c.entry_month)
+    ).all()
+    total = {name: sum(int(getattr(r, name)) for r in rows) for name in (*sums, *publics)}
+    by_month = {r.entry_month: int(r.households) for r in rows if r.entry_month is not None}
+    return Activity(
+        supported=total["supported"],
+        entries=sum(by_month.values()),
+        supported_at_end=total["supported_at_end"],
+        cumulative=total["cumulative"],
+        days=total["days"],
+        contacts=total["contacts"],
+        publics={name: total[name] for name in publics},
+        entries_by_month=by_month,
+    )
+
+
+@dataclass(frozen=True)
+class ExitRow:
+    reason: str
+    housing_situation: str
+    month: str  # YYYY-MM
+    days: int | None  # length of support; None without a measure start
+    entry_balance_cents: int | None  # rent account at entry (None: unknown)
+    exit_balance_cents: int | None  # rent account at exit
+
+
+def _exits(scope, period: Period) -> list[ExitRow]:
+    """The households that left in the period (their latest exit, no measure open), one row
+    each — a few dozen a year per project — with what the exit sections, the length of
+    support and the arrears at entry and exit need: the rent accounts of the month of entry
+    (or the first known after) and of the exit (the last known on or before it), picked by
+    a correlated ``ORDER BY … LIMIT 1`` per household (see ``_picked_snapshot``)."""
     spans = _spans(scope)
     exits, in_period = _exits_in(scope, period)
-    row = db.session.execute(
+    exited = (
         select(
-            sum_if(_supported(spans, period)).label("supported"),
-            sum_if(and_(spans.c.entry_on >= period.start, spans.c.entry_on <= period.end)).label(
-                "entries"
-            ),
-            sum_if(_supported_on(spans, period.end)).label("supported_at_end"),
-            sum_if(spans.c.entry_on <= period.end).label("cumulative"),
-            select(func.count())
-            .select_from(exits)
-            .where(in_period)
-            .scalar_subquery()
-            .label("exits"),
-            select(func.sum(Project.target_households))
-            .where(Project.id.in_(list(project_ids) or [-1]))
-            .scalar_subquery()
-            .label("target"),
-        ).select_from(spans)
-    ).one()
-    target = int(row.target) if row.target is not None else None
+            exits.c.household_id,
+            exits.c.exit_on,
+            exits.c.reason,
+            exits.c.housing_situation,
+            spans.c.entry_on,
+        )
+        .select_from(exits)
+        .outerjoin(spans, spans.c.household_id == exits.c.household_id)
+        .where(in_period)
+        .subquery()
+    )
+    picked = select(
+        exited,
+        _picked_snapshot(
+            exited,
+            lambda s, p: and_(s.c.month >= month_floor(p.c.entry_on), s.c.month <= p.c.exit_on),
+            latest=False,
+        ).label("entry_id"),
+        _picked_snapshot(exited, lambda s, p: s.c.month <= p.c.exit_on, latest=True).label(
+            "exit_id"
+        ),
+    ).subquery()
+    at_entry = RentAccountSnapshot.__table__.alias("at_entry")
+    at_exit = RentAccountSnapshot.__table__.alias("at_exit")
+    rows = db.session.execute(
+        select(
+            picked.c.reason,
+            picked.c.housing_situation,
+            month_key(picked.c.exit_on),
+            days_between(picked.c.entry_on, picked.c.exit_on),
+            at_entry.c.balance_cents,
+            at_exit.c.balance_cents,
+        )
+        .select_from(picked)
+        .outerjoin(at_entry, at_entry.c.id == picked.c.entry_id)
+        .outerjoin(at_exit, at_exit.c.id == picked.c.exit_id)
+    ).all()
+    return [
+        ExitRow(reason, housing, month, None if days is None else int(days), entry, exit_)
+        for reason, housing, month, days, entry, exit_ in rows
+    ]
+
+
+def _headline(activity: Activity, exits: list[ExitRow], projects: list[Project]) -> Section:
+    targets = [p.target_households for p in projects if p.target_households is not None]
+    target = sum(targets) if targets else None
     return Section(
         "activite",
         "Activité de la période",
         [
-            Figure("supported", "Ménages accompagnés dans la période", int(row.supported)),
-            Figure("entries", "Entrées en accompagnement", int(row.entries)),
-            Figure("exits", "Sorties d'accompagnement", int(row.exits)),
+            Figure("supported", "Ménages accompagnés dans la période", activity.supported),
+            Figure("entries", "Entrées en accompagnement", activity.entries),
+            Figure("exits", "Sorties d'accompagnement", len(exits)),
             Figure(
                 "supported_at_end",
                 "Ménages accompagnés à la fin de la période",
-                int(row.supported_at_end),
+                activity.supported_at_end,
             ),
             Figure(
-                "cumulative", "Ménages accompagnés depuis le début du projet", int(row.cumulative)
+                "cumulative", "Ménages accompagnés depuis le début du projet", activity.cumulative
             ),
             Figure("target", "Objectif du projet (ménages)", target),
             Figure(
                 "target_share",
                 "Part de l'objectif atteinte",
-                _percent(int(row.cumulative), target or 0),
+                _percent(activity.cumulative, target or 0),
                 "percent",
             ),
         ],
@@ -98,23 +217,13 @@ def _headline(scope, period: Period, project_ids) -> Section:
     )
 
 
-def _by_public(scope, period: Period) -> Section:
-    supported = _supported_ids(scope, period)
-    padded = literal(",") + Household.target_publics + literal(",")
-    columns = [
-        sum_if(contains(padded, f",{public.value},")).label(public.value) for public in TargetPublic
-    ]
-    row = db.session.execute(
-        select(*columns, sum_if(Household.target_publics == "").label("none")).where(
-            Household.id.in_(supported)
-        )
-    ).one()
+def _by_public(activity: Activity) -> Section:
     figures = [
-        Figure(f"public_{p.value}", p.label, int(getattr(row, p.value)), is_breakdown=True)
+        Figure(f"public_{p.value}", p.label, activity.publics[p.value], is_breakdown=True)
         for p in TargetPublic
     ]
     figures.append(
-        Figure("public_none", "Aucun public renseigné", int(row.none), is_breakdown=True)
+        Figure("public_none", "Aucun public renseigné", activity.publics["none"], is_breakdown=True)
     )
     return Section(
         "publics",
@@ -125,38 +234,31 @@ def _by_public(scope, period: Period) -> Section:
 
 
 def _by_orientation(scope, period: Period) -> list[Section]:
-    supported = _supported_ids(scope, period)
-    ranked = (
-        select(
-            Orientation.household_id,
-            Orientation.prescriber,
-            Orientation.kind,
-            func.row_number()
-            .over(
-                partition_by=Orientation.household_id,
-                order_by=(Orientation.oriented_on.desc(), Orientation.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(Orientation.household_id.in_(supported))
-        .subquery()
+    """The latest orientation of each household supported in the period (a correlated
+    ``ORDER BY … LIMIT 1`` on its orientations), counted by prescriber and kind; households
+    without one count as not given."""
+    spans = _spans(scope)
+    supported = select(spans.c.household_id).where(_supported(spans, period)).subquery()
+    latest = (
+        select(Orientation.id)
+        .where(Orientation.household_id == supported.c.household_id)
+        .order_by(Orientation.oriented_on.desc(), Orientation.id.desc())
+        .limit(1)
+        .correlate(supported)
+        .scalar_subquery()
     )
-    latest = select(ranked).where(ranked.c.rank == 1).subquery()
-    without_orientation = ~(
-        select(Orientation.id).where(Orientation.household_id == Household.id).exists()
-    )
+    picked = select(latest.label("orientation_id")).select_from(supported).subquery()
     rows = db.session.execute(
-        select(latest.c.prescriber, latest.c.kind, func.count().label("n"))
-        .group_by(latest.c.prescriber, latest.c.kind)
-        .union_all(
-            select(literal("-"), literal("-"), func.count()).where(
-                Household.id.in_(supported), without_orientation
-            )
-        )
+        select(Orientation.prescriber, Orientation.kind, func.count().label("n"))
+        .select_from(picked)
+        .outerjoin(Orientation, Orientation.id == picked.c.orientation_id)
+        .group_by(Orientation.prescriber, Orientation.kind)
     ).all()
     by_prescriber: dict[str, int] = {}
     by_kind: dict[str, int] = {}
     for prescriber, kind, n in rows:
+        if prescriber is None:  # both are required: no orientation at all
+            prescriber, kind = "-", "-"
         by_prescriber[prescriber] = by_prescriber.get(prescriber, 0) + int(n)
         by_kind[kind] = by_kind.get(kind, 0) + int(n)
     prescribers = [
@@ -183,22 +285,9 @@ def _by_orientation(scope, period: Period) -> list[Section]:
     ]
 
 
-def _durations(scope, period: Period) -> list[int]:
-    """Length of support in days of each household that left in the period, sorted: one row
-    per exited household (a few dozen a year per project), fetched in one query."""
-    spans = _spans(scope)
-    exits, in_period = _exits_in(scope, period)
-    duration = days_between(spans.c.entry_on, exits.c.exit_on)
-    return [
-        int(value)
-        for value in db.session.scalars(
-            select(duration)
-            .select_from(exits)
-            .join(spans, spans.c.household_id == exits.c.household_id)
-            .where(in_period)
-            .order_by(duration)
-        )
-    ]
+def _durations(exits: list[ExitRow]) -> list[int]:
+    """Length of support in days of each household that left in the period, sorted."""
+    return sorted(row.days for row in exits if row.days is not None)
 
 
 def median(sorted_values: list[int]) -> Decimal | None:
@@ -308,33 +397,10 @@ def _intensity_mix(scope, period: Period) -> Section:
     )
 
 
-def _contacts(scope, period: Period) -> Section:
+def _contacts(activity: Activity) -> Section:
     """Contacts (missed appointments excluded) in the period of the households supported in
     it, divided by their months of support within the period."""
-    spans = _spans(scope)
-    supported = _supported(spans, period)
-    span_end = case((spans.c.is_open == 1, period.end), else_=spans.c.last_closed_on)
-    first = greatest(spans.c.entry_on, literal_date(period.start))
-    last = least(span_end, literal_date(period.end))
-    supported_ids = select(spans.c.household_id).where(supported)
-    contacts = (
-        contact_counts(period.start, period.end)
-        .where(Intervention.household_id.in_(supported_ids))
-        .subquery()
-    )
-    row = db.session.execute(
-        select(
-            select(func.coalesce(func.sum(days_between(first, last) + 1), 0))
-            .where(supported)
-            .scalar_subquery()
-            .label("days"),
-            select(func.coalesce(func.sum(contacts.c.contacts), 0))
-            .where(contacts.c.household_id.in_(supported_ids))
-            .scalar_subquery()
-            .label("contacts"),
-        )
-    ).one()
-    days, count = int(row.days), int(row.contacts)
+    days, count = activity.days, activity.contacts
     household_months = Decimal(days) / DAYS_PER_MONTH if days else Decimal(0)
     ratio = _one_decimal(Decimal(count) / household_months) if days else None
     return Section(
@@ -354,23 +420,9 @@ def _contacts(scope, period: Period) -> Section:
     )
 
 
-def _exits_breakdown(scope, period: Period) -> list[Section]:
-    exits, in_period = _exits_in(scope, period)
-    rows = db.session.execute(
-        select(
-            exits.c.reason,
-            exits.c.housing_situation,
-            func.count().label("n"),
-            sum_if(exits.c.is_lease_glissed.is_(True)).label("glissed"),
-        )
-        .where(in_period)
-        .group_by(exits.c.reason, exits.c.housing_situation)
-    ).all()
-    reasons: dict[str, int] = {}
-    housing: dict[str, int] = {}
-    for r in rows:
-        reasons[r.reason] = reasons.get(r.reason, 0) + int(r.n)
-        housing[r.housing_situation] = housing.get(r.housing_situation, 0) + int(r.n)
+def _exits_breakdown(exits: list[ExitRow]) -> list[Section]:
+    reasons = Counter(row.reason for row in exits)
+    housing = Counter(row.housing_situation for row in exits)
     total = sum(reasons.values())
     housed = sum(housing.get(v, 0) for v in HOUSED_AT_EXIT)
     return [
@@ -446,23 +498,9 @@ def _post_exit_12(scope, period: Period) -> Section:
     )
 
 
-def _monthly_flows(scope, period: Period) -> ChartSeries:
-    spans = _spans(scope)
-    exits, in_period = _exits_in(scope, period)
-    entry_month = month_key(spans.c.entry_on)
-    exit_month = month_key(exits.c.exit_on)
-    entries = dict(
-        db.session.execute(
-            select(entry_month, func.count())
-            .where(spans.c.entry_on >= period.start, spans.c.entry_on <= period.end)
-            .group_by(entry_month)
-        ).all()
-    )
-    exits_by_month = dict(
-        db.session.execute(
-            select(exit_month, func.count()).where(in_period).group_by(exit_month)
-        ).all()
-    )
+def _monthly_flows(activity: Activity, exits: list[ExitRow], period: Period) -> ChartSeries:
+    entries = activity.entries_by_month
+    exits_by_month = Counter(row.month for row in exits)
     return ChartSeries(
         "flux",
         "Entrées et sorties par mois",
@@ -477,20 +515,27 @@ def _monthly_flows(scope, period: Period) -> ChartSeries:
 
 def indicators(user, project_ids, period: Period) -> Indicators:
     """Every programme indicator for the projects and the period (a fixed number of
-    queries)."""
+    queries, each a pass over the scope's households or one of their tables)."""
     project_ids = list(project_ids)
     scope = scope_ids(user, project_ids, include_anonymised=True)
-    sections = [_headline(scope, period, project_ids)]
-    sections += [_by_public(scope, period), *_by_orientation(scope, period)]
-    sections.append(_length_section(_durations(scope, period)))
+    projects = list(
+        db.session.scalars(
+            select(Project).where(Project.id.in_(project_ids or [-1])).order_by(Project.name)
+        )
+    )
+    activity = _activity(scope, period)
+    exits = _exits(scope, period)
+    sections = [_headline(activity, exits, projects)]
+    sections += [_by_public(activity), *_by_orientation(scope, period)]
+    sections.append(_length_section(_durations(exits)))
     intensity = _intensity_mix(scope, period)
-    sections += [intensity, _contacts(scope, period)]
-    exit_sections = _exits_breakdown(scope, period)
+    sections += [intensity, _contacts(activity)]
+    exit_sections = _exits_breakdown(exits)
     sections += [*exit_sections, _post_exit_12(scope, period)]
-    sections += [_arrears(scope, period), _plans_and_procedures(scope, period)]
+    sections += rent_sections(scope, period, exits)
     housing_at_exit = exit_sections[1]
     charts = {
-        "flux": _monthly_flows(scope, period),
+        "flux": _monthly_flows(activity, exits, period),
         "intensite": ChartSeries(
             "intensite",
             intensity.title,
@@ -511,9 +556,4 @@ def indicators(user, project_ids, period: Period) -> Indicators:
             ("count",),
         ),
     }
-    projects = list(
-        db.session.scalars(
-            select(Project).where(Project.id.in_(project_ids or [-1])).order_by(Project.name)
-        )
-    )
     return Indicators(period, projects, sections, charts)
