@@ -27,6 +27,7 @@ from app.reports.figures import (
     Indicators,
     Period,
     Section,
+    Statements,
     _exits_in,
     _one_decimal,
     _percent,
@@ -35,8 +36,8 @@ from app.reports.figures import (
     _supported_on,
 )
 from app.reports.rent_indicators import _arrears_trend, _picked_snapshot, rent_sections
-from app.reports.scope import scope_ids
-from app.reports.sql import literal_date, sum_if
+from app.reports.scope import covers_whole_projects, scope_ids
+from app.reports.sql import sum_if
 from app.search import contains
 from app.sql import days_between, greatest, least, month_floor, month_key
 from app.support.models import (
@@ -65,16 +66,20 @@ class Activity:
     entries_by_month: dict[str, int]
 
 
-def _activity(scope, period: Period) -> Activity:
+SUMS = ("supported", "supported_at_end", "cumulative", "days", "contacts")
+PUBLICS = (*(public.value for public in TargetPublic), "none")
+
+
+def _activity_statement(scope, period: Period):
     """One pass over the scope's households (``_spans`` joined to the household): one row per
     household with a flag or a number per indicator, summed by month of entry (entries in
-    the period; every other household in one group) — a few rows, added up here."""
+    the period; every other household in one group) — a few rows."""
     spans = _spans(scope)
     supported = _supported(spans, period)
     entered = and_(spans.c.entry_on >= period.start, spans.c.entry_on <= period.end)
     span_end = case((spans.c.is_open == 1, period.end), else_=spans.c.last_closed_on)
-    first = greatest(spans.c.entry_on, literal_date(period.start))
-    last = least(span_end, literal_date(period.end))
+    first = greatest(spans.c.entry_on, period.start)
+    last = least(span_end, period.end)
     padded = literal(",") + Household.target_publics + literal(",")
 
     def flag(condition):
@@ -101,16 +106,16 @@ def _activity(scope, period: Period) -> Activity:
         .join(Household, Household.id == spans.c.household_id)
         .subquery()
     )
-    sums = ("supported", "supported_at_end", "cumulative", "days", "contacts")
-    publics = [public.value for public in TargetPublic] + ["none"]
-    rows = db.session.execute(
-        select(
-            people.c.entry_month,
-            func.count().label("households"),
-            *(func.sum(people.c[name]).label(name) for name in (*sums, *publics)),
-        ).group_by(people.c.entry_month)
-    ).all()
-    total = {name: sum(int(getattr(r, name)) for r in rows) for name in (*sums, *publics)}
+    return select(
+        people.c.entry_month,
+        func.count().label("households"),
+        *(func.sum(people.c[name]).label(name) for name in (*SUMS, *PUBLICS)),
+    ).group_by(people.c.entry_month)
+
+
+def _activity(q: Statements) -> Activity:
+    rows = q.execute("activity", _activity_statement).all()
+    total = {name: sum(int(getattr(r, name)) for r in rows) for name in (*SUMS, *PUBLICS)}
     by_month = {r.entry_month: int(r.households) for r in rows if r.entry_month is not None}
     return Activity(
         supported=total["supported"],
@@ -119,7 +124,7 @@ def _activity(scope, period: Period) -> Activity:
         cumulative=total["cumulative"],
         days=total["days"],
         contacts=total["contacts"],
-        publics={name: total[name] for name in publics},
+        publics={name: total[name] for name in PUBLICS},
         entries_by_month=by_month,
     )
 
@@ -134,24 +139,29 @@ class ExitRow:
     exit_balance_cents: int | None  # rent account at exit
 
 
-def _exits(scope, period: Period) -> list[ExitRow]:
+def _exits_statement(scope, period: Period):
     """The households that left in the period (their latest exit, no measure open), one row
     each — a few dozen a year per project — with what the exit sections, the length of
     support and the arrears at entry and exit need: the rent accounts of the month of entry
     (or the first known after) and of the exit (the last known on or before it), picked by
     a correlated ``ORDER BY … LIMIT 1`` per household (see ``_picked_snapshot``)."""
-    spans = _spans(scope)
     exits, in_period = _exits_in(scope, period)
+    # The household's entry (its first measure's start, as in ``_spans``): a correlated MIN
+    # on its measures. Joining ``_spans`` made SQLite scan every span for each exit.
+    entry_on = (
+        select(func.min(Measure.start_on))
+        .where(Measure.household_id == exits.c.household_id)
+        .correlate(exits)
+        .scalar_subquery()
+    )
     exited = (
         select(
             exits.c.household_id,
             exits.c.exit_on,
             exits.c.reason,
             exits.c.housing_situation,
-            spans.c.entry_on,
+            entry_on.label("entry_on"),
         )
-        .select_from(exits)
-        .outerjoin(spans, spans.c.household_id == exits.c.household_id)
         .where(in_period)
         .subquery()
     )
@@ -168,7 +178,7 @@ def _exits(scope, period: Period) -> list[ExitRow]:
     ).subquery()
     at_entry = RentAccountSnapshot.__table__.alias("at_entry")
     at_exit = RentAccountSnapshot.__table__.alias("at_exit")
-    rows = db.session.execute(
+    return (
         select(
             picked.c.reason,
             picked.c.housing_situation,
@@ -180,10 +190,13 @@ def _exits(scope, period: Period) -> list[ExitRow]:
         .select_from(picked)
         .outerjoin(at_entry, at_entry.c.id == picked.c.entry_id)
         .outerjoin(at_exit, at_exit.c.id == picked.c.exit_id)
-    ).all()
+    )
+
+
+def _exits(q: Statements) -> list[ExitRow]:
     return [
         ExitRow(reason, housing, month, None if days is None else int(days), entry, exit_)
-        for reason, housing, month, days, entry, exit_ in rows
+        for reason, housing, month, days, entry, exit_ in q.execute("exits", _exits_statement)
     ]
 
 
@@ -233,7 +246,7 @@ def _by_public(activity: Activity) -> Section:
     )
 
 
-def _by_orientation(scope, period: Period) -> list[Section]:
+def _orientations_statement(scope, period: Period):
     """The latest orientation of each household supported in the period (a correlated
     ``ORDER BY … LIMIT 1`` on its orientations), counted by prescriber and kind; households
     without one count as not given."""
@@ -248,12 +261,16 @@ def _by_orientation(scope, period: Period) -> list[Section]:
         .scalar_subquery()
     )
     picked = select(latest.label("orientation_id")).select_from(supported).subquery()
-    rows = db.session.execute(
+    return (
         select(Orientation.prescriber, Orientation.kind, func.count().label("n"))
         .select_from(picked)
         .outerjoin(Orientation, Orientation.id == picked.c.orientation_id)
         .group_by(Orientation.prescriber, Orientation.kind)
-    ).all()
+    )
+
+
+def _by_orientation(q: Statements) -> list[Section]:
+    rows = q.execute("orientations", _orientations_statement).all()
     by_prescriber: dict[str, int] = {}
     by_kind: dict[str, int] = {}
     for prescriber, kind, n in rows:
@@ -322,7 +339,7 @@ def _length_section(durations: list[int]) -> Section:
     )
 
 
-def _intensity_mix(scope, period: Period) -> Section:
+def _intensity_statement(scope, period: Period):
     """Households supported on the last day of the period, by the heaviest intensity of their
     measures open that day (intensity history: the latest change on or before that day)."""
     day = period.end
@@ -372,7 +389,7 @@ def _intensity_mix(scope, period: Period) -> Section:
     # Each project has its own levels, mostly under the same names: the levels of the scope's
     # projects, one line per name (keyed by its first level, so one project's keys are its
     # levels' ids).
-    rows = db.session.execute(
+    return (
         select(
             func.min(IntensityLevel.id),
             IntensityLevel.name,
@@ -387,7 +404,11 @@ def _intensity_mix(scope, period: Period) -> Section:
         )
         .group_by(IntensityLevel.name)
         .order_by(func.max(IntensityLevel.caseload_weight).desc(), IntensityLevel.name)
-    ).all()
+    )
+
+
+def _intensity_mix(q: Statements) -> Section:
+    rows = q.execute("intensity", _intensity_statement).all()
     return Section(
         "intensite",
         "Répartition par intensité (à la fin de la période)",
@@ -463,20 +484,22 @@ def _exits_breakdown(exits: list[ExitRow]) -> list[Section]:
     ]
 
 
-def _post_exit_12(scope, period: Period) -> Section:
-    row = db.session.execute(
-        select(
-            func.count().label("due"),
-            sum_if(PostExitCheck.is_still_housed.is_(True)).label("housed"),
-            sum_if(PostExitCheck.is_still_housed.is_(False)).label("not_housed"),
-            sum_if(PostExitCheck.done_on.is_(None)).label("not_done"),
-        ).where(
-            PostExitCheck.household_id.in_(scope),
-            PostExitCheck.months == 12,
-            PostExitCheck.due_on >= period.start,
-            PostExitCheck.due_on <= period.end,
-        )
-    ).one()
+def _post_exit_12_statement(scope, period: Period):
+    return select(
+        func.count().label("due"),
+        sum_if(PostExitCheck.is_still_housed.is_(True)).label("housed"),
+        sum_if(PostExitCheck.is_still_housed.is_(False)).label("not_housed"),
+        sum_if(PostExitCheck.done_on.is_(None)).label("not_done"),
+    ).where(
+        PostExitCheck.household_id.in_(scope),
+        PostExitCheck.months == 12,
+        PostExitCheck.due_on >= period.start,
+        PostExitCheck.due_on <= period.end,
+    )
+
+
+def _post_exit_12(q: Statements) -> Section:
+    row = q.execute("post_exit_12", _post_exit_12_statement).one()
     done = int(row.due) - int(row.not_done)
     return Section(
         "suivi_12_mois",
@@ -517,22 +540,24 @@ def indicators(user, project_ids, period: Period) -> Indicators:
     """Every programme indicator for the projects and the period (a fixed number of
     queries, each a pass over the scope's households or one of their tables)."""
     project_ids = list(project_ids)
-    scope = scope_ids(user, project_ids, include_anonymised=True)
+    whole = covers_whole_projects(user, project_ids)
+    scope = None if whole else scope_ids(user, project_ids, include_anonymised=True)
+    q = Statements(scope, period, project_ids)
     projects = list(
         db.session.scalars(
             select(Project).where(Project.id.in_(project_ids or [-1])).order_by(Project.name)
         )
     )
-    activity = _activity(scope, period)
-    exits = _exits(scope, period)
+    activity = _activity(q)
+    exits = _exits(q)
     sections = [_headline(activity, exits, projects)]
-    sections += [_by_public(activity), *_by_orientation(scope, period)]
+    sections += [_by_public(activity), *_by_orientation(q)]
     sections.append(_length_section(_durations(exits)))
-    intensity = _intensity_mix(scope, period)
+    intensity = _intensity_mix(q)
     sections += [intensity, _contacts(activity)]
     exit_sections = _exits_breakdown(exits)
-    sections += [*exit_sections, _post_exit_12(scope, period)]
-    sections += rent_sections(scope, period, exits)
+    sections += [*exit_sections, _post_exit_12(q)]
+    sections += rent_sections(q, exits)
     housing_at_exit = exit_sections[1]
     charts = {
         "flux": _monthly_flows(activity, exits, period),
@@ -543,7 +568,7 @@ def indicators(user, project_ids, period: Period) -> Indicators:
             [(f.label, (f.value,)) for f in intensity.figures],
             ("count",),
         ),
-        "impayes": _arrears_trend(scope, period),
+        "impayes": _arrears_trend(q),
         "sorties": ChartSeries(
             "sorties",
             "Situation de logement à la sortie",

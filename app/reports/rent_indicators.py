@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, func, select, true
 
-from app.db import db
 from app.housing.models import (
     Occupancy,
     ProcedureStage,
@@ -20,29 +19,15 @@ from app.reports.figures import (
     Figure,
     Period,
     Section,
+    Statements,
     _percent,
     _spans,
     _supported,
     _supported_ids,
 )
-from app.reports.sql import literal_date, sum_if
-from app.sql import month_floor, month_key
+from app.reports.sql import sum_if
+from app.sql import month_floor
 from app.support.models import ExitReason
-
-
-def _household_snapshots(scope):
-    """Every rent-account snapshot with its household."""
-    return (
-        select(
-            Occupancy.household_id,
-            RentAccountSnapshot.month,
-            RentAccountSnapshot.balance_cents,
-            RentAccountSnapshot.amount_due_cents,
-            RentAccountSnapshot.occupancy_id,
-        )
-        .join(Occupancy, Occupancy.id == RentAccountSnapshot.occupancy_id)
-        .where(Occupancy.household_id.in_(scope))
-    )
 
 
 def _picked_snapshot(people, condition, *, latest: bool):
@@ -70,7 +55,7 @@ def _picked_snapshot(people, condition, *, latest: bool):
     )
 
 
-def _prevention_row(scope, period: Period):
+def _prevention_statement(scope, period: Period):
     """One row of every rent and prevention figure over the households supported in the
     period (computed once, a common table expression) and the scope's leases: their rent
     accounts at the end of the period, repayment plans, procedure stages, glissed leases.
@@ -175,12 +160,12 @@ def _prevention_row(scope, period: Period):
     statement = select(*(column for part in parts for column in part.c)).select_from(accounts)
     for part in parts[1:]:
         statement = statement.join(part, true())
-    return db.session.execute(statement).one()
+    return statement
 
 
 def _arrears(exits, prevention) -> Section:
     """Arrears of the households that left in the period (``exits``: their rent accounts at
-    entry and exit, both known) and of those supported at its end (``_prevention_row``)."""
+    entry and exit, both known) and of those supported at its end (``_prevention_statement``)."""
     known_exits = [
         e for e in exits if e.entry_balance_cents is not None and e.exit_balance_cents is not None
     ]
@@ -255,7 +240,7 @@ def _arrears(exits, prevention) -> Section:
 
 
 def _plans_and_procedures(exits, prevention) -> Section:
-    """Repayment plans, procedure stages and glissed leases (``_prevention_row``), and the
+    """Repayment plans, procedure stages and glissed leases (``_prevention_statement``), and the
     exits for eviction among the households that left in the period (``exits``)."""
     row = prevention
     evicted = sum(1 for e in exits if e.reason == ExitReason.EXPULSION.value)
@@ -324,33 +309,44 @@ def _plans_and_procedures(exits, prevention) -> Section:
     )
 
 
-def rent_sections(scope, period: Period, exits) -> list[Section]:
-    """The arrears and the prevention sections (one statement, ``_prevention_row``)."""
-    prevention = _prevention_row(scope, period)
+def rent_sections(q: Statements, exits) -> list[Section]:
+    """The arrears and the prevention sections (one statement, ``_prevention_statement``)."""
+    prevention = q.execute("prevention", _prevention_statement).one()
     return [_arrears(exits, prevention), _plans_and_procedures(exits, prevention)]
 
 
-def _arrears_trend(scope, period: Period) -> ChartSeries:
+def _arrears_trend_statement(scope, period: Period):
+    """The rent accounts of the households supported in the period, summed by account month
+    (grouped by the date itself: its ``YYYY-MM`` key is written in Python, on a dozen rows
+    rather than on each account)."""
     supported = _supported_ids(scope, period)
-    snapshots = _household_snapshots(scope).where(Occupancy.household_id.in_(supported)).subquery()
-    key = month_key(snapshots.c.month)
-    rows = db.session.execute(
+    snapshot = RentAccountSnapshot.__table__
+    return (
         select(
-            key,
-            sum_if(snapshots.c.balance_cents > 0).label("households"),
-            sum_if(snapshots.c.balance_cents > 0, snapshots.c.balance_cents).label("cents"),
+            snapshot.c.month,
+            sum_if(snapshot.c.balance_cents > 0).label("households"),
+            sum_if(snapshot.c.balance_cents > 0, snapshot.c.balance_cents).label("cents"),
         )
+        .join(Occupancy, Occupancy.id == snapshot.c.occupancy_id)
         .where(
-            snapshots.c.month >= month_floor(literal_date(period.start)),
-            snapshots.c.month <= period.end,
+            Occupancy.household_id.in_(supported),
+            snapshot.c.month >= month_floor(period.start),
+            snapshot.c.month <= period.end,
         )
-        .group_by(key)
-    ).all()
-    by_month = {r[0]: (int(r.households), int(r.cents)) for r in rows}
+        .group_by(snapshot.c.month)
+    )
+
+
+def _arrears_trend(q: Statements) -> ChartSeries:
+    by_month: dict[str, tuple[int, int]] = {}
+    for month, households, cents in q.execute("arrears_trend", _arrears_trend_statement):
+        key = f"{month:%Y-%m}"
+        before = by_month.get(key, (0, 0))
+        by_month[key] = (before[0] + int(households), before[1] + int(cents))
     return ChartSeries(
         "impayes",
         "Évolution des impayés (comptes de fin de mois)",
         ("Ménages en impayé", "Dette totale"),
-        [(k, by_month.get(k, (0, 0))) for k in period.months()],
+        [(k, by_month.get(k, (0, 0))) for k in q.period.months()],
         ("count", "cents"),
     )
