@@ -35,9 +35,15 @@ from app.reports.figures import (
     _supported,
     _supported_on,
 )
-from app.reports.rent_indicators import _arrears_trend, _picked_snapshot, rent_sections
+from app.reports.rent_indicators import (
+    _arrears,
+    _arrears_trend,
+    _picked_snapshot,
+    _plans_and_procedures,
+    prevention_parts,
+)
 from app.reports.scope import covers_whole_projects, scope_ids
-from app.reports.sql import sum_if
+from app.reports.sql import side_by_side, sum_if
 from app.search import contains
 from app.sql import days_between, greatest, least, month_floor, month_key
 from app.support.models import (
@@ -484,35 +490,48 @@ def _exits_breakdown(exits: list[ExitRow]) -> list[Section]:
     ]
 
 
-def _post_exit_12_statement(scope, period: Period):
-    return select(
-        func.count().label("due"),
-        sum_if(PostExitCheck.is_still_housed.is_(True)).label("housed"),
-        sum_if(PostExitCheck.is_still_housed.is_(False)).label("not_housed"),
-        sum_if(PostExitCheck.done_on.is_(None)).label("not_done"),
-    ).where(
-        PostExitCheck.household_id.in_(scope),
-        PostExitCheck.months == 12,
-        PostExitCheck.due_on >= period.start,
-        PostExitCheck.due_on <= period.end,
+def _post_exit_12_part(scope, period: Period):
+    """The 12-month checks due in the period: a one-row aggregate (``_one_row_statement``)."""
+    return (
+        select(
+            func.count().label("check12_due"),
+            sum_if(PostExitCheck.is_still_housed.is_(True)).label("check12_housed"),
+            sum_if(PostExitCheck.is_still_housed.is_(False)).label("check12_not_housed"),
+            sum_if(PostExitCheck.done_on.is_(None)).label("check12_not_done"),
+        )
+        .where(
+            PostExitCheck.household_id.in_(scope),
+            PostExitCheck.months == 12,
+            PostExitCheck.due_on >= period.start,
+            PostExitCheck.due_on <= period.end,
+        )
+        .subquery()
     )
 
 
-def _post_exit_12(q: Statements) -> Section:
-    row = q.execute("post_exit_12", _post_exit_12_statement).one()
-    done = int(row.due) - int(row.not_done)
+def _one_row_statement(scope, period: Period):
+    """Every section made of one-row aggregates, in one statement: the 12-month checks, and
+    the rent accounts and prevention figures (``prevention_parts``)."""
+    return side_by_side(_post_exit_12_part(scope, period), *prevention_parts(scope, period))
+
+
+def _post_exit_12(row) -> Section:
+    """``row``: the one-row statement (``_post_exit_12_part``'s columns)."""
+    due, housed = int(row.check12_due), int(row.check12_housed)
+    not_housed, not_done = int(row.check12_not_housed), int(row.check12_not_done)
+    done = due - not_done
     return Section(
         "suivi_12_mois",
         "Situation 12 mois après la sortie",
         [
-            Figure("check12_due", "Vérifications à 12 mois échues dans la période", int(row.due)),
-            Figure("check12_housed", "Toujours logés", int(row.housed), is_breakdown=True),
-            Figure("check12_not_housed", "Plus logés", int(row.not_housed), is_breakdown=True),
-            Figure("check12_not_done", "Non renseignées", int(row.not_done), is_breakdown=True),
+            Figure("check12_due", "Vérifications à 12 mois échues dans la période", due),
+            Figure("check12_housed", "Toujours logés", housed, is_breakdown=True),
+            Figure("check12_not_housed", "Plus logés", not_housed, is_breakdown=True),
+            Figure("check12_not_done", "Non renseignées", not_done, is_breakdown=True),
             Figure(
                 "check12_housed_share",
                 "Part toujours logés (vérifications faites)",
-                _percent(int(row.housed), done),
+                _percent(housed, done),
                 "percent",
                 base=done,
             ),
@@ -556,8 +575,9 @@ def indicators(user, project_ids, period: Period) -> Indicators:
     intensity = _intensity_mix(q)
     sections += [intensity, _contacts(activity)]
     exit_sections = _exits_breakdown(exits)
-    sections += [*exit_sections, _post_exit_12(q)]
-    sections += rent_sections(q, exits)
+    one_row = q.execute("one_row", _one_row_statement).one()
+    sections += [*exit_sections, _post_exit_12(one_row)]
+    sections += [_arrears(exits, one_row), _plans_and_procedures(exits, one_row)]
     housing_at_exit = exit_sections[1]
     charts = {
         "flux": _monthly_flows(activity, exits, period),

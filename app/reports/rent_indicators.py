@@ -3,7 +3,7 @@ period end, repayment plans, procedure stages, glissed leases, and the arrears t
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, case, func, select
 
 from app.housing.models import (
     Occupancy,
@@ -55,11 +55,11 @@ def _picked_snapshot(people, condition, *, latest: bool):
     )
 
 
-def _prevention_statement(scope, period: Period):
-    """One row of every rent and prevention figure over the households supported in the
-    period (computed once, a common table expression) and the scope's leases: their rent
-    accounts at the end of the period, repayment plans, procedure stages, glissed leases.
-    Each part is a one-row aggregate; the statement joins them side by side."""
+def prevention_parts(scope, period: Period) -> list:
+    """The rent and prevention figures of the households supported in the period (that set
+    computed once, a common table expression) and of the scope's leases: their rent accounts
+    at the end of the period, repayment plans, procedure stages, glissed leases — one-row
+    aggregates, to be joined side by side (``side_by_side``)."""
     spans = _spans(scope)
     supported = select(spans.c.household_id).where(_supported(spans, period)).cte("supported")
     households = select(supported.c.household_id)
@@ -156,16 +156,12 @@ def _prevention_statement(scope, period: Period):
         .subquery()
     )
 
-    parts = (accounts, plans, procedures, glissed)
-    statement = select(*(column for part in parts for column in part.c)).select_from(accounts)
-    for part in parts[1:]:
-        statement = statement.join(part, true())
-    return statement
+    return [accounts, plans, procedures, glissed]
 
 
 def _arrears(exits, prevention) -> Section:
     """Arrears of the households that left in the period (``exits``: their rent accounts at
-    entry and exit, both known) and of those supported at its end (``_prevention_statement``)."""
+    entry and exit, both known) and of those supported at its end (``prevention_parts``)."""
     known_exits = [
         e for e in exits if e.entry_balance_cents is not None and e.exit_balance_cents is not None
     ]
@@ -240,7 +236,7 @@ def _arrears(exits, prevention) -> Section:
 
 
 def _plans_and_procedures(exits, prevention) -> Section:
-    """Repayment plans, procedure stages and glissed leases (``_prevention_statement``), and the
+    """Repayment plans, procedure stages and glissed leases (``prevention_parts``), and the
     exits for eviction among the households that left in the period (``exits``)."""
     row = prevention
     evicted = sum(1 for e in exits if e.reason == ExitReason.EXPULSION.value)
@@ -307,12 +303,6 @@ def _plans_and_procedures(exits, prevention) -> Section:
         "Procédure engagée : première étape judiciaire (commandement de payer ou après) dans la "
         "période. Ménages accompagnés dans la période seulement.",
     )
-
-
-def rent_sections(q: Statements, exits) -> list[Section]:
-    """The arrears and the prevention sections (one statement, ``_prevention_statement``)."""
-    prevention = q.execute("prevention", _prevention_statement).one()
-    return [_arrears(exits, prevention), _plans_and_procedures(exits, prevention)]
 
 
 def _arrears_trend_statement(scope, period: Period):
