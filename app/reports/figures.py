@@ -181,8 +181,8 @@ _BUILT: dict[tuple[str, str], Select] = {}
 
 
 class Statements:
-    """Runs the indicators' statements. Building one (hundreds of SQLAlchemy objects, and
-    its cache key) took about as long as running it, so for a coordinator's whole projects —
+    """Runs the indicators' statements. Building them (hundreds of SQLAlchemy objects, and
+    their cache keys) took about 40 % of the page's time, so for a coordinator's whole projects —
     a scope that depends on nothing but the project ids — each statement is built once per
     process and dialect, with the period and the project ids as parameters. Any other scope
     (narrowed to the viewer by ``visible_households``) builds its statements on each call.

@@ -2,9 +2,12 @@
 how they left and how they fared; ``indicators()`` assembles every section and chart.
 
 Every figure is computed in SQL (GROUP BY, COUNT, SUM, CASE, window functions) over the
-households of ``scope_ids(user, project_ids)`` — built on ``visible_households`` — so a page
-issues a fixed number of queries whatever the number of households. Python only assembles
-the aggregated rows (one per category or month). Definitions: docs/indicators.md."""
+households of ``scope_ids(user, project_ids)`` — built on ``visible_households`` — in seven
+statements whatever the number of households, each a pass over one table of the scope with
+its sections side by side (conditional aggregates). Python only assembles the aggregated
+rows (one per category or month), and the short rows of the households that left in the
+period (``_exits``). Statements are built once per process where the scope allows it
+(``Statements``). Definitions: docs/indicators.md."""
 
 from __future__ import annotations
 
