@@ -1,6 +1,6 @@
 """A shared cache of the programme indicators (``queries.indicators``), in the database.
 
-The indicators take seven aggregate queries (tens of milliseconds for a project of 2,000
+The indicators take six queries (tens of milliseconds for a project of 2,000
 households); coordinators read them far more often than the figures change. A result is kept
 in ``indicator_cache`` — one row per *key*, shared by every worker — and reused while it is
 younger than ``INDICATOR_CACHE_SECONDS`` (10 minutes by default). ``refresh=True`` (the

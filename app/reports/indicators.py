@@ -2,7 +2,7 @@
 how they left and how they fared; ``indicators()`` assembles every section and chart.
 
 Every figure is computed in SQL (GROUP BY, COUNT, SUM, CASE, window functions) over the
-households of ``scope_ids(user, project_ids)`` — built on ``visible_households`` — in seven
+households of ``scope_ids(user, project_ids)`` — built on ``visible_households`` — in six
 statements whatever the number of households, each a pass over one table of the scope with
 its sections side by side (conditional aggregates). Python only assembles the aggregated
 rows (one per category or month), and the short rows of the households that left in the
@@ -255,12 +255,11 @@ def _by_public(activity: Activity) -> Section:
     )
 
 
-def _orientations_statement(scope, period: Period):
-    """The latest orientation of each household supported in the period (a correlated
-    ``ORDER BY … LIMIT 1`` on its orientations), counted by prescriber and kind; households
-    without one count as not given."""
-    spans = _spans(scope)
-    supported = select(spans.c.household_id).where(_supported(spans, period)).subquery()
+def _orientations_part(supported):
+    """The latest orientation of each household supported in the period (``supported``: a
+    common table expression of their ids; a correlated ``ORDER BY … LIMIT 1`` on its
+    orientations), counted by prescriber and by kind in one row; households without one
+    count as not given (``none``)."""
     latest = (
         select(Orientation.id)
         .where(Orientation.household_id == supported.c.household_id)
@@ -271,22 +270,28 @@ def _orientations_statement(scope, period: Period):
     )
     picked = select(latest.label("orientation_id")).select_from(supported).subquery()
     return (
-        select(Orientation.prescriber, Orientation.kind, func.count().label("n"))
+        select(
+            *(
+                sum_if(Orientation.prescriber == p.value).label(f"prescriber_{p.value}")
+                for p in Prescriber
+            ),
+            *(
+                sum_if(Orientation.kind == k.value).label(f"kind_{k.value}")
+                for k in OrientationKind
+            ),
+            sum_if(picked.c.orientation_id.is_(None)).label("orientation_none"),
+        )
         .select_from(picked)
         .outerjoin(Orientation, Orientation.id == picked.c.orientation_id)
-        .group_by(Orientation.prescriber, Orientation.kind)
+        .subquery()
     )
 
 
-def _by_orientation(q: Statements) -> list[Section]:
-    rows = q.execute("orientations", _orientations_statement).all()
-    by_prescriber: dict[str, int] = {}
-    by_kind: dict[str, int] = {}
-    for prescriber, kind, n in rows:
-        if prescriber is None:  # both are required: no orientation at all
-            prescriber, kind = "-", "-"
-        by_prescriber[prescriber] = by_prescriber.get(prescriber, 0) + int(n)
-        by_kind[kind] = by_kind.get(kind, 0) + int(n)
+def _by_orientation(row) -> list[Section]:
+    """``row``: the one-row statement (``_orientations_part``'s columns)."""
+    by_prescriber = {p.value: int(getattr(row, f"prescriber_{p.value}")) for p in Prescriber}
+    by_kind = {k.value: int(getattr(row, f"kind_{k.value}")) for k in OrientationKind}
+    by_prescriber["-"] = by_kind["-"] = int(row.orientation_none)
     prescribers = [
         Figure(f"prescriber_{p.value}", p.label, by_prescriber.get(p.value, 0), is_breakdown=True)
         for p in Prescriber
@@ -513,9 +518,16 @@ def _post_exit_12_part(scope, period: Period):
 
 
 def _one_row_statement(scope, period: Period):
-    """Every section made of one-row aggregates, in one statement: the 12-month checks, and
-    the rent accounts and prevention figures (``prevention_parts``)."""
-    return side_by_side(_post_exit_12_part(scope, period), *prevention_parts(scope, period))
+    """Every section made of one-row aggregates, in one statement: the 12-month checks, the
+    latest orientations, and the rent accounts and prevention figures (``prevention_parts``);
+    the households supported in the period a common table expression, computed once."""
+    spans = _spans(scope)
+    supported = select(spans.c.household_id).where(_supported(spans, period)).cte("supported")
+    return side_by_side(
+        _post_exit_12_part(scope, period),
+        _orientations_part(supported),
+        *prevention_parts(scope, supported, period),
+    )
 
 
 def _post_exit_12(row) -> Section:
@@ -573,12 +585,12 @@ def indicators(user, project_ids, period: Period) -> Indicators:
     activity = _activity(q)
     exits = _exits(q)
     sections = [_headline(activity, exits, projects)]
-    sections += [_by_public(activity), *_by_orientation(q)]
+    one_row = q.execute("one_row", _one_row_statement).one()
+    sections += [_by_public(activity), *_by_orientation(one_row)]
     sections.append(_length_section(_durations(exits)))
     intensity = _intensity_mix(q)
     sections += [intensity, _contacts(activity)]
     exit_sections = _exits_breakdown(exits)
-    one_row = q.execute("one_row", _one_row_statement).one()
     sections += [*exit_sections, _post_exit_12(one_row)]
     sections += [_arrears(exits, one_row), _plans_and_procedures(exits, one_row)]
     housing_at_exit = exit_sections[1]

@@ -21,8 +21,6 @@ from app.reports.figures import (
     Section,
     Statements,
     _percent,
-    _spans,
-    _supported,
     _supported_ids,
 )
 from app.reports.sql import sum_if
@@ -55,13 +53,11 @@ def _picked_snapshot(people, condition, *, latest: bool):
     )
 
 
-def prevention_parts(scope, period: Period) -> list:
-    """The rent and prevention figures of the households supported in the period (that set
-    computed once, a common table expression) and of the scope's leases: their rent accounts
-    at the end of the period, repayment plans, procedure stages, glissed leases — one-row
-    aggregates, to be joined side by side (``side_by_side``)."""
-    spans = _spans(scope)
-    supported = select(spans.c.household_id).where(_supported(spans, period)).cte("supported")
+def prevention_parts(scope, supported, period: Period) -> list:
+    """The rent and prevention figures of the households supported in the period
+    (``supported``: a common table expression of their ids) and of the scope's leases: their
+    rent accounts at the end of the period, repayment plans, procedure stages, glissed
+    leases — one-row aggregates, to be joined side by side (``side_by_side``)."""
     households = select(supported.c.household_id)
 
     end_picked = (

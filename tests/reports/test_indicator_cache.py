@@ -52,7 +52,7 @@ def test_the_second_request_reads_the_cache(client, programme):
     cold = _count(client, URL)
     first = shown_figures(page(client.get(URL)))
     cached = _count(client, URL)
-    # The six aggregate statements and the cache write saved (the projects are loaded either
+    # The five aggregate statements and the cache write saved (the projects are loaded either
     # way, the cache read added).
     assert cached <= cold - 8, (cold, cached)
     second = shown_figures(page(client.get(URL)))
