@@ -108,15 +108,17 @@ def last_contact_key(household, viewer) -> tuple:
     return ("last_contact_on", household.id, viewer.id)
 
 
-def contact_counts(start_on: date, end_on: date) -> Select:
-    """One row per household: ``household_id, contacts`` between two dates included
-    (missed appointments excluded)."""
+def contact_count(household_id, start_on: date, end_on: date):
+    """The number of contacts (missed appointments excluded) between two dates included of
+    the household ``household_id`` — a column of the enclosing query: a correlated count,
+    one index range (``household_id, occurred_on``) per household."""
     return (
-        select(Intervention.household_id, func.count().label("contacts"))
+        select(func.count())
         .where(
+            Intervention.household_id == household_id,
             _is_contact(),
             Intervention.occurred_on >= start_on,
             Intervention.occurred_on <= end_on,
         )
-        .group_by(Intervention.household_id)
+        .scalar_subquery()
     )

@@ -3,9 +3,8 @@ period end, repayment plans, procedure stages, glissed leases, and the arrears t
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
-from app.db import db
 from app.housing.models import (
     Occupancy,
     ProcedureStage,
@@ -20,30 +19,13 @@ from app.reports.figures import (
     Figure,
     Period,
     Section,
-    _exits_in,
+    Statements,
     _percent,
-    _spans,
-    _supported,
     _supported_ids,
 )
-from app.reports.sql import literal_date, sum_if
-from app.sql import month_floor, month_key
+from app.reports.sql import sum_if
+from app.sql import month_floor
 from app.support.models import ExitReason
-
-
-def _household_snapshots(scope):
-    """Every rent-account snapshot with its household."""
-    return (
-        select(
-            Occupancy.household_id,
-            RentAccountSnapshot.month,
-            RentAccountSnapshot.balance_cents,
-            RentAccountSnapshot.amount_due_cents,
-            RentAccountSnapshot.occupancy_id,
-        )
-        .join(Occupancy, Occupancy.id == RentAccountSnapshot.occupancy_id)
-        .where(Occupancy.household_id.in_(scope))
-    )
 
 
 def _picked_snapshot(people, condition, *, latest: bool):
@@ -71,42 +53,13 @@ def _picked_snapshot(people, condition, *, latest: bool):
     )
 
 
-def _arrears(scope, period: Period) -> Section:
-    spans = _spans(scope)
-    exits, in_period = _exits_in(scope, period)
-    exited = (
-        select(exits.c.household_id, exits.c.exit_on, spans.c.entry_on)
-        .join(spans, spans.c.household_id == exits.c.household_id)
-        .where(in_period)
-        .subquery()
-    )
-    # One pass over the exited households: the ids of both snapshots, then the two rows.
-    picked = select(
-        exited.c.household_id,
-        _picked_snapshot(
-            exited,
-            lambda s, p: and_(s.c.month >= month_floor(p.c.entry_on), s.c.month <= p.c.exit_on),
-            latest=False,
-        ).label("entry_id"),
-        _picked_snapshot(exited, lambda s, p: s.c.month <= p.c.exit_on, latest=True).label(
-            "exit_id"
-        ),
-    ).subquery()
-    at_entry = RentAccountSnapshot.__table__.alias("at_entry")
-    at_exit = RentAccountSnapshot.__table__.alias("at_exit")
-    entry_or_exit = (
-        select(
-            func.count().label("known"),
-            sum_if(at_entry.c.balance_cents > 0).label("entry_in_arrears"),
-            sum_if(at_entry.c.balance_cents > 0, at_entry.c.balance_cents).label("entry_cents"),
-            sum_if(at_exit.c.balance_cents > 0).label("exit_in_arrears"),
-            sum_if(at_exit.c.balance_cents > 0, at_exit.c.balance_cents).label("exit_cents"),
-        )
-        .select_from(picked)
-        .join(at_entry, at_entry.c.id == picked.c.entry_id)
-        .join(at_exit, at_exit.c.id == picked.c.exit_id)
-    )
-    supported = select(spans.c.household_id).where(_supported(spans, period)).subquery()
+def prevention_parts(scope, supported, period: Period) -> list:
+    """The rent and prevention figures of the households supported in the period
+    (``supported``: a common table expression of their ids) and of the scope's leases: their
+    rent accounts at the end of the period, repayment plans, procedure stages, glissed
+    leases — one-row aggregates, to be joined side by side (``side_by_side``)."""
+    households = select(supported.c.household_id)
+
     end_picked = (
         select(
             _picked_snapshot(supported, lambda s, p: s.c.month <= period.end, latest=True).label(
@@ -117,81 +70,18 @@ def _arrears(scope, period: Period) -> Section:
         .subquery()
     )
     at_end = RentAccountSnapshot.__table__.alias("at_end")
-    end_row = db.session.execute(
+    accounts = (
         select(
-            func.count().label("known"),
-            sum_if(at_end.c.balance_cents > 0).label("in_arrears"),
-            sum_if(at_end.c.balance_cents > 3 * at_end.c.amount_due_cents).label("over_3"),
-            sum_if(at_end.c.balance_cents > 0, at_end.c.balance_cents).label("cents"),
+            func.count().label("end_known"),
+            sum_if(at_end.c.balance_cents > 0).label("end_in_arrears"),
+            sum_if(at_end.c.balance_cents > 3 * at_end.c.amount_due_cents).label("end_over_3"),
+            sum_if(at_end.c.balance_cents > 0, at_end.c.balance_cents).label("end_cents"),
         )
         .select_from(end_picked)
         .join(at_end, at_end.c.id == end_picked.c.snapshot_id)
-    ).one()
-    row = db.session.execute(entry_or_exit).one()
-    known, end_known = int(row.known), int(end_row.known)
-    return Section(
-        "impayes",
-        "Impayés de loyer",
-        [
-            Figure(
-                "arrears_exited_known",
-                "Ménages sortis dont le compte est connu à l'entrée et à la sortie",
-                known,
-            ),
-            Figure(
-                "arrears_entry_count",
-                "… en impayé à l'entrée",
-                int(row.entry_in_arrears),
-                is_breakdown=True,
-            ),
-            Figure(
-                "arrears_exit_count",
-                "… en impayé à la sortie",
-                int(row.exit_in_arrears),
-                is_breakdown=True,
-            ),
-            Figure(
-                "arrears_entry_cents",
-                "Dette totale à l'entrée",
-                int(row.entry_cents),
-                "cents",
-                base=known,
-            ),
-            Figure(
-                "arrears_exit_cents",
-                "Dette totale à la sortie",
-                int(row.exit_cents),
-                "cents",
-                base=known,
-            ),
-            Figure(
-                "arrears_end_known",
-                "Ménages accompagnés dont le compte est connu (fin de période)",
-                end_known,
-            ),
-            Figure("arrears_end_count", "… en impayé", int(end_row.in_arrears), is_breakdown=True),
-            Figure(
-                "arrears_over_3_count",
-                "… avec plus de 3 mois d'impayé",
-                int(end_row.over_3),
-                is_breakdown=True,
-            ),
-            Figure(
-                "arrears_over_3_share",
-                "Part des ménages avec plus de 3 mois d'impayé",
-                _percent(int(end_row.over_3), end_known),
-                "percent",
-                base=end_known,
-            ),
-        ],
-        "Entrée : compte du mois d'entrée (ou le premier connu ensuite). Sortie : dernier compte "
-        "connu du mois de sortie ou avant. Fin de période : dernier compte connu à cette date. "
-        "Plus de 3 mois : dette supérieure à 3 fois le loyer et les charges du mois.",
+        .subquery()
     )
 
-
-def _plans_and_procedures(scope, period: Period) -> Section:
-    supported = _supported_ids(scope, period)
     in_period = and_(RepaymentPlan.start_on >= period.start, RepaymentPlan.start_on <= period.end)
     plans = (
         select(
@@ -215,62 +105,137 @@ def _plans_and_procedures(scope, period: Period) -> Section:
             ),
         )
         .join(Occupancy, Occupancy.id == RepaymentPlan.occupancy_id)
-        .where(Occupancy.household_id.in_(supported))
-    ).subquery()
-    stages = (
-        select(Occupancy.household_id, ProcedureStage.stage, ProcedureStage.occurred_on)
-        .join(Occupancy, Occupancy.id == ProcedureStage.occupancy_id)
-        .where(Occupancy.household_id.in_(supported))
+        .where(Occupancy.household_id.in_(households))
         .subquery()
     )
-    first_judicial = (
-        select(stages.c.household_id, func.min(stages.c.occurred_on).label("first_on"))
-        .where(stages.c.stage.in_(JUDICIAL_STAGES))
-        .group_by(stages.c.household_id)
-        .subquery()
-    )
-    stage_in_period = and_(stages.c.occurred_on >= period.start, stages.c.occurred_on <= period.end)
 
-    def households_with(stage: ProcedureStageKind):
-        return (
-            select(func.count(func.distinct(stages.c.household_id)))
-            .where(stage_in_period, stages.c.stage == stage.value)
-            .scalar_subquery()
+    # One row per household with procedure stages: its first judicial stage, and whether it
+    # reached each counted stage in the period.
+    stage_in_period = and_(
+        ProcedureStage.occurred_on >= period.start, ProcedureStage.occurred_on <= period.end
+    )
+
+    def reached(stage: ProcedureStageKind):
+        return func.max(
+            case((and_(stage_in_period, ProcedureStage.stage == stage.value), 1), else_=0)
         )
 
-    exits, exit_in_period = _exits_in(scope, period)
+    per_household = (
+        select(
+            func.min(
+                case((ProcedureStage.stage.in_(JUDICIAL_STAGES), ProcedureStage.occurred_on))
+            ).label("first_judicial_on"),
+            reached(ProcedureStageKind.PROTOCOLE_COHESION).label("suspended"),
+            reached(ProcedureStageKind.CLOTURE).label("closed"),
+            reached(ProcedureStageKind.CONCOURS_FORCE_PUBLIQUE).label("police"),
+        )
+        .join(Occupancy, Occupancy.id == ProcedureStage.occupancy_id)
+        .where(Occupancy.household_id.in_(households))
+        .group_by(Occupancy.household_id)
+        .subquery()
+    )
+    first_on = per_household.c.first_judicial_on
+    procedures = select(
+        sum_if(and_(first_on >= period.start, first_on <= period.end)).label("started"),
+        func.coalesce(func.sum(per_household.c.suspended), 0).label("suspended"),
+        func.coalesce(func.sum(per_household.c.closed), 0).label("closed"),
+        func.coalesce(func.sum(per_household.c.police), 0).label("police"),
+    ).subquery()
+
     glissed = (
-        select(func.count())
+        select(func.count().label("glissed"))
         .where(
             Occupancy.household_id.in_(scope),
             Occupancy.glissed_on >= period.start,
             Occupancy.glissed_on <= period.end,
         )
-        .scalar_subquery()
+        .subquery()
     )
-    row = db.session.execute(
-        select(
-            plans.c.signed,
-            plans.c.running,
-            plans.c.kept,
-            plans.c.broken,
-            select(func.count())
-            .where(
-                first_judicial.c.first_on >= period.start, first_judicial.c.first_on <= period.end
-            )
-            .scalar_subquery()
-            .label("started"),
-            households_with(ProcedureStageKind.PROTOCOLE_COHESION).label("suspended"),
-            households_with(ProcedureStageKind.CLOTURE).label("closed"),
-            households_with(ProcedureStageKind.CONCOURS_FORCE_PUBLIQUE).label("police"),
-            select(func.count())
-            .select_from(exits)
-            .where(exit_in_period, exits.c.reason == ExitReason.EXPULSION.value)
-            .scalar_subquery()
-            .label("evicted"),
-            glissed.label("glissed"),
-        )
-    ).one()
+
+    return [accounts, plans, procedures, glissed]
+
+
+def _arrears(exits, prevention) -> Section:
+    """Arrears of the households that left in the period (``exits``: their rent accounts at
+    entry and exit, both known) and of those supported at its end (``prevention_parts``)."""
+    known_exits = [
+        e for e in exits if e.entry_balance_cents is not None and e.exit_balance_cents is not None
+    ]
+    entry_debts = [e.entry_balance_cents for e in known_exits if e.entry_balance_cents > 0]
+    exit_debts = [e.exit_balance_cents for e in known_exits if e.exit_balance_cents > 0]
+    known, end_known = len(known_exits), int(prevention.end_known)
+    over_3 = int(prevention.end_over_3)
+    return Section(
+        "impayes",
+        "Impayés de loyer",
+        [
+            Figure(
+                "arrears_exited_known",
+                "Ménages sortis dont le compte est connu à l'entrée et à la sortie",
+                known,
+            ),
+            Figure(
+                "arrears_entry_count",
+                "… en impayé à l'entrée",
+                len(entry_debts),
+                is_breakdown=True,
+            ),
+            Figure(
+                "arrears_exit_count",
+                "… en impayé à la sortie",
+                len(exit_debts),
+                is_breakdown=True,
+            ),
+            Figure(
+                "arrears_entry_cents",
+                "Dette totale à l'entrée",
+                sum(entry_debts),
+                "cents",
+                base=known,
+            ),
+            Figure(
+                "arrears_exit_cents",
+                "Dette totale à la sortie",
+                sum(exit_debts),
+                "cents",
+                base=known,
+            ),
+            Figure(
+                "arrears_end_known",
+                "Ménages accompagnés dont le compte est connu (fin de période)",
+                end_known,
+            ),
+            Figure(
+                "arrears_end_count",
+                "… en impayé",
+                int(prevention.end_in_arrears),
+                is_breakdown=True,
+            ),
+            Figure(
+                "arrears_over_3_count",
+                "… avec plus de 3 mois d'impayé",
+                over_3,
+                is_breakdown=True,
+            ),
+            Figure(
+                "arrears_over_3_share",
+                "Part des ménages avec plus de 3 mois d'impayé",
+                _percent(over_3, end_known),
+                "percent",
+                base=end_known,
+            ),
+        ],
+        "Entrée : compte du mois d'entrée (ou le premier connu ensuite). Sortie : dernier compte "
+        "connu du mois de sortie ou avant. Fin de période : dernier compte connu à cette date. "
+        "Plus de 3 mois : dette supérieure à 3 fois le loyer et les charges du mois.",
+    )
+
+
+def _plans_and_procedures(exits, prevention) -> Section:
+    """Repayment plans, procedure stages and glissed leases (``prevention_parts``), and the
+    exits for eviction among the households that left in the period (``exits``)."""
+    row = prevention
+    evicted = sum(1 for e in exits if e.reason == ExitReason.EXPULSION.value)
     return Section(
         "prevention",
         "Plans d'apurement, procédures d'expulsion, glissements de bail",
@@ -326,7 +291,7 @@ def _plans_and_procedures(scope, period: Period) -> Section:
             Figure(
                 "procedures_completed",
                 "Expulsions (sorties pour expulsion)",
-                int(row.evicted),
+                evicted,
                 is_breakdown=True,
             ),
             Figure("leases_glissed", "Baux glissés", int(row.glissed), is_breakdown=True),
@@ -336,27 +301,38 @@ def _plans_and_procedures(scope, period: Period) -> Section:
     )
 
 
-def _arrears_trend(scope, period: Period) -> ChartSeries:
+def _arrears_trend_statement(scope, period: Period):
+    """The rent accounts of the households supported in the period, summed by account month
+    (grouped by the date itself: its ``YYYY-MM`` key is written in Python, on a dozen rows
+    rather than on each account)."""
     supported = _supported_ids(scope, period)
-    snapshots = _household_snapshots(scope).where(Occupancy.household_id.in_(supported)).subquery()
-    key = month_key(snapshots.c.month)
-    rows = db.session.execute(
+    snapshot = RentAccountSnapshot.__table__
+    return (
         select(
-            key,
-            sum_if(snapshots.c.balance_cents > 0).label("households"),
-            sum_if(snapshots.c.balance_cents > 0, snapshots.c.balance_cents).label("cents"),
+            snapshot.c.month,
+            sum_if(snapshot.c.balance_cents > 0).label("households"),
+            sum_if(snapshot.c.balance_cents > 0, snapshot.c.balance_cents).label("cents"),
         )
+        .join(Occupancy, Occupancy.id == snapshot.c.occupancy_id)
         .where(
-            snapshots.c.month >= month_floor(literal_date(period.start)),
-            snapshots.c.month <= period.end,
+            Occupancy.household_id.in_(supported),
+            snapshot.c.month >= month_floor(period.start),
+            snapshot.c.month <= period.end,
         )
-        .group_by(key)
-    ).all()
-    by_month = {r[0]: (int(r.households), int(r.cents)) for r in rows}
+        .group_by(snapshot.c.month)
+    )
+
+
+def _arrears_trend(q: Statements) -> ChartSeries:
+    by_month: dict[str, tuple[int, int]] = {}
+    for month, households, cents in q.execute("arrears_trend", _arrears_trend_statement):
+        key = f"{month:%Y-%m}"
+        before = by_month.get(key, (0, 0))
+        by_month[key] = (before[0] + int(households), before[1] + int(cents))
     return ChartSeries(
         "impayes",
         "Évolution des impayés (comptes de fin de mois)",
         ("Ménages en impayé", "Dette totale"),
-        [(k, by_month.get(k, (0, 0))) for k in period.months()],
+        [(k, by_month.get(k, (0, 0))) for k in q.period.months()],
         ("count", "cents"),
     )

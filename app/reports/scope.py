@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 from app.db import db
 from app.households.models import Household
 from app.households.queries import visible_households
+from app.permissions import Permission, Role, has_permission
 from app.projects.models import Project
 
 
@@ -18,6 +19,17 @@ def coordinator_projects(user) -> list[Project]:
         return []
     return list(
         db.session.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.name))
+    )
+
+
+def covers_whole_projects(user, project_ids) -> bool:
+    """Whether ``user`` sees every household of ``project_ids``: a coordinator of each of
+    them (``visible_households``). Their reports' scope is then the projects' households,
+    whoever the viewer is."""
+    return (
+        has_permission(user, Permission.VIEW_HOUSEHOLDS)
+        and Role.COORDINATEUR in user.roles
+        and set(project_ids) <= user.project_ids
     )
 
 

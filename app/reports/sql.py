@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, case, func, literal
+from sqlalchemy import Date, case, func, literal, select, true
 
 
 def sum_if(condition, value=1):
@@ -16,3 +16,12 @@ def sum_if(condition, value=1):
 
 def literal_date(day: date):
     return literal(day, Date)
+
+
+def side_by_side(*parts):
+    """One row of the columns of one-row subqueries (aggregates without GROUP BY), joined
+    on nothing: several sections' figures in one statement."""
+    statement = select(*(column for part in parts for column in part.c)).select_from(parts[0])
+    for part in parts[1:]:
+        statement = statement.join(part, true())
+    return statement

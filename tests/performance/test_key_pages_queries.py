@@ -5,8 +5,8 @@ name search (social worker and coordinator), the caseloads page and the landlord
 The household file's Parcours page too (issue #19: its timeline is one query, whatever the
 kinds of record), for each kind of viewer, the same with one record of each kind as with
 many (no query per record), and « Ma semaine » for a social worker, a coordinator viewing a
-worker and landlord staff. The indicators page is above 15 by design (one query per
-indicator section): see docs/performance.md and tests/reports."""
+worker and landlord staff. The indicators recomputed ("Recalculer maintenant") are counted
+in tests/reports/test_query_counts.py."""
 
 from __future__ import annotations
 

@@ -238,3 +238,17 @@ def test_intensity_mix_over_two_projects_shows_each_level_name_once(programme):
     renforcee = programme.levels[0]
     assert sorted(keys) == sorted(f"intensity_{level.id}" for level in programme.levels)
     assert two[f"intensity_{renforcee.id}"] == one[f"intensity_{renforcee.id}"] + 1
+
+
+def test_a_chosen_project_she_does_not_coordinate_adds_none_of_its_households(programme):
+    """Claire chooses Projet B too (not hers: her scope is then narrowed to what she sees,
+    and the statements are built for it): the figures are those of Projet A alone, but for
+    the target, which sums both projects'."""
+    period = Period(*PERIOD)
+    own = indicators(programme.coordinator, [programme.project.id], period).values()
+    ids = [programme.project.id, programme.other_project.id]
+    both = indicators(programme.coordinator, ids, period).values()
+    for key in ("target", "target_share"):
+        del own[key], both[key]
+    assert both == own
+    assert own["supported"] == 6
