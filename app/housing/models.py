@@ -156,12 +156,14 @@ class Occupancy(VersionedMixin, db.Model):
         Index("ix_occupancy_lease_reference", "lease_reference"),
         Index("ix_occupancy_lease_reference_key", "lease_reference_key"),
         # The current lease of each dwelling with its household, from the index alone (the
-        # landlord dashboard reads every current lease of a landlord's dwellings).
+        # landlord dashboard reads every current lease of a landlord's dwellings). ``end_on``
+        # (always NULL here) because SQLite reads a partial index's condition from the index.
         Index(
             "ix_occupancy_current_dwelling_household",
             "dwelling_id",
             "household_id",
             "id",
+            "end_on",
             sqlite_where=text("end_on IS NULL"),
             postgresql_where=text("end_on IS NULL"),
         ),

@@ -5,7 +5,8 @@ The landlord dashboard reads every current lease of a landlord's dwellings with 
 of each table, so that PostgreSQL (an index-only scan, once the table is vacuumed) and SQLite
 (a covering index) read them instead of the rows: the landlord's dwelling ids, the current
 lease of each dwelling with its household, and the household's anonymisation, référent,
-stage and reference. ``ix_dwelling_landlord_id_id`` replaces ``ix_dwelling_landlord_id``.
+stage and reference (``end_on`` too in the lease's: SQLite reads a partial index's condition
+from the index). ``ix_dwelling_landlord_id_id`` replaces ``ix_dwelling_landlord_id``.
 
 Revision ID: e3b9d1f7a254
 Revises: b7d2c4e91a35
@@ -32,7 +33,7 @@ def upgrade():
     with op.batch_alter_table("occupancy", schema=None) as batch_op:
         batch_op.create_index(
             "ix_occupancy_current_dwelling_household",
-            ["dwelling_id", "household_id", "id"],
+            ["dwelling_id", "household_id", "id", "end_on"],
             sqlite_where=CURRENT,
             postgresql_where=CURRENT,
         )
