@@ -5,17 +5,20 @@ more, before)."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
+from app.audience import readable_columns
 from app.db import db
 from app.evaluation.models import HouseholdAid
 from app.households.models import HouseholdTeamMember
 from app.housing.models import Occupancy
 from app.permissions import Role
-from app.retention.services import DECLARED
+from app.retention.queries import _value as plain_value
+from app.retention.queries import subject_access_file
+from app.retention.services import DECLARED, household_condition
 from app.users.models import User
 from tests.factories import (
     make_appointment,
@@ -94,3 +97,35 @@ def test_the_file_of_the_query_test_holds_a_record_of_every_kind(client):
     empty = [s["table"] for s in body["sections"] if not s["rows"]]
     assert empty == []
     assert len(body["sections"]) == len(DECLARED)
+
+
+def _plain_selects(household, viewer) -> list[list[dict]]:
+    """The file as one plain SELECT per table reads it (the export's reading before it read
+    every table in one query)."""
+    sections = []
+    for declared in DECLARED:
+        columns = readable_columns(viewer, declared.model)
+        rows = db.session.execute(
+            select(*columns)
+            .where(household_condition(declared, household.id))
+            .order_by(declared.model.id)
+        )
+        sections.append([{c.key: plain_value(row._mapping[c]) for c in columns} for row in rows])
+    return sections
+
+
+@pytest.mark.parametrize(
+    "role", [Role.COORDINATEUR, Role.TRAVAILLEUR_SOCIAL, Role.PERSONNEL_BAILLEUR]
+)
+def test_the_one_query_reads_every_value_as_a_plain_select_does(client, role):
+    _, household = _file_of_every_kind()
+    household.created_at = datetime(2022, 1, 3, 9, 30, tzinfo=UTC)  # no microseconds
+    db.session.commit()
+    viewer = make_user(role)
+    expected = _plain_selects(household, viewer)
+    sections = subject_access_file(household, viewer)
+    assert json.dumps([s["rows"] for s in sections]) == json.dumps(expected)
+    members = sections[1]["rows"]
+    if role is not Role.PERSONNEL_BAILLEUR:
+        assert [m["is_head"] for m in members] == [True, False]  # booleans, not 0/1
+    assert sections[0]["rows"][0]["created_at"] == "2022-01-03T09:30:00+00:00"
