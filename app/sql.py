@@ -100,3 +100,17 @@ def insert_new(table, *, keys: Sequence[str]):
     """``INSERT … ON CONFLICT (keys) DO NOTHING``: rows whose ``keys`` exist are left as they
     are (add ``.returning(…)`` to learn which rows were inserted)."""
     return _insert(table).on_conflict_do_nothing(index_elements=[table.c[key] for key in keys])
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def json_array(*columns):
+    """The values of ``columns`` as the text of one JSON array (``json.loads`` in Python).
+    Values come as the database writes them in JSON: dates and datetimes as ISO strings
+    (SQLite: as stored, a space between date and time, no time zone; PostgreSQL: with ``T``
+    and the offset of a ``timestamptz``), booleans as 0/1 on SQLite and true/false on
+    PostgreSQL. PostgreSQL takes at most 100 arguments per call, SQLite 127 by default."""
+    if is_sqlite():
+        return func.json_array(*columns, type_=String)
+    return cast(func.json_build_array(*columns), String)

@@ -22,20 +22,20 @@ from sqlalchemy import select
 
 from app.audience import readable_columns
 from app.db import db
-from app.documents.models import Document
+from app.documents.models import Document, DocumentCategory
 from app.documents.storage import document_store
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
 
 
-def _entry_name(document: Document) -> str:
+def _entry_name(document) -> str:
     """``documents/<id>-<name>``: the id keeps names apart, the name is reduced to plain
     characters (no folder, no dot-dot)."""
     name = _UNSAFE.sub("_", document.original_name or "").strip("._") or "document"
     return f"documents/{document.id}-{name[:80]}"
 
 
-def _status(document: Document) -> str:
+def _status(document) -> str:
     if document.deleted_at is not None:
         return "supprimé"
     if document.replaced_at is not None:
@@ -43,21 +43,37 @@ def _status(document: Document) -> str:
     return "en cours"
 
 
-def held_documents(household_id: int, viewer) -> list[Document]:
+# What the ZIP says of each document: plain values, read once (no record reloaded after the
+# view's audit commit, no uploader loaded).
+_HELD_COLUMNS = (
+    Document.id,
+    Document.title,
+    Document.category,
+    Document.version_number,
+    Document.deleted_at,
+    Document.replaced_at,
+    Document.original_name,
+    Document.sha256,
+    Document.size_bytes,
+)
+
+
+def held_documents(household_id: int, viewer) -> list:
     """The household's documents that still have a file, when ``viewer`` reads their
-    content (``title``: the column whose audience follows the category)."""
+    content (``title``: the column whose audience follows the category), as plain rows of
+    the columns the ZIP uses."""
     if "title" not in {column.key for column in readable_columns(viewer, Document)}:
         return []
     return list(
-        db.session.scalars(
-            select(Document)
+        db.session.execute(
+            select(*_HELD_COLUMNS)
             .where(Document.household_id == household_id, Document.sha256.is_not(None))
             .order_by(Document.id)
         )
     )
 
 
-def subject_access_zip(body: dict, documents: list[Document], reference: str):
+def subject_access_zip(body: dict, documents: list, reference: str):
     """A temporary file (read position at 0) holding the ZIP: ``droit-d-acces-<ref>.json``,
     ``documents.json`` (the listing: name in the ZIP, title, category, state, SHA-256, size)
     and ``documents/<id>-<name>``."""
@@ -73,7 +89,7 @@ def subject_access_zip(body: dict, documents: list[Document], reference: str):
             entry = {
                 "id": document.id,
                 "titre": document.title,
-                "categorie": document.category_label,
+                "categorie": DocumentCategory(document.category).label,
                 "version": document.version_number,
                 "etat": _status(document),
                 "nom_d_origine": document.original_name,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from enum import Enum
 
+from sqlalchemy import literal_column
+from sqlalchemy.types import TypeDecorator
+
 from app.households.models import Household
-from app.retention.services import DECLARED, household_values
+from app.retention.services import DECLARED, household_condition
 
 SECTION_TITLES = {
     "household": "Ménage",
@@ -51,20 +55,93 @@ def _value(value):
     return value
 
 
+# PostgreSQL takes at most 100 arguments per function call: a wider row is read as several
+# JSON arrays.
+_ARRAY_WIDTH = 100
+
+
+def _reader(column, dialect):
+    """The function turning the JSON value of ``column`` into what ``select(column)`` gives
+    in Python (then ``_value``), whichever database wrote the JSON: SQLite's booleans are
+    0/1, dates and datetimes come as ISO text (a ``TypeDecorator`` such as ``UtcDateTime``
+    then does what it does to a value read from the database)."""
+    decorator = column.type if isinstance(column.type, TypeDecorator) else None
+    python_type = (decorator.impl_instance if decorator else column.type).python_type
+    parse = _PARSERS.get(python_type)
+
+    def read(value):
+        if value is None:
+            return None
+        if parse is not None:
+            value = parse(value)
+        return decorator.process_result_value(value, dialect) if decorator else value
+
+    return read
+
+
+_PARSERS = {bool: bool, date: date.fromisoformat, datetime: datetime.fromisoformat}
+
+
+def _chunks(columns: list) -> list[list]:
+    return [columns[i : i + _ARRAY_WIDTH] for i in range(0, len(columns), _ARRAY_WIDTH)]
+
+
+def _readable_rows(household_id: int, tables: list[tuple]) -> dict[int, list[list]]:
+    """``{index in tables: [row values, …]}`` for ``tables`` (``(declared, columns)``), rows
+    in id order: one query for every table, a UNION ALL of one branch per table reading its
+    ``columns`` as JSON arrays (``app.sql.json_array``) decoded here."""
+    from sqlalchemy import String, null, select, union_all
+    from sqlalchemy import cast as sql_cast
+
+    from app.db import db
+    from app.sql import json_array
+
+    width = max((len(_chunks(columns)) for _, columns in tables), default=0)
+    branches = []
+    for index, (declared, columns) in enumerate(tables):
+        if not columns:
+            continue
+        arrays = [json_array(*chunk) for chunk in _chunks(columns)]
+        arrays += [sql_cast(null(), String)] * (width - len(arrays))
+        branches.append(
+            select(
+                literal_column(str(index)).label("section"),
+                declared.model.id.label("row_id"),
+                *(array.label(f"values_{n}") for n, array in enumerate(arrays)),
+            ).where(household_condition(declared, household_id))
+        )
+    rows: dict[int, list[list]] = {}
+    if not branches:
+        return rows
+    query = union_all(*branches).order_by(literal_column("section"), literal_column("row_id"))
+    dialect = db.session.get_bind().dialect
+    readers = {
+        index: [_reader(column, dialect) for column in columns]
+        for index, (_, columns) in enumerate(tables)
+    }
+    for section, _, *arrays in db.session.execute(query):
+        values = [value for array in arrays if array is not None for value in json.loads(array)]
+        rows.setdefault(section, []).append(
+            [read(value) for read, value in zip(readers[section], values, strict=True)]
+        )
+    return rows
+
+
 def subject_access_file(household: Household, viewer) -> list[dict]:
     """Every record about ``household``, section by section: ``{"table", "title", "rows"}``
     with every column of every row that ``viewer`` reads (``app.audience``: all of them for
     the coordinators who hold EXPORT_SUBJECT_ACCESS). Audit entries (about staff actions)
-    are not included."""
+    are not included. One query whatever the file holds (``_readable_rows``)."""
     from app.audience import readable_columns
 
+    tables = [(declared, readable_columns(viewer, declared.model)) for declared in DECLARED]
+    values = _readable_rows(household.id, tables)
     sections = []
-    for declared in DECLARED:
+    for index, (declared, columns) in enumerate(tables):
         table = declared.model.__table__
-        columns = readable_columns(viewer, declared.model)
         rows = [
-            {column.key: _value(row._mapping[column]) for column in columns}
-            for row in (household_values(declared, household.id, columns) if columns else ())
+            {column.key: _value(value) for column, value in zip(columns, row, strict=True)}
+            for row in values.get(index, ())
         ]
         sections.append(
             {"table": table.name, "title": SECTION_TITLES.get(table.name, table.name), "rows": rows}

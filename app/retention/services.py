@@ -120,7 +120,8 @@ DECLARED: tuple[Declared, ...] = (
 )
 
 
-def _ids_condition(declared: Declared, household_id: int):
+def household_condition(declared: Declared, household_id: int):
+    """SQL condition on the rows of ``declared`` about the household ``household_id``."""
     model = declared.model
     if model is Household:
         return Household.id == household_id
@@ -134,18 +135,9 @@ def household_rows(declared: Declared, household_id: int) -> list:
     model = declared.model
     return list(
         db.session.scalars(
-            select(model).where(_ids_condition(declared, household_id)).order_by(model.id)
+            select(model).where(household_condition(declared, household_id)).order_by(model.id)
         ).unique()
     )
-
-
-def household_values(declared: Declared, household_id: int, columns: list) -> list:
-    """The ``columns`` of the household's rows of ``declared``, as plain rows (no objects, no
-    relationships loaded: one query per table whatever the rows point at)."""
-    model = declared.model
-    return db.session.execute(
-        select(*columns).where(_ids_condition(declared, household_id)).order_by(model.id)
-    ).all()
 
 
 def cleared_columns(declared: Declared) -> list:
