@@ -65,6 +65,10 @@ def household_entries(household_id: int) -> Select:
         select(AuditEntry)
         .where(AuditEntry.household_id == household_id)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .options(  # the actors by name, without their roles and projects
+            joinedload(AuditEntry.actor).lazyload(User.role_rows),
+            joinedload(AuditEntry.actor).lazyload(User.projects),
+        )
     )
 
 
@@ -88,7 +92,11 @@ def household_readers(household_id: int) -> list[Reader]:
     ).all()
     users = {
         u.id: u
-        for u in db.session.scalars(select(User).where(User.id.in_([r[0] for r in rows if r[0]])))
+        for u in db.session.scalars(
+            select(User)
+            .where(User.id.in_([r[0] for r in rows if r[0]]))
+            .options(lazyload(User.role_rows), lazyload(User.projects))  # name and organisation
+        )
     }
     return [Reader(users.get(actor_id), count, last) for actor_id, count, last in rows]
 

@@ -20,14 +20,18 @@ from app.households.services import record_file_read
 from app.permissions import Permission
 
 
-def open_household_file(household_id: int, **details):
+def open_household_file(household_id: int, *, along=None, **details):
     """Load the household for the viewer (404 outside their scope); a GET shows a page of the
     file, so it is recorded as a read — committed before the page is built, so a read is
     recorded even if the page then fails, without reloading the viewer and the household.
-    ``details`` go into the entry (e.g. ``export="print"`` for the printable synthesis)."""
+    ``details`` go into the entry (e.g. ``export="print"`` for the printable synthesis);
+    ``along(household)`` records what the page adds to the read, in the same transaction
+    (the access log's own entry)."""
     household = queries.get_household_or_404(current_user, household_id)
     if request.method == "GET":
         record_file_read(current_user, household, page=request.endpoint, **details)
+        if along is not None:
+            along(household)
         commit_keeping_loaded()
     return household
 

@@ -18,15 +18,16 @@ from app.permissions import Permission, permission_required
 @bp.route("/<int:household_id>/consultations")
 @permission_required(Permission.VIEW_FILE_ACCESS_LOG)
 def access_log(household_id: int):
-    household = open_household_file(household_id)
-    # Reading the trace is itself traced, on the same file.
-    record(
-        current_user,
-        "household.access_log_read",
-        household_id=household.id,
-        target=household,
+    # Reading the trace is itself traced, on the same file (committed with the file's read).
+    household = open_household_file(
+        household_id,
+        along=lambda household: record(
+            current_user,
+            "household.access_log_read",
+            household_id=household.id,
+            target=household,
+        ),
     )
-    db.session.commit()
     page = db.paginate(
         household_entries(household.id),
         page=int_arg("page") or 1,

@@ -200,7 +200,10 @@ class Occupancy(VersionedMixin, db.Model):
     dwelling = relationship("Dwelling", lazy="joined")
     updated_by = relationship("User", lazy="select")
     reviews = relationship(
-        "LeaseReview", lazy="selectin", order_by="LeaseReview.held_on", cascade="all, delete-orphan"
+        "LeaseReview",
+        lazy="selectin",
+        order_by="(LeaseReview.held_on, LeaseReview.id)",
+        cascade="all, delete-orphan",
     )
 
     @validates("lease_reference")

@@ -16,7 +16,7 @@ from datetime import date
 
 from flask import abort
 from sqlalchemy import Select, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.dates import add_months, first_of_month
 from app.db import db
@@ -62,9 +62,11 @@ def _visible_occupancies(household, viewer) -> Select:
 
 
 def household_occupancies(household, viewer) -> list[Occupancy]:
-    """The household's leases the viewer may see, most recent first."""
+    """The household's leases the viewer may see, most recent first, with their reviews
+    (joined: one query, not a second one for the reviews of a lease or two)."""
     query = _visible_occupancies(household, viewer)
-    return list(db.session.scalars(query.options(*users_by_name(Occupancy))))
+    options = (*users_by_name(Occupancy), joinedload(Occupancy.reviews))
+    return list(db.session.scalars(query.options(*options)).unique())
 
 
 def household_leases(household, viewer) -> list[Occupancy]:
@@ -160,9 +162,10 @@ class TenancyDetail:
 
 
 def tenancy_detail(household, viewer, *, today: date | None = None) -> TenancyDetail:
-    """The household's tenancy for the Logement tab, in a fixed number of queries."""
+    """The household's tenancy for the Logement tab, in a fixed number of queries (the leases
+    shared with the file's header: ``file_occupancies``)."""
     today = today or today_paris()
-    occupancies = household_occupancies(household, viewer)
+    occupancies = file_occupancies(household, viewer)
     ids = [o.id for o in occupancies] or [-1]
     current = current_occupancy(occupancies)
     snapshots = list(

@@ -19,6 +19,7 @@ from app.formatting import format_date
 from app.forms import EXPIRED, euros_to_cents, press, submit
 from app.households.file import open_household_file
 from app.households.models import Household
+from app.households.queries import file_page_loads
 from app.housing import services
 from app.housing.forms import (
     EndOccupancyForm,
@@ -91,12 +92,13 @@ def _current_or_back(household: Household):
 @permission_required(Permission.VIEW_HOUSEHOLDS)
 def household(household_id: int):
     household = open_household_file(household_id)
-    return render_template(
-        "housing/household.html",
-        household=household,
-        tenancy=tenancy_detail(household, current_user),
-        action_form=RepaymentPlanStatusForm(),
-    )
+    with file_page_loads():  # the tab and the header share the leases
+        return render_template(
+            "housing/household.html",
+            household=household,
+            tenancy=tenancy_detail(household, current_user),
+            action_form=RepaymentPlanStatusForm(),
+        )
 
 
 @bp.route("/menages/<int:household_id>/logement/bail/nouveau", methods=["GET", "POST"])

@@ -36,8 +36,12 @@ def get_partner_or_404(partner_id: int) -> Partner:
 
 
 def get_referral_or_404(household, referral_id: int) -> Referral:
+    """A referral of the household, with what its page shows: its history and the people by
+    name, its partner's name (not the partner's contacts)."""
     referral = db.session.scalar(
-        select(Referral).where(Referral.id == referral_id, Referral.household_id == household.id)
+        select(Referral)
+        .where(Referral.id == referral_id, Referral.household_id == household.id)
+        .options(*_as_shown())
     )
     if referral is None:
         abort(404)
@@ -52,12 +56,14 @@ def household_referrals(household) -> list[Referral]:
             select(Referral)
             .where(Referral.household_id == household.id)
             .order_by(Referral.referred_on.desc(), Referral.id.desc())
-            .options(
-                *users_by_name(Referral),
-                joinedload(Referral.partner).lazyload(Partner.contacts),
-            )
+            .options(*_as_shown())
         )
     )
+
+
+def _as_shown() -> list:
+    """A referral as the file shows it: its history, the people by name, the partner's name."""
+    return [*users_by_name(Referral), joinedload(Referral.partner).lazyload(Partner.contacts)]
 
 
 def household_meetings(household) -> list[TripartiteMeeting]:

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app import clock
 from app.db import db
@@ -45,6 +45,7 @@ from app.reminders.queries import (
     my_reminders,
 )
 from app.reminders.rules import RULES, rule_title
+from app.users.queries import user_by_name
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
 bp.cli.help = "Rappels : passage manuel de la détection des échéances."
@@ -193,7 +194,12 @@ def household(household_id: int):
         household_reminders(current_user, household)
         .order_by(Reminder.status != "a_faire", Reminder.due_on.desc())
         .options(
-            selectinload(Reminder.recipient_user), selectinload(Reminder.recipient_organisation)
+            # Only what the tab shows: the household is the page's (already loaded), the
+            # people by name (not their roles and projects), in the reminders' one query.
+            lazyload(Reminder.household),
+            *user_by_name(joinedload(Reminder.recipient_user)),
+            *user_by_name(joinedload(Reminder.closed_by)),
+            joinedload(Reminder.recipient_organisation),
         )
     ).all()
     open_reminders = [r for r in reminders if r.is_open]
