@@ -34,10 +34,6 @@ APP = Path(__file__).resolve().parents[1] / "app"
 ALLOWED: dict[tuple[str, str], str] = {
     # Reads that must leave a trace: a GET writes its audit entry in a short transaction of
     # its own, committed before the page or the file is produced (Lock discipline).
-    (
-        "households/views_access_log.py",
-        "access_log",
-    ): "GET: reading the access log is itself logged",
     ("retention/views.py", "_audit"): "GET: the subject-access export is logged first",
     ("reports/views_exports.py", "export_indicators"): "GET: logged before it is sent",
     ("reports/views_exports.py", "export_caseload"): "GET: logged before it is sent",
