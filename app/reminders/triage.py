@@ -7,6 +7,7 @@ Pages are cut in SQL (``PAGE_SIZE``), so an inbox of thousands of reminders stay
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -224,33 +225,31 @@ def older_insurance(reminder: Reminder) -> list[Reminder]:
     ).all()
 
 
-def kind_choices(user) -> list[tuple[str, str, int]]:
-    """The kinds of the user's open reminders: ``(code, label, count)``, most frequent first
-    (insurance counted once per household, as shown)."""
+def filter_choices(user) -> tuple[list[tuple[str, str, int]], list[tuple[int, str, int]]]:
+    """The inbox's two filters, from one read of the kind and household of the user's open
+    reminders (insurance counted once per household, as shown): the kinds ``(code, label,
+    count)``, most frequent first, and the households ``(id, reference, count)`` by reference
+    (``HOUSEHOLD_CHOICES_MAX`` at most). Counted here, not grouped in SQL: to group them,
+    SQLite walked an index of every reminder of the country in its order (0.1–0.2 s per
+    filter at 100,000 households), where this read takes the user's own reminders by their
+    addressee's index (1 ms for a social worker, 20 ms for a large landlord's staff)."""
+    rows = db.session.execute(
+        _folded(_open(user))
+        .with_only_columns(Reminder.rule_code, Reminder.household_id, Household.reference)
+        .outerjoin(Household, Household.id == Reminder.household_id)
+        .order_by(None)
+    ).all()
     labels = kind_labels()
-    query = _folded(_open(user))
-    rows = db.session.execute(
-        query.with_only_columns(Reminder.rule_code, func.count(Reminder.id))
-        .group_by(Reminder.rule_code)
-        .order_by(None)
-    ).all()
-    return sorted(
-        ((code, labels.get(code, code), n) for code, n in rows), key=lambda row: (-row[2], row[1])
+    kinds = sorted(
+        ((code, labels.get(code, code), n) for code, n in Counter(r[0] for r in rows).items()),
+        key=lambda row: (-row[2], row[1]),
     )
-
-
-def household_choices(user) -> list[tuple[int, str, int]]:
-    """Households with open reminders for the user: ``(id, reference, count)``."""
-    query = _folded(_open(user)).where(Reminder.household_id.is_not(None))
-    rows = db.session.execute(
-        query.with_only_columns(Household.id, Household.reference, func.count(Reminder.id))
-        .join(Household, Household.id == Reminder.household_id)
-        .group_by(Household.id, Household.reference)
-        .order_by(None)
-        .order_by(Household.reference)
-        .limit(HOUSEHOLD_CHOICES_MAX)
-    ).all()
-    return [tuple(row) for row in rows]
+    per_household = Counter((r[1], r[2]) for r in rows if r[1] is not None)
+    households = sorted(
+        ((household_id, reference, n) for (household_id, reference), n in per_household.items()),
+        key=lambda row: row[1],
+    )
+    return kinds, households[:HOUSEHOLD_CHOICES_MAX]
 
 
 def group_by_household(reminders) -> list[tuple[str, str, list[Reminder]]]:

@@ -86,13 +86,14 @@ def inbox():
             for anchor, label, items, _tone in group_by_date(page.reminders, today).groups()
             if items
         ]
+    kinds, households = triage.filter_choices(current_user)
     return render_template(
         "reminders/inbox.html",
         page=page,
         groups=groups,
         filters=filters,
-        kinds=triage.kind_choices(current_user),
-        households=triage.household_choices(current_user),
+        kinds=kinds,
+        households=households,
         texts=next_action_texts(current_user, page.reminders),
         today=today,
         done_form=DoneForm(),
