@@ -31,7 +31,7 @@ from app.documents.storage import document_store
 from app.errors import DomainError
 from app.forms import apply_domain_error, commit_service
 from app.households.file import open_household_file
-from app.households.file_registry import file_page_loads
+from app.households.queries import file_page_loads
 from app.http import int_arg
 from app.permissions import Permission, has_permission, permission_required
 from app.uploads import megabytes, upload_limit

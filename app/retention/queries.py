@@ -67,6 +67,10 @@ def _reader(column, dialect):
     then does what it does to a value read from the database)."""
     decorator = column.type if isinstance(column.type, TypeDecorator) else None
     python_type = (decorator.impl_instance if decorator else column.type).python_type
+    if python_type not in _PARSERS and python_type not in (int, str):
+        # A numeric, JSON or enum value would come back from the JSON array unlike a plain
+        # read (a float, a text): refused here rather than exported differently.
+        raise TypeError(f"{column}: {python_type.__name__} is not read from a JSON array")
     parse = _PARSERS.get(python_type)
 
     def read(value):

@@ -4,7 +4,7 @@ insurance certificates as one line per household for the landlord's staff, and p
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -205,3 +205,42 @@ def test_the_inbox_is_paginated(client, team, homes):
     assert len(_rows(body)) == 5
     body = page(client.get("/rappels/?page=9"))  # past the end: the last page
     assert len(_rows(body)) == 5
+
+
+def test_the_addressee_rule_is_the_same_with_the_viewer_as_parameters(app):
+    """``addressed_to_viewer`` (statements built once per process, the viewer bound at each
+    page) and ``addressed_to`` (built per call) pick the same reminders, for people of every
+    kind of addressing: by name, by role with or without an organisation, and none."""
+    from sqlalchemy import select
+
+    from app.permissions import Role
+    from app.reminders.queries import addressed_to, addressed_to_viewer, viewer_values
+    from tests.factories import make_landlord, make_user
+
+    landlord, other_landlord = make_landlord(), make_landlord()
+    people = [
+        make_user(Role.PERSONNEL_BAILLEUR, organisation=landlord),
+        make_user(Role.PERSONNEL_BAILLEUR, organisation=landlord),
+        make_user(Role.PERSONNEL_BAILLEUR, organisation=other_landlord),
+        make_user(Role.TRAVAILLEUR_SOCIAL),
+        make_user(Role.COORDINATEUR),
+    ]
+    addressees = [{"recipient_user_id": person.id} for person in people] + [
+        {"recipient_role": Role.PERSONNEL_BAILLEUR.value, "recipient_organisation_id": landlord.id},
+        {"recipient_role": Role.PERSONNEL_BAILLEUR.value},
+        {"recipient_role": Role.TRAVAILLEUR_SOCIAL.value},
+        {"recipient_role": Role.COORDINATEUR.value, "recipient_organisation_id": landlord.id},
+    ]
+    for n, addressee in enumerate(addressees):
+        db.session.add(
+            Reminder(rule_code="manuel", title=f"R{n}", due_on=date(2026, 3, 1), **addressee)
+        )
+    db.session.flush()
+    for person in people:
+        by_call = set(db.session.scalars(select(Reminder.title).where(addressed_to(person))))
+        bound = set(
+            db.session.scalars(
+                select(Reminder.title).where(addressed_to_viewer()), viewer_values(person)
+            )
+        )
+        assert by_call == bound and by_call, (person.email, by_call, bound)

@@ -74,7 +74,7 @@ def test_landlord_staff_see_only_their_reminders_and_their_leases(make_client, a
     from app.formatting import today_paris
     from app.permissions import Role
     from app.reminders.models import Reminder, ReminderStatus
-    from tests.factories import make_occupancy, make_snapshot
+    from tests.factories import make_occupancy, make_snapshot, make_user
 
     w = build_world()
     today = today_paris()
@@ -113,6 +113,14 @@ def test_landlord_staff_see_only_their_reminders_and_their_leases(make_client, a
     assert "Pour l'autre bailleur" not in text
     assert "Appeler le ménage" not in text  # the worker's own reminder
     assert "876,54" not in text and "janvier 2099" not in text
+
+    # A colleague of the same landlord, next in the same process (whose statements are
+    # built once): the organisation's reminder, not the one addressed to the first by name.
+    colleague = make_user(Role.PERSONNEL_BAILLEUR, organisation=w.landlord)
+    db.session.commit()
+    text = page(_synthesis(make_client, colleague, w.household))
+    assert "Pour mon organisation" in text
+    assert "Pour moi" not in text and "Pour l'autre bailleur" not in text
 
     text = page(_synthesis(make_client, w.users["travailleur_social"], w.household))
     for title in ("Pour moi", "Pour mon organisation", "Pour l'autre bailleur"):
