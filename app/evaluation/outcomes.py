@@ -20,8 +20,7 @@ from app.dates import add_months
 from app.evaluation.tables import Column, EvaluationScope, FigureTable, Kind, Row, provider
 from app.households.models import Adhesion, Household, Orientation
 from app.housing.models import Occupancy, RentAccountSnapshot
-from app.reports.figures import Period, _latest_exits, _spans, _supported
-from app.reports.indicators import median
+from app.reports.figures import Period, _latest_exits, _spans, _supported, median
 from app.reports.rent_indicators import _picked_snapshot
 from app.reports.sql import literal_date, sum_if
 from app.sql import days_between, month_floor, shift

@@ -254,6 +254,11 @@ class Household(VersionedMixin, db.Model):
         CheckConstraint(MONEY.sql("apl_cents"), name="apl_plausible"),
         CheckConstraint(MONEY.sql("debts_cents"), name="debts_plausible"),
         Index("ix_household_project_stage", "project_id", "stage"),
+        # What the landlord dashboard reads of each current lease's household (anonymised,
+        # référent, stage, reference), from the index alone.
+        Index(
+            "ix_household_tenancy_facts", "id", "anonymised_at", "referent_id", "stage", "reference"
+        ),
     )
     # Audiences of the properties a projection (app.audience.project) may hand out, derived
     # from the columns of the same audience.

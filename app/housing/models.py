@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validat
 
 from app.bounds import BALANCE, MONEY, SURFACE
 from app.db import UtcDateTime, VersionedMixin, db, utcnow
-from app.households.models import Household, LabelledEnum
+from app.households.models import LabelledEnum
 
 
 def _lease_key(reference: str | None) -> str | None:
@@ -92,8 +92,7 @@ class Dwelling(VersionedMixin, db.Model):
         CheckConstraint(MONEY.sql("charges_cents"), name="charges_plausible"),
         CheckConstraint(SURFACE.sql("surface_m2"), name="surface_plausible"),
         UniqueConstraint("landlord_id", "landlord_reference"),
-        # A landlord's dwellings, and their ids from the index alone (the landlord dashboard:
-        # ``app.housing.dashboard.tenancy_scope``).
+        # A landlord's dwelling ids from the index alone (``dashboard.tenancy_scope``).
         Index("ix_dwelling_landlord_id_id", "landlord_id", "id"),
     )
 
@@ -155,9 +154,8 @@ class Occupancy(VersionedMixin, db.Model):
         ),
         Index("ix_occupancy_lease_reference", "lease_reference"),
         Index("ix_occupancy_lease_reference_key", "lease_reference_key"),
-        # The current lease of each dwelling with its household, from the index alone (the
-        # landlord dashboard reads every current lease of a landlord's dwellings). ``end_on``
-        # (always NULL here) because SQLite reads a partial index's condition from the index.
+        # Each dwelling's current lease and household from the index alone (the landlord
+        # dashboard); ``end_on`` because SQLite reads a partial index's condition from it.
         Index(
             "ix_occupancy_current_dwelling_household",
             "dwelling_id",
@@ -533,19 +531,6 @@ class TenancyFigures(db.Model):
         Boolean, default=False, info={"audience": "tenancy"}
     )
 
-
-# What the landlord dashboard reads of the household of each current lease of a landlord (the
-# anonymisation rule, the référent and stage that make it "accompagné", the reference it sorts
-# by), from the index alone rather than from the household rows: declared by the domain that
-# reads it, on the hub's table.
-Index(
-    "ix_household_tenancy_facts",
-    Household.id,
-    Household.anonymised_at,
-    Household.referent_id,
-    Household.stage,
-    Household.reference,
-)
 
 # Sources of ``TenancyFigures``: an ORM flush that adds, changes or deletes one of these
 # refreshes the figures of its lease.

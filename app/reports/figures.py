@@ -208,3 +208,35 @@ class Statements:
             if self.shared:
                 _BUILT[key] = statement
         return db.session.execute(statement, self.parameters)
+
+
+def median(sorted_values: list[int]) -> Decimal | None:
+    if not sorted_values:
+        return None
+    middle = len(sorted_values) // 2
+    if len(sorted_values) % 2:
+        return Decimal(sorted_values[middle])
+    return (Decimal(sorted_values[middle - 1]) + Decimal(sorted_values[middle])) / 2
+
+
+def _length_section(durations: list[int]) -> Section:
+    n = len(durations)
+    mean = _one_decimal(Decimal(sum(durations)) / n) if n else None
+    middle = _one_decimal(median(durations))
+    return Section(
+        "duree",
+        "Durée d'accompagnement des ménages sortis",
+        [
+            Figure("length_count", "Ménages sortis pris en compte", n),
+            Figure("length_mean_days", "Durée moyenne (jours)", mean, "days", base=n),
+            Figure("length_median_days", "Durée médiane (jours)", middle, "days", base=n),
+            Figure(
+                "length_mean_months",
+                "Durée moyenne (mois)",
+                _one_decimal(mean / DAYS_PER_MONTH) if mean is not None else None,
+                "months",
+                base=n,
+            ),
+        ],
+        "Du début de la première mesure à la dernière sortie ; un mois compte 30,44 jours.",
+    )

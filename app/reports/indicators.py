@@ -32,6 +32,7 @@ from app.reports.figures import (
     Section,
     Statements,
     _exits_in,
+    _length_section,
     _one_decimal,
     _percent,
     _spans,
@@ -319,38 +320,6 @@ def _by_orientation(row) -> list[Section]:
 def _durations(exits: list[ExitRow]) -> list[int]:
     """Length of support in days of each household that left in the period, sorted."""
     return sorted(row.days for row in exits if row.days is not None)
-
-
-def median(sorted_values: list[int]) -> Decimal | None:
-    if not sorted_values:
-        return None
-    middle = len(sorted_values) // 2
-    if len(sorted_values) % 2:
-        return Decimal(sorted_values[middle])
-    return (Decimal(sorted_values[middle - 1]) + Decimal(sorted_values[middle])) / 2
-
-
-def _length_section(durations: list[int]) -> Section:
-    n = len(durations)
-    mean = _one_decimal(Decimal(sum(durations)) / n) if n else None
-    middle = _one_decimal(median(durations))
-    return Section(
-        "duree",
-        "Durée d'accompagnement des ménages sortis",
-        [
-            Figure("length_count", "Ménages sortis pris en compte", n),
-            Figure("length_mean_days", "Durée moyenne (jours)", mean, "days", base=n),
-            Figure("length_median_days", "Durée médiane (jours)", middle, "days", base=n),
-            Figure(
-                "length_mean_months",
-                "Durée moyenne (mois)",
-                _one_decimal(mean / DAYS_PER_MONTH) if mean is not None else None,
-                "months",
-                base=n,
-            ),
-        ],
-        "Du début de la première mesure à la dernière sortie ; un mois compte 30,44 jours.",
-    )
 
 
 def _intensity_statement(scope, period: Period):
